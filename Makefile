@@ -1,0 +1,38 @@
+# The README's two commands are `make demo` and `make test`; both install the
+# Debian packages they need first (scripts/install-deps.sh).
+GO        ?= go
+BIN       ?= bin/ceremony
+# -trimpath and an empty build id make two builds of one commit identical.
+BUILDFLAGS = -trimpath -buildvcs=true -ldflags=-buildid=
+FUZZTIME  ?= 30s
+export CGO_ENABLED = 1
+
+.PHONY: all build deps test demo bench fuzz lint clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build:
+	$(GO) build $(BUILDFLAGS) -o $(BIN) ./cmd/ceremony
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 14m ./...
+
+demo: deps build
+	$(BIN) demo
+
+bench: deps
+	bash scripts/bench.sh
+
+fuzz:
+	bash scripts/fuzz.sh $(FUZZTIME)
+
+lint:
+	@test -z "$$(gofmt -l .)" || { echo "not gofmt-formatted:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,145 @@
+// Command ceremony runs hardware-backed, offline key ceremonies for a TUF
+// repository laid out as PyPI lays it out (PEP 458, PEP 480).
+//
+// Each subcommand lives in its own file and registers itself in init with
+// register; this file holds the dispatch, the help and the exit codes.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+)
+
+// command is one subcommand. name may have two words ("keys generate").
+type command struct {
+	name    string
+	summary string // one line for the command list
+	usage   string // the synopsis after "ceremony NAME"
+	help    string // what it does, its flags' meaning, and an example
+	// setup declares the command's flags on fs and returns what runs it.
+	setup func(fs *flag.FlagSet) runFunc
+}
+
+// runFunc does a command's work once its flags are parsed.
+type runFunc = func(ctx context.Context, e *env, args []string) error
+
+// env is what a command sees of the world; tests substitute its parts.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) {
+	if _, dup := commands[c.name]; dup {
+		// A programming error caught by every test run, never by users.
+		fmt.Fprintf(os.Stderr, "ceremony: command %q registered twice\n", c.name)
+		os.Exit(exitInternal)
+	}
+	commands[c.name] = c
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:]))
+}
+
+// run dispatches args to a command and turns its error into an exit code and
+// a one-paragraph message on stderr.
+func run(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 {
+			if c := lookup(args[1:]); c != nil {
+				printHelp(e.stdout, c)
+				return exitOK
+			}
+		}
+		printOverview(e.stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	c := lookup(args)
+	if c == nil {
+		fmt.Fprintf(e.stderr, "ceremony: unknown command %q. Run 'ceremony help' for the list of commands.\n", strings.Join(args[:min(2, len(args))], " "))
+		return exitUsage
+	}
+	args = args[len(strings.Fields(c.name)):]
+	fs := flag.NewFlagSet("ceremony "+c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	do := c.setup(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(e.stdout, c)
+			return exitOK
+		}
+		fmt.Fprintf(e.stderr, "ceremony %s: %v. Usage: ceremony %s %s (see 'ceremony help %s').\n", c.name, err, c.name, c.usage, c.name)
+		return exitUsage
+	}
+	if err := do(ctx, e, fs.Args()); err != nil {
+		code := exitCode(err)
+		fmt.Fprintf(e.stderr, "ceremony %s: %v\n", c.name, err)
+		if code == exitUsage {
+			fmt.Fprintf(e.stderr, "Usage: ceremony %s %s (see 'ceremony help %s').\n", c.name, c.usage, c.name)
+		}
+		return code
+	}
+	return exitOK
+}
+
+// lookup finds the command named by the first one or two words of args.
+func lookup(args []string) *command {
+	if len(args) >= 2 {
+		if c := commands[args[0]+" "+args[1]]; c != nil {
+			return c
+		}
+	}
+	return commands[args[0]]
+}
+
+func printOverview(w io.Writer) {
+	fmt.Fprint(w, `ceremony runs offline, hardware-backed key ceremonies for a TUF repository
+laid out as PyPI lays it out (PEP 458, PEP 480). Keys stay on PKCS#11 tokens
+and YubiKeys; every step is recorded in a transcript auditors can replay.
+
+Usage: ceremony COMMAND [FLAGS] [ARGS]
+
+Commands:
+`)
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-22s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprint(w, `
+Run 'ceremony help COMMAND' for a command's flags and an example.
+Exit codes are listed in 'ceremony help exit-codes' and the README.
+`)
+}
+
+func printHelp(w io.Writer, c *command) {
+	fmt.Fprintf(w, "Usage: ceremony %s %s\n\n%s\n", c.name, c.usage, strings.TrimSpace(c.help))
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	c.setup(fs)
+	has := false
+	fs.VisitAll(func(*flag.Flag) { has = true })
+	if has {
+		fmt.Fprint(w, "\nFlags:\n")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+}

@@ -1,0 +1,156 @@
+package hsm
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/term"
+)
+
+// PINRequest is what a backend tells a PINSource when it needs a PIN.
+type PINRequest struct {
+	Device Device
+	// TriesLeft is the number of tries the device has left, or -1 when the
+	// device does not say.
+	TriesLeft int
+	// Retry is true when the previous PIN was wrong.
+	Retry bool
+}
+
+// PINSource supplies PINs. The returned slice is the caller's to wipe with
+// Wipe as soon as the login is done; a PINSource must not keep a copy longer
+// than it needs.
+type PINSource interface {
+	PIN(req PINRequest) ([]byte, error)
+}
+
+// Auth is how a backend logs in: where PINs come from and the rule that
+// guards the last try. The zero Auth has no PIN source; a backend that needs
+// a PIN then fails with ErrNotLoggedIn.
+type Auth struct {
+	PINs   PINSource
+	Policy PINPolicy
+}
+
+// PINPolicy is the rule every backend applies before it spends a PIN try.
+type PINPolicy struct {
+	// AllowLastTry lets a login spend the device's last PIN try. Without it,
+	// a device with one try left is refused with ErrLastTry, so that a typo
+	// cannot lock the key during a ceremony.
+	AllowLastTry bool
+}
+
+// Check returns an error when a login should not be tried with triesLeft
+// tries left (-1: unknown).
+func (p PINPolicy) Check(dev Device, triesLeft int) error {
+	switch {
+	case triesLeft == 0:
+		return PINError{Device: dev, Err: ErrPINLocked, TriesLeft: 0}
+	case triesLeft == 1 && !p.AllowLastTry:
+		return PINError{Device: dev, Err: ErrLastTry, TriesLeft: 1}
+	}
+	return nil
+}
+
+// PINError reports a failed or refused login with the tries left.
+type PINError struct {
+	Device    Device
+	Err       error // ErrWrongPIN, ErrPINLocked or ErrLastTry
+	TriesLeft int   // -1 when the device does not say
+}
+
+func (e PINError) Error() string {
+	dev := e.Device.String()
+	switch {
+	case errors.Is(e.Err, ErrPINLocked):
+		return fmt.Sprintf("%s: the PIN is locked (no tries left); unblock it with the PUK or SO PIN before signing", dev)
+	case errors.Is(e.Err, ErrLastTry):
+		return fmt.Sprintf("%s: only one PIN try is left; refusing to spend it. Make sure of the PIN and run again with --allow-last-pin-try", dev)
+	case e.TriesLeft >= 0:
+		return fmt.Sprintf("%s: wrong PIN, %d tries left", dev, e.TriesLeft)
+	}
+	return fmt.Sprintf("%s: wrong PIN", dev)
+}
+
+func (e PINError) Unwrap() error { return e.Err }
+
+// Wipe overwrites a PIN in memory.
+func Wipe(b []byte) {
+	for i := range b {
+		b[i] = 0
+	}
+}
+
+// TerminalPIN asks for the PIN on the controlling terminal without echo. It
+// writes the prompt to Prompt (os.Stderr when nil).
+type TerminalPIN struct {
+	Prompt io.Writer
+}
+
+// PIN implements PINSource.
+func (t TerminalPIN) PIN(req PINRequest) ([]byte, error) {
+	w := t.Prompt
+	if w == nil {
+		w = os.Stderr
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("no terminal to ask the PIN on (%v): give a pin-source file in the key URI instead", err)
+	}
+	defer tty.Close()
+	if req.Retry {
+		fmt.Fprintln(w, "Wrong PIN.")
+	}
+	fmt.Fprintf(w, "PIN for %s", req.Device)
+	if req.TriesLeft >= 0 {
+		fmt.Fprintf(w, " (%d tries left)", req.TriesLeft)
+	}
+	fmt.Fprint(w, ": ")
+	pin, err := term.ReadPassword(int(tty.Fd()))
+	fmt.Fprintln(w)
+	if err != nil {
+		return nil, fmt.Errorf("read PIN: %w", err)
+	}
+	return pin, nil
+}
+
+// FilePIN reads the PIN from a file, as RFC 7512's pin-source attribute
+// names it. A trailing newline is removed. The file is read anew for every
+// request and nothing is kept.
+type FilePIN struct {
+	Path string
+}
+
+// PIN implements PINSource.
+func (f FilePIN) PIN(req PINRequest) ([]byte, error) {
+	if req.Retry {
+		// The file will not change between tries; trying it again would
+		// only burn another try.
+		return nil, PINError{Device: req.Device, Err: ErrWrongPIN, TriesLeft: req.TriesLeft}
+	}
+	b, err := os.ReadFile(f.Path)
+	if err != nil {
+		return nil, fmt.Errorf("read pin-source: %w", err)
+	}
+	b = bytes.TrimRight(b, "\r\n")
+	if len(b) == 0 {
+		return nil, fmt.Errorf("pin-source %s is empty: put the PIN in it", f.Path)
+	}
+	return b, nil
+}
+
+// StaticPIN is a PINSource with a fixed PIN, for tests and for RFC 7512's
+// pin-value attribute (which callers should warn about: it puts the PIN on
+// the command line).
+type StaticPIN []byte
+
+// PIN implements PINSource.
+func (s StaticPIN) PIN(req PINRequest) ([]byte, error) {
+	if req.Retry {
+		return nil, PINError{Device: req.Device, Err: ErrWrongPIN, TriesLeft: req.TriesLeft}
+	}
+	return bytes.Clone(s), nil
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# install-deps.sh installs, with apt-get, the Debian packages that building,
+# testing and the demo need, but only those that are missing, so that a fresh
+# Debian 12 machine with Go needs nothing but `make demo` and `make test`.
+set -euo pipefail
+
+packages=(
+  gcc pkg-config            # cgo for miekg/pkcs11 and go-piv
+  softhsm2 opensc           # PKCS#11 tokens for tests and the demo; pkcs11-tool
+  pcscd libpcsclite-dev     # PC/SC daemon and headers (go-piv)
+  libpcsclite1 vsmartcard-vpcd  # reader driver for the virtual PIV card
+  ykcs11                    # YubiKey PKCS#11 module, tested on the virtual card
+  tmux                      # drives the TUI end-to-end test
+  util-linux iproute2       # unshare and ip for the hermetic pcscd namespace
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  [ "${p:0:1}" = "#" ] && continue
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
