@@ -1,0 +1,259 @@
+package roles
+
+import (
+	"bytes"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// cwriter writes canonical JSON as securesystemslib defines it (the OLPC
+// rules): no white space, object names sorted by their bytes, strings with
+// only '"' and '\' escaped and every other byte written as it is, integers
+// in decimal. With a destination it streams through a small buffer, so that
+// signing or verifying a large document never holds a second copy of it.
+type cwriter struct {
+	dst io.Writer // nil: everything stays in buf
+	buf []byte
+	err error
+}
+
+const cwriterFlush = 64 << 10
+
+func (c *cwriter) flush() {
+	if c.dst == nil || len(c.buf) == 0 || c.err != nil {
+		return
+	}
+	_, c.err = c.dst.Write(c.buf)
+	c.buf = c.buf[:0]
+}
+
+func (c *cwriter) maybeFlush() {
+	if c.dst != nil && len(c.buf) >= cwriterFlush {
+		c.flush()
+	}
+}
+
+func (c *cwriter) raw(s string) {
+	c.buf = append(c.buf, s...)
+	c.maybeFlush()
+}
+
+func (c *cwriter) rawBytes(b []byte) {
+	if c.dst != nil && len(b) >= cwriterFlush {
+		c.flush()
+		if c.err == nil {
+			_, c.err = c.dst.Write(b)
+		}
+		return
+	}
+	c.buf = append(c.buf, b...)
+	c.maybeFlush()
+}
+
+func (c *cwriter) byte(b byte) { c.buf = append(c.buf, b) }
+
+// quote writes s as a canonical JSON string.
+func (c *cwriter) quote(s string) {
+	c.buf = append(c.buf, '"')
+	for {
+		i := strings.IndexAny(s, `"\`)
+		if i < 0 {
+			break
+		}
+		c.buf = append(c.buf, s[:i]...)
+		c.buf = append(c.buf, '\\', s[i])
+		s = s[i+1:]
+	}
+	c.buf = append(c.buf, s...)
+	c.buf = append(c.buf, '"')
+	c.maybeFlush()
+}
+
+// name writes a member name and its colon, with a comma before it unless
+// it is the object's first member.
+func (c *cwriter) name(first *bool, n string) {
+	if !*first {
+		c.buf = append(c.buf, ',')
+	}
+	*first = false
+	c.quote(n)
+	c.buf = append(c.buf, ':')
+}
+
+func (c *cwriter) int(n int64) { c.buf = strconv.AppendInt(c.buf, n, 10) }
+
+func (c *cwriter) bool(b bool) { c.buf = strconv.AppendBool(c.buf, b) }
+
+func (c *cwriter) strings(ss []string) {
+	c.byte('[')
+	for i, s := range ss {
+		if i > 0 {
+			c.byte(',')
+		}
+		c.quote(s)
+	}
+	c.byte(']')
+}
+
+// Canonicalize returns the canonical JSON form of a JSON document, after
+// parsing it strictly (see Parse for what is refused).
+func Canonicalize(data []byte) ([]byte, error) {
+	d := &decoder{data: data}
+	c := &cwriter{buf: make([]byte, 0, len(data))}
+	if err := transcode(d, c); err != nil {
+		return nil, err
+	}
+	if err := d.end(); err != nil {
+		return nil, err
+	}
+	return c.buf, nil
+}
+
+// transcode reads one value and writes it in canonical form.
+func transcode(d *decoder, c *cwriter) error {
+	switch ch := d.peek(); {
+	case ch == '{':
+		type member struct {
+			name string
+			val  []byte
+		}
+		var ms []member
+		err := d.object(func(name string) error {
+			v, err := d.skip()
+			ms = append(ms, member{name, v})
+			return at(name, err)
+		})
+		if err != nil {
+			return err
+		}
+		slices.SortFunc(ms, func(a, b member) int { return strings.Compare(a.name, b.name) })
+		c.byte('{')
+		first := true
+		for _, m := range ms {
+			c.name(&first, m.name)
+			sub := &decoder{data: m.val, depth: d.depth + 1}
+			if err := transcode(sub, c); err != nil {
+				return err
+			}
+		}
+		c.byte('}')
+	case ch == '[':
+		c.byte('[')
+		err := d.array(func(i int) error {
+			if i > 0 {
+				c.byte(',')
+			}
+			return at(index(i), transcode(d, c))
+		})
+		if err != nil {
+			return err
+		}
+		c.byte(']')
+	case ch == '"':
+		s, err := d.str()
+		if err != nil {
+			return err
+		}
+		c.quote(s)
+	case ch == '-' || ('0' <= ch && ch <= '9'):
+		n, err := d.int()
+		if err != nil {
+			return err
+		}
+		c.int(n)
+	default:
+		v, err := d.skip() // true, false, null, or an error
+		if err != nil {
+			return err
+		}
+		c.rawBytes(v)
+	}
+	c.maybeFlush()
+	return c.err
+}
+
+// rawValue is a JSON value kept as the bytes it was read from, for fields
+// this package does not know. Keeping them lets a re-signed document carry
+// them unchanged, so earlier signatures over it stay valid.
+type rawValue []byte
+
+// field is an unknown member of an object.
+type field struct {
+	Name  string
+	Value rawValue
+}
+
+// fields are the unknown members of one object, in the order read.
+type fields []field
+
+// writeMerged writes the members of an object in canonical order: the
+// known members, whose names come sorted in names with a writer for each,
+// merged with the unknown ones in extra.
+func writeMerged(c *cwriter, extra fields, known ...knownMember) error {
+	c.byte('{')
+	first := true
+	var sorted fields
+	if len(extra) > 0 {
+		sorted = slices.Clone(extra)
+		slices.SortFunc(sorted, func(a, b field) int { return strings.Compare(a.Name, b.Name) })
+	}
+	k, x := 0, 0
+	for k < len(known) || x < len(sorted) {
+		if k < len(known) && !known[k].present {
+			k++
+			continue
+		}
+		if x < len(sorted) && (k == len(known) || sorted[x].Name < known[k].name) {
+			c.name(&first, sorted[x].Name)
+			sub := &decoder{data: sorted[x].Value}
+			if err := transcode(sub, c); err != nil {
+				return err
+			}
+			x++
+			continue
+		}
+		c.name(&first, known[k].name)
+		if err := known[k].write(); err != nil {
+			return err
+		}
+		k++
+	}
+	c.byte('}')
+	c.maybeFlush()
+	return c.err
+}
+
+// knownMember is a member this package models: its name, whether the
+// object has it, and how to write its value.
+type knownMember struct {
+	name    string
+	present bool
+	write   func() error
+}
+
+func member(name string, present bool, write func()) knownMember {
+	return knownMember{name: name, present: present, write: func() error { write(); return nil }}
+}
+
+func memberErr(name string, present bool, write func() error) knownMember {
+	return knownMember{name: name, present: present, write: write}
+}
+
+// unknown records an unknown member read by d.
+func (fs *fields) unknown(d *decoder, name string) error {
+	v, err := d.skip()
+	if err != nil {
+		return err
+	}
+	*fs = append(*fs, field{Name: name, Value: rawValue(v)})
+	return nil
+}
+
+// equal reports whether two field lists hold the same members.
+func (fs fields) equal(other fields) bool {
+	return slices.EqualFunc(fs, other, func(a, b field) bool {
+		return a.Name == b.Name && bytes.Equal(a.Value, b.Value)
+	})
+}

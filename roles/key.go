@@ -1,0 +1,410 @@
+package roles
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"hash"
+	"strings"
+
+	"filippo.io/edwards25519"
+)
+
+// Key types and signature schemes this package signs and verifies.
+const (
+	KeyTypeEd25519 = "ed25519"
+	KeyTypeECDSA   = "ecdsa"
+	KeyTypeRSA     = "rsa"
+
+	SchemeEd25519   = "ed25519"
+	SchemeECDSAP256 = "ecdsa-sha2-nistp256"
+	SchemeECDSAP384 = "ecdsa-sha2-nistp384"
+	SchemeRSAPSS    = "rsassa-pss-sha256"
+)
+
+// Key is a TUF public key object: {"keytype", "scheme", "keyval":
+// {"public"}}. Members this package does not know, in the key object or in
+// keyval, are kept, because the keyid covers them.
+type Key struct {
+	Type   string // "keytype"
+	Scheme string
+	Public string // keyval.public: hex for ed25519, PEM for ecdsa and rsa
+
+	extra       fields // unknown members of the key object
+	keyvalExtra fields // unknown members of keyval
+}
+
+// KeyFromPublic returns the TUF key object for a public key, with the
+// scheme TUF implementations use for its type: ed25519 (hex), ecdsa P-256
+// and P-384 (PEM), rsa with rsassa-pss-sha256 (PEM).
+func KeyFromPublic(pub crypto.PublicKey) (*Key, error) {
+	switch k := pub.(type) {
+	case ed25519.PublicKey:
+		if len(k) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("ed25519 public key has %d bytes, want %d", len(k), ed25519.PublicKeySize)
+		}
+		return &Key{Type: KeyTypeEd25519, Scheme: SchemeEd25519, Public: hex.EncodeToString(k)}, nil
+	case *ecdsa.PublicKey:
+		var scheme string
+		switch k.Curve {
+		case elliptic.P256():
+			scheme = SchemeECDSAP256
+		case elliptic.P384():
+			scheme = SchemeECDSAP384
+		default:
+			return nil, fmt.Errorf("ECDSA curve %s is not supported: use P-256 or P-384", k.Curve.Params().Name)
+		}
+		p, err := publicPEM(k)
+		if err != nil {
+			return nil, err
+		}
+		return &Key{Type: KeyTypeECDSA, Scheme: scheme, Public: p}, nil
+	case *rsa.PublicKey:
+		if k.N.BitLen() < 2048 {
+			return nil, fmt.Errorf("RSA key of %d bits is too weak: use 2048 bits or more", k.N.BitLen())
+		}
+		p, err := publicPEM(k)
+		if err != nil {
+			return nil, err
+		}
+		return &Key{Type: KeyTypeRSA, Scheme: SchemeRSAPSS, Public: p}, nil
+	}
+	return nil, fmt.Errorf("public key type %T is not supported: use ed25519, ECDSA P-256/P-384 or RSA", pub)
+}
+
+func publicPEM(pub crypto.PublicKey) (string, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", fmt.Errorf("encode public key: %w", err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), nil
+}
+
+// ID returns the key's keyid: the hex SHA-256 of its canonical JSON,
+// including any members this package does not know.
+func (k *Key) ID() string {
+	sum := sha256.Sum256(k.CanonicalJSON())
+	return hex.EncodeToString(sum[:])
+}
+
+// CanonicalJSON returns the key object in canonical JSON.
+func (k *Key) CanonicalJSON() []byte {
+	c := &cwriter{}
+	k.write(c) // writing into memory cannot fail
+	return c.buf
+}
+
+func (k *Key) write(c *cwriter) error {
+	if len(k.extra) == 0 && len(k.keyvalExtra) == 0 {
+		// The common case, written without the general merge.
+		c.raw(`{"keytype":`)
+		c.quote(k.Type)
+		c.raw(`,"keyval":{"public":`)
+		c.quote(k.Public)
+		c.raw(`},"scheme":`)
+		c.quote(k.Scheme)
+		c.byte('}')
+		return nil
+	}
+	return writeMerged(c, k.extra,
+		member("keytype", true, func() { c.quote(k.Type) }),
+		memberErr("keyval", true, func() error {
+			return writeMerged(c, k.keyvalExtra, member("public", true, func() { c.quote(k.Public) }))
+		}),
+		member("scheme", true, func() { c.quote(k.Scheme) }),
+	)
+}
+
+func decodeKey(d *decoder) (*Key, error) {
+	k := &Key{}
+	var have uint8
+	err := d.object(func(name string) error {
+		var err error
+		switch name {
+		case "keytype":
+			have |= 1
+			k.Type, err = d.str()
+		case "scheme":
+			have |= 2
+			k.Scheme, err = d.str()
+		case "keyval":
+			have |= 4
+			err = d.object(func(name string) error {
+				if name == "public" {
+					have |= 8
+					s, err := d.str()
+					k.Public = s
+					return at(name, err)
+				}
+				return at(name, k.keyvalExtra.unknown(d, name))
+			})
+		default:
+			err = k.extra.unknown(d, name)
+		}
+		return at(name, err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case have&1 == 0:
+		return nil, d.errorf("key has no keytype")
+	case have&2 == 0:
+		return nil, d.errorf("key has no scheme")
+	case have&4 == 0:
+		return nil, d.errorf("key has no keyval")
+	case have&8 == 0:
+		return nil, d.errorf("key has no keyval.public")
+	}
+	return k, nil
+}
+
+// ParseKey parses a TUF key object.
+func ParseKey(data []byte) (*Key, error) {
+	d := &decoder{data: data}
+	k, err := decodeKey(d)
+	if err != nil {
+		return nil, err
+	}
+	return k, d.end()
+}
+
+// PublicKey returns the key as a crypto.PublicKey, checking that its type,
+// scheme and public value agree.
+func (k *Key) PublicKey() (crypto.PublicKey, error) {
+	switch k.Scheme {
+	case SchemeEd25519:
+		if k.Type != KeyTypeEd25519 {
+			break
+		}
+		b, err := hex.DecodeString(k.Public)
+		if err != nil || len(b) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("keyval.public of an ed25519 key must be %d bytes in hex", ed25519.PublicKeySize)
+		}
+		return ed25519.PublicKey(b), nil
+	case SchemeECDSAP256, SchemeECDSAP384:
+		if k.Type != KeyTypeECDSA && k.Type != "ecdsa-sha2-nistp256" && k.Type != "ecdsa-sha2-nistp384" {
+			break
+		}
+		pub, err := parsePEM(k.Public)
+		if err != nil {
+			return nil, err
+		}
+		ek, ok := pub.(*ecdsa.PublicKey)
+		want := elliptic.P256()
+		if k.Scheme == SchemeECDSAP384 {
+			want = elliptic.P384()
+		}
+		if !ok || ek.Curve != want {
+			return nil, fmt.Errorf("keyval.public is not a %s key, as scheme %s requires", want.Params().Name, k.Scheme)
+		}
+		return ek, nil
+	case SchemeRSAPSS:
+		if k.Type != KeyTypeRSA {
+			break
+		}
+		pub, err := parsePEM(k.Public)
+		if err != nil {
+			return nil, err
+		}
+		rk, ok := pub.(*rsa.PublicKey)
+		if !ok {
+			return nil, errors.New("keyval.public is not an RSA key, as scheme rsassa-pss-sha256 requires")
+		}
+		return rk, nil
+	default:
+		return nil, fmt.Errorf("signature scheme %q is not supported: use ed25519, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384 or rsassa-pss-sha256", k.Scheme)
+	}
+	return nil, fmt.Errorf("keytype %q does not go with scheme %q", k.Type, k.Scheme)
+}
+
+func parsePEM(s string) (crypto.PublicKey, error) {
+	block, rest := pem.Decode([]byte(s))
+	if block == nil || block.Type != "PUBLIC KEY" || strings.TrimSpace(string(rest)) != "" {
+		return nil, errors.New("keyval.public must be one PEM block of type PUBLIC KEY")
+	}
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("keyval.public: %w", err)
+	}
+	return pub, nil
+}
+
+// hashFor is the hash a scheme signs with; 0 for ed25519, which hashes
+// inside the algorithm.
+func hashFor(scheme string) crypto.Hash {
+	switch scheme {
+	case SchemeECDSAP256, SchemeRSAPSS:
+		return crypto.SHA256
+	case SchemeECDSAP384:
+		return crypto.SHA384
+	}
+	return 0
+}
+
+// Signature is one entry of a metadata file's "signatures".
+type Signature struct {
+	KeyID string
+	Sig   []byte // the raw signature; hex in JSON
+
+	extra fields
+}
+
+// Sign signs msg with s as key's scheme requires and checks the result
+// with the public key before returning it. s may be a device signer from
+// package hsm or an in-memory key; its public key must be key's.
+func Sign(s crypto.Signer, key *Key, msg []byte) (Signature, error) {
+	pub, err := key.PublicKey()
+	if err != nil {
+		return Signature{}, err
+	}
+	if want, ok := pub.(interface{ Equal(crypto.PublicKey) bool }); !ok || !want.Equal(s.Public()) {
+		return Signature{}, fmt.Errorf("the signer's public key is not key %s", short(key.ID()))
+	}
+	var sig []byte
+	switch h := hashFor(key.Scheme); key.Scheme {
+	case SchemeEd25519:
+		sig, err = s.Sign(rand.Reader, msg, crypto.Hash(0))
+	case SchemeRSAPSS:
+		digest := digestOf(h, msg)
+		sig, err = s.Sign(rand.Reader, digest, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h})
+	default:
+		sig, err = s.Sign(rand.Reader, digestOf(h, msg), h)
+	}
+	if err != nil {
+		return Signature{}, fmt.Errorf("sign with key %s: %w", short(key.ID()), err)
+	}
+	if err := key.Verify(msg, sig); err != nil {
+		return Signature{}, fmt.Errorf("signature by key %s does not verify: %w", short(key.ID()), err)
+	}
+	return Signature{KeyID: key.ID(), Sig: sig}, nil
+}
+
+func digestOf(h crypto.Hash, msg []byte) []byte {
+	hh := h.New()
+	hh.Write(msg)
+	return hh.Sum(nil)
+}
+
+// ErrSignature is wrapped by every error that reports a signature which
+// does not verify.
+var ErrSignature = errors.New("signature does not verify")
+
+// Verify checks sig over msg with the key's scheme.
+func (k *Key) Verify(msg, sig []byte) error {
+	v, err := newSigCheck(k, sig)
+	if err != nil {
+		return err
+	}
+	v.Write(msg)
+	return v.check()
+}
+
+// sigCheck verifies one signature over a message that arrives in pieces
+// through Write, so that the message never has to be held in memory.
+type sigCheck struct {
+	key    *Key
+	pub    crypto.PublicKey
+	sig    []byte
+	scheme string
+	h      hash.Hash
+}
+
+func newSigCheck(k *Key, sig []byte) (*sigCheck, error) {
+	pub, err := k.PublicKey()
+	if err != nil {
+		return nil, err
+	}
+	v := &sigCheck{key: k, pub: pub, sig: sig, scheme: k.Scheme}
+	if k.Scheme == SchemeEd25519 {
+		// Pure Ed25519 hashes R || A || M with SHA-512 (RFC 8032, 5.1.7),
+		// which is what lets the message stream through.
+		if len(sig) != ed25519.SignatureSize || sig[63]&224 != 0 {
+			return nil, fmt.Errorf("%w: ed25519 signature must be %d bytes", ErrSignature, ed25519.SignatureSize)
+		}
+		v.h = sha512.New()
+		v.h.Write(sig[:32])
+		v.h.Write(pub.(ed25519.PublicKey))
+	} else {
+		v.h = hashFor(k.Scheme).New()
+	}
+	return v, nil
+}
+
+func (v *sigCheck) Write(p []byte) (int, error) { return v.h.Write(p) }
+
+func (v *sigCheck) check() error {
+	switch v.scheme {
+	case SchemeEd25519:
+		if !verifyEd25519(v.pub.(ed25519.PublicKey), v.sig, v.h.Sum(nil)) {
+			return ErrSignature
+		}
+	case SchemeECDSAP256, SchemeECDSAP384:
+		// VerifyASN1 refuses raw r||s: TUF signatures are DER.
+		if !ecdsa.VerifyASN1(v.pub.(*ecdsa.PublicKey), v.h.Sum(nil), v.sig) {
+			return fmt.Errorf("%w (ECDSA signatures must be DER-encoded)", ErrSignature)
+		}
+	case SchemeRSAPSS:
+		err := rsa.VerifyPSS(v.pub.(*rsa.PublicKey), crypto.SHA256, v.h.Sum(nil), v.sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
+		if err != nil {
+			return ErrSignature
+		}
+	}
+	return nil
+}
+
+// verifyEd25519 finishes an RFC 8032 verification given SHA-512(R||A||M),
+// as crypto/ed25519 does: the encoded [S]B - [k]A must equal R.
+func verifyEd25519(pub ed25519.PublicKey, sig, hram []byte) bool {
+	A, err := new(edwards25519.Point).SetBytes(pub)
+	if err != nil {
+		return false
+	}
+	k, err := new(edwards25519.Scalar).SetUniformBytes(hram)
+	if err != nil {
+		return false
+	}
+	S, err := new(edwards25519.Scalar).SetCanonicalBytes(sig[32:])
+	if err != nil {
+		return false
+	}
+	minusA := new(edwards25519.Point).Negate(A)
+	R := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(k, minusA, S)
+	return string(R.Bytes()) == string(sig[:32])
+}
+
+// identity is what makes two key objects the same key for threshold
+// counting: the public key itself, not the keyid, which extra members
+// change.
+func (k *Key) identity() (string, error) {
+	pub, err := k.PublicKey()
+	if err != nil {
+		return "", err
+	}
+	if ed, ok := pub.(ed25519.PublicKey); ok {
+		return "ed25519:" + string(ed), nil
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", err
+	}
+	return string(der), nil
+}
+
+// short is a keyid's first 8 hex digits, for messages.
+func short(keyid string) string {
+	if len(keyid) > 8 {
+		return keyid[:8]
+	}
+	return keyid
+}
