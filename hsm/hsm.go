@@ -224,4 +224,7 @@ var (
 	ErrNotLoggedIn  = errors.New("PIN or touch required")
 	ErrUnsupported  = errors.New("not supported by this device")
 	ErrBadSignature = errors.New("device returned a signature that does not verify")
+	// ErrBadURI marks a key URI that does not parse or names an unknown
+	// attribute: the user's input is wrong, not the device.
+	ErrBadURI = errors.New("malformed key URI")
 )
