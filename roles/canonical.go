@@ -13,10 +13,15 @@ import (
 // only '"' and '\' escaped and every other byte written as it is, integers
 // in decimal. With a destination it streams through a small buffer, so that
 // signing or verifying a large document never holds a second copy of it.
+//
+// With escape set it writes the publishable form instead: the same bytes
+// except that control characters in strings are escaped, because canonical
+// JSON writes them raw (a PEM key's newlines) and JSON parsers refuse that.
 type cwriter struct {
-	dst io.Writer // nil: everything stays in buf
-	buf []byte
-	err error
+	dst    io.Writer // nil: everything stays in buf
+	buf    []byte
+	err    error
+	escape bool
 }
 
 const cwriterFlush = 64 << 10
@@ -59,16 +64,42 @@ func (c *cwriter) quote(s string) {
 	c.buf = append(c.buf, '"')
 	for {
 		i := strings.IndexAny(s, `"\`)
+		if c.escape {
+			i = indexSpecial(s)
+		}
 		if i < 0 {
 			break
 		}
 		c.buf = append(c.buf, s[:i]...)
-		c.buf = append(c.buf, '\\', s[i])
+		switch ch := s[i]; ch {
+		case '"', '\\':
+			c.buf = append(c.buf, '\\', ch)
+		case '\n':
+			c.buf = append(c.buf, '\\', 'n')
+		case '\t':
+			c.buf = append(c.buf, '\\', 't')
+		case '\r':
+			c.buf = append(c.buf, '\\', 'r')
+		default:
+			c.buf = append(c.buf, '\\', 'u', '0', '0', hexDigits[ch>>4], hexDigits[ch&15])
+		}
 		s = s[i+1:]
 	}
 	c.buf = append(c.buf, s...)
 	c.buf = append(c.buf, '"')
 	c.maybeFlush()
+}
+
+const hexDigits = "0123456789abcdef"
+
+// indexSpecial finds the first byte that JSON requires escaped.
+func indexSpecial(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			return i
+		}
+	}
+	return -1
 }
 
 // name writes a member name and its colon, with a comma before it unless
