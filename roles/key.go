@@ -313,6 +313,7 @@ func (k *Key) Verify(msg, sig []byte) error {
 // sigCheck verifies one signature over a message that arrives in pieces
 // through Write, so that the message never has to be held in memory.
 type sigCheck struct {
+	keyid  string // the keyid the signature names
 	key    *Key
 	pub    crypto.PublicKey
 	sig    []byte

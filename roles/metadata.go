@@ -1,0 +1,341 @@
+// Package roles is the TUF model for a repository laid out as PyPI lays it
+// out (PEP 458, PEP 480): root, targets and its delegations (claimed,
+// recently-claimed, hash-binned unclaimed, projects), snapshot, timestamp,
+// and this project's revocation list. It parses strictly, writes canonical
+// JSON straight from the parsed document, verifies signatures and
+// thresholds, walks root chains, and runs the named policy checks a
+// ceremony passes before anyone signs.
+//
+// roles does no I/O beyond bytes in and bytes out, and knows nothing of
+// devices: any crypto.Signer signs through Sign.
+package roles
+
+import (
+	"encoding/hex"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Role types, as they stand in "_type".
+const (
+	TypeRoot        = "root"
+	TypeTargets     = "targets"
+	TypeSnapshot    = "snapshot"
+	TypeTimestamp   = "timestamp"
+	TypeRevocations = "revocations"
+)
+
+// SpecVersion is the TUF specification version this package writes.
+const SpecVersion = "1.0.31"
+
+// TimeFormat is the one form TUF metadata gives times in.
+const TimeFormat = "2006-01-02T15:04:05Z"
+
+// Header holds the members every role's signed part has.
+type Header struct {
+	Type        string // "_type"
+	SpecVersion string
+	Version     int64
+	Expires     time.Time
+}
+
+// IsExpired reports whether the role has expired at t.
+func (h *Header) IsExpired(t time.Time) bool { return !t.Before(h.Expires) }
+
+func (h *Header) hdr() *Header { return h }
+
+// decodeMember reads a header member; known is false for other names.
+func (h *Header) decodeMember(d *decoder, name string, have *uint8) (known bool, err error) {
+	switch name {
+	case "_type":
+		*have |= 1
+		h.Type, err = d.str()
+	case "spec_version":
+		*have |= 2
+		if h.SpecVersion, err = d.str(); err == nil {
+			major, _, _ := strings.Cut(h.SpecVersion, ".")
+			if major != "1" {
+				err = d.errorf("spec version %q is not 1.x: this tool reads TUF 1.x metadata only", h.SpecVersion)
+			}
+		}
+	case "version":
+		*have |= 4
+		if h.Version, err = d.int(); err == nil && h.Version < 1 {
+			err = d.errorf("version must be 1 or more, not %d", h.Version)
+		}
+	case "expires":
+		*have |= 8
+		var s string
+		if s, err = d.str(); err == nil {
+			h.Expires, err = time.Parse(TimeFormat, s)
+			if err != nil || h.Expires.Format(TimeFormat) != s {
+				err = d.errorf("expires %q is not a time of the form 2030-01-02T15:04:05Z", s)
+			}
+		}
+	default:
+		return false, nil
+	}
+	return true, at(name, err)
+}
+
+func (h *Header) checkComplete(d *decoder, have uint8, want string) error {
+	for bit, name := range []string{"_type", "spec_version", "version", "expires"} {
+		if have&(1<<bit) == 0 {
+			return d.errorf("missing %q", name)
+		}
+	}
+	if h.Type != want {
+		return &SyntaxError{Path: "_type", Msg: fmt.Sprintf("_type is %q, want %q", h.Type, want)}
+	}
+	return nil
+}
+
+func (h *Header) members(c *cwriter) []knownMember {
+	return []knownMember{
+		member("_type", true, func() { c.quote(h.Type) }),
+		member("expires", true, func() { c.quote(h.Expires.UTC().Format(TimeFormat)) }),
+		member("spec_version", true, func() { c.quote(h.SpecVersion) }),
+		member("version", true, func() { c.int(h.Version) }),
+	}
+}
+
+// Role is the signed part of a metadata file: *Root, *Targets, *Snapshot,
+// *Timestamp or *Revocations.
+type Role interface {
+	hdr() *Header
+	typeName() string
+	decode(d *decoder) error
+	write(c *cwriter) error
+}
+
+// Metadata is a signed envelope: {"signed": ..., "signatures": [...]}.
+type Metadata[R Role] struct {
+	Signed     R
+	Signatures []Signature
+
+	extra fields
+	// raw is the "signed" value as read; rawCanonical says whether those
+	// bytes were already canonical, so that they are the signed message.
+	raw          []byte
+	rawCanonical bool
+}
+
+// Parse parses a metadata file strictly: duplicate member names, numbers
+// that are not integers or out of range, invalid UTF-8, an unexpected
+// _type, a spec version other than 1.x, versions and thresholds below 1,
+// roles naming keyids that are not in keys, and trailing data are errors
+// that name the field. Members this package does not know are kept and
+// written back unchanged.
+//
+// Parse keeps references into data: the caller must not modify data
+// afterwards.
+func Parse[R Role](data []byte) (*Metadata[R], error) {
+	m := &Metadata[R]{}
+	m.Signed = newRole[R]()
+	d := &decoder{data: data}
+	var have uint8
+	err := d.object(func(name string) error {
+		switch name {
+		case "signed":
+			have |= 1
+			d.ws()
+			start := d.pos
+			d.canonical = true
+			if err := m.Signed.decode(d); err != nil {
+				return at("signed", err)
+			}
+			m.raw, m.rawCanonical = data[start:d.pos], d.canonical
+		case "signatures":
+			have |= 2
+			return at("signatures", d.array(func(i int) error {
+				s, err := decodeSignature(d)
+				m.Signatures = append(m.Signatures, s)
+				return at(index(i), err)
+			}))
+		default:
+			return at(name, m.extra.unknown(d, name))
+		}
+		return nil
+	})
+	if err == nil {
+		err = d.end()
+	}
+	if err == nil && have != 3 {
+		err = d.errorf("metadata must have both \"signed\" and \"signatures\"")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("parse %s metadata: %w", m.Signed.typeName(), err)
+	}
+	return m, nil
+}
+
+func newRole[R Role]() R {
+	var r R
+	switch any(r).(type) {
+	case *Root:
+		return any(&Root{}).(R)
+	case *Targets:
+		return any(&Targets{}).(R)
+	case *Snapshot:
+		return any(&Snapshot{}).(R)
+	case *Timestamp:
+		return any(&Timestamp{}).(R)
+	case *Revocations:
+		return any(&Revocations{}).(R)
+	}
+	return r
+}
+
+// New wraps a role in an envelope with no signatures.
+func New[R Role](signed R) *Metadata[R] {
+	return &Metadata[R]{Signed: signed}
+}
+
+// Touched forgets the bytes the role was read from. Call it after changing
+// Signed, so that the signed message is written anew from the model.
+func (m *Metadata[R]) Touched() { m.raw, m.rawCanonical = nil, false }
+
+// WriteSigned streams the canonical JSON of the signed part to w: the
+// bytes that signatures cover.
+func (m *Metadata[R]) WriteSigned(w io.Writer) error {
+	if m.rawCanonical {
+		_, err := w.Write(m.raw)
+		return err
+	}
+	c := &cwriter{dst: w, buf: make([]byte, 0, cwriterFlush+4096)}
+	if err := m.Signed.write(c); err != nil {
+		return err
+	}
+	c.flush()
+	return c.err
+}
+
+// CanonicalSigned returns the canonical JSON of the signed part.
+func (m *Metadata[R]) CanonicalSigned() []byte {
+	if m.rawCanonical {
+		return slices.Clone(m.raw)
+	}
+	c := &cwriter{}
+	m.Signed.write(c)
+	return c.buf
+}
+
+// MarshalJSON returns the file as it is published: sorted, compact JSON in
+// which, unlike canonical JSON, control characters in strings are escaped
+// so that every JSON parser reads it.
+func (m *Metadata[R]) MarshalJSON() ([]byte, error) {
+	c := &cwriter{escape: true}
+	err := writeMerged(c, m.extra,
+		memberErr("signatures", true, func() error {
+			c.byte('[')
+			for i := range m.Signatures {
+				if i > 0 {
+					c.byte(',')
+				}
+				if err := m.Signatures[i].write(c); err != nil {
+					return err
+				}
+			}
+			c.byte(']')
+			return nil
+		}),
+		memberErr("signed", true, func() error { return m.Signed.write(c) }),
+	)
+	return c.buf, err
+}
+
+// AddSignature adds sig, replacing any earlier signature by the same keyid.
+func (m *Metadata[R]) AddSignature(sig Signature) {
+	for i := range m.Signatures {
+		if m.Signatures[i].KeyID == sig.KeyID {
+			m.Signatures[i] = sig
+			return
+		}
+	}
+	m.Signatures = append(m.Signatures, sig)
+}
+
+func decodeSignature(d *decoder) (Signature, error) {
+	var s Signature
+	var have uint8
+	err := d.object(func(name string) error {
+		switch name {
+		case "keyid":
+			have |= 1
+			id, err := d.str()
+			s.KeyID = id
+			return at(name, err)
+		case "sig":
+			have |= 2
+			h, err := d.str()
+			if err == nil {
+				s.Sig, err = hex.DecodeString(h)
+				if err != nil {
+					err = d.errorf("sig is not hex")
+				}
+			}
+			return at(name, err)
+		}
+		return at(name, s.extra.unknown(d, name))
+	})
+	if err == nil && have != 3 {
+		err = d.errorf("a signature needs both keyid and sig")
+	}
+	return s, err
+}
+
+func (s *Signature) write(c *cwriter) error {
+	return writeMerged(c, s.extra,
+		member("keyid", true, func() { c.quote(s.KeyID) }),
+		member("sig", true, func() { c.quote(hex.EncodeToString(s.Sig)) }),
+	)
+}
+
+// keysMember writes a keyid → key map in canonical order.
+func writeKeys(c *cwriter, keys map[string]*Key) error {
+	c.byte('{')
+	first := true
+	for _, id := range slices.Sorted(maps.Keys(keys)) {
+		c.name(&first, id)
+		if err := keys[id].write(c); err != nil {
+			return err
+		}
+		c.maybeFlush()
+	}
+	c.byte('}')
+	return c.err
+}
+
+func decodeKeys(d *decoder) (map[string]*Key, error) {
+	keys := map[string]*Key{}
+	err := d.object(func(id string) error {
+		k, err := decodeKey(d)
+		keys[id] = k
+		return at(id, err)
+	})
+	return keys, err
+}
+
+func writeStringMap(c *cwriter, m map[string]string) {
+	c.byte('{')
+	first := true
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		c.name(&first, k)
+		c.quote(m[k])
+	}
+	c.byte('}')
+}
+
+func decodeStringMap(d *decoder) (map[string]string, error) {
+	m := map[string]string{}
+	err := d.object(func(k string) error {
+		v, err := d.str()
+		m[k] = v
+		return at(k, err)
+	})
+	return m, err
+}

@@ -1,0 +1,172 @@
+package roles
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// MetaFile is an entry of snapshot's or timestamp's "meta": the version of
+// a metadata file, and optionally its length and hashes.
+type MetaFile struct {
+	Version int64
+	Length  int64             // 0: not given
+	Hashes  map[string]string // nil: not given
+
+	extra fields
+}
+
+// MetaFileFor describes a published file's bytes: its version, length and
+// SHA-256.
+func MetaFileFor(version int64, published []byte) *MetaFile {
+	sum := sha256.Sum256(published)
+	return &MetaFile{Version: version, Length: int64(len(published)), Hashes: map[string]string{"sha256": hex.EncodeToString(sum[:])}}
+}
+
+// Check reports whether published bytes agree with the entry's length and
+// hashes (an entry without them agrees with any bytes).
+func (mf *MetaFile) Check(published []byte) error {
+	if mf.Length != 0 && int64(len(published)) != mf.Length {
+		return fmt.Errorf("length is %d bytes, meta says %d", len(published), mf.Length)
+	}
+	for alg, want := range mf.Hashes {
+		if alg != "sha256" {
+			continue // only sha256 is checked; others are kept as they are
+		}
+		sum := sha256.Sum256(published)
+		if got := hex.EncodeToString(sum[:]); got != want {
+			return fmt.Errorf("sha256 is %s, meta says %s", got, want)
+		}
+	}
+	return nil
+}
+
+func decodeMetaFile(d *decoder) (*MetaFile, error) {
+	mf := &MetaFile{}
+	var haveVersion bool
+	err := d.object(func(name string) error {
+		var err error
+		switch name {
+		case "version":
+			haveVersion = true
+			if mf.Version, err = d.int(); err == nil && mf.Version < 1 {
+				err = d.errorf("version must be 1 or more, not %d", mf.Version)
+			}
+		case "length":
+			if mf.Length, err = d.uint(); err == nil && mf.Length == 0 {
+				err = d.errorf("length must be 1 or more")
+			}
+		case "hashes":
+			mf.Hashes, err = decodeStringMap(d)
+		default:
+			err = mf.extra.unknown(d, name)
+		}
+		return at(name, err)
+	})
+	if err == nil && !haveVersion {
+		err = d.errorf("meta entry has no version")
+	}
+	return mf, err
+}
+
+func (mf *MetaFile) write(c *cwriter) error {
+	return writeMerged(c, mf.extra,
+		member("hashes", mf.Hashes != nil, func() { writeStringMap(c, mf.Hashes) }),
+		member("length", mf.Length != 0, func() { c.int(mf.Length) }),
+		member("version", true, func() { c.int(mf.Version) }),
+	)
+}
+
+// metaRole is the shared shape of snapshot and timestamp.
+type metaRole struct {
+	Header
+	Meta map[string]*MetaFile
+
+	extra fields
+}
+
+func (r *metaRole) decodeAs(d *decoder, typ string) error {
+	var have uint8
+	var haveMeta bool
+	err := d.object(func(name string) error {
+		if known, err := r.Header.decodeMember(d, name, &have); known {
+			return err
+		}
+		var err error
+		if name == "meta" {
+			haveMeta = true
+			r.Meta = map[string]*MetaFile{}
+			err = d.object(func(file string) error {
+				mf, err := decodeMetaFile(d)
+				r.Meta[file] = mf
+				return at(file, err)
+			})
+		} else {
+			err = r.extra.unknown(d, name)
+		}
+		return at(name, err)
+	})
+	if err != nil {
+		return err
+	}
+	if err := r.Header.checkComplete(d, have, typ); err != nil {
+		return err
+	}
+	if !haveMeta {
+		return d.errorf("missing \"meta\"")
+	}
+	return nil
+}
+
+func (r *metaRole) write(c *cwriter) error {
+	h := r.Header.members(c)
+	return writeMerged(c, r.extra,
+		h[0], h[1],
+		memberErr("meta", true, func() error {
+			c.byte('{')
+			first := true
+			for _, f := range slices.Sorted(maps.Keys(r.Meta)) {
+				c.name(&first, f)
+				if err := r.Meta[f].write(c); err != nil {
+					return err
+				}
+			}
+			c.byte('}')
+			return nil
+		}),
+		h[2], h[3],
+	)
+}
+
+// Snapshot lists the version of every targets metadata file.
+type Snapshot struct{ metaRole }
+
+// NewSnapshot returns snapshot metadata of version 1 listing nothing.
+func NewSnapshot(expires time.Time) *Snapshot {
+	return &Snapshot{metaRole{Header: Header{Type: TypeSnapshot, SpecVersion: SpecVersion, Version: 1, Expires: expires.UTC().Truncate(time.Second)}, Meta: map[string]*MetaFile{}}}
+}
+
+func (s *Snapshot) typeName() string        { return TypeSnapshot }
+func (s *Snapshot) decode(d *decoder) error { return s.decodeAs(d, TypeSnapshot) }
+
+// Timestamp names the current snapshot.
+type Timestamp struct{ metaRole }
+
+// NewTimestamp returns timestamp metadata of version 1 listing nothing.
+func NewTimestamp(expires time.Time) *Timestamp {
+	return &Timestamp{metaRole{Header: Header{Type: TypeTimestamp, SpecVersion: SpecVersion, Version: 1, Expires: expires.UTC().Truncate(time.Second)}, Meta: map[string]*MetaFile{}}}
+}
+
+func (t *Timestamp) typeName() string { return TypeTimestamp }
+func (t *Timestamp) decode(d *decoder) error {
+	if err := t.decodeAs(d, TypeTimestamp); err != nil {
+		return err
+	}
+	if len(t.Meta) != 1 || t.Meta["snapshot.json"] == nil {
+		return &SyntaxError{Path: "meta", Msg: "timestamp must list snapshot.json and nothing else"}
+	}
+	return nil
+}

@@ -1,0 +1,127 @@
+package roles
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+)
+
+// Delegation is what a delegating role says of another: the keys it may be
+// signed with and how many of them must sign. Root says it of the
+// top-level roles; targets of claimed; claimed of each project.
+type Delegation struct {
+	Role      string
+	Keys      map[string]*Key
+	KeyIDs    []string
+	Threshold int64
+}
+
+// ErrThreshold is wrapped by every error that reports too few valid
+// signatures.
+var ErrThreshold = errors.New("signature threshold not reached")
+
+// VerifyReport says which signatures counted towards a threshold.
+type VerifyReport struct {
+	Role      string
+	Threshold int64
+	// Signed lists the keyids whose signatures verified, in the order the
+	// signatures stand; a key seen under two keyids is listed once.
+	Signed []string
+	// Invalid maps keyids whose signatures did not verify to why.
+	Invalid map[string]error
+	// Missing lists the delegation's keyids with no valid signature.
+	Missing []string
+}
+
+// Count is the number of distinct keys that signed.
+func (r *VerifyReport) Count() int { return len(r.Signed) }
+
+// Verify checks m's signatures against del. It counts distinct keys: a key
+// under two keyids, or two signatures by one keyid, count once. The signed
+// bytes are written once and fanned out to every signature check, so a
+// large role is canonicalised a single time and never held twice.
+func Verify[R Role](m *Metadata[R], del Delegation) (*VerifyReport, error) {
+	rep := &VerifyReport{Role: del.Role, Threshold: del.Threshold, Invalid: map[string]error{}}
+	if del.Threshold < 1 {
+		return rep, fmt.Errorf("role %s: threshold %d is below 1", del.Role, del.Threshold)
+	}
+	trusted := make(map[string]bool, len(del.KeyIDs))
+	for _, id := range del.KeyIDs {
+		trusted[id] = true
+	}
+	var checks []*sigCheck
+	var writers []io.Writer
+	seen := map[string]bool{}
+	for _, s := range m.Signatures {
+		if !trusted[s.KeyID] || seen[s.KeyID] {
+			continue
+		}
+		seen[s.KeyID] = true
+		key := del.Keys[s.KeyID]
+		if key == nil {
+			rep.Invalid[s.KeyID] = fmt.Errorf("keyid %s is delegated but not among the keys", short(s.KeyID))
+			continue
+		}
+		v, err := newSigCheck(key, s.Sig)
+		if err != nil {
+			rep.Invalid[s.KeyID] = err
+			continue
+		}
+		v.keyid = s.KeyID
+		checks = append(checks, v)
+		writers = append(writers, v)
+	}
+	if len(checks) > 0 {
+		if err := m.WriteSigned(fanOut(writers)); err != nil {
+			return rep, fmt.Errorf("role %s: write signed bytes: %w", del.Role, err)
+		}
+	}
+	identities := map[string]bool{}
+	for _, v := range checks {
+		if err := v.check(); err != nil {
+			rep.Invalid[v.keyid] = err
+			continue
+		}
+		ident, err := v.key.identity()
+		if err != nil {
+			rep.Invalid[v.keyid] = err
+			continue
+		}
+		if identities[ident] {
+			continue // the same key again under another keyid
+		}
+		identities[ident] = true
+		rep.Signed = append(rep.Signed, v.keyid)
+	}
+	for _, id := range del.KeyIDs {
+		if !slices.Contains(rep.Signed, id) {
+			rep.Missing = append(rep.Missing, id)
+		}
+	}
+	if int64(len(rep.Signed)) < del.Threshold {
+		return rep, fmt.Errorf("role %s: %w: %d of %d keys signed validly, %d needed", del.Role, ErrThreshold, len(rep.Signed), len(del.KeyIDs), del.Threshold)
+	}
+	return rep, nil
+}
+
+// multiWriter writes to every writer, like io.MultiWriter but without
+// its per-call allocations.
+type multiWriter []io.Writer
+
+// fanOut is a writer to all of ws.
+func fanOut(ws []io.Writer) io.Writer {
+	if len(ws) == 1 {
+		return ws[0]
+	}
+	return multiWriter(ws)
+}
+
+func (mw multiWriter) Write(p []byte) (int, error) {
+	for _, w := range mw {
+		if _, err := w.Write(p); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
