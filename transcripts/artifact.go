@@ -1,0 +1,164 @@
+package transcripts
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Artifact names a stored artifact from an event's data. It encodes as
+// {"artifact":"sha256:<64 lowercase hex>"}; any JSON object in an event's
+// data with a member named "artifact" is such a reference, and Verify checks
+// that the artifact it names exists and hashes to its name.
+type Artifact struct {
+	Digest string `json:"artifact"` // "sha256:" and the hex SHA-256 of the bytes
+}
+
+// ArtifactDir returns the directory that holds a transcript's artifacts:
+// the transcript's path without ".jsonl", plus ".artifacts". An artifact
+// with SHA-256 H (hex) is the file sha256/H inside it.
+func ArtifactDir(transcript string) string {
+	return strings.TrimSuffix(transcript, ".jsonl") + ".artifacts"
+}
+
+// artifactPath returns the file for a valid artifact name.
+func artifactPath(transcript, name string) string {
+	return filepath.Join(ArtifactDir(transcript), "sha256", strings.TrimPrefix(name, artifactPrefix))
+}
+
+// ReadArtifact returns the bytes of an artifact of the transcript at path,
+// after checking that they hash to its name.
+func ReadArtifact(path string, a Artifact) ([]byte, error) {
+	if !validArtifactName(a.Digest) {
+		return nil, fmt.Errorf("artifact name %q is not sha256:<64 lowercase hex>", clip(a.Digest))
+	}
+	b, err := os.ReadFile(artifactPath(path, a.Digest))
+	if err != nil {
+		return nil, fmt.Errorf("read artifact %s: %w", a.Digest, err)
+	}
+	if got := artifactPrefix + hex.EncodeToString(sha256Sum(b)); got != a.Digest {
+		return nil, fmt.Errorf("artifact %s: its bytes hash to %s: %w", a.Digest, got, ErrIntegrity)
+	}
+	return b, nil
+}
+
+func sha256Sum(b []byte) []byte {
+	s := sha256.Sum256(b)
+	return s[:]
+}
+
+// hashFile returns the artifact name of the file at p.
+func hashFile(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return artifactPrefix + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// artifactIntact reports why the artifact named name is not intact, or nil.
+func artifactIntact(transcript, name string) error {
+	got, err := hashFile(artifactPath(transcript, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("artifact %s is missing (%s)", name, artifactPath(transcript, name))
+	}
+	if err != nil {
+		return fmt.Errorf("artifact %s cannot be read: %v", name, err)
+	}
+	if got != name {
+		return fmt.Errorf("artifact %s has been altered: its bytes hash to %s", name, got)
+	}
+	return nil
+}
+
+// putArtifact stores the bytes of r under their digest beside the
+// transcript at path: written to a temporary file, fsynced, renamed into
+// place, and the directory fsynced, so that an artifact either is complete
+// or is not there. Storing the same bytes again changes nothing.
+func putArtifact(path string, r io.Reader) (Artifact, error) {
+	dir := filepath.Join(ArtifactDir(path), "sha256")
+	if err := mkdirDurable(dir); err != nil {
+		return Artifact{}, fmt.Errorf("artifact directory: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return Artifact{}, fmt.Errorf("store artifact: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(tmp, h), r); err != nil {
+		tmp.Close()
+		return Artifact{}, fmt.Errorf("store artifact: %w", err)
+	}
+	name := artifactPrefix + hex.EncodeToString(h.Sum(nil))
+	final := artifactPath(path, name)
+	if _, err := os.Lstat(final); err == nil {
+		tmp.Close()
+		if err := artifactIntact(path, name); err != nil {
+			return Artifact{}, fmt.Errorf("store artifact: %v: %w", err, ErrIntegrity)
+		}
+		// It may have been renamed into place by a process that died before
+		// its directory fsync.
+		return Artifact{name}, syncDir(dir)
+	}
+	if err := syncFile(tmp); err != nil {
+		tmp.Close()
+		return Artifact{}, fmt.Errorf("store artifact: fsync: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return Artifact{}, fmt.Errorf("store artifact: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		return Artifact{}, fmt.Errorf("store artifact: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		return Artifact{}, fmt.Errorf("store artifact: fsync directory: %w", err)
+	}
+	return Artifact{name}, nil
+}
+
+// mkdirDurable creates dir and any missing parents, fsyncing each parent
+// whose entries changed.
+func mkdirDurable(dir string) error {
+	if fi, err := os.Stat(dir); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("%s is not a directory", dir)
+		}
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := mkdirDurable(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return syncDir(parent)
+}
+
+// syncFile fsyncs f. Tests replace it to count calls and inject failures.
+var syncFile = func(f *os.File) error { return f.Sync() }
+
+// syncDir fsyncs a directory so that entries created or renamed in it
+// survive a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return syncFile(d)
+}
