@@ -22,6 +22,8 @@ type cwriter struct {
 	buf    []byte
 	err    error
 	escape bool
+
+	scratch []byte // reused by writers that decode before quoting
 }
 
 const cwriterFlush = 64 << 10
@@ -287,4 +289,35 @@ func (fs fields) equal(other fields) bool {
 	return slices.EqualFunc(fs, other, func(a, b field) bool {
 		return a.Name == b.Name && bytes.Equal(a.Value, b.Value)
 	})
+}
+
+// appendUnescaped appends the decoded form of a JSON string body that was
+// checked when it was read.
+func appendUnescaped(dst []byte, raw string) []byte {
+	if strings.Contains(raw, `\u`) {
+		return append(dst, unescapeJSON(raw)...) // rare in keys: the slow way
+	}
+	for i := 0; i < len(raw); i++ {
+		ch := raw[i]
+		if ch != '\\' || i+1 >= len(raw) {
+			dst = append(dst, ch)
+			continue
+		}
+		i++
+		switch raw[i] {
+		case 'n':
+			dst = append(dst, '\n')
+		case 't':
+			dst = append(dst, '\t')
+		case 'r':
+			dst = append(dst, '\r')
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		default: // '"', '\\', '/'
+			dst = append(dst, raw[i])
+		}
+	}
+	return dst
 }

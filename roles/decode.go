@@ -1,8 +1,8 @@
 package roles
 
 import (
+	"bytes"
 	"fmt"
-	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -31,6 +31,7 @@ type decoder struct {
 	pos       int
 	depth     int
 	canonical bool
+	scratch   []byte // reused by strRaw to check escapes
 }
 
 // SyntaxError reports malformed JSON or a value outside what TUF allows.
@@ -111,6 +112,16 @@ func (d *decoder) unexpected(want string) error {
 	return d.errorf("unexpected %q, want %s", d.data[d.pos], want)
 }
 
+// countAhead counts marker in the rest of the input: a capacity hint for
+// a large object or array about to be read. A slice grown step by step
+// leaves about four times its size behind as garbage; the hint may count
+// too many (markers after the value), never matters for correctness, and
+// costs a memchr-speed scan.
+func (d *decoder) countAhead(marker string) int {
+	n := bytes.Count(d.data[d.pos:], []byte(marker))
+	return min(n, 1<<24)
+}
+
 // end checks that nothing but white space follows the document.
 func (d *decoder) end() error {
 	d.ws()
@@ -121,110 +132,215 @@ func (d *decoder) end() error {
 }
 
 // object reads an object, calling member for each name with the decoder
-// positioned at the value; member must consume the value. It rejects
-// duplicate names and notes names out of canonical order.
+// positioned at the value; member must consume the value. Hot paths use
+// members instead, which allocates nothing.
 func (d *decoder) object(member func(name string) error) error {
+	it := d.members()
+	for it.next() {
+		if err := member(it.name); err != nil {
+			return err
+		}
+	}
+	return it.err
+}
+
+// memberIter walks an object's members without allocating:
+//
+//	it := d.members()
+//	for it.next() { read the value of it.name }
+//	if it.err != nil { … }
+//
+// It rejects duplicate names and notes names out of canonical order.
+type memberIter struct {
+	d     *decoder
+	start int // offset of the object's '{'
+	n     int
+	name  string
+	seen  map[string]struct{} // only once names arrive out of order
+	err   error
+	done  bool
+}
+
+func (d *decoder) members() memberIter {
+	d.ws()
+	it := memberIter{d: d, start: d.pos}
 	if err := d.expect('{'); err != nil {
-		return err
+		it.err, it.done = err, true
+		return it
 	}
 	if d.depth++; d.depth > maxDepth {
-		return d.errorf("nested deeper than %d levels", maxDepth)
+		it.err, it.done = d.errorf("nested deeper than %d levels", maxDepth), true
 	}
-	defer func() { d.depth-- }()
-	if d.peek() == '}' {
-		d.pos++
-		return nil
+	return it
+}
+
+// next moves to the next member, leaving the decoder at its value.
+func (it *memberIter) next() bool {
+	if it.done {
+		return false
 	}
-	// Names usually arrive sorted (canonical JSON, python-tuf's sort_keys),
-	// and then a duplicate would have to equal its predecessor. Only when
-	// the order breaks is a set of every name needed.
-	var prev string
-	var seen map[string]struct{}
-	var names []string
-	for n := 0; ; n++ {
-		if d.peek() != '"' {
-			return d.unexpected("a member name")
+	d := it.d
+	if it.n == 0 {
+		if d.peek() == '}' {
+			d.pos++
+			return it.finish(nil)
 		}
-		name, err := d.str()
-		if err != nil {
-			return err
-		}
-		if seen == nil && n > 0 && name <= prev {
-			d.canonical = false
-			seen = make(map[string]struct{}, len(names)+8)
-			for _, s := range names {
-				seen[s] = struct{}{}
-			}
-		}
-		if seen != nil {
-			if _, dup := seen[name]; dup {
-				return d.errorf("duplicate member name %q", name)
-			}
-			seen[name] = struct{}{}
-		} else {
-			names = append(names, name)
-		}
-		prev = name
-		if err := d.expect(':'); err != nil {
-			return err
-		}
-		if err := member(name); err != nil {
-			return err
-		}
+	} else {
 		switch d.peek() {
 		case ',':
 			d.pos++
 		case '}':
 			d.pos++
-			return nil
+			return it.finish(nil)
 		default:
-			return d.unexpected(`"," or "}"`)
+			return it.finish(d.unexpected(`"," or "}"`))
+		}
+	}
+	if d.peek() != '"' {
+		return it.finish(d.unexpected("a member name"))
+	}
+	namePos := d.pos
+	name, err := d.str()
+	if err != nil {
+		return it.finish(err)
+	}
+	// Names usually arrive sorted (canonical JSON, python-tuf's
+	// sort_keys), and then a duplicate would have to equal its
+	// predecessor. Only when the order breaks is a set of every name
+	// needed, and it is built by reading the names so far again.
+	if it.seen == nil && it.n > 0 && name <= it.name {
+		d.canonical = false
+		if it.seen, err = namesBefore(d.data[it.start:namePos]); err != nil {
+			return it.finish(err)
+		}
+	}
+	if it.seen != nil {
+		if _, dup := it.seen[name]; dup {
+			d.pos = namePos
+			return it.finish(d.errorf("duplicate member name %q", name))
+		}
+		it.seen[name] = struct{}{}
+	}
+	it.name = name
+	it.n++
+	if err := d.expect(':'); err != nil {
+		return it.finish(err)
+	}
+	return true
+}
+
+func (it *memberIter) finish(err error) bool {
+	if !it.done {
+		it.d.depth--
+	}
+	it.err, it.done = err, true
+	return false
+}
+
+// namesBefore reads again the names of an object whose members, well
+// formed, stand in b (from its '{' up to a name).
+func namesBefore(b []byte) (map[string]struct{}, error) {
+	d := &decoder{data: b}
+	seen := map[string]struct{}{}
+	d.pos = 1
+	for {
+		if d.peek() == ',' {
+			d.pos++
+		}
+		if d.peek() != '"' {
+			return seen, nil
+		}
+		name, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		seen[name] = struct{}{}
+		if err := d.expect(':'); err != nil {
+			return nil, err
+		}
+		if _, err := d.skip(); err != nil {
+			return nil, err
 		}
 	}
 }
 
-// array reads an array, calling elem for each element with the decoder
-// positioned at it; elem must consume it.
-func (d *decoder) array(elem func(i int) error) error {
+// elemIter walks an array's elements without allocating, like memberIter.
+type elemIter struct {
+	d    *decoder
+	i    int // index of the current element
+	err  error
+	done bool
+}
+
+func (d *decoder) elems() elemIter {
+	it := elemIter{d: d, i: -1}
 	if err := d.expect('['); err != nil {
-		return err
+		it.err, it.done = err, true
+		return it
 	}
 	if d.depth++; d.depth > maxDepth {
-		return d.errorf("nested deeper than %d levels", maxDepth)
+		it.err, it.done = d.errorf("nested deeper than %d levels", maxDepth), true
 	}
-	defer func() { d.depth-- }()
-	if d.peek() == ']' {
-		d.pos++
-		return nil
+	return it
+}
+
+func (it *elemIter) next() bool {
+	if it.done {
+		return false
 	}
-	for i := 0; ; i++ {
-		if err := elem(i); err != nil {
-			return err
+	d := it.d
+	if it.i < 0 {
+		if d.peek() == ']' {
+			d.pos++
+			return it.finish(nil)
 		}
+	} else {
 		switch d.peek() {
 		case ',':
 			d.pos++
 		case ']':
 			d.pos++
-			return nil
+			return it.finish(nil)
 		default:
-			return d.unexpected(`"," or "]"`)
+			return it.finish(d.unexpected(`"," or "]"`))
 		}
 	}
+	it.i++
+	return true
+}
+
+func (it *elemIter) finish(err error) bool {
+	if !it.done {
+		it.d.depth--
+	}
+	it.err, it.done = err, true
+	return false
+}
+
+// array reads an array, calling elem for each element with the decoder
+// positioned at it; elem must consume it.
+func (d *decoder) array(elem func(i int) error) error {
+	it := d.elems()
+	for it.next() {
+		if err := elem(it.i); err != nil {
+			return err
+		}
+	}
+	return it.err
 }
 
 // strings reads an array of strings.
 func (d *decoder) strings() ([]string, error) {
-	var out []string
-	err := d.array(func(int) error {
+	out := []string{}
+	it := d.elems()
+	for it.next() {
 		s, err := d.str()
+		if err != nil {
+			return nil, at(index(it.i), err)
+		}
 		out = append(out, s)
-		return err
-	})
-	if out == nil && err == nil {
-		out = []string{}
 	}
-	return out, err
+	return out, it.err
 }
 
 // str reads a string. Without escapes the result aliases d.data.
@@ -250,7 +366,11 @@ func (d *decoder) str() (string, error) {
 			}
 			return unsafe.String(&s[0], len(s)), nil
 		case c == '\\':
-			return d.escapedStr(start)
+			buf, err := d.escapedStr(start, nil)
+			if err != nil {
+				return "", err
+			}
+			return unsafe.String(&buf[0], len(buf)), nil // buf is never written again
 		case c < 0x20:
 			return "", d.errorf("control character %#02x in string: escape it", c)
 		case c >= 0x80:
@@ -261,28 +381,65 @@ func (d *decoder) str() (string, error) {
 	return "", d.errorf("unterminated string")
 }
 
-// escapedStr finishes a string that has escapes, from its start, into a
-// new buffer.
-func (d *decoder) escapedStr(start int) (string, error) {
-	buf := slices.Clone(d.data[start:d.pos])
+// strRaw reads and checks a string like str but returns it as it stands
+// between its quotes, escapes and all, without copying; escaped says
+// whether it has escapes (unescape them with unescapeJSON). Large values
+// that are rarely needed decoded (PEM keys) are kept this way.
+func (d *decoder) strRaw() (raw string, escaped bool, err error) {
+	if d.peek() != '"' {
+		return "", false, d.unexpected("a string")
+	}
+	start := d.pos + 1
+	if i := bytes.IndexAny(d.data[start:], "\"\\"); i < 0 || d.data[start+i] == '"' {
+		s, err := d.str()
+		return s, false, err
+	}
+	d.pos = start
+	for d.pos < len(d.data) && d.data[d.pos] != '\\' {
+		if d.data[d.pos] < 0x20 {
+			return "", false, d.errorf("control character %#02x in string: escape it", d.data[d.pos])
+		}
+		d.pos++
+	}
+	// Decode into scratch only to check the escapes and the UTF-8.
+	if d.scratch, err = d.escapedStr(start, d.scratch[:0]); err != nil {
+		return "", false, err
+	}
+	b := d.data[start : d.pos-1]
+	return unsafe.String(&b[0], len(b)), true, nil
+}
+
+// unescapeJSON decodes the escapes of a string that strRaw returned as
+// escaped; it was checked when read, so it cannot fail.
+func unescapeJSON(raw string) string {
+	d := &decoder{data: append(append([]byte{'"'}, raw...), '"')}
+	s, _ := d.str()
+	return s
+}
+
+// escapedStr finishes a string that has escapes, from its start, decoding
+// it into dst, or into a new buffer when dst is nil. The decoder is at the
+// first backslash.
+func (d *decoder) escapedStr(start int, dst []byte) ([]byte, error) {
+	buf := append(dst, d.data[start:d.pos]...)
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
 		switch {
 		case c == '"':
 			d.pos++
 			if !utf8.Valid(buf) {
-				return "", d.errorf("string is not valid UTF-8")
+				return buf, d.errorf("string is not valid UTF-8")
 			}
-			return string(buf), nil
+			return buf, nil
 		case c < 0x20:
-			return "", d.errorf("control character %#02x in string: escape it", c)
+			return buf, d.errorf("control character %#02x in string: escape it", c)
 		case c != '\\':
 			buf = append(buf, c)
 			d.pos++
 			continue
 		}
 		if d.pos+1 >= len(d.data) {
-			return "", d.errorf("unterminated escape")
+			return buf, d.errorf("unterminated escape")
 		}
 		e := d.data[d.pos+1]
 		d.pos += 2
@@ -305,28 +462,28 @@ func (d *decoder) escapedStr(start int) (string, error) {
 		case 'u':
 			r, err := d.hex4()
 			if err != nil {
-				return "", err
+				return buf, err
 			}
 			if utf16.IsSurrogate(r) {
 				if r >= 0xDC00 || d.pos+1 >= len(d.data) || d.data[d.pos] != '\\' || d.data[d.pos+1] != 'u' {
-					return "", d.errorf("lone UTF-16 surrogate in \\u escape")
+					return buf, d.errorf("lone UTF-16 surrogate in \\u escape")
 				}
 				d.pos += 2
 				r2, err := d.hex4()
 				if err != nil {
-					return "", err
+					return buf, err
 				}
 				if r = utf16.DecodeRune(r, r2); r == utf8.RuneError {
-					return "", d.errorf("invalid UTF-16 surrogate pair in \\u escape")
+					return buf, d.errorf("invalid UTF-16 surrogate pair in \\u escape")
 				}
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:
-			return "", d.errorf("invalid escape \\%c", e)
+			return buf, d.errorf("invalid escape \\%c", e)
 		}
 		d.canonical = false
 	}
-	return "", d.errorf("unterminated string")
+	return buf, d.errorf("unterminated string")
 }
 
 func (d *decoder) hex4() (rune, error) {

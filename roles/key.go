@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"hash"
 	"strings"
+	"unsafe"
 
 	"filippo.io/edwards25519"
 )
@@ -38,10 +39,35 @@ const (
 type Key struct {
 	Type   string // "keytype"
 	Scheme string
-	Public string // keyval.public: hex for ed25519, PEM for ecdsa and rsa
 
-	extra       fields // unknown members of the key object
-	keyvalExtra fields // unknown members of keyval
+	// public is keyval.public (hex for ed25519, PEM for ecdsa and rsa). A
+	// parsed PEM value is kept as it stood in the file, JSON escapes and
+	// all (publicEscaped), and decoded only when needed: at PyPI's scale a
+	// claimed role holds a hundred thousand of them.
+	public        string
+	publicEscaped bool
+	x             *keyExtras // nil when the key has no unknown members
+}
+
+// keyExtras are a key's unknown members, kept because the keyid covers
+// them.
+type keyExtras struct {
+	extra       fields // of the key object
+	keyvalExtra fields // of keyval
+}
+
+// NewKey returns a key object with the given type, scheme and
+// keyval.public value, and no other members.
+func NewKey(keyType, scheme, public string) *Key {
+	return &Key{Type: keyType, Scheme: scheme, public: public}
+}
+
+// Public returns keyval.public: hex for ed25519, PEM for ecdsa and rsa.
+func (k *Key) Public() string {
+	if k.publicEscaped {
+		return unescapeJSON(k.public)
+	}
+	return k.public
 }
 
 // KeyFromPublic returns the TUF key object for a public key, with the
@@ -53,7 +79,7 @@ func KeyFromPublic(pub crypto.PublicKey) (*Key, error) {
 		if len(k) != ed25519.PublicKeySize {
 			return nil, fmt.Errorf("ed25519 public key has %d bytes, want %d", len(k), ed25519.PublicKeySize)
 		}
-		return &Key{Type: KeyTypeEd25519, Scheme: SchemeEd25519, Public: hex.EncodeToString(k)}, nil
+		return NewKey(KeyTypeEd25519, SchemeEd25519, hex.EncodeToString(k)), nil
 	case *ecdsa.PublicKey:
 		var scheme string
 		switch k.Curve {
@@ -68,7 +94,7 @@ func KeyFromPublic(pub crypto.PublicKey) (*Key, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Key{Type: KeyTypeECDSA, Scheme: scheme, Public: p}, nil
+		return NewKey(KeyTypeECDSA, scheme, p), nil
 	case *rsa.PublicKey:
 		if k.N.BitLen() < 2048 {
 			return nil, fmt.Errorf("RSA key of %d bits is too weak: use 2048 bits or more", k.N.BitLen())
@@ -77,7 +103,7 @@ func KeyFromPublic(pub crypto.PublicKey) (*Key, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Key{Type: KeyTypeRSA, Scheme: SchemeRSAPSS, Public: p}, nil
+		return NewKey(KeyTypeRSA, SchemeRSAPSS, p), nil
 	}
 	return nil, fmt.Errorf("public key type %T is not supported: use ed25519, ECDSA P-256/P-384 or RSA", pub)
 }
@@ -105,32 +131,44 @@ func (k *Key) CanonicalJSON() []byte {
 }
 
 func (k *Key) write(c *cwriter) error {
-	if len(k.extra) == 0 && len(k.keyvalExtra) == 0 {
+	if k.x == nil {
 		// The common case, written without the general merge.
 		c.raw(`{"keytype":`)
 		c.quote(k.Type)
 		c.raw(`,"keyval":{"public":`)
-		c.quote(k.Public)
+		k.writePublic(c)
 		c.raw(`},"scheme":`)
 		c.quote(k.Scheme)
 		c.byte('}')
 		return nil
 	}
-	return writeMerged(c, k.extra,
+	return writeMerged(c, k.x.extra,
 		member("keytype", true, func() { c.quote(k.Type) }),
 		memberErr("keyval", true, func() error {
-			return writeMerged(c, k.keyvalExtra, member("public", true, func() { c.quote(k.Public) }))
+			return writeMerged(c, k.x.keyvalExtra, member("public", true, func() { k.writePublic(c) }))
 		}),
 		member("scheme", true, func() { c.quote(k.Scheme) }),
 	)
 }
 
+// writePublic writes keyval.public, decoding a kept escaped value into the
+// writer's scratch space rather than a new string.
+func (k *Key) writePublic(c *cwriter) {
+	if !k.publicEscaped {
+		c.quote(k.public)
+		return
+	}
+	c.scratch = appendUnescaped(c.scratch[:0], k.public)
+	c.quote(unsafe.String(unsafe.SliceData(c.scratch), len(c.scratch)))
+}
+
 func decodeKey(d *decoder) (*Key, error) {
 	k := &Key{}
 	var have uint8
-	err := d.object(func(name string) error {
+	it := d.members()
+	for it.next() {
 		var err error
-		switch name {
+		switch it.name {
 		case "keytype":
 			have |= 1
 			k.Type, err = d.str()
@@ -139,22 +177,31 @@ func decodeKey(d *decoder) (*Key, error) {
 			k.Scheme, err = d.str()
 		case "keyval":
 			have |= 4
-			err = d.object(func(name string) error {
-				if name == "public" {
+			kv := d.members()
+			for kv.next() {
+				if kv.name == "public" {
 					have |= 8
-					s, err := d.str()
-					k.Public = s
-					return at(name, err)
+					k.public, k.publicEscaped, err = d.strRaw()
+				} else {
+					err = k.extras().keyvalExtra.unknown(d, kv.name)
 				}
-				return at(name, k.keyvalExtra.unknown(d, name))
-			})
+				if err != nil {
+					err = at(kv.name, err)
+					break
+				}
+			}
+			if err == nil {
+				err = kv.err
+			}
 		default:
-			err = k.extra.unknown(d, name)
+			err = k.extras().extra.unknown(d, it.name)
 		}
-		return at(name, err)
-	})
-	if err != nil {
-		return nil, err
+		if err != nil {
+			return nil, at(it.name, err)
+		}
+	}
+	if it.err != nil {
+		return nil, it.err
 	}
 	switch {
 	case have&1 == 0:
@@ -167,6 +214,13 @@ func decodeKey(d *decoder) (*Key, error) {
 		return nil, d.errorf("key has no keyval.public")
 	}
 	return k, nil
+}
+
+func (k *Key) extras() *keyExtras {
+	if k.x == nil {
+		k.x = &keyExtras{}
+	}
+	return k.x
 }
 
 // ParseKey parses a TUF key object.
@@ -187,7 +241,7 @@ func (k *Key) PublicKey() (crypto.PublicKey, error) {
 		if k.Type != KeyTypeEd25519 {
 			break
 		}
-		b, err := hex.DecodeString(k.Public)
+		b, err := hex.DecodeString(k.Public())
 		if err != nil || len(b) != ed25519.PublicKeySize {
 			return nil, fmt.Errorf("keyval.public of an ed25519 key must be %d bytes in hex", ed25519.PublicKeySize)
 		}
@@ -196,7 +250,7 @@ func (k *Key) PublicKey() (crypto.PublicKey, error) {
 		if k.Type != KeyTypeECDSA && k.Type != "ecdsa-sha2-nistp256" && k.Type != "ecdsa-sha2-nistp384" {
 			break
 		}
-		pub, err := parsePEM(k.Public)
+		pub, err := parsePEM(k.Public())
 		if err != nil {
 			return nil, err
 		}
@@ -213,7 +267,7 @@ func (k *Key) PublicKey() (crypto.PublicKey, error) {
 		if k.Type != KeyTypeRSA {
 			break
 		}
-		pub, err := parsePEM(k.Public)
+		pub, err := parsePEM(k.Public())
 		if err != nil {
 			return nil, err
 		}

@@ -295,11 +295,21 @@ func (s *Signature) write(c *cwriter) error {
 	)
 }
 
-// keysMember writes a keyid → key map in canonical order.
-func writeKeys(c *cwriter, keys map[string]*Key) error {
+// writeKeys writes a keyid → key map in canonical order. order is the
+// order the keyids were read in, when they were read sorted: if it still
+// names exactly the map's keys, it saves sorting them again (a claimed
+// role has over a hundred thousand).
+func writeKeys(c *cwriter, keys map[string]*Key, order []string) error {
+	if !isSortedKeySet(order, keys) {
+		order = make([]string, 0, len(keys))
+		for id := range keys {
+			order = append(order, id)
+		}
+		slices.Sort(order)
+	}
 	c.byte('{')
 	first := true
-	for _, id := range slices.Sorted(maps.Keys(keys)) {
+	for _, id := range order {
 		c.name(&first, id)
 		if err := keys[id].write(c); err != nil {
 			return err
@@ -310,14 +320,48 @@ func writeKeys(c *cwriter, keys map[string]*Key) error {
 	return c.err
 }
 
-func decodeKeys(d *decoder) (map[string]*Key, error) {
-	keys := map[string]*Key{}
-	err := d.object(func(id string) error {
+// isSortedKeySet reports whether order lists exactly the keys of m, in
+// increasing order.
+func isSortedKeySet(order []string, m map[string]*Key) bool {
+	if len(order) != len(m) || len(order) == 0 {
+		return false
+	}
+	for i, id := range order {
+		if (i > 0 && order[i-1] >= id) || m[id] == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeKeys reads a keyid → key map, and the keyids in the order read
+// when that order was sorted (for writeKeys). The keys are gathered first
+// so that the map is made at its final size: growing it a step at a time
+// would leave as much garbage as the map itself.
+func decodeKeys(d *decoder) (map[string]*Key, []string, error) {
+	n := d.countAhead(`"keytype"`)
+	order := make([]string, 0, n)
+	list := make([]*Key, 0, n)
+	it := d.members()
+	for it.next() {
 		k, err := decodeKey(d)
-		keys[id] = k
-		return at(id, err)
-	})
-	return keys, err
+		if err != nil {
+			return nil, nil, at(it.name, err)
+		}
+		order = append(order, it.name)
+		list = append(list, k)
+	}
+	if it.err != nil {
+		return nil, nil, it.err
+	}
+	keys := make(map[string]*Key, len(list))
+	for i, k := range list {
+		keys[order[i]] = k
+	}
+	if it.seen != nil {
+		order = nil
+	}
+	return keys, order, nil
 }
 
 func writeStringMap(c *cwriter, m map[string]string) {

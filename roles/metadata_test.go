@@ -93,7 +93,7 @@ func TestRootRoundTripAndVerify(t *testing.T) {
 func TestThresholdCountsDistinctKeys(t *testing.T) {
 	k := newTestKeys(t, 1)[0]
 	// The same public key with an extra member has another keyid.
-	alias, err := ParseKey([]byte(`{"keytype":"ed25519","keyval":{"public":"` + k.key.Public + `"},"scheme":"ed25519","x-alias":true}`))
+	alias, err := ParseKey([]byte(`{"keytype":"ed25519","keyval":{"public":"` + k.key.Public() + `"},"scheme":"ed25519","x-alias":true}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestStrictParsing(t *testing.T) {
 		{"raw control char", strings.Replace(good, `"1.0.31"`, "\"1.0\n31\"", 1), "control character"},
 		{"empty signed", `{"signatures":[],"signed":{}}`, `signed: missing "_type"`},
 		{"no signatures", strings.Replace(good, `"signatures":[],`, ``, 1), `both "signed" and "signatures"`},
-		{"deep nesting", root(roles+`,"spec_version":"1.0.31","version":1,"x":`+strings.Repeat("[", 100)+strings.Repeat("]", 100)), "nested deeper"},
+		{"deep nesting", root(roles + `,"spec_version":"1.0.31","version":1,"x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100)), "nested deeper"},
 	}
 	for _, c := range cases {
 		_, err := Parse[*Root]([]byte(c.doc))

@@ -26,7 +26,8 @@ type Root struct {
 	Keys               map[string]*Key
 	Roles              map[string]*RoleKeys
 
-	extra fields
+	extra    fields
+	keyOrder []string // see writeKeys
 }
 
 // NewRoot returns root metadata of version 1 with no keys.
@@ -55,7 +56,7 @@ func (r *Root) decode(d *decoder) error {
 			r.ConsistentSnapshot, err = d.bool()
 		case "keys":
 			haveKeys = true
-			r.Keys, err = decodeKeys(d)
+			r.Keys, r.keyOrder, err = decodeKeys(d)
 		case "roles":
 			haveRoles = true
 			r.Roles = map[string]*RoleKeys{}
@@ -102,7 +103,7 @@ func (r *Root) write(c *cwriter) error {
 		h[0], // _type
 		member("consistent_snapshot", true, func() { c.bool(r.ConsistentSnapshot) }),
 		h[1], // expires
-		memberErr("keys", true, func() error { return writeKeys(c, r.Keys) }),
+		memberErr("keys", true, func() error { return writeKeys(c, r.Keys, r.keyOrder) }),
 		memberErr("roles", true, func() error {
 			c.byte('{')
 			first := true

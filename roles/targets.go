@@ -46,7 +46,8 @@ type Delegations struct {
 	Roles         []*DelegatedRole // in order of trust: the first match wins
 	SuccinctRoles *SuccinctRoles
 
-	extra fields
+	extra    fields
+	keyOrder []string // see writeKeys
 }
 
 // DelegatedRole is one entry of delegations.roles.
@@ -58,7 +59,7 @@ type DelegatedRole struct {
 	Paths            []string // nil when the role uses PathHashPrefixes
 	PathHashPrefixes []string
 
-	extra fields
+	extra *fields // nil when the role has no unknown members
 }
 
 // SuccinctRoles delegate to 2^BitLength hash bins named NamePrefix-XX
@@ -170,15 +171,22 @@ func decodeDelegations(d *decoder) (*Delegations, error) {
 		switch name {
 		case "keys":
 			haveKeys = true
-			dl.Keys, err = decodeKeys(d)
+			dl.Keys, dl.keyOrder, err = decodeKeys(d)
 		case "roles":
 			haveRoles = true
-			dl.Roles = []*DelegatedRole{}
-			err = d.array(func(i int) error {
-				r, err := decodeDelegatedRole(d)
+			dl.Roles = make([]*DelegatedRole, 0, d.countAhead(`"terminating"`))
+			it := d.elems()
+			for it.next() {
+				var r *DelegatedRole
+				if r, err = decodeDelegatedRole(d); err != nil {
+					err = at(index(it.i), err)
+					break
+				}
 				dl.Roles = append(dl.Roles, r)
-				return at(index(i), err)
-			})
+			}
+			if err == nil {
+				err = it.err
+			}
 		case "succinct_roles":
 			dl.SuccinctRoles, err = decodeSuccinctRoles(d)
 		default:
@@ -219,7 +227,7 @@ func decodeDelegations(d *decoder) (*Delegations, error) {
 
 func (dl *Delegations) write(c *cwriter) error {
 	return writeMerged(c, dl.extra,
-		memberErr("keys", true, func() error { return writeKeys(c, dl.Keys) }),
+		memberErr("keys", true, func() error { return writeKeys(c, dl.Keys, dl.keyOrder) }),
 		memberErr("roles", dl.SuccinctRoles == nil, func() error {
 			c.byte('[')
 			for i, r := range dl.Roles {
@@ -240,9 +248,10 @@ func (dl *Delegations) write(c *cwriter) error {
 func decodeDelegatedRole(d *decoder) (*DelegatedRole, error) {
 	r := &DelegatedRole{}
 	var have uint8
-	err := d.object(func(name string) error {
+	it := d.members()
+	for it.next() {
 		var err error
-		switch name {
+		switch it.name {
 		case "name":
 			have |= 1
 			r.Name, err = d.str()
@@ -262,12 +271,17 @@ func decodeDelegatedRole(d *decoder) (*DelegatedRole, error) {
 			have |= 32
 			r.PathHashPrefixes, err = d.strings()
 		default:
-			err = r.extra.unknown(d, name)
+			if r.extra == nil {
+				r.extra = &fields{}
+			}
+			err = r.extra.unknown(d, it.name)
 		}
-		return at(name, err)
-	})
-	if err != nil {
-		return nil, err
+		if err != nil {
+			return nil, at(it.name, err)
+		}
+	}
+	if it.err != nil {
+		return nil, it.err
 	}
 	for bit, name := range []string{"name", "keyids", "threshold", "terminating"} {
 		if have&(1<<bit) == 0 {
@@ -281,7 +295,7 @@ func decodeDelegatedRole(d *decoder) (*DelegatedRole, error) {
 }
 
 func (r *DelegatedRole) write(c *cwriter) error {
-	if len(r.extra) == 0 && r.PathHashPrefixes == nil && r.Paths != nil {
+	if r.extra == nil && r.PathHashPrefixes == nil && r.Paths != nil {
 		// The common case at PyPI's scale, written without the general
 		// merge: a claimed role has a hundred thousand of these.
 		c.raw(`{"keyids":`)
@@ -297,7 +311,11 @@ func (r *DelegatedRole) write(c *cwriter) error {
 		c.byte('}')
 		return c.err
 	}
-	return writeMerged(c, r.extra,
+	var extra fields
+	if r.extra != nil {
+		extra = *r.extra
+	}
+	return writeMerged(c, extra,
 		member("keyids", true, func() { c.strings(r.KeyIDs) }),
 		member("name", true, func() { c.quote(r.Name) }),
 		member("path_hash_prefixes", r.PathHashPrefixes != nil, func() { c.strings(r.PathHashPrefixes) }),
