@@ -454,3 +454,27 @@ func (dl *Delegations) Delegation(name string) (Delegation, error) {
 	}
 	return Delegation{Role: name, Keys: dl.Keys, KeyIDs: r.KeyIDs, Threshold: r.Threshold}, nil
 }
+
+// RolesFor returns the delegated roles a client consults for targetPath,
+// in order: every matching role up to and including the first terminating
+// one (TUF's preorder search, one level). For succinct roles it is the one
+// bin the path hashes into.
+func (dl *Delegations) RolesFor(targetPath string) []string {
+	if dl == nil {
+		return nil
+	}
+	if s := dl.SuccinctRoles; s != nil {
+		return []string{s.BinFor(targetPath)}
+	}
+	var out []string
+	for _, r := range dl.Roles {
+		if !r.Matches(targetPath) {
+			continue
+		}
+		out = append(out, r.Name)
+		if r.Terminating {
+			break
+		}
+	}
+	return out
+}

@@ -1,0 +1,310 @@
+package roles
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Severity says whether a failed check stops a ceremony.
+type Severity string
+
+// Severities of policy checks.
+const (
+	Error   Severity = "error"   // the ceremony refuses to sign
+	Warning Severity = "warning" // shown in review; signing may go on
+)
+
+// Finding is the outcome of one named policy check on one role. Check is
+// a stable id ("root.threshold-above-one") that logs, transcripts and
+// tests refer to; Message says in plain words what was found and, when it
+// failed, what to do.
+type Finding struct {
+	Check    string   `json:"check"`
+	Role     string   `json:"role"`
+	Severity Severity `json:"severity"`
+	Passed   bool     `json:"passed"`
+	Message  string   `json:"message"`
+}
+
+func (f Finding) String() string {
+	status := "pass"
+	if !f.Passed {
+		status = string(f.Severity)
+	}
+	return fmt.Sprintf("[%s] %s (%s): %s", status, f.Check, f.Role, f.Message)
+}
+
+// Findings is a list of check outcomes.
+type Findings []Finding
+
+// Err returns an error naming every failed check of severity Error, or
+// nil when none failed.
+func (fs Findings) Err() error {
+	var msgs []string
+	for _, f := range fs {
+		if !f.Passed && f.Severity == Error {
+			msgs = append(msgs, fmt.Sprintf("%s (%s): %s", f.Check, f.Role, f.Message))
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrPolicy, strings.Join(msgs, "; "))
+}
+
+// Failed returns the checks that did not pass.
+func (fs Findings) Failed() Findings {
+	var out Findings
+	for _, f := range fs {
+		if !f.Passed {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// ErrPolicy is wrapped by Findings.Err.
+var ErrPolicy = errors.New("policy check failed")
+
+// Policy is what checks are measured against. Its times come from a
+// ceremony plan, never from the wall clock, so that a replay years later
+// reaches the same verdicts.
+type Policy struct {
+	// Now is the plan's reference time.
+	Now time.Time
+	// MaxExpiry is the longest a role may be valid from Now, by role name;
+	// DefaultMaxExpiry applies to roles not named. PEP 458 asks root and
+	// targets to expire within a year.
+	MaxExpiry        map[string]time.Duration
+	DefaultMaxExpiry time.Duration
+	// Revoked, when set, is the revocation list no signed role may
+	// contradict by trusting a key it revokes.
+	Revoked *Revocations
+	// MaxFileSize is the size beyond which stock clients refuse a targets
+	// file by default (python-tuf: 5,000,000 bytes); 0 means that value.
+	MaxFileSize int
+}
+
+// Check ids, stable across releases.
+const (
+	CheckRootThresholdAboveOne  = "root.threshold-above-one"
+	CheckThresholdWithinKeys    = "role.threshold-within-keys"
+	CheckKeysValid              = "keys.valid"
+	CheckExpiryInFuture         = "expiry.in-future"
+	CheckExpiryWithinLimit      = "expiry.within-limit"
+	CheckNoRevokedKeyTrusted    = "revocation.no-revoked-key-trusted"
+	CheckOfflineNotSharedOnline = "keys.offline-not-shared-with-online"
+	CheckVersionIncreases       = "version.strictly-increasing"
+	CheckRevocationsAppendOnly  = "revocations.append-only"
+	CheckFileSizeClientLimit    = "size.client-limit"
+)
+
+// DefaultClientMaxFileSize is python-tuf's default limit for a targets
+// file (UpdaterConfig.targets_max_length).
+const DefaultClientMaxFileSize = 5_000_000
+
+type checker struct {
+	role string
+	out  Findings
+}
+
+func (c *checker) add(check string, sev Severity, passed bool, format string, args ...any) {
+	c.out = append(c.out, Finding{Check: check, Role: c.role, Severity: sev, Passed: passed, Message: fmt.Sprintf(format, args...)})
+}
+
+// CheckRoot runs the policy checks on a staged root. prev is the root it
+// replaces, or nil for version 1.
+func CheckRoot(prev, next *Root, p Policy) Findings {
+	c := &checker{role: TypeRoot}
+	rk := next.Roles[TypeRoot]
+	c.add(CheckRootThresholdAboveOne, Error, rk != nil && rk.Threshold > 1,
+		"root threshold is %d; one stolen or lost key must not decide root: set it to 2 or more", thresholdOf(rk))
+	for _, role := range slices.Sorted(maps.Keys(next.Roles)) {
+		c.thresholdWithinKeys(role, next.Keys, next.Roles[role].KeyIDs, next.Roles[role].Threshold)
+	}
+	c.keysValid(next.Keys)
+	c.expiry(&next.Header, p)
+	c.notRevoked(next.Keys, p.Revoked)
+	// Keys of the offline roles (root, targets) must not sign for the
+	// online ones, whose keys sit on a server.
+	online := map[string]bool{}
+	for _, r := range []string{TypeSnapshot, TypeTimestamp} {
+		if rk := next.Roles[r]; rk != nil {
+			for _, id := range rk.KeyIDs {
+				online[id] = true
+			}
+		}
+	}
+	var shared []string
+	for _, r := range []string{TypeRoot, TypeTargets} {
+		if rk := next.Roles[r]; rk != nil {
+			for _, id := range rk.KeyIDs {
+				if online[id] {
+					shared = append(shared, r+" key "+short(id))
+				}
+			}
+		}
+	}
+	c.add(CheckOfflineNotSharedOnline, Error, len(shared) == 0, "%s",
+		ifElse(len(shared) == 0, "no root or targets key signs for snapshot or timestamp",
+			"an offline key also signs for an online role ("+strings.Join(shared, ", ")+"): give the online roles keys of their own"))
+	if prev != nil {
+		c.add(CheckVersionIncreases, Error, next.Version == prev.Version+1,
+			"root v%d follows v%d; clients accept only version %d next", next.Version, prev.Version, prev.Version+1)
+	}
+	return c.out
+}
+
+// CheckTargets runs the policy checks on a staged targets role (targets,
+// claimed, a project, a bin) named role. prev is the version it replaces,
+// or nil; size is the length of the file as it will be published.
+func CheckTargets(role string, prev, next *Targets, size int, p Policy) Findings {
+	c := &checker{role: role}
+	if dl := next.Delegations; dl != nil {
+		c.keysValid(dl.Keys)
+		c.notRevoked(dl.Keys, p.Revoked)
+		if s := dl.SuccinctRoles; s != nil {
+			c.thresholdWithinKeys(s.NamePrefix+"-*", dl.Keys, s.KeyIDs, s.Threshold)
+		}
+		// At PyPI's scale a claimed role has a hundred thousand
+		// delegations: report the roles that fail, not one line each.
+		var bad []string
+		for _, r := range dl.Roles {
+			if r.Threshold > int64(len(r.KeyIDs)) {
+				bad = append(bad, fmt.Sprintf("%s (threshold %d of %d keys)", r.Name, r.Threshold, len(r.KeyIDs)))
+			}
+		}
+		c.add(CheckThresholdWithinKeys, Error, len(bad) == 0, "%s", ifElse(len(bad) == 0,
+			fmt.Sprintf("all %d delegated roles can reach their thresholds", len(dl.Roles)),
+			"these roles can never be signed: "+firstFew(bad)+"; lower the threshold or add keys"))
+	}
+	c.expiry(&next.Header, p)
+	if prev != nil {
+		c.add(CheckVersionIncreases, Error, next.Version > prev.Version,
+			"%s v%d follows v%d; a client refuses a version that does not increase", role, next.Version, prev.Version)
+	}
+	c.add(CheckFileSizeClientLimit, Warning, size <= p.maxFileSize(),
+		"%s is %d bytes; stock clients refuse targets files over %d bytes by default. Split it into hashed bins (succinct delegations) so every file stays below the limit",
+		role, size, p.maxFileSize())
+	return c.out
+}
+
+// CheckRevocations runs the policy checks on a staged revocation list:
+// prev is the list it replaces, or nil for version 1.
+func CheckRevocations(prev, next *Revocations, p Policy) Findings {
+	c := &checker{role: TypeRevocations}
+	c.expiry(&next.Header, p)
+	if prev == nil {
+		return c.out
+	}
+	c.add(CheckVersionIncreases, Error, next.Version > prev.Version,
+		"revocations v%d follows v%d; the list's version must increase", next.Version, prev.Version)
+	var dropped []string
+	for _, old := range prev.Revoked {
+		i := slices.IndexFunc(next.Revoked, func(r *Revocation) bool { return r.KeyID == old.KeyID })
+		if i < 0 || !sameRevocation(old, next.Revoked[i]) {
+			dropped = append(dropped, short(old.KeyID))
+		}
+	}
+	c.add(CheckRevocationsAppendOnly, Error, len(dropped) == 0, "%s", ifElse(len(dropped) == 0,
+		fmt.Sprintf("all %d earlier entries kept unchanged", len(prev.Revoked)),
+		"entries dropped or changed: "+firstFew(dropped)+"; a revocation can never be undone: keep every entry as it was"))
+	return c.out
+}
+
+func sameRevocation(a, b *Revocation) bool {
+	return a.KeyID == b.KeyID && string(a.Key.CanonicalJSON()) == string(b.Key.CanonicalJSON()) &&
+		a.Role == b.Role && a.Reason == b.Reason && a.RevokedAt.Equal(b.RevokedAt)
+}
+
+func (c *checker) thresholdWithinKeys(role string, keys map[string]*Key, ids []string, threshold int64) {
+	distinct := map[string]bool{}
+	for _, id := range ids {
+		if k := keys[id]; k != nil {
+			if ident, err := k.identity(); err == nil {
+				distinct[ident] = true
+			}
+		}
+	}
+	c.add(CheckThresholdWithinKeys, Error, threshold <= int64(len(distinct)),
+		"%s: threshold %d of %d distinct keys%s", role, threshold, len(distinct),
+		ifElse(threshold <= int64(len(distinct)), "", ": it can never be reached; lower the threshold or add keys"))
+}
+
+func (c *checker) keysValid(keys map[string]*Key) {
+	var bad []string
+	for id, k := range keys {
+		if _, err := k.PublicKey(); err != nil {
+			bad = append(bad, fmt.Sprintf("%s: %v", short(id), err))
+		} else if k.ID() != id {
+			bad = append(bad, fmt.Sprintf("%s is listed under a keyid that is not its own (%s)", short(id), short(k.ID())))
+		}
+	}
+	slices.Sort(bad)
+	c.add(CheckKeysValid, Error, len(bad) == 0, "%s", ifElse(len(bad) == 0,
+		fmt.Sprintf("all %d keys parse and match their keyids", len(keys)), "bad keys: "+firstFew(bad)))
+}
+
+func (c *checker) expiry(h *Header, p Policy) {
+	c.add(CheckExpiryInFuture, Error, h.Expires.After(p.Now),
+		"expires %s, reference time %s%s", h.Expires.Format(TimeFormat), p.Now.UTC().Format(TimeFormat),
+		ifElse(h.Expires.After(p.Now), "", ": set an expiry after the reference time"))
+	limit := p.DefaultMaxExpiry
+	if d, ok := p.MaxExpiry[c.role]; ok {
+		limit = d
+	}
+	if limit > 0 {
+		ok := !h.Expires.After(p.Now.Add(limit))
+		c.add(CheckExpiryWithinLimit, Error, ok, "expires %s, at most %s after the reference time allowed%s",
+			h.Expires.Format(TimeFormat), limit, ifElse(ok, "", ": shorten the expiry"))
+	}
+}
+
+func (c *checker) notRevoked(keys map[string]*Key, rev *Revocations) {
+	if rev == nil {
+		return
+	}
+	var hits []string
+	for id, k := range keys {
+		if r := rev.IsRevoked(id, k); r != nil {
+			hits = append(hits, fmt.Sprintf("%s (revoked %s: %s)", short(id), r.RevokedAt.Format(TimeFormat), r.Reason))
+		}
+	}
+	slices.Sort(hits)
+	c.add(CheckNoRevokedKeyTrusted, Error, len(hits) == 0, "%s", ifElse(len(hits) == 0,
+		fmt.Sprintf("none of %d keys is revoked", len(keys)),
+		"trusts revoked keys: "+firstFew(hits)+"; remove them before signing"))
+}
+
+func (p Policy) maxFileSize() int {
+	if p.MaxFileSize > 0 {
+		return p.MaxFileSize
+	}
+	return DefaultClientMaxFileSize
+}
+
+func thresholdOf(rk *RoleKeys) int64 {
+	if rk == nil {
+		return 0
+	}
+	return rk.Threshold
+}
+
+func ifElse(cond bool, a, b string) string {
+	if cond {
+		return a
+	}
+	return b
+}
+
+// firstFew joins up to five items and says how many more there are.
+func firstFew(items []string) string {
+	if len(items) <= 5 {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:5], ", "), len(items)-5)
+}
