@@ -226,7 +226,10 @@ func (c *Card) selectApp(cmd command) ([]byte, int) {
 	}
 	switch {
 	case len(cmd.data) >= len(aidPIVBytes) && bytes.HasPrefix(cmd.data, aidPIVBytes):
+		// Selecting the applet starts a new session: logins are gone, as
+		// on a YubiKey, so every program that opens the card logs in anew.
 		c.selected = aidPIV
+		c.pinVerified, c.pinFresh, c.mgmAuthed, c.witness = false, false, false, nil
 		// Application property template, as a YubiKey answers.
 		return []byte{0x61, 0x11, 0x4f, 0x06, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00,
 			0x79, 0x07, 0x4f, 0x05, 0xa0, 0x00, 0x00, 0x03, 0x08}, swOK

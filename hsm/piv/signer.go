@@ -1,0 +1,244 @@
+package piv
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	gopiv "github.com/go-piv/piv-go/v2/piv"
+
+	"github.com/ceremony-tuf/ceremony/hsm"
+)
+
+// login verifies the PIN under hsm's shared policy: it reads the tries
+// left first and refuses the last one unless auth.Policy allows it, asks
+// auth.PINs again after a wrong PIN while tries remain, and reports a
+// blocked PIN with what to do. With always set it asks for the PIN even
+// when the card is already logged in, and returns it (for go-piv's PIN
+// policy "always", which verifies it again just before signing); the
+// caller drops it at once.
+func (c *card) login(auth hsm.Auth, always bool) (string, error) {
+	retry := false
+	for attempt := 0; attempt < 3; attempt++ {
+		tries, verified, err := c.retries()
+		if err != nil {
+			return "", err
+		}
+		if verified && !always {
+			return "", nil
+		}
+		if err := auth.Policy.Check(c.dev, tries); err != nil {
+			if retry {
+				// Say first that the PIN just typed was wrong.
+				return "", fmt.Errorf("%w. %w", hsm.PINError{Device: c.dev, Err: hsm.ErrWrongPIN, TriesLeft: tries}, pinError(err))
+			}
+			return "", pinError(err)
+		}
+		if auth.PINs == nil {
+			return "", fmt.Errorf("%s needs its PIN and none can be asked for: run on a terminal, or add ?pin-source=FILE to the key URI: %w", c.dev, hsm.ErrNotLoggedIn)
+		}
+		pinBytes, err := auth.PINs.PIN(hsm.PINRequest{Device: c.dev, TriesLeft: tries, Retry: retry})
+		if err != nil {
+			return "", pinError(err)
+		}
+		if len(pinBytes) == 0 || len(pinBytes) > 8 {
+			n := len(pinBytes)
+			hsm.Wipe(pinBytes)
+			return "", fmt.Errorf("%s: a PIV PIN is 1 to 8 characters, this one has %d: no try was spent: %w", c.dev, n, hsm.ErrWrongPIN)
+		}
+		// go-piv takes the PIN as a string, a copy that cannot be wiped;
+		// the byte slice at least goes at once.
+		pin := string(pinBytes)
+		hsm.Wipe(pinBytes)
+		err = c.yk.VerifyPIN(pin)
+		if err == nil {
+			return pin, nil
+		}
+		var ae gopiv.AuthErr
+		if !errors.As(err, &ae) {
+			return "", classify(c, "verify the PIN", err)
+		}
+		if ae.Retries == 0 {
+			return "", pinError(hsm.PINError{Device: c.dev, Err: hsm.ErrPINLocked, TriesLeft: 0})
+		}
+		retry = true
+		if attempt == 2 {
+			return "", hsm.PINError{Device: c.dev, Err: hsm.ErrWrongPIN, TriesLeft: ae.Retries}
+		}
+	}
+	return "", fmt.Errorf("%s: PIN not accepted: %w", c.dev, hsm.ErrWrongPIN)
+}
+
+// pinError adds the PIV way out to a blocked PIN.
+func pinError(err error) error {
+	var pe hsm.PINError
+	if errors.As(err, &pe) && errors.Is(pe.Err, hsm.ErrPINLocked) {
+		return fmt.Errorf("%w. On a YubiKey: 'ykman piv access unblock-pin' sets a new PIN with the PUK (if the PUK is blocked too, only a PIV reset is left, which erases every key)", err)
+	}
+	return err
+}
+
+// retries reads the PIN tries left; verified is true when the card is
+// logged in already (go-piv then reports an "expected error" instead of a
+// count).
+func (c *card) retries() (tries int, verified bool, err error) {
+	n, err := c.yk.Retries()
+	if err == nil {
+		return n, false, nil
+	}
+	if strings.Contains(err.Error(), "expected error code from empty pin") {
+		return -1, true, nil
+	}
+	return 0, false, classify(c, "read the PIN tries left", err)
+}
+
+// Signer implements hsm.Backend. The YubiKey stays open (and locked to this
+// process) until the signer's Close: close it as soon as the step is done.
+func (b *Backend) Signer(ctx context.Context, uri string, auth hsm.Auth) (hsm.Signer, error) {
+	u, err := parse(uri)
+	if err != nil {
+		return nil, err
+	}
+	auth = authFor(u, auth)
+	c, err := openOne(u)
+	if err != nil {
+		return nil, err
+	}
+	slot := u.SlotOrDefault()
+	info, err := c.slot(slot)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	k, err := c.key(slot, info)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &signer{b: b, c: c, serial: c.serial, slot: slot, info: info, k: k, auth: auth}, nil
+}
+
+type signer struct {
+	b      *Backend
+	serial uint32
+	slot   byte
+	k      hsm.Key
+	auth   hsm.Auth
+
+	mu   sync.Mutex
+	c    *card // nil after the card was pulled out, until the next Sign
+	info slotInfo
+}
+
+func (s *signer) Public() crypto.PublicKey { return s.k.Public }
+func (s *signer) Key() hsm.Key             { return s.k }
+
+func (s *signer) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.c.Close()
+	s.c = nil
+	return err
+}
+
+// reopen finds the YubiKey again after it was pulled out, and checks that
+// the slot still holds the same key: a different YubiKey with the same
+// serial cannot exist, but a reset one can.
+func (s *signer) reopen() error {
+	c, err := openOne(&URI{Serial: s.serial, HasSerial: true})
+	if err != nil {
+		return err
+	}
+	info, err := c.slot(s.slot)
+	if err != nil {
+		c.Close()
+		return err
+	}
+	if !samePublic(info.pub, s.k.Public) {
+		c.Close()
+		return fmt.Errorf("%s: %s now holds a different key than when signing began: refusing to sign with it: %w", c.dev, slotLabel(s.slot), hsm.ErrNotFound)
+	}
+	s.c, s.info = c, info
+	return nil
+}
+
+func samePublic(a, b crypto.PublicKey) bool {
+	ea, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && ea.Equal(b)
+}
+
+// Sign implements crypto.Signer (see hsm.Signer for the conventions). It
+// logs in as the slot's PIN policy requires, tells the user to touch the
+// YubiKey when its touch policy asks for it, and verifies the signature in
+// software before returning it.
+func (s *signer) Sign(rand io.Reader, msg []byte, opts crypto.SignerOpts) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.c == nil {
+		if err := s.reopen(); err != nil {
+			return nil, err
+		}
+	}
+	c := s.c
+	ps, _ := pivSlot(s.slot)
+	ka := gopiv.KeyAuth{PINPolicy: s.info.pinPolicy}
+	switch s.info.pinPolicy {
+	case gopiv.PINPolicyNever:
+	case gopiv.PINPolicyAlways:
+		pin, err := c.login(s.auth, true)
+		if err != nil {
+			return nil, s.fail(err)
+		}
+		ka.PIN = pin
+	default:
+		if _, err := c.login(s.auth, false); err != nil {
+			return nil, s.fail(err)
+		}
+		// Logged in: go-piv only checks that it still is.
+		ka.PINPolicy = gopiv.PINPolicyOnce
+	}
+	priv, err := c.yk.PrivateKey(ps, s.k.Public, ka)
+	if err != nil {
+		return nil, s.fail(classify(c, "use "+slotLabel(s.slot), err))
+	}
+	signer, ok := priv.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("%s: %s holds a key that cannot sign: %w", c.dev, slotLabel(s.slot), hsm.ErrUnsupported)
+	}
+	switch s.info.touchPolicy {
+	case gopiv.TouchPolicyAlways:
+		fmt.Fprintf(s.b.out(), "Touch YubiKey #%d now: it is waiting, its light blinks (%s).\n", s.serial, slotLabel(s.slot))
+	case gopiv.TouchPolicyCached:
+		fmt.Fprintf(s.b.out(), "Touch YubiKey #%d if its light blinks (%s; a touch counts for 15 seconds).\n", s.serial, slotLabel(s.slot))
+	}
+	sig, err := signer.Sign(rand, msg, opts)
+	if err != nil {
+		var ae gopiv.AuthErr
+		if errors.As(err, &ae) {
+			return nil, s.fail(pinError(hsm.PINError{Device: c.dev, Err: hsm.ErrWrongPIN, TriesLeft: ae.Retries}))
+		}
+		cerr := classify(c, "sign with "+slotLabel(s.slot), err)
+		if errors.Is(cerr, hsm.ErrNotLoggedIn) && s.info.touchPolicy != gopiv.TouchPolicyNever {
+			cerr = fmt.Errorf("%s: the YubiKey was not touched in time, or the PIN was not accepted: sign again and touch it while it blinks: %w", c.dev, hsm.ErrNotLoggedIn)
+		}
+		return nil, s.fail(cerr)
+	}
+	if err := hsm.Verify(s.k.Public, msg, sig, opts); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", c.dev, slotLabel(s.slot), err)
+	}
+	return sig, nil
+}
+
+// fail closes a card that went away, so that the next Sign finds it again
+// once it is plugged back in.
+func (s *signer) fail(err error) error {
+	if errors.Is(err, hsm.ErrRemoved) {
+		s.c.Close()
+		s.c = nil
+	}
+	return err
+}
