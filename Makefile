@@ -3,7 +3,7 @@
 GO        ?= go
 BIN       ?= bin/ceremony
 # -trimpath and an empty build id make two builds of one commit identical.
-BUILDFLAGS = -trimpath -buildvcs=true -ldflags=-buildid=
+BUILDFLAGS = -trimpath -ldflags=-buildid=
 FUZZTIME  ?= 30s
 export CGO_ENABLED = 1
 
