@@ -1,0 +1,88 @@
+package piv_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"math/big"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/miekg/pkcs11"
+
+	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/hsm/piv"
+	"github.com/ceremony-tuf/ceremony/internal/vpiv"
+)
+
+// ykcs11Path is where Debian's ykcs11 package puts Yubico's PKCS#11 module.
+const ykcs11Path = "/usr/lib/x86_64-linux-gnu/libykcs11.so"
+
+// TestYKCS11SignsOnTheSameCard drives the virtual card with Yubico's own
+// PKCS#11 module: a key generated through hsm/piv (which stores the
+// attestation certificate in the slot, where ykcs11 looks for keys) signs
+// through PKCS#11 too. This is the proof that a YubiKey also works on the
+// pkcs11 path. ykcs11 only talks to readers named "Yubico…", which
+// pcsctest's reader name satisfies.
+func TestYKCS11SignsOnTheSameCard(t *testing.T) {
+	if _, err := os.Stat(ykcs11Path); err != nil {
+		t.Fatalf("ykcs11 is missing (%v): run scripts/install-deps.sh", err)
+	}
+	insert(t, vpiv.Config{Serial: 11})
+	k, err := (&piv.Backend{Out: &syncBuffer{}}).Generate(ctx, "piv:slot=9c", hsm.ECDSAP256, hsm.GenerateOptions{}, hsm.Auth{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := k.Public.(*ecdsa.PublicKey)
+
+	p := pkcs11.New(ykcs11Path)
+	if p == nil {
+		t.Fatalf("cannot load %s", ykcs11Path)
+	}
+	defer p.Destroy()
+	if err := p.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Finalize()
+	slots, err := p.GetSlotList(true)
+	if err != nil || len(slots) == 0 {
+		t.Fatalf("ykcs11 sees no token: %v, %v", slots, err)
+	}
+	ti, err := p.GetTokenInfo(slots[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ykcs11 token: %q serial %q model %q", strings.TrimSpace(ti.Label), strings.TrimSpace(ti.SerialNumber), strings.TrimSpace(ti.Model))
+	sess, err := p.OpenSession(slots[0], pkcs11.CKF_SERIAL_SESSION)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.CloseSession(sess)
+	if err := p.Login(sess, pkcs11.CKU_USER, "123456"); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Logout(sess)
+	if err := p.FindObjectsInit(sess, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY)}); err != nil {
+		t.Fatal(err)
+	}
+	objs, _, err := p.FindObjects(sess, 32)
+	p.FindObjectsFinal(sess)
+	if err != nil || len(objs) == 0 {
+		t.Fatalf("ykcs11 lists no private key: %v", err)
+	}
+	digest := sha256.Sum256([]byte("signed through ykcs11"))
+	for _, o := range objs {
+		if err := p.SignInit(sess, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_ECDSA, nil)}, o); err != nil {
+			continue
+		}
+		sig, err := p.Sign(sess, digest[:])
+		if err != nil || len(sig) != 64 {
+			continue
+		}
+		r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+		if ecdsa.Verify(pub, digest[:], r, s) {
+			return // signed by the key hsm/piv generated
+		}
+	}
+	t.Fatalf("none of ykcs11's %d private keys made a signature that verifies with the key in slot 9c", len(objs))
+}
