@@ -468,3 +468,20 @@ func (c *Card) WaitReady(timeout time.Duration) error {
 		return fmt.Errorf("vpiv: vpcd did not ask for the card's ATR within %v: is the reader's port right?", timeout)
 	}
 }
+
+// GenerateKey puts a freshly generated key in slot, as GENERATE does, but
+// without going through a reader: for test set-ups that need a key on the
+// card before the program under test runs. alg, pinPolicy and touchPolicy
+// are the PIV bytes (AlgP256, PINPolicyOnce, TouchPolicyNever, ...).
+func (c *Card) GenerateKey(slot, alg, pinPolicy, touchPolicy byte) (crypto.PublicKey, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	saved := c.mgmAuthed
+	c.mgmAuthed = true
+	defer func() { c.mgmAuthed = saved }()
+	body := enc(0xac, append(append(enc(0x80, []byte{alg}), enc(0xaa, []byte{pinPolicy})...), enc(0xab, []byte{touchPolicy})...))
+	if _, code := c.generate(command{ins: 0x47, p2: slot, data: body}); code != swOK {
+		return nil, fmt.Errorf("vpiv: generate in slot %02x: status %04x", slot, code)
+	}
+	return c.slots[slot].priv.Public(), nil
+}
