@@ -94,6 +94,7 @@ func Start(opts Options) (*Daemon, error) {
 	}
 	entries := (opts.Readers + 1) / 2
 
+	sweepStale()
 	dir, err := os.MkdirTemp("", "pcsctest-")
 	if err != nil {
 		return nil, err
@@ -254,8 +255,10 @@ func (d *Daemon) Dialer(i int) func() (net.Conn, error) {
 // dialInNetns connects from a thread that has joined pcscd's network
 // namespace. The socket keeps that namespace after the thread leaves, so
 // the rest of the program uses it like any other connection. The thread
-// stays locked and is thrown away when the goroutine ends, so no other
-// goroutine ever runs in the foreign namespace.
+// goes back to its own namespace before it is unlocked; if it cannot, it
+// stays locked and the runtime ends it with the goroutine. (Ending threads
+// as a rule would be wrong: the thread that started unshare may be this
+// one, and Pdeathsig fires when that thread, not the process, exits.)
 func (d *Daemon) dialInNetns(port int) (net.Conn, error) {
 	type result struct {
 		c   net.Conn
@@ -264,18 +267,29 @@ func (d *Daemon) dialInNetns(port int) (net.Conn, error) {
 	ch := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread()
-		// No UnlockOSThread: the runtime ends the thread with the goroutine.
+		own, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{err: fmt.Errorf("open own network namespace: %w", err)}
+			return
+		}
+		defer own.Close()
 		ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", d.pid))
 		if err != nil {
+			runtime.UnlockOSThread()
 			ch <- result{err: fmt.Errorf("open pcscd's network namespace: %w", err)}
 			return
 		}
 		defer ns.Close()
 		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			ch <- result{err: fmt.Errorf("enter pcscd's network namespace (needs root): %w", err)}
 			return
 		}
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+		if unix.Setns(int(own.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
 		ch <- result{c, err}
 	}()
 	r := <-ch
@@ -309,4 +323,25 @@ func (d *Daemon) Stop() error {
 		}
 	})
 	return err
+}
+
+// sweepStale removes the directories of daemons whose test process was
+// killed (the kernel ends pcscd then, but nobody removes its directory).
+// Only directories older than ten minutes whose pcscd is gone are touched,
+// so a daemon that another test process is starting right now is safe.
+func sweepStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "pcsctest-*"))
+	for _, dir := range dirs {
+		fi, err := os.Stat(dir)
+		if err != nil || !fi.IsDir() || time.Since(fi.ModTime()) < 10*time.Minute {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "run", "pcscd", "pcscd.pid"))
+		if err == nil {
+			if pid, err := strconv.Atoi(strings.Trim(string(b), " \n\x00")); err == nil && alive(pid) {
+				continue
+			}
+		}
+		os.RemoveAll(dir)
+	}
 }
