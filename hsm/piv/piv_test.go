@@ -414,3 +414,37 @@ func TestNoCard(t *testing.T) {
 		t.Fatalf("bad slot: %v", err)
 	}
 }
+
+func TestSignerHoldsTheCardUntilClose(t *testing.T) {
+	insert(t, vpiv.Config{Serial: 12})
+	generate(t, "piv:", "once")
+	s, err := hsm.Open(ctx, "piv:", pinAuth("123456"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// go-piv holds the card exclusively: a second program is told who to
+	// close.
+	if _, err := (&piv.Backend{}).Keys(ctx, "piv:", hsm.Auth{}); err == nil || !strings.Contains(err.Error(), "another program holds the YubiKey") {
+		t.Fatalf("second open while a signer holds the card: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ks, err := (&piv.Backend{}).Keys(ctx, "piv:", hsm.Auth{})
+	if err != nil || len(ks) != 1 {
+		t.Fatalf("after Close: %v, %v", ks, err)
+	}
+}
+
+func TestNoSecretInErrors(t *testing.T) {
+	insert(t, vpiv.Config{Serial: 13})
+	generate(t, "piv:", "always")
+	err := signOnce("piv:?pin-value=87654321", hsm.Auth{})
+	if err == nil || strings.Contains(err.Error(), "87654321") {
+		t.Fatalf("wrong PIN error: %v", err)
+	}
+	err = signOnce("piv:", pinAuth("123456789"))
+	if !errors.Is(err, hsm.ErrWrongPIN) || strings.Contains(err.Error(), "123456789") || !strings.Contains(err.Error(), "no try was spent") {
+		t.Fatalf("too long a PIN: %v", err)
+	}
+}
