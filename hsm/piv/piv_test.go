@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -446,5 +447,33 @@ func TestNoSecretInErrors(t *testing.T) {
 	err = signOnce("piv:", pinAuth("123456789"))
 	if !errors.Is(err, hsm.ErrWrongPIN) || strings.Contains(err.Error(), "123456789") || !strings.Contains(err.Error(), "no try was spent") {
 		t.Fatalf("too long a PIN: %v", err)
+	}
+}
+
+func TestTouchPromptBeforeTheCardWaits(t *testing.T) {
+	out := &syncBuffer{}
+	var touch, promptedFirst atomic.Bool
+	touch.Store(true)
+	insert(t, vpiv.Config{Serial: 14, Touch: func(byte) bool {
+		// The card is waiting now: the user must already have been told.
+		promptedFirst.Store(strings.Contains(out.String(), "Touch YubiKey #14 now"))
+		return touch.Load()
+	}})
+	b := &piv.Backend{Out: out}
+	if _, err := b.Generate(ctx, "piv:slot=9e", hsm.ECDSAP256, hsm.GenerateOptions{PINPolicy: "never", TouchPolicy: "always"}, hsm.Auth{}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.Signer(ctx, "piv:slot=9e", hsm.Auth{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d := make([]byte, 32)
+	if _, err := s.Sign(rand.Reader, d, crypto.SHA256); err != nil || !promptedFirst.Load() {
+		t.Fatalf("sign: %v; prompted before the card waited: %v", err, promptedFirst.Load())
+	}
+	touch.Store(false) // the user never touches it: the card times out
+	if _, err := s.Sign(rand.Reader, d, crypto.SHA256); !errors.Is(err, hsm.ErrNotLoggedIn) || !strings.Contains(err.Error(), "not touched in time") {
+		t.Fatalf("no touch: %v", err)
 	}
 }
