@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -475,5 +477,102 @@ func TestTouchPromptBeforeTheCardWaits(t *testing.T) {
 	touch.Store(false) // the user never touches it: the card times out
 	if _, err := s.Sign(rand.Reader, d, crypto.SHA256); !errors.Is(err, hsm.ErrNotLoggedIn) || !strings.Contains(err.Error(), "not touched in time") {
 		t.Fatalf("no touch: %v", err)
+	}
+}
+
+func TestQuickReinsertAndOfflineAttestation(t *testing.T) {
+	card := insert(t, vpiv.Config{Serial: 15})
+	generate(t, "piv:", "once")
+	s, err := hsm.Open(ctx, "piv:", pinAuth("123456"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d := make([]byte, 32)
+	// Out and back in before pcscd's next poll: pcscd never sees the card
+	// leave, yet the signer must recover.
+	card.PullOutOn(0x87)
+	if _, err := s.Sign(rand.Reader, d, crypto.SHA256); !errors.Is(err, hsm.ErrRemoved) {
+		t.Fatalf("pulled out: %v", err)
+	}
+	if err := card.PutBack(); err != nil {
+		t.Fatal(err)
+	}
+	if err := card.WaitReady(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Sign(rand.Reader, d, crypto.SHA256); err != nil {
+		t.Fatalf("after a quick reinsert: %v", err)
+	}
+	s.Close()
+
+	// An auditor re-verifies the recorded certificates without the card.
+	a, err := piv.Attest(ctx, "piv:", piv.AttestOptions{Roots: card.CA().Pool()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, slot := parsePEM(t, a.DeviceCertificate), parsePEM(t, a.SlotCertificate)
+	b, err := piv.VerifyAttestation(dev, slot, piv.AttestOptions{Roots: card.CA().Pool()})
+	if err != nil || b.Serial != 15 || b.Slot != "9c" || b.PINPolicy != "once" {
+		t.Fatalf("offline: %+v, %v", b, err)
+	}
+	if !samePub(slot.PublicKey, card.PublicKey(0x9c)) {
+		t.Fatal("the recorded slot certificate is not for the slot's key")
+	}
+	other, err := vpiv.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := piv.VerifyAttestation(dev, slot, piv.AttestOptions{Roots: other.Pool()}); !errors.Is(err, piv.ErrAttestation) {
+		t.Fatalf("another CA: %v", err)
+	}
+}
+
+func parsePEM(t *testing.T, s string) *x509.Certificate {
+	t.Helper()
+	b, _ := pem.Decode([]byte(s))
+	if b == nil {
+		t.Fatalf("no PEM in %q", s)
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func samePub(a, b crypto.PublicKey) bool {
+	e, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && e.Equal(b)
+}
+
+// BenchmarkSignP256 measures one signature through the whole stack
+// (go-piv, libpcsclite, pcscd, vpcd, the virtual card), PIN once.
+func BenchmarkSignP256(b *testing.B) {
+	card, err := vpiv.New(vpiv.Config{Serial: 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := card.GenerateKey(0x9c, vpiv.AlgP256, vpiv.PINPolicyOnce, vpiv.TouchPolicyNever); err != nil {
+		b.Fatal(err)
+	}
+	if err := card.Insert(daemon.Dialer(1)); err != nil {
+		b.Fatal(err)
+	}
+	defer card.Close()
+	if err := card.WaitReady(5 * time.Second); err != nil {
+		b.Fatal(err)
+	}
+	s, err := hsm.Open(ctx, "piv:serial=16", pinAuth("123456"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	d := make([]byte, 32)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Sign(rand.Reader, d, crypto.SHA256); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
