@@ -129,9 +129,10 @@ type signer struct {
 	k      hsm.Key
 	auth   hsm.Auth
 
-	mu   sync.Mutex
-	c    *card // nil after the card was pulled out, until the next Sign
-	info slotInfo
+	mu     sync.Mutex
+	c      *card // nil after the card was pulled out, until the next Sign
+	info   slotInfo
+	closed bool
 }
 
 func (s *signer) Public() crypto.PublicKey { return s.k.Public }
@@ -141,7 +142,7 @@ func (s *signer) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err := s.c.Close()
-	s.c = nil
+	s.c, s.closed = nil, true
 	return err
 }
 
@@ -178,6 +179,9 @@ func samePublic(a, b crypto.PublicKey) bool {
 func (s *signer) Sign(rand io.Reader, msg []byte, opts crypto.SignerOpts) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil, fmt.Errorf("%s: signer used after Close (a bug: please report it)", s.k.Device)
+	}
 	if s.c == nil {
 		if err := s.reopen(); err != nil {
 			return nil, err
