@@ -115,6 +115,8 @@ type Card struct {
 	pullOutOnIns int // -1 when not armed
 	apdus        int
 	ready        chan struct{} // closed at vpcd's first ATR request after insertion
+	poweredUp    chan struct{} // closed at the first ATR request after a power-on
+	powerOnSeen  bool
 
 	// Transport.
 	dial    func() (net.Conn, error)
@@ -314,6 +316,8 @@ func (c *Card) PutBack() error {
 	c.conn = conn
 	c.serving = done
 	c.ready = make(chan struct{})
+	c.poweredUp = make(chan struct{})
+	c.powerOnSeen = false
 	c.resetSecurity()
 	c.mu.Unlock()
 	go c.serve(conn, done)
@@ -391,16 +395,16 @@ func (c *Card) serve(conn net.Conn, done chan struct{}) {
 				c.mu.Unlock()
 				continue
 			case 1: // power on
+				c.mu.Lock()
+				c.powerOnSeen = true
+				c.mu.Unlock()
 				continue
 			case 4: // ATR request
 				reply = ATR
 				c.mu.Lock()
-				if c.ready != nil {
-					select {
-					case <-c.ready:
-					default:
-						close(c.ready)
-					}
+				closeOnce(c.ready)
+				if c.powerOnSeen {
+					closeOnce(c.poweredUp)
 				}
 				c.mu.Unlock()
 			default:
@@ -453,19 +457,36 @@ const tcpQuickAck = 12
 // connect to it.
 func (c *Card) WaitReady(timeout time.Duration) error {
 	c.mu.Lock()
-	ready := c.ready
+	ready, poweredUp := c.ready, c.poweredUp
 	c.mu.Unlock()
 	if ready == nil {
 		return errors.New("vpiv: card is not inserted")
 	}
 	select {
 	case <-ready:
-		// pcscd powers the card up and publishes the reader state just
-		// after the first ATR (within a millisecond here).
-		time.Sleep(20 * time.Millisecond)
-		return nil
 	case <-time.After(timeout):
 		return fmt.Errorf("vpiv: vpcd did not ask for the card's ATR within %v: is the reader's port right?", timeout)
+	}
+	// When pcscd sees a card arrive it powers it up, reads the ATR again
+	// and then publishes the reader state. When the card came back before
+	// pcscd noticed it gone, pcscd does none of this: it still thinks the
+	// card is there, so clients can already connect.
+	select {
+	case <-poweredUp:
+		time.Sleep(5 * time.Millisecond)
+	case <-time.After(time.Second):
+	}
+	return nil
+}
+
+func closeOnce(ch chan struct{}) {
+	if ch == nil {
+		return
+	}
+	select {
+	case <-ch:
+	default:
+		close(ch)
 	}
 }
 
