@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
@@ -574,5 +576,34 @@ func BenchmarkSignP256(b *testing.B) {
 		if _, err := s.Sign(rand.Reader, d, crypto.SHA256); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestImportedKeyIsNotAttested(t *testing.T) {
+	card := insert(t, vpiv.Config{Serial: 17})
+	yk, err := gopiv.Open(daemon.Readers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = yk.SetPrivateKeyInsecure(gopiv.DefaultManagementKey, gopiv.SlotSignature, priv, gopiv.Key{PINPolicy: gopiv.PINPolicyNever, TouchPolicy: gopiv.TouchPolicyNever})
+	yk.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// It is listed and signs, but attestation refuses it: a key made
+	// outside the YubiKey may have been copied.
+	ks, err := (&piv.Backend{}).Keys(ctx, "piv:slot=9c", hsm.Auth{})
+	if err != nil || len(ks) != 1 || !samePub(ks[0].Public, &priv.PublicKey) {
+		t.Fatalf("Keys = %+v, %v", ks, err)
+	}
+	if err := signOnce("piv:", hsm.Auth{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := piv.Attest(ctx, "piv:", piv.AttestOptions{Roots: card.CA().Pool()}); !errors.Is(err, hsm.ErrNotFound) || !strings.Contains(err.Error(), "imported keys cannot be attested") {
+		t.Fatalf("attesting an imported key: %v", err)
 	}
 }

@@ -216,6 +216,8 @@ func (c *Card) dispatch(cmd command) ([]byte, int) {
 		return c.reset()
 	case 0xfa:
 		return c.setRetries(cmd)
+	case 0xfe:
+		return c.importKey(cmd)
 	}
 	return nil, swInsNotSupported
 }
@@ -768,5 +770,62 @@ func (c *Card) setRetries(cmd command) ([]byte, int) {
 	c.pin, _ = padPIN([]byte("123456"))
 	c.puk, _ = padPIN([]byte("12345678"))
 	c.pinLeft, c.pukLeft = c.cfg.PINRetries, c.cfg.PUKRetries
+	return nil, swOK
+}
+
+// importKey is Yubico's IMPORT ASYMMETRIC KEY. An imported key signs like
+// any other, but its origin says so and it cannot be attested: that is
+// what attestation is for.
+func (c *Card) importKey(cmd command) ([]byte, int) {
+	if !c.mgmAuthed {
+		return nil, swSecurityStatus
+	}
+	slot := cmd.p2
+	if _, ok := slotObjects[slot]; !ok || slot == 0xf9 {
+		return nil, swWrongP1P2
+	}
+	ts, err := parseTLVs(cmd.data)
+	if err != nil {
+		return nil, swWrongData
+	}
+	k := &slotKey{alg: cmd.p1, pinPolicy: PINPolicyOnce, touchPolicy: TouchPolicyNever}
+	if pp, ok := find(ts, 0xaa); ok {
+		if len(pp) != 1 || pp[0] < PINPolicyNever || pp[0] > PINPolicyAlways {
+			return nil, swWrongData
+		}
+		k.pinPolicy = pp[0]
+	}
+	if tp, ok := find(ts, 0xab); ok {
+		if len(tp) != 1 || tp[0] < TouchPolicyNever || tp[0] > TouchPolicyCached {
+			return nil, swWrongData
+		}
+		k.touchPolicy = tp[0]
+	}
+	switch cmd.p1 {
+	case AlgP256, AlgP384:
+		d, ok := find(ts, 0x06)
+		curve := elliptic.P256()
+		if cmd.p1 == AlgP384 {
+			curve = elliptic.P384()
+		}
+		if !ok || len(d) != (curve.Params().BitSize+7)/8 {
+			return nil, swWrongData
+		}
+		priv, err := ecdsa.ParseRawPrivateKey(curve, d)
+		if err != nil {
+			return nil, swWrongData
+		}
+		k.priv = priv
+	case AlgEd25519:
+		seed, ok := find(ts, 0x07)
+		if !ok || len(seed) != ed25519.SeedSize {
+			return nil, swWrongData
+		}
+		k.priv = ed25519.NewKeyFromSeed(seed)
+	default:
+		// RSA import is not needed by any test yet.
+		return nil, swWrongData
+	}
+	c.slots[slot] = k
 	return nil, swOK
 }
