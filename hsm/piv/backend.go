@@ -245,6 +245,12 @@ func (b *Backend) Generate(ctx context.Context, uri string, kt hsm.KeyType, opts
 		return hsm.Key{}, fmt.Errorf("%s: %s already holds a key; choose another slot (slot=82 to 95 are free for signing keys) or clear it with ykman first: %w", c.dev, slotLabel(slot), hsm.ErrExists)
 	} else if !errors.Is(err, hsm.ErrNotFound) {
 		return hsm.Key{}, err
+	} else if !atLeast(c.ver, 5, 3) {
+		// Without key metadata an imported key is invisible; a stored
+		// certificate is the only sign of it.
+		if _, err := c.yk.Certificate(ps); err == nil {
+			return hsm.Key{}, fmt.Errorf("%s: %s holds a certificate, so probably a key; choose another slot or clear it with ykman first: %w", c.dev, slotLabel(slot), hsm.ErrExists)
+		}
 	}
 	key := gopiv.Key{Algorithm: alg, PINPolicy: pp, TouchPolicy: tp}
 	// go-piv has no bare "authenticate" call: GenerateKey authenticates
