@@ -5,10 +5,15 @@
 // of PIV and Yubico's PIV extensions that github.com/go-piv/piv-go/v2 and
 // ykcs11 send: SELECT, GET VERSION, GET SERIAL, VERIFY, CHANGE REFERENCE,
 // RESET RETRY, GET METADATA, mutual authentication with the management key
-// (3DES or AES), GENERATE ASYMMETRIC, ATTEST, GET DATA, PUT DATA, SET
-// MANAGEMENT KEY, GENERAL AUTHENTICATE (signing), command chaining and GET
-// RESPONSE. Its keys are real keys held in memory and its signatures are
-// real signatures; its attestation certificates chain to a test CA.
+// (3DES or AES), GENERATE ASYMMETRIC, IMPORT KEY, ATTEST, GET DATA, PUT DATA
+// (with the PIN-protected object where ykman keeps a protected management
+// key), SET MANAGEMENT KEY, SET PIN RETRIES, RESET, GENERAL AUTHENTICATE
+// (signing), command chaining and GET RESPONSE; and, outside PIV, the
+// management applet's device info (form factor) and the OTP applet's
+// serial, which older firmware needs. Key agreement (ECDH) is left out:
+// ceremonies only sign. Its keys are real keys held in memory and its
+// signatures are real signatures; its attestation certificates chain to a
+// test CA.
 //
 // The card can be pulled out and put back, also in the middle of a command,
 // so that tests can see what a user sees when a YubiKey is unplugged.
