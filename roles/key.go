@@ -130,6 +130,14 @@ func (k *Key) CanonicalJSON() []byte {
 	return c.buf
 }
 
+// MarshalJSON returns the key object as published: canonical order, with
+// control characters in strings escaped so that any JSON parser reads it.
+func (k *Key) MarshalJSON() ([]byte, error) {
+	c := &cwriter{escape: true}
+	err := k.write(c)
+	return c.buf, err
+}
+
 func (k *Key) write(c *cwriter) error {
 	if k.x == nil {
 		// The common case, written without the general merge.

@@ -42,6 +42,16 @@ func (r *VerifyReport) Count() int { return len(r.Signed) }
 // bytes are written once and fanned out to every signature check, so a
 // large role is canonicalised a single time and never held twice.
 func Verify[R Role](m *Metadata[R], del Delegation) (*VerifyReport, error) {
+	return verify(m.WriteSigned, m.Signatures, del)
+}
+
+// VerifyCanonical is Verify for signatures over signed bytes already in
+// canonical form (a staged role whose bytes a ceremony holds).
+func VerifyCanonical(canonical []byte, sigs []Signature, del Delegation) (*VerifyReport, error) {
+	return verify(func(w io.Writer) error { _, err := w.Write(canonical); return err }, sigs, del)
+}
+
+func verify(writeSigned func(io.Writer) error, sigs []Signature, del Delegation) (*VerifyReport, error) {
 	rep := &VerifyReport{Role: del.Role, Threshold: del.Threshold, Invalid: map[string]error{}}
 	if del.Threshold < 1 {
 		return rep, fmt.Errorf("role %s: threshold %d is below 1", del.Role, del.Threshold)
@@ -53,7 +63,7 @@ func Verify[R Role](m *Metadata[R], del Delegation) (*VerifyReport, error) {
 	var checks []*sigCheck
 	var writers []io.Writer
 	seen := map[string]bool{}
-	for _, s := range m.Signatures {
+	for _, s := range sigs {
 		if !trusted[s.KeyID] || seen[s.KeyID] {
 			continue
 		}
@@ -73,7 +83,7 @@ func Verify[R Role](m *Metadata[R], del Delegation) (*VerifyReport, error) {
 		writers = append(writers, v)
 	}
 	if len(checks) > 0 {
-		if err := m.WriteSigned(fanOut(writers)); err != nil {
+		if err := writeSigned(fanOut(writers)); err != nil {
 			return rep, fmt.Errorf("role %s: write signed bytes: %w", del.Role, err)
 		}
 	}
