@@ -21,13 +21,13 @@ import (
 // Event types the engine writes. Each is appended and fsynced before it
 // takes effect; the fold (State.apply) is the only place they take effect.
 const (
-	EventOpened    = "ceremony.opened"    // the resolved plan, the tool, the host
-	EventLoaded    = "state.loaded"       // the trusted metadata the ceremony starts from
-	EventStaged    = "role.staged"        // a role as it will be published, with its checks
-	EventSigned    = "signature.added"    // one signature over one staged role
-	EventPublish   = "publish.started"    // the files about to be written, by digest
-	EventPublished = "publish.finished"   // every file is on disk
-	EventClosed    = "ceremony.closed"    // nothing more will happen
+	EventOpened    = "ceremony.opened"  // the resolved plan, the tool, the host
+	EventLoaded    = "state.loaded"     // the trusted metadata the ceremony starts from
+	EventStaged    = "role.staged"      // a role as it will be published, with its checks
+	EventSigned    = "signature.added"  // one signature over one staged role
+	EventPublish   = "publish.started"  // the files about to be written, by digest
+	EventPublished = "publish.finished" // every file is on disk
+	EventClosed    = "ceremony.closed"  // nothing more will happen
 )
 
 // TranscriptName is the transcript's file name inside a workspace.
