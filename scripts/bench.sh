@@ -30,3 +30,21 @@ END {
       al[n,"ours"], pk[n,"ours"], pk[n,"ours"]/fm[n], pk[n,"go-tuf"], pk[n,"go-tuf"]/fm[n]
   }
 }' bench-out/roles.txt | tee bench-out/roles-table.md
+
+echo "== hsm/pkcs11: sign on one SoftHSM key, hsm/pkcs11 vs a bare C_SignInit+C_Sign loop" >&2
+go test -run '^$' -bench 'BenchmarkSign' -benchtime "${PKCS11_BENCHTIME:-2s}" -count "${PKCS11_COUNT:-3}" ./hsm/pkcs11 | tee bench-out/pkcs11.txt >&2
+
+awk '
+/^BenchmarkSign\// {
+  split($1, p, "/"); kt = p[2]; way = p[3]; sub(/-[0-9]+$/, "", way)
+  for (i = 2; i <= NF; i++) if ($(i) == "ns/op") { sum[kt, way] += $(i-1); n[kt, way]++ }
+  if (!(kt in seen)) { seen[kt] = 1; order[++cnt] = kt }
+}
+END {
+  print "| key | bare miekg/pkcs11 | hsm/pkcs11 without the software check | overhead | hsm/pkcs11 (every signature verified) | overhead |"
+  print "|---|---:|---:|---:|---:|---:|"
+  for (i = 1; i <= cnt; i++) {
+    k = order[i]; b = sum[k,"bare"]/n[k,"bare"]; nv = sum[k,"hsm-noverify"]/n[k,"hsm-noverify"]; h = sum[k,"hsm"]/n[k,"hsm"]
+    printf "| %s | %.0f µs | %.0f µs | %+.0f%% | %.0f µs | %+.0f%% |\n", k, b/1e3, nv/1e3, (nv/b-1)*100, h/1e3, (h/b-1)*100
+  }
+}' bench-out/pkcs11.txt | tee bench-out/pkcs11-table.md
