@@ -200,6 +200,12 @@ func Begin(ws string, plan *Plan, tool Tool, publishDir string) (*Engine, error)
 	if err != nil {
 		return nil, err
 	}
+	// Nobody is asked to sign what fails a policy check.
+	for _, s := range staged {
+		if err := s.Checks.Err(); err != nil {
+			return nil, fmt.Errorf("staged %s v%d: %w", s.Role, s.Version, err)
+		}
+	}
 	if err := os.MkdirAll(ws, 0o700); err != nil {
 		return nil, fmt.Errorf("create workspace: %w", err)
 	}
