@@ -25,6 +25,7 @@ const (
 	EventLoaded    = "state.loaded"     // the trusted metadata the ceremony starts from
 	EventStaged    = "role.staged"      // a role as it will be published, with its checks
 	EventSigned    = "signature.added"  // one signature over one staged role
+	EventIncluded  = "role.included"    // a delegated role signed elsewhere (a project's), to publish
 	EventPublish   = "publish.started"  // the files about to be written, by digest
 	EventPublished = "publish.finished" // every file is on disk
 	EventClosed    = "ceremony.closed"  // nothing more will happen
@@ -78,6 +79,12 @@ type stagedData struct {
 	Checks   roles.Findings       `json:"checks"`
 }
 
+type includedData struct {
+	Role     string               `json:"role"`
+	Version  int64                `json:"version"`
+	Metadata transcripts.Artifact `json:"metadata"`
+}
+
 type signedData struct {
 	Role   string      `json:"role"`
 	KeyID  string      `json:"keyid"`
@@ -108,6 +115,8 @@ type RoleState struct {
 	// for a new root, the old root's and its own.
 	Required   []roles.Delegation
 	Signatures []SignatureRecord
+	// Included roles were signed elsewhere and are published as they are.
+	Included bool
 }
 
 // SignatureRecord is one signature with who made it and how.
@@ -375,6 +384,16 @@ func (s *State) apply(tpath, typ string, data []byte) error {
 			return err
 		}
 		return s.applyStaged(d, b)
+	case EventIncluded:
+		var d includedData
+		if err := strictJSON(data, &d); err != nil {
+			return err
+		}
+		b, err := transcripts.ReadArtifact(tpath, d.Metadata)
+		if err != nil {
+			return err
+		}
+		return s.applyIncluded(d, b)
 	case EventSigned:
 		var d signedData
 		if err := strictJSON(data, &d); err != nil {
@@ -455,6 +474,9 @@ func (s *State) applyStaged(d stagedData, metadata []byte) error {
 	rs := &RoleState{Staged: *want, Canonical: canon, Digest: d.Digest}
 	s.Roles = append(s.Roles, rs)
 	for _, r := range s.Roles {
+		if r.Included {
+			continue
+		}
 		if r.Required, err = s.required(r.Role); err != nil {
 			return err
 		}
@@ -630,6 +652,83 @@ func (s *State) Done() bool {
 		}
 	}
 	return len(s.Roles) > 0
+}
+
+// Include takes in a delegated targets role that was signed elsewhere,
+// such as a project's metadata signed by its maintainers, so that it is
+// published with the ceremony and listed in snapshot. It must already
+// reach the threshold claimed (as staged, or as trusted) gives it.
+func (e *Engine) Include(role string, metadata []byte) error {
+	m, err := roles.Parse[*roles.Targets](metadata)
+	if err != nil {
+		return fmt.Errorf("include %s: %w", role, err)
+	}
+	if err := e.st.checkIncluded(role, m); err != nil {
+		return err
+	}
+	a, err := e.w.PutArtifact(bytes.NewReader(metadata))
+	if err != nil {
+		return err
+	}
+	return e.record(EventIncluded, includedData{Role: role, Version: m.Signed.Version, Metadata: a})
+}
+
+func (s *State) checkIncluded(role string, m *roles.Metadata[*roles.Targets]) error {
+	if s.Publishing != nil {
+		return fmt.Errorf("%w: publishing has started", ErrState)
+	}
+	if s.Role(role) != nil {
+		return fmt.Errorf("role %s is already in this ceremony", role)
+	}
+	switch role {
+	case RoleRoot, RoleTargets, RoleClaimed, RoleRevocations, RoleSnapshot, RoleTimestamp, RoleRecentlyClaimed, RoleUnclaimed:
+		return fmt.Errorf("role %s is the ceremony's own: only roles claimed delegates to can be included", role)
+	}
+	claimed, err := s.currentClaimed()
+	if err != nil {
+		return err
+	}
+	del, err := claimed.Delegations.Delegation(role)
+	if err != nil {
+		return fmt.Errorf("include %s: %w", role, err)
+	}
+	if _, err := roles.Verify(m, del); err != nil {
+		return fmt.Errorf("include %s: %w", role, err)
+	}
+	return nil
+}
+
+func (s *State) applyIncluded(d includedData, b []byte) error {
+	m, err := roles.Parse[*roles.Targets](b)
+	if err != nil {
+		return err
+	}
+	if m.Signed.Version != d.Version {
+		return fmt.Errorf("included %s: recorded version %d, file has %d", d.Role, d.Version, m.Signed.Version)
+	}
+	if err := s.checkIncluded(d.Role, m); err != nil {
+		return err
+	}
+	claimed, _ := s.currentClaimed()
+	del, _ := claimed.Delegations.Delegation(d.Role)
+	canon := m.CanonicalSigned()
+	rs := &RoleState{Staged: Staged{Role: d.Role, Version: d.Version, Metadata: b, Summary: []string{fmt.Sprintf("%s v%d, signed by its maintainers", d.Role, d.Version)}},
+		Canonical: canon, Digest: digestOf(canon), Required: []roles.Delegation{del}, Included: true}
+	for _, sig := range m.Signatures {
+		rs.Signatures = append(rs.Signatures, SignatureRecord{Signature: sig, Signer: s.name(sig.KeyID), Via: "included"})
+	}
+	s.Roles = append(s.Roles, rs)
+	return nil
+}
+
+func (s *State) currentClaimed() (*roles.Targets, error) {
+	if t, err := s.stagedTargets(RoleClaimed); t != nil || err != nil {
+		return t, err
+	}
+	if s.Repo == nil {
+		return nil, fmt.Errorf("%w: no claimed role staged", ErrState)
+	}
+	return s.Repo.Claimed.Signed, nil
 }
 
 // SignResult is one signature a device made.

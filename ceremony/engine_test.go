@@ -242,3 +242,60 @@ func TestPublishedRepositoryLoadsInGoTUF(t *testing.T) {
 		}
 	}
 }
+
+// TestIncludeProjectMetadata: a project's metadata signed by its
+// maintainer is published with the ceremony and listed in snapshot; one
+// signed by another key is refused.
+func TestIncludeProjectMetadata(t *testing.T) {
+	dir := t.TempDir()
+	ps := newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online", "maint1", "mallory")
+	pb, _ := json.Marshal(map[string]any{"projects": []any{map[string]any{"name": "sampleproject", "threshold": 1, "keys": []any{keyJSON(t, ps["maint1"])}}}})
+	os.WriteFile(filepath.Join(dir, "projects.json"), pb, 0o644)
+	plan := writePlan(t, dir, "b.yaml", bootstrapPlan+"claimed: {projects_file: projects.json}\n"+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
+	e, err := Begin(filepath.Join(dir, "ws"), plan, Tool{Version: "test"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	proj := roles.NewTargets(plan.ReferenceTime.AddDate(0, 1, 0))
+	proj.Targets["sampleproject/sampleproject-1.0.tar.gz"] = &roles.TargetFile{Length: 3, Hashes: map[string]string{"sha256": digestOf([]byte("abc"))}}
+	signedBy := func(who string) []byte {
+		m := roles.New(proj)
+		k, _ := roles.KeyFromPublic(ps[who].Public())
+		sig, err := roles.Sign(ps[who], k, m.CanonicalSigned())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.AddSignature(sig)
+		b, _ := m.MarshalJSON()
+		return b
+	}
+	if err := e.Include("sampleproject", signedBy("mallory")); !errors.Is(err, roles.ErrThreshold) {
+		t.Errorf("metadata signed by another key: %v", err)
+	}
+	if err := e.Include("sampleproject", signedBy("maint1")); err != nil {
+		t.Fatal(err)
+	}
+	signAllAs(t, e, ps, "alice", "bob", "dave", "erin")
+	if _, err := e.Publish(ps["online"], nil); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := roles.Parse[*roles.Snapshot](mustRead(t, filepath.Join(dir, "ws", "metadata", "1.snapshot.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mf := snap.Signed.Meta["sampleproject.json"]; mf == nil || mf.Version != 1 {
+		t.Errorf("snapshot does not list sampleproject.json: %v", snap.Signed.Meta)
+	}
+	if _, err := Fold(e.TranscriptPath()); err != nil {
+		t.Errorf("fold: %v", err)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
