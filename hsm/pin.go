@@ -98,7 +98,7 @@ func (t TerminalPIN) PIN(req PINRequest) ([]byte, error) {
 	}
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
-		return nil, fmt.Errorf("no terminal to ask the PIN on (%v): give a pin-source file in the key URI instead", err)
+		return nil, fmt.Errorf("no terminal to ask the PIN on (%v): give a pin-source file in the key URI instead: %w", err, ErrNotLoggedIn)
 	}
 	defer tty.Close()
 	if req.Retry {
