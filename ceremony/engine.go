@@ -172,6 +172,15 @@ func (e *Engine) TranscriptPath() string { return e.tpath }
 // Head returns the transcript's head digest.
 func (e *Engine) Head() transcripts.Digest { return e.w.Last().Hash() }
 
+// CloseCeremony records the end of the ceremony: nothing can be added to
+// it afterwards. A ceremony that staged roles must have published them.
+func (e *Engine) CloseCeremony() error {
+	if len(e.st.Roles) > 0 && !e.st.Published {
+		return fmt.Errorf("%w: nothing is published yet; publish first, or keep the workspace to go on later", ErrState)
+	}
+	return e.record(EventClosed, struct{}{})
+}
+
 // Close releases the workspace.
 func (e *Engine) Close() error { return e.w.Close() }
 

@@ -79,7 +79,8 @@ func run(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("ceremony "+c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	do := c.setup(fs)
-	if err := fs.Parse(args); err != nil {
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printHelp(e.stdout, c)
 			return exitOK
@@ -87,7 +88,7 @@ func run(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "ceremony %s: %v. Usage: ceremony %s %s (see 'ceremony help %s').\n", c.name, err, c.name, c.usage, c.name)
 		return exitUsage
 	}
-	if err := do(ctx, e, fs.Args()); err != nil {
+	if err := do(ctx, e, positional); err != nil {
 		code := exitCode(err)
 		fmt.Fprintf(e.stderr, "ceremony %s: %v\n", c.name, err)
 		if code == exitUsage {
@@ -96,6 +97,26 @@ func run(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	return exitOK
+}
+
+// parseInterspersed parses flags wherever they stand among the arguments
+// ('sign REQUEST --key URI'), as people type them; "--" ends the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if len(args) > 0 && len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }
 
 // lookup finds the command named by the first one or two words of args.
