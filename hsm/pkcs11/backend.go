@@ -231,7 +231,13 @@ func (b *Backend) Signer(ctx context.Context, uri string, auth hsm.Auth) (hsm.Si
 		}
 		pub = &k
 	}
-	return newSigner(t, hs[0], priv, auth, pub.key), nil
+	sg := newSigner(t, hs[0], priv, auth, pub.key)
+	// Modules that do not know the attribute say so; then it is false.
+	if a, err := t.mod.ctx.GetAttributeValue(t.sess, hs[0], []*p11.Attribute{p11.NewAttribute(p11.CKA_ALWAYS_AUTHENTICATE, nil)}); err == nil &&
+		len(a) == 1 && len(a[0].Value) == 1 && a[0].Value[0] != 0 {
+		sg.alwaysAuth = true
+	}
+	return sg, nil
 }
 
 // pairOfPrivateLocked finds the public half of a private key that was found

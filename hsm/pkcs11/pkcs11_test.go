@@ -675,3 +675,64 @@ func TestPINSourceFromURI(t *testing.T) {
 		t.Errorf("no PIN source: got %v, want ErrNotLoggedIn", err)
 	}
 }
+
+// TestAlwaysAuthenticate: a key with CKA_ALWAYS_AUTHENTICATE (as a
+// YubiKey's PIV signature slot has through ykcs11) gets the PIN again for
+// every signature, through the same PIN source and policy.
+func TestAlwaysAuthenticate(t *testing.T) {
+	tok, err := Default().oneToken(&URI{Token: "gen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, pubT, privT, _ := generateTemplates(hsm.ECDSAP256)
+	common := []*p11.Attribute{p11.NewAttribute(p11.CKA_TOKEN, true), p11.NewAttribute(p11.CKA_LABEL, "always"), p11.NewAttribute(p11.CKA_ID, []byte{0xaa})}
+	tok.mu.Lock()
+	err = tok.loginLocked(goodAuth())
+	if err == nil {
+		_, _, err = tok.mod.ctx.GenerateKeyPair(tok.sess, []*p11.Mechanism{p11.NewMechanism(p11.CKM_EC_KEY_PAIR_GEN, nil)},
+			append(append(pubT, common...), p11.NewAttribute(p11.CKA_VERIFY, true)),
+			append(append(privT, common...), p11.NewAttribute(p11.CKA_SIGN, true), p11.NewAttribute(p11.CKA_PRIVATE, true),
+				p11.NewAttribute(p11.CKA_SENSITIVE, true), p11.NewAttribute(p11.CKA_ALWAYS_AUTHENTICATE, true)))
+	}
+	tok.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pins := &countingPINs{pins: []string{softhsmtest.UserPIN, "000000"}} // the token is logged in already
+	s, err := Default().Signer(ctx, "pkcs11:token=gen;object=always", hsm.Auth{PINs: pins})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.(*signer).alwaysAuth {
+		t.Fatal("CKA_ALWAYS_AUTHENTICATE not noticed")
+	}
+	before := pins.count()
+	in, opts := digestFor(hsm.ECDSAP256)
+	sig, err := s.Sign(nil, in, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hsm.Verify(s.Public(), in, sig, opts); err != nil {
+		t.Fatal(err)
+	}
+	if pins.count() != before+1 {
+		t.Errorf("PIN asked %d times for one signature, want once", pins.count()-before)
+	}
+	// A wrong PIN for the operation is reported as such, and the session
+	// is left ready for the next signature.
+	if _, err := s.Sign(nil, in, opts); !errors.Is(err, hsm.ErrWrongPIN) {
+		t.Fatalf("wrong context PIN: got %v", err)
+	}
+	s2, err := Default().Signer(ctx, "pkcs11:token=gen;object=always", goodAuth())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.Sign(nil, in, opts); err != nil {
+		t.Errorf("after a wrong context PIN: %v", err)
+	}
+	// SoftHSM does enforce the attribute: without the PIN, no signature.
+	s2.(*signer).alwaysAuth = false
+	if _, err := s2.Sign(nil, in, opts); !errors.Is(err, hsm.ErrNotLoggedIn) {
+		t.Errorf("without the context PIN: got %v, want ErrNotLoggedIn", err)
+	}
+}

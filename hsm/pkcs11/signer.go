@@ -23,6 +23,10 @@ type signer struct {
 	auth   hsm.Auth         // logs in again if the token was logged out
 	key    hsm.Key
 	closed atomic.Bool
+	// alwaysAuth is the key's CKA_ALWAYS_AUTHENTICATE: the token wants the
+	// PIN again for every signature (a YubiKey's PIV signature slot through
+	// ykcs11, for one). Set once, before the signer is shared.
+	alwaysAuth bool
 	// verify is false only in the benchmark that measures the cost of the
 	// software check on its own; every other signer verifies.
 	verify bool
@@ -138,7 +142,7 @@ func (s *signer) mechanism(msg []byte, opts crypto.SignerOpts) (m []*p11.Mechani
 func (t *token) signFor(s *signer, mech []*p11.Mechanism, in []byte) ([]byte, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	sig, err := t.signLocked(s.priv, mech, in)
+	sig, err := t.signKeyLocked(s, mech, in)
 	if err == nil || !errors.Is(err, hsm.ErrNotLoggedIn) {
 		return sig, err
 	}
@@ -153,7 +157,32 @@ func (t *token) signFor(s *signer, mech []*p11.Mechanism, in []byte) ([]byte, er
 		return nil, fmt.Errorf("%s: key %s is no longer on the token (%d matches after logging in again): %w", t.dev, s.key.URI, len(hs), hsm.ErrNotFound)
 	}
 	s.priv = hs[0]
-	return t.signLocked(s.priv, mech, in)
+	return t.signKeyLocked(s, mech, in)
+}
+
+// signKeyLocked signs with s's key, giving the PIN again between
+// C_SignInit and C_Sign when the key asks for it.
+func (t *token) signKeyLocked(s *signer, mech []*p11.Mechanism, in []byte) ([]byte, error) {
+	if !s.alwaysAuth {
+		return t.signLocked(s.priv, mech, in)
+	}
+	if err := t.sessionLocked(); err != nil {
+		return nil, err
+	}
+	if err := t.mod.ctx.SignInit(t.sess, mech, s.priv); err != nil {
+		return nil, t.errLocked("start signing", err)
+	}
+	if err := t.contextLoginLocked(s.auth); err != nil {
+		// A C_Sign that fails ends the operation, so the session is free
+		// for the next one; without the PIN it cannot produce a signature.
+		_, _ = t.mod.ctx.Sign(t.sess, in)
+		return nil, err
+	}
+	sig, err := t.mod.ctx.Sign(t.sess, in)
+	if err != nil {
+		return nil, t.errLocked("sign", err)
+	}
+	return sig, nil
 }
 
 // sign runs one C_SignInit + C_Sign on the token's session, holding the

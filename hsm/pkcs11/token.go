@@ -132,6 +132,31 @@ func (t *token) loginLocked(auth hsm.Auth) error {
 	return last
 }
 
+// contextLoginLocked gives the PIN for the one operation just started, for
+// keys with CKA_ALWAYS_AUTHENTICATE. The PIN policy applies as for a login.
+func (t *token) contextLoginLocked(auth hsm.Auth) error {
+	tries := -1
+	if ti, err := t.mod.ctx.GetTokenInfo(t.slot); err == nil {
+		tries = triesLeft(ti.Flags)
+	}
+	if err := auth.Policy.Check(t.dev, tries); err != nil {
+		return err
+	}
+	if auth.PINs == nil {
+		return fmt.Errorf("%s: this key asks for the PIN before every signature and none can be asked for: run on a terminal, or give pin-source=FILE in the URI: %w", t.dev, hsm.ErrNotLoggedIn)
+	}
+	pin, err := auth.PINs.PIN(hsm.PINRequest{Device: t.dev, TriesLeft: tries})
+	if err != nil {
+		return err
+	}
+	err = t.mod.ctx.Login(t.sess, p11.CKU_CONTEXT_SPECIFIC, string(pin))
+	hsm.Wipe(pin)
+	if err != nil {
+		return t.loginErrLocked(err, tries)
+	}
+	return nil
+}
+
 func (t *token) loginErrLocked(err error, tries int) error {
 	switch {
 	case isCode(err, p11.CKR_PIN_INCORRECT):
