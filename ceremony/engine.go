@@ -229,6 +229,11 @@ func Begin(ws string, plan *Plan, tool Tool, publishDir string) (*Engine, error)
 	}
 	tpath := filepath.Join(ws, TranscriptName)
 	w, err := transcripts.Create(tpath, transcripts.Header{Ceremony: plan.Ceremony, Tool: tool.Version})
+	if errors.Is(err, os.ErrExist) {
+		// A start cut short before it recorded the plan leaves a transcript
+		// with its header alone: take it up again with the same plan.
+		w, err = reopenAborted(tpath, plan)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("start transcript: %w", err)
 	}
@@ -272,6 +277,22 @@ func Begin(ws string, plan *Plan, tool Tool, publishDir string) (*Engine, error)
 	return e, nil
 }
 
+// reopenAborted opens a transcript that holds nothing but the header of a
+// ceremony with plan's id; anything more is a ceremony in progress, which
+// resume (not start) goes on with.
+func reopenAborted(tpath string, plan *Plan) (*transcripts.Writer, error) {
+	w, err := transcripts.Open(tpath)
+	if err != nil {
+		return nil, err
+	}
+	st, err := Fold(tpath)
+	if err != nil || st.Plan != nil || w.Last().Type != transcripts.HeaderType {
+		w.Close()
+		return nil, fmt.Errorf("%w: %s holds a ceremony already: go on with 'ceremony resume', or start in another workspace", ErrConflict, tpath)
+	}
+	return w, nil
+}
+
 // Resume reopens the ceremony in workspace ws: it folds the transcript's
 // events (repairing a torn last line, which a crash mid-write leaves) and
 // goes on from where it stopped.
@@ -286,7 +307,23 @@ func Resume(ws string) (*Engine, error) {
 		w.Close()
 		return nil, err
 	}
-	return &Engine{ws: ws, tpath: tpath, w: w, st: st}, nil
+	if st.Plan == nil {
+		w.Close()
+		return nil, fmt.Errorf("%w: the ceremony in %s was cut short before its plan was recorded: run 'ceremony start PLAN' there again", ErrState, ws)
+	}
+	e := &Engine{ws: ws, tpath: tpath, w: w, st: st}
+	// A start cut short may have staged some roles and not others.
+	if st.Publishing == nil {
+		for _, s := range st.expected {
+			if st.Role(s.Role) == nil {
+				if err := e.stage(s); err != nil {
+					w.Close()
+					return nil, err
+				}
+			}
+		}
+	}
+	return e, nil
 }
 
 // Fold rebuilds a ceremony's state from its transcript: the same code that
@@ -309,11 +346,22 @@ func Fold(tpath string) (*State, error) {
 	return st, nil
 }
 
+// CrashHook, when set, is called after each event is on disk and before
+// it takes effect; an error from it stops the engine there, as a killed
+// process would stop. It exists for the crash tests: a real crash cannot
+// be produced on demand at an exact event boundary.
+var CrashHook func(seq int64) error
+
 // record appends an event and, once it is on disk, applies it.
 func (e *Engine) record(typ string, data any) error {
 	ev, err := e.w.Append(typ, data)
 	if err != nil {
 		return fmt.Errorf("record %s: %w", typ, err)
+	}
+	if CrashHook != nil {
+		if err := CrashHook(ev.Seq); err != nil {
+			return err
+		}
 	}
 	if err := e.st.apply(e.tpath, ev.Type, ev.Data); err != nil {
 		// The event is on the record but the fold refuses it: a bug, or a
@@ -653,10 +701,12 @@ func (r *RoleState) signatures() []roles.Signature {
 	return out
 }
 
-// Done reports whether every staged role reaches every threshold.
+// Done reports whether every role the people in the room sign reaches
+// every threshold: the ceremony may publish. (Online roles are staged and
+// signed by the online key as part of publishing.)
 func (s *State) Done() bool {
 	for _, p := range s.Progress() {
-		if !p.Reached {
+		if r := s.Role(p.Role); !p.Reached && !r.Online {
 			return false
 		}
 	}

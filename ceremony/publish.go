@@ -191,6 +191,11 @@ func (e *Engine) Publish(online crypto.Signer, dev *hsm.Device) (*PublishResult,
 				return nil, err
 			}
 		}
+		for _, p := range st.Progress() {
+			if !p.Reached {
+				return nil, fmt.Errorf("%w: %s has %d of %d signatures under %s; give the online key to sign it", ErrNotSigned, p.Role, len(p.Signed), p.Threshold, p.Under)
+			}
+		}
 		pd := publishData{Dir: st.PublishDir}
 		for _, r := range st.Roles {
 			b, err := r.published()
@@ -328,13 +333,15 @@ func (e *Engine) signOnline(online crypto.Signer, dev *hsm.Device) error {
 			return err
 		}
 		for _, s := range staged {
-			if st.Role(s.Role) != nil {
-				continue
-			}
-			if err := e.stage(s); err != nil {
-				return err
+			if st.Role(s.Role) == nil {
+				if err := e.stage(s); err != nil {
+					return err
+				}
 			}
 			r := st.Role(s.Role)
+			if r.signedBy(key.ID()) {
+				continue // signed before a crash
+			}
 			sig, err := roles.Sign(online, key, r.Canonical)
 			if err != nil {
 				return fmt.Errorf("sign %s with the online key: %w", s.Role, err)
