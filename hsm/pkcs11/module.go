@@ -7,6 +7,9 @@
 // it, so a ceremony that signs several roles with one token asks for the PIN
 // once; a mutex per token serialises every call on that session, because a
 // PKCS#11 session is not safe for concurrent operations.
+//
+// URIS.md in this directory documents the URI attributes, how the module is
+// chosen, and the PIN rules.
 package pkcs11
 
 import (
