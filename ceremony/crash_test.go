@@ -146,3 +146,29 @@ func keys(m map[string]string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestReplay: a finished ceremony replays against what it published; a
+// published file changed afterwards is found.
+func TestReplay(t *testing.T) {
+	dir := t.TempDir()
+	ps := crashPeople(t, dir)
+	plan := writePlan(t, dir, "b.yaml", bootstrapPlan+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
+	ws := filepath.Join(dir, "ws")
+	if err := runToEnd(ws, plan, ps); err != nil {
+		t.Fatal(err)
+	}
+	meta := filepath.Join(ws, "metadata")
+	rep, err := Replay(filepath.Join(ws, TranscriptName), meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Published || rep.Roles != 12 || len(rep.Files) != 13 {
+		t.Errorf("report: %+v", rep)
+	}
+	b, _ := os.ReadFile(filepath.Join(meta, "1.claimed.json"))
+	b[len(b)-2] ^= 1
+	os.WriteFile(filepath.Join(meta, "1.claimed.json"), b, 0o644)
+	if _, err := Replay(filepath.Join(ws, TranscriptName), meta); !errors.Is(err, ErrReplay) {
+		t.Errorf("replay against a changed file: %v", err)
+	}
+}

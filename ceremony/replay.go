@@ -1,0 +1,106 @@
+package ceremony
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// ErrReplay is wrapped when a replay does not reproduce what a ceremony
+// recorded or published.
+var ErrReplay = errors.New("replay does not match")
+
+// ReplayReport is what a replay found.
+type ReplayReport struct {
+	Ceremony   string       `json:"ceremony"`
+	Roles      int          `json:"roles"`
+	Signatures int          `json:"signatures"`
+	Published  bool         `json:"published"`
+	Files      []ReplayFile `json:"files"`
+}
+
+// ReplayFile is one published file: its digest as the fold produces it,
+// and, when checked against a folder, whether the file there matches.
+type ReplayFile struct {
+	Name    string `json:"name"`
+	SHA256  string `json:"sha256"`
+	OnDisk  string `json:"on_disk,omitempty"` // "same", "different", "missing"
+	Matches bool   `json:"matches"`
+}
+
+// Replay folds a transcript with the same code that ran the ceremony,
+// which re-derives every staged role from the recorded plan and trusted
+// state, re-verifies every signature and reruns every policy check; then
+// it checks that the files the fold produces are byte for byte those the
+// transcript says were published, and, when against is not empty, those
+// in that folder. No hardware is needed.
+func Replay(tpath, against string) (*ReplayReport, error) {
+	st, err := Fold(tpath)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrReplay, err)
+	}
+	if st.Plan == nil {
+		return nil, fmt.Errorf("%w: the transcript records no ceremony", ErrReplay)
+	}
+	rep := &ReplayReport{Ceremony: st.Plan.Ceremony, Roles: len(st.Roles), Published: st.Published}
+	for _, r := range st.Roles {
+		rep.Signatures += len(r.Signatures)
+	}
+	if st.Publishing == nil {
+		return rep, nil
+	}
+	var bad []string
+	for _, r := range st.Roles {
+		b, err := r.published()
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range r.fileNames() {
+			f := ReplayFile{Name: name, SHA256: digestOf(b), Matches: true}
+			recorded := ""
+			for _, pf := range st.Publishing.Files {
+				if pf.Name == name {
+					recorded = pf.SHA256
+				}
+			}
+			if recorded != f.SHA256 {
+				f.Matches = false
+				bad = append(bad, name+" (the fold gives other bytes than the transcript recorded)")
+			}
+			if against != "" {
+				disk, err := os.ReadFile(filepath.Join(against, name))
+				switch {
+				case errors.Is(err, os.ErrNotExist):
+					f.OnDisk, f.Matches = "missing", false
+					bad = append(bad, name+" (missing from "+against+")")
+				case err != nil:
+					return nil, err
+				case digestOf(disk) != f.SHA256:
+					// root.json and timestamp.json are current pointers a
+					// later ceremony moves on; the versioned files never.
+					if name == "root.json" || name == "timestamp.json" {
+						f.OnDisk = "different (superseded)"
+						break
+					}
+					f.OnDisk, f.Matches = "different", false
+					bad = append(bad, name+" (differs on disk)")
+				default:
+					f.OnDisk = "same"
+				}
+			}
+			rep.Files = append(rep.Files, f)
+		}
+	}
+	if len(bad) > 0 {
+		return rep, fmt.Errorf("%w: %s", ErrReplay, firstOf(bad))
+	}
+	return rep, nil
+}
+
+func firstOf(items []string) string {
+	if len(items) <= 3 {
+		return fmt.Sprint(items)
+	}
+	return fmt.Sprintf("%v and %d more", items[:3], len(items)-3)
+}
