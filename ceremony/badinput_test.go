@@ -1,0 +1,116 @@
+package ceremony
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ceremony-tuf/ceremony/transcripts"
+)
+
+// dirState lists every file under dir with its digest, to show that a
+// refused command changed nothing on disk.
+func dirState(t *testing.T, dir string) map[string]string {
+	out := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := os.ReadFile(p)
+			out[p] = digestOf(b)
+		}
+		return nil
+	})
+	return out
+}
+
+func sameState(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestPlanErrorsNameTheField(t *testing.T) {
+	dir := t.TempDir()
+	ps := newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online")
+	parts := ps.participants("alice", "bob", "carol", "dave", "erin", "online")
+	cases := []struct{ name, plan, want string }{
+		{"unknown participant", strings.Replace(bootstrapPlan, "add: [alice, bob, carol], threshold: 2}", "add: [alice, zed], threshold: 2}", 1) + parts, `root.add[1]: "zed" is not a participant`},
+		{"unknown key", bootstrapPlan + parts + "unknown_field: 1\n", "field unknown_field not found"},
+		{"second document", bootstrapPlan + parts + "---\nceremony: other\n", "second YAML document"},
+		{"wrong keyid", bootstrapPlan + strings.Replace(parts, ps.id("bob"), ps.id("alice"), 1), "participants[1].keyid"},
+		{"bad reference time", strings.Replace(bootstrapPlan, "2026-11-01T00:00:00Z", "2026-11-01T00:00:00+02:00", 1) + parts, "reference_time"},
+		{"bad id", strings.Replace(bootstrapPlan, "bootstrap-test", "Bootstrap Test", 1) + parts, "ceremony: \"Bootstrap Test\" is not an id"},
+		{"root threshold 1", strings.Replace(bootstrapPlan, "root: {add: [alice, bob, carol], threshold: 2}", "root: {add: [alice, bob, carol], threshold: 1}", 1) + parts, "root.threshold-above-one"},
+	}
+	for _, c := range cases {
+		path := filepath.Join(dir, "plan.yaml")
+		os.WriteFile(path, []byte(c.plan), 0o644)
+		before := dirState(t, dir)
+		plan, err := LoadPlan(path)
+		if err == nil {
+			_, err = Begin(filepath.Join(dir, "ws"), plan, Tool{Version: "test"}, "")
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want %q", c.name, err, c.want)
+		}
+		if !sameState(before, dirState(t, dir)) {
+			t.Errorf("%s: a refused plan changed files on disk", c.name)
+		}
+	}
+}
+
+func TestUntrustedStartIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	ps := crashPeople(t, dir)
+	plan := writePlan(t, dir, "b.yaml", bootstrapPlan+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
+	if err := runToEnd(filepath.Join(dir, "ws"), plan, ps); err != nil {
+		t.Fatal(err)
+	}
+	// The pinned root is altered: it no longer verifies under its own keys.
+	root, _ := os.ReadFile(filepath.Join(dir, "ws", "metadata", "1.root.json"))
+	bad := strings.Replace(string(root), `"expires":"2027-11-01T00:00:00Z"`, `"expires":"2099-11-01T00:00:00Z"`, 1)
+	if bad == string(root) {
+		t.Fatal("test did not alter the root")
+	}
+	os.WriteFile(filepath.Join(dir, "trusted-root.json"), []byte(bad), 0o644)
+	q := writePlan(t, dir, "q.yaml", `ceremony: q
+reference_time: 2026-11-02T00:00:00Z
+allow_network: true
+start: {trusted_root: trusted-root.json, metadata: ws/metadata}
+root: {expires_days: 300}
+`+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
+	before := dirState(t, dir)
+	_, err := Begin(filepath.Join(dir, "ws2"), q, Tool{Version: "test"}, "")
+	if !errors.Is(err, ErrUntrusted) {
+		t.Errorf("altered pinned root: %v", err)
+	}
+	if !sameState(before, dirState(t, dir)) {
+		t.Error("a refused start changed files on disk")
+	}
+}
+
+func TestWorkspaceInUseIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	ps := newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online")
+	plan := writePlan(t, dir, "b.yaml", bootstrapPlan+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
+	ws := filepath.Join(dir, "ws")
+	e, err := Begin(ws, plan, Tool{Version: "test"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	before := dirState(t, dir)
+	if _, err := Resume(ws); !errors.Is(err, transcripts.ErrInUse) {
+		t.Errorf("second engine on a workspace in use: %v", err)
+	}
+	if !sameState(before, dirState(t, dir)) {
+		t.Error("a refused resume changed files on disk")
+	}
+}
