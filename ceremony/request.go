@@ -1,0 +1,641 @@
+package ceremony
+
+import (
+	"bytes"
+	"crypto"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/roles"
+)
+
+// Formats of the files air-gapped signers carry: a signing request goes
+// out of the workspace, a response comes back. docs/FORMATS.md specifies
+// both.
+const (
+	RequestFormat  = "ceremony-signing-request/1"
+	ResponseFormat = "ceremony-signing-response/1"
+)
+
+// Errors that refuse a signing request or response, one per class, so that
+// the faces can tell them apart (and the CLI choose an exit code).
+var (
+	// ErrRequestInvalid: a request or response file is malformed,
+	// truncated or was changed after it was written (its digest or its
+	// signature no longer matches).
+	ErrRequestInvalid = errors.New("signing request or response is malformed or was changed")
+	// ErrOtherCeremony: a response made for another ceremony.
+	ErrOtherCeremony = errors.New("response belongs to another ceremony")
+	// ErrStale: a response over another version of the role, or other
+	// bytes than the ones this ceremony staged.
+	ErrStale = errors.New("response is for other bytes than this ceremony staged")
+	// ErrUntrustedKey: a key the role does not trust to sign it.
+	ErrUntrustedKey = errors.New("key is not trusted to sign this role")
+	// ErrDuplicate: the role already has a signature by that key.
+	ErrDuplicate = errors.New("signature already collected")
+)
+
+// MaxRequestSize bounds the request and response files readers accept. A
+// claimed role of 100,000 projects is about 57 MB; base64 makes it 76 MB.
+const MaxRequestSize = 128 << 20
+
+// Request is a self-contained signing request for one staged role: what
+// an air-gapped signer needs to decide and sign, with no workspace.
+type Request struct {
+	Format string `json:"format"`
+	// Ceremony is the ceremony's id.
+	Ceremony string `json:"ceremony"`
+	// TranscriptHead is the transcript's head digest (hex) when the
+	// request was exported.
+	TranscriptHead string `json:"transcript_head"`
+	Role           string `json:"role"`
+	Version        int64  `json:"version"`
+	// Summary says in plain words what changes.
+	Summary []string `json:"summary"`
+	// ChecksPassed names the policy checks the staged role passed.
+	ChecksPassed []string `json:"checks_passed"`
+	// Signed is the canonical JSON of the role's signed part: the bytes a
+	// signature covers (base64 in the file).
+	Signed []byte `json:"signed"`
+	// Digest is the hex SHA-256 of Signed.
+	Digest string `json:"signed_sha256"`
+	// Thresholds are the delegations the role must satisfy (for a new
+	// root, the old root's and its own).
+	Thresholds []RequestThreshold `json:"thresholds"`
+	// Signers are the keys that may sign, with who holds them.
+	Signers []RequestSigner `json:"signers"`
+}
+
+// RequestThreshold is one delegation a role must reach.
+type RequestThreshold struct {
+	Under     string   `json:"under"`
+	Threshold int64    `json:"threshold"`
+	KeyIDs    []string `json:"keyids"`
+}
+
+// RequestSigner is a key that may sign a request's role.
+type RequestSigner struct {
+	KeyID string `json:"keyid"`
+	// Name is the participant holding the key, when the plan names one.
+	Name string `json:"name"`
+	// Device is where the key is expected to live ("YubiKey 5 #12345678").
+	Device string `json:"device"`
+	// Key is the TUF key object; its keyid is KeyID.
+	Key json.RawMessage `json:"key"`
+
+	key *roles.Key
+}
+
+// Response is an air-gapped signer's answer to a request: one signature.
+type Response struct {
+	Format   string `json:"format"`
+	Ceremony string `json:"ceremony"`
+	Role     string `json:"role"`
+	Version  int64  `json:"version"`
+	// Digest is the hex SHA-256 of the bytes signed.
+	Digest string `json:"signed_sha256"`
+	KeyID  string `json:"keyid"`
+	// Sig is the signature, hex, as TUF metadata holds it.
+	Sig string `json:"sig"`
+	// Signer is the key holder's name as the request gave it.
+	Signer string `json:"signer"`
+	// Device describes the device that signed, as its backend reports it.
+	Device *hsm.Device `json:"device"`
+	// Time is when the signature was made (UTC, whole seconds), by the
+	// signing machine's clock.
+	Time time.Time `json:"time"`
+}
+
+var (
+	reqHexPattern  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	reqRolePattern = idPattern
+)
+
+func reqInvalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrRequestInvalid, fmt.Sprintf(format, args...))
+}
+
+// RequestFileName is the name ExportRequests gives a role's request.
+func RequestFileName(ceremony, role string, version int64) string {
+	return fmt.Sprintf("%s-%s-v%d.request.json", ceremony, role, version)
+}
+
+// ExportRequests writes a signing request into dir for every staged
+// offline role that has not yet reached all its thresholds, and returns
+// the paths written. A file already there with the same bytes is left as
+// it is; one with other bytes is refused before anything is written. The
+// transcript is not changed.
+func (e *Engine) ExportRequests(dir string) ([]string, error) {
+	st := e.st
+	if st.Publishing != nil || st.Closed {
+		return nil, fmt.Errorf("%w: publishing has started, there is nothing left to sign", ErrState)
+	}
+	type file struct {
+		path string
+		b    []byte
+		same bool
+	}
+	var files []file
+	for _, r := range st.Roles {
+		if r.Online || r.Included || reqReached(r) {
+			continue
+		}
+		req, err := e.reqFor(r)
+		if err != nil {
+			return nil, err
+		}
+		b, err := req.Marshal()
+		if err != nil {
+			return nil, err
+		}
+		path := filepath.Join(dir, RequestFileName(req.Ceremony, req.Role, req.Version))
+		cur, err := os.ReadFile(path)
+		switch {
+		case err == nil && bytes.Equal(cur, b):
+			files = append(files, file{path, b, true})
+			continue
+		case err == nil:
+			return nil, fmt.Errorf("%w: %s already exists with other content (an earlier export, before more signatures came in?); export into an empty folder, or move the old request away", ErrConflict, path)
+		case !errors.Is(err, os.ErrNotExist):
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		files = append(files, file{path, b, false})
+	}
+	if len(files) == 0 {
+		return nil, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	var out []string
+	for _, f := range files {
+		if !f.same {
+			if err := WriteFileAtomic(f.path, f.b, 0o644); err != nil {
+				return out, err
+			}
+		}
+		out = append(out, f.path)
+	}
+	return out, nil
+}
+
+// reqReached reports whether a role reaches every threshold it must.
+func reqReached(r *RoleState) bool {
+	sigs := r.signatures()
+	for _, del := range r.Required {
+		if _, err := roles.VerifyCanonical(r.Canonical, sigs, del); err != nil {
+			return false
+		}
+	}
+	return len(r.Required) > 0
+}
+
+// reqFor builds the request for a staged role.
+func (e *Engine) reqFor(r *RoleState) (*Request, error) {
+	st := e.st
+	req := &Request{
+		Format:         RequestFormat,
+		Ceremony:       st.Plan.Ceremony,
+		TranscriptHead: e.Head().String(),
+		Role:           r.Role,
+		Version:        r.Version,
+		Summary:        slices.Clone(r.Summary),
+		ChecksPassed:   []string{},
+		Signed:         slices.Clone(r.Canonical),
+		Digest:         r.Digest,
+	}
+	if req.Summary == nil {
+		req.Summary = []string{}
+	}
+	for _, f := range r.Checks {
+		if f.Passed && !slices.Contains(req.ChecksPassed, f.Check) {
+			req.ChecksPassed = append(req.ChecksPassed, f.Check)
+		}
+	}
+	seen := map[string]bool{}
+	for _, del := range r.Required {
+		req.Thresholds = append(req.Thresholds, RequestThreshold{Under: del.Role, Threshold: del.Threshold, KeyIDs: slices.Clone(del.KeyIDs)})
+		for _, id := range del.KeyIDs {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			k := del.Keys[id]
+			if k == nil {
+				return nil, fmt.Errorf("%s: delegation %s names key %s but does not hold it", r.Role, del.Role, short(id))
+			}
+			kb, err := k.MarshalJSON()
+			if err != nil {
+				return nil, err
+			}
+			s := RequestSigner{KeyID: id, Key: kb, key: k}
+			if pt := st.Plan.participantByKeyID(id); pt != nil {
+				s.Name, s.Device = pt.Name, pt.Device
+			}
+			req.Signers = append(req.Signers, s)
+		}
+	}
+	return req, nil
+}
+
+// Marshal returns the request as ExportRequests writes it: indented JSON
+// and a newline.
+func (r *Request) Marshal() ([]byte, error) { return reqMarshal(r) }
+
+// Marshal returns the response as it is written: indented JSON and a
+// newline.
+func (r *Response) Marshal() ([]byte, error) { return reqMarshal(r) }
+
+func reqMarshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// reqDecode parses a request or response file strictly into v: well-formed
+// JSON (no duplicate names, no trailing data: roles.Canonicalize checks
+// that), no unknown fields, and every field exactly as the writer writes
+// it (a field whose name differs in case, or a value that decodes but
+// re-encodes differently, is refused): the file's canonical form must equal
+// that of v written again.
+func reqDecode(what string, b []byte, v any) error {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return reqInvalidf("the %s file is empty: copy it again from the original", what)
+	}
+	if len(b) > MaxRequestSize {
+		return reqInvalidf("the %s file is %d bytes, more than the %d a %s can be", what, len(b), MaxRequestSize, what)
+	}
+	canon, err := roles.Canonicalize(b)
+	if err != nil {
+		return reqInvalidf("the %s file is not well-formed JSON (%v); it was truncated or damaged on the way: copy it again from the original", what, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return reqInvalidf("the %s file does not have the %s form (%v): it was changed, or made by another tool", what, what, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return reqInvalidf("the %s file has data after its end: copy it again from the original", what)
+	}
+	again, err := json.Marshal(v)
+	if err != nil {
+		return reqInvalidf("the %s file: %v", what, err)
+	}
+	if c2, err := roles.Canonicalize(again); err != nil || !bytes.Equal(c2, canon) {
+		return reqInvalidf("the %s file is not as ceremony writes it (a field is missing, spelled differently, or encoded differently): it was changed; copy it again from the original", what)
+	}
+	return nil
+}
+
+// ParseRequest parses a signing request strictly and checks that it holds
+// together: its format, that the digest is the SHA-256 of the signed
+// bytes, that those bytes are the canonical JSON of the named role at the
+// named version, and that every key's keyid is its key's. It cannot tell
+// whether the request came from the ceremony: the signer checks that by
+// comparing the digest with the one read out in the ceremony room.
+func ParseRequest(b []byte) (*Request, error) {
+	var r Request
+	if err := reqDecode("request", b, &r); err != nil {
+		return nil, err
+	}
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func (r *Request) validate() error {
+	if r.Format != RequestFormat {
+		return reqInvalidf("format is %q; this tool reads %q: use the ceremony version that exported it", r.Format, RequestFormat)
+	}
+	if !idPattern.MatchString(r.Ceremony) {
+		return reqInvalidf("ceremony %q is not a ceremony id", r.Ceremony)
+	}
+	if !reqHexPattern.MatchString(r.TranscriptHead) {
+		return reqInvalidf("transcript_head %q is not a SHA-256 in lower-case hex", r.TranscriptHead)
+	}
+	if !reqRolePattern.MatchString(r.Role) {
+		return reqInvalidf("role %q is not a role name", r.Role)
+	}
+	if r.Version < 1 {
+		return reqInvalidf("version %d is below 1", r.Version)
+	}
+	if len(r.Summary) == 0 {
+		return reqInvalidf("the request has no summary of what changes: refuse to sign what you cannot read")
+	}
+	if !reqHexPattern.MatchString(r.Digest) {
+		return reqInvalidf("signed_sha256 %q is not a SHA-256 in lower-case hex", r.Digest)
+	}
+	if got := digestOf(r.Signed); got != r.Digest {
+		return reqInvalidf("the signed bytes have SHA-256 %s, not the %s the request states: the request was changed or damaged; do not sign it, ask for it again", got, r.Digest)
+	}
+	v, err := reqSignedVersion(r.Role, r.Signed)
+	if err != nil {
+		return reqInvalidf("the signed bytes are not %s metadata in canonical form (%v): do not sign them", r.Role, err)
+	}
+	if v != r.Version {
+		return reqInvalidf("the signed bytes are %s version %d, but the request says version %d: do not sign it", r.Role, v, r.Version)
+	}
+	if len(r.Signers) == 0 {
+		return reqInvalidf("the request names no key that may sign")
+	}
+	ids := map[string]bool{}
+	for i := range r.Signers {
+		s := &r.Signers[i]
+		if !reqHexPattern.MatchString(s.KeyID) {
+			return reqInvalidf("signers[%d].keyid %q is not a keyid", i, s.KeyID)
+		}
+		if ids[s.KeyID] {
+			return reqInvalidf("signers[%d]: key %s is listed twice", i, short(s.KeyID))
+		}
+		ids[s.KeyID] = true
+		k, err := roles.ParseKey(s.Key)
+		if err == nil {
+			_, err = k.PublicKey()
+		}
+		if err != nil {
+			return reqInvalidf("signers[%d].key: %v", i, err)
+		}
+		if k.ID() != s.KeyID {
+			return reqInvalidf("signers[%d]: the key has keyid %s, not %s", i, k.ID(), s.KeyID)
+		}
+		s.key = k
+	}
+	if len(r.Thresholds) == 0 {
+		return reqInvalidf("the request names no threshold")
+	}
+	for i, t := range r.Thresholds {
+		if t.Under == "" {
+			return reqInvalidf("thresholds[%d] names no delegation", i)
+		}
+		if t.Threshold < 1 || t.Threshold > int64(len(t.KeyIDs)) {
+			return reqInvalidf("thresholds[%d]: threshold %d is not between 1 and its %d keys", i, t.Threshold, len(t.KeyIDs))
+		}
+		for _, id := range t.KeyIDs {
+			if !ids[id] {
+				return reqInvalidf("thresholds[%d] names key %s, which is not among the signers", i, short(id))
+			}
+		}
+	}
+	return nil
+}
+
+// Signer returns the request's signer entry for keyid, or nil.
+func (r *Request) Signer(keyid string) *RequestSigner {
+	for i := range r.Signers {
+		if r.Signers[i].KeyID == keyid {
+			return &r.Signers[i]
+		}
+	}
+	return nil
+}
+
+// reqSignedVersion checks that canonical is the canonical JSON of role's
+// signed part and returns its version. Canonical JSON writes control
+// characters in strings raw (a PEM key's newlines), which JSON parsers
+// refuse; so the bytes are made JSON by escaping those, wrapped in an
+// envelope, parsed strictly as the role's type, and written canonically
+// again: the result must be the very bytes given.
+func reqSignedVersion(role string, canonical []byte) (int64, error) {
+	doc := make([]byte, 0, len(canonical)+48)
+	doc = append(doc, `{"signatures":[],"signed":`...)
+	doc = reqEscapeControls(doc, canonical)
+	doc = append(doc, '}')
+	var (
+		v     int64
+		again []byte
+		err   error
+	)
+	switch role {
+	case RoleRoot:
+		v, again, err = reqReparse(doc, func(r *roles.Root) int64 { return r.Version })
+	case RoleRevocations:
+		v, again, err = reqReparse(doc, func(r *roles.Revocations) int64 { return r.Version })
+	case RoleSnapshot:
+		v, again, err = reqReparse(doc, func(r *roles.Snapshot) int64 { return r.Version })
+	case RoleTimestamp:
+		v, again, err = reqReparse(doc, func(r *roles.Timestamp) int64 { return r.Version })
+	default:
+		v, again, err = reqReparse(doc, func(r *roles.Targets) int64 { return r.Version })
+	}
+	if err != nil {
+		return 0, err
+	}
+	if !bytes.Equal(again, canonical) {
+		return 0, errors.New("they are not in canonical form")
+	}
+	return v, nil
+}
+
+func reqReparse[R roles.Role](doc []byte, version func(R) int64) (int64, []byte, error) {
+	m, err := roles.Parse[R](doc)
+	if err != nil {
+		return 0, nil, err
+	}
+	return version(m.Signed), m.CanonicalSigned(), nil
+}
+
+// reqEscapeControls appends src to dst with every control character
+// inside a JSON string written as a \u00XX escape.
+func reqEscapeControls(dst, src []byte) []byte {
+	const hexd = "0123456789abcdef"
+	in, esc := false, false
+	for _, c := range src {
+		switch {
+		case !in:
+			in = c == '"'
+		case esc:
+			esc = false
+		case c == '\\':
+			esc = true
+		case c == '"':
+			in = false
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&15])
+			continue
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// SignRequest signs a request's bytes with signer, as an air-gapped signer
+// does, and returns the response to carry back. A key the request does not
+// list is refused before anything is signed; the signature is verified in
+// software before it is returned. dev describes the device (nil for a key
+// in memory).
+func SignRequest(req *Request, signer crypto.Signer, dev *hsm.Device) (*Response, error) {
+	if req == nil || signer == nil {
+		return nil, errors.New("sign request: nothing to sign, or no key to sign with")
+	}
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	key, err := roles.KeyFromPublic(signer.Public())
+	if err != nil {
+		return nil, err
+	}
+	s := req.Signer(key.ID())
+	if s == nil {
+		return nil, fmt.Errorf("%w: key %s is none of the %d keys that may sign %s v%d: check you brought the right device and key URI", ErrUntrustedKey, short(key.ID()), len(req.Signers), req.Role, req.Version)
+	}
+	// Sign with the key object as the request states it: its scheme, and
+	// any extra members its keyid covers.
+	sig, err := roles.Sign(signer, s.key, req.Signed)
+	if err != nil {
+		return nil, fmt.Errorf("sign %s v%d: %w", req.Role, req.Version, err)
+	}
+	if err := s.key.Verify(req.Signed, sig.Sig); err != nil {
+		return nil, fmt.Errorf("the signature just made does not verify with key %s: %w", short(s.KeyID), err)
+	}
+	var d *hsm.Device
+	if dev != nil {
+		c := *dev
+		d = &c
+	}
+	return &Response{
+		Format:   ResponseFormat,
+		Ceremony: req.Ceremony,
+		Role:     req.Role,
+		Version:  req.Version,
+		Digest:   req.Digest,
+		KeyID:    s.KeyID,
+		Sig:      hex.EncodeToString(sig.Sig),
+		Signer:   s.Name,
+		Device:   d,
+		Time:     time.Now().UTC().Truncate(time.Second),
+	}, nil
+}
+
+// ParseResponse parses a signing response strictly: its format, the
+// fields' forms (ids, hex digests and signature), and nothing more or
+// less than ceremony writes. Whether the signature is good is for the
+// ceremony to check (Collect), which holds the bytes and the keys.
+func ParseResponse(b []byte) (*Response, error) {
+	var r Response
+	if err := reqDecode("response", b, &r); err != nil {
+		return nil, err
+	}
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func (r *Response) validate() error {
+	if r.Format != ResponseFormat {
+		return reqInvalidf("format is %q; this tool reads %q", r.Format, ResponseFormat)
+	}
+	if !idPattern.MatchString(r.Ceremony) {
+		return reqInvalidf("ceremony %q is not a ceremony id", r.Ceremony)
+	}
+	if !reqRolePattern.MatchString(r.Role) {
+		return reqInvalidf("role %q is not a role name", r.Role)
+	}
+	if r.Version < 1 {
+		return reqInvalidf("version %d is below 1", r.Version)
+	}
+	if !reqHexPattern.MatchString(r.Digest) {
+		return reqInvalidf("signed_sha256 %q is not a SHA-256 in lower-case hex", r.Digest)
+	}
+	if !reqHexPattern.MatchString(r.KeyID) {
+		return reqInvalidf("keyid %q is not a keyid", r.KeyID)
+	}
+	sig, err := hex.DecodeString(r.Sig)
+	if err != nil || len(sig) == 0 || hex.EncodeToString(sig) != r.Sig {
+		return reqInvalidf("sig is not a signature in lower-case hex: the response was changed or damaged")
+	}
+	if r.Time.IsZero() || r.Time.Location() != time.UTC {
+		return reqInvalidf("time %s is not a UTC time", r.Time.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// CheckResponse checks a response against the ceremony as Collect does,
+// without recording anything: the ceremony, the role, its version and
+// signed bytes, the key, the signature, and that the key has not signed
+// already. The error wraps ErrOtherCeremony, ErrStale, ErrUntrustedKey,
+// ErrRequestInvalid (a signature that does not verify), ErrDuplicate or
+// ErrState.
+func (e *Engine) CheckResponse(resp *Response) error {
+	_, err := e.reqCheck(resp)
+	return err
+}
+
+func (e *Engine) reqCheck(resp *Response) (*RoleState, error) {
+	st := e.st
+	if resp == nil {
+		return nil, reqInvalidf("no response")
+	}
+	if err := resp.validate(); err != nil {
+		return nil, err
+	}
+	if resp.Ceremony != st.Plan.Ceremony {
+		return nil, fmt.Errorf("%w: the response is for ceremony %q, this workspace holds ceremony %q: collect it in that ceremony's workspace", ErrOtherCeremony, resp.Ceremony, st.Plan.Ceremony)
+	}
+	if st.Publishing != nil || st.Closed {
+		return nil, fmt.Errorf("%w: publishing has started; no more signatures are taken", ErrState)
+	}
+	r := st.Role(resp.Role)
+	if r == nil || r.Online || r.Included {
+		return nil, fmt.Errorf("%w: this ceremony asks for no signature over %s: the response answers a request from another run of the ceremony", ErrStale, resp.Role)
+	}
+	if resp.Version != r.Version {
+		return nil, fmt.Errorf("%w: the response signs %s v%d, this ceremony staged %s v%d: export the request again and have it signed", ErrStale, resp.Role, resp.Version, r.Role, r.Version)
+	}
+	if resp.Digest != r.Digest {
+		return nil, fmt.Errorf("%w: the response signs %s v%d with SHA-256 %s, but this ceremony staged bytes with SHA-256 %s: the request it answers came from another run; export the request again and have it signed", ErrStale, r.Role, r.Version, short(resp.Digest), short(r.Digest))
+	}
+	var key *roles.Key
+	for _, del := range r.Required {
+		if slices.Contains(del.KeyIDs, resp.KeyID) {
+			key = del.Keys[resp.KeyID]
+		}
+	}
+	if key == nil {
+		return nil, fmt.Errorf("%w: key %s may not sign %s v%d; the keys it trusts are those the request lists: have one of their holders sign", ErrUntrustedKey, reqWhoKey(st, resp.KeyID), r.Role, r.Version)
+	}
+	if r.signedBy(resp.KeyID) {
+		return nil, fmt.Errorf("%w: %s v%d already has the signature of key %s; nothing to do", ErrDuplicate, r.Role, r.Version, reqWhoKey(st, resp.KeyID))
+	}
+	sig, _ := hex.DecodeString(resp.Sig) // checked by validate
+	if err := key.Verify(r.Canonical, sig); err != nil {
+		return nil, fmt.Errorf("%w: the signature by key %s over %s v%d does not verify (%v): the response was changed or damaged on the way; have it signed again", ErrRequestInvalid, short(resp.KeyID), r.Role, r.Version, err)
+	}
+	return r, nil
+}
+
+// Collect checks a response against the ceremony (see CheckResponse) and,
+// if it passes, records its signature in the transcript. A refused
+// response changes nothing.
+func (e *Engine) Collect(resp *Response) error {
+	r, err := e.reqCheck(resp)
+	if err != nil {
+		return err
+	}
+	return e.record(EventSigned, signedData{Role: r.Role, KeyID: resp.KeyID, Sig: resp.Sig,
+		Signer: e.st.name(resp.KeyID), Via: "response", Device: resp.Device})
+}
+
+// reqWhoKey names a key for people: "3f1a2b3c (carol)", or its short id
+// when it is no participant's.
+func reqWhoKey(st *State, id string) string {
+	if name := st.name(id); name != short(id) {
+		return short(id) + " (" + name + ")"
+	}
+	return short(id)
+}
