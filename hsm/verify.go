@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 )
 
@@ -17,9 +18,9 @@ import (
 // would fail later, in front of every client. A mismatch wraps
 // ErrBadSignature.
 func Verify(pub crypto.PublicKey, msg, sig []byte, opts crypto.SignerOpts) error {
-	var hash crypto.Hash
-	if opts != nil {
-		hash = opts.HashFunc()
+	hash, err := HashOf(opts)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
 	}
 	switch k := pub.(type) {
 	case ed25519.PublicKey:
@@ -57,4 +58,23 @@ func Verify(pub crypto.PublicKey, msg, sig []byte, opts crypto.SignerOpts) error
 		return nil
 	}
 	return fmt.Errorf("verify: unsupported public key type %T: %w", pub, ErrUnsupported)
+}
+
+// HashOf returns opts.HashFunc(), 0 for nil opts, and an error instead of a
+// panic for the typed nil pointers (*rsa.PSSOptions, *ed25519.Options) whose
+// HashFunc would dereference nil.
+func HashOf(opts crypto.SignerOpts) (crypto.Hash, error) {
+	switch o := opts.(type) {
+	case nil:
+		return 0, nil
+	case *rsa.PSSOptions:
+		if o == nil {
+			return 0, errors.New("nil *rsa.PSSOptions: give the hash and salt length")
+		}
+	case *ed25519.Options:
+		if o == nil {
+			return 0, errors.New("nil *ed25519.Options")
+		}
+	}
+	return opts.HashFunc(), nil
 }

@@ -58,6 +58,14 @@ func TestVerify(t *testing.T) {
 	if err := Verify(&p256.PublicKey, d256[:10], nil, crypto.SHA256); err == nil {
 		t.Error("short digest accepted")
 	}
+	var nilPSS *rsa.PSSOptions
+	if err := Verify(&rk.PublicKey, d256[:], nil, nilPSS); err == nil {
+		t.Error("nil *rsa.PSSOptions accepted")
+	}
+	var nilEd *ed25519.Options
+	if err := Verify(edPub, msg, nil, nilEd); err == nil {
+		t.Error("nil *ed25519.Options accepted")
+	}
 	if err := Verify("not a key", msg, nil, nil); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("unknown key type: got %v", err)
 	}

@@ -195,6 +195,13 @@ func TestRSAPSSSaltLengths(t *testing.T) {
 	if _, err := s.Sign(nil, d[:], crypto.SHA256); !errors.Is(err, hsm.ErrUnsupported) {
 		t.Errorf("PKCS #1 v1.5: got %v, want ErrUnsupported", err)
 	}
+	var nilPSS *rsa.PSSOptions
+	if _, err := s.Sign(nil, d[:], nilPSS); err == nil {
+		t.Error("nil *rsa.PSSOptions accepted")
+	}
+	if _, err := s.Sign(nil, d[:10], &rsa.PSSOptions{Hash: crypto.SHA256}); err == nil {
+		t.Error("short digest accepted")
+	}
 }
 
 // TestPrivateKeyStaysOnToken checks the attributes that keep the private

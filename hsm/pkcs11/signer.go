@@ -80,9 +80,9 @@ func (s *signer) Sign(_ io.Reader, msg []byte, opts crypto.SignerOpts) ([]byte, 
 // mechanism chooses the PKCS#11 mechanism for the key and options. size is
 // the ECDSA coordinate size when the result needs converting to DER.
 func (s *signer) mechanism(msg []byte, opts crypto.SignerOpts) (m []*p11.Mechanism, size int, err error) {
-	var hash crypto.Hash
-	if opts != nil {
-		hash = opts.HashFunc()
+	hash, err := hsm.HashOf(opts)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", s.key.Device, err)
 	}
 	switch pub := s.key.Public.(type) {
 	case ed25519.PublicKey:
