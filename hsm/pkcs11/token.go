@@ -333,8 +333,12 @@ func (t *token) readPublicLocked(h p11.ObjectHandle) (keyObject, error) {
 	if err != nil {
 		return keyObject{}, t.errLocked("read a key's attributes", err)
 	}
-	kt := leUint(attrs[0].Value)
 	label, id := string(attrs[1].Value), attrs[2].Value
+	if len(attrs[0].Value) == 0 {
+		// An empty CKA_KEY_TYPE would read as 0, which is CKK_RSA.
+		return keyObject{}, fmt.Errorf("%s: key %q has no key type: %w", t.dev, label, hsm.ErrUnsupported)
+	}
+	kt := leUint(attrs[0].Value)
 	var get []*p11.Attribute
 	switch kt {
 	case p11.CKK_EC, ckkECEdwards:
