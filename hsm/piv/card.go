@@ -57,6 +57,9 @@ func openReader(reader string) (*card, error) {
 		return nil, classify(nil, "read the serial number of the YubiKey in "+reader, err)
 	}
 	model := fmt.Sprintf("YubiKey %d", c.ver.Major)
+	// Reading the form factor visits the management applet, which also
+	// ends any PIN login another program left on the card: every open
+	// here starts logged out, so a PIN is asked for by this program.
 	if ff, err := yk.FormFactor(); err == nil && ff != 0 {
 		model += " " + ff.String()
 	}

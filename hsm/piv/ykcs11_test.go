@@ -1,6 +1,7 @@
 package piv_test
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"math/big"
@@ -12,7 +13,9 @@ import (
 
 	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/hsm/piv"
+	hsmpkcs11 "github.com/ceremony-tuf/ceremony/hsm/pkcs11"
 	"github.com/ceremony-tuf/ceremony/internal/vpiv"
+	"github.com/ceremony-tuf/ceremony/roles"
 )
 
 // ykcs11Path is where Debian's ykcs11 package puts Yubico's PKCS#11 module.
@@ -40,7 +43,7 @@ func TestYKCS11SignsOnTheSameCard(t *testing.T) {
 		t.Fatalf("cannot load %s", ykcs11Path)
 	}
 	defer p.Destroy()
-	if err := p.Initialize(); err != nil {
+	if err := p.Initialize(); err != nil && err != pkcs11.Error(pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
 		t.Fatal(err)
 	}
 	defer p.Finalize()
@@ -85,4 +88,57 @@ func TestYKCS11SignsOnTheSameCard(t *testing.T) {
 		}
 	}
 	t.Fatalf("none of ykcs11's %d private keys made a signature that verifies with the key in slot 9c", len(objs))
+}
+
+// TestYKCS11ThroughHSMPKCS11 is the same proof through this project's own
+// PKCS#11 backend: a YubiKey's keys found and used by pkcs11: URIs, with
+// every signature checked in software.
+func TestYKCS11ThroughHSMPKCS11(t *testing.T) {
+	insert(t, vpiv.Config{Serial: 18})
+	pb := &piv.Backend{Out: &syncBuffer{}}
+	want := map[hsm.KeyType]crypto.PublicKey{}
+	for slot, kt := range map[string]hsm.KeyType{"9c": hsm.ECDSAP256, "9a": hsm.ECDSAP384, "9e": hsm.RSA2048} {
+		k, err := pb.Generate(ctx, "piv:slot="+slot, kt, hsm.GenerateOptions{}, hsm.Auth{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[kt] = k.Public
+	}
+
+	b := &hsmpkcs11.Backend{Warn: &syncBuffer{}}
+	defer b.Close()
+	auth := hsm.Auth{PINs: hsm.StaticPIN("123456")}
+	ks, err := b.Keys(ctx, "pkcs11:token=YubiKey%20PIV%20%2318?module-path="+ykcs11Path, auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, k := range ks {
+		pub, ok := want[k.Type]
+		if !ok || !samePub(k.Public, pub) {
+			continue
+		}
+		found++
+		s, err := b.Signer(ctx, k.URI, auth)
+		if err != nil {
+			t.Fatalf("%s: %v", k.URI, err)
+		}
+		rk, err := roles.KeyFromPublic(s.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := []byte("signed through hsm/pkcs11 and ykcs11")
+		sig, err := roles.Sign(s, rk, msg)
+		s.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", k.URI, err)
+		}
+		if err := rk.Verify(msg, sig.Sig); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("signed with %s (%s)", k.URI, k.Type)
+	}
+	if found != len(want) {
+		t.Fatalf("hsm/pkcs11 found %d of the %d keys through ykcs11: %+v", found, len(want), ks)
+	}
 }

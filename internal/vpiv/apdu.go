@@ -228,22 +228,29 @@ func (c *Card) selectApp(cmd command) ([]byte, int) {
 	}
 	switch {
 	case len(cmd.data) >= len(aidPIVBytes) && bytes.HasPrefix(cmd.data, aidPIVBytes):
-		// Selecting the applet starts a new session: logins are gone, as
-		// on a YubiKey, so every program that opens the card logs in anew.
-		c.selected = aidPIV
-		c.pinVerified, c.pinFresh, c.mgmAuthed, c.witness = false, false, false, nil
+		c.switchTo(aidPIV)
 		// Application property template, as a YubiKey answers.
 		return []byte{0x61, 0x11, 0x4f, 0x06, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00,
 			0x79, 0x07, 0x4f, 0x05, 0xa0, 0x00, 0x00, 0x03, 0x08}, swOK
 	case bytes.Equal(cmd.data, aidMgmtBytes):
-		c.selected = aidMgmt
+		c.switchTo(aidMgmt)
 		v := c.cfg.Firmware
 		return []byte(fmt.Sprintf("Virtual YubiKey %d.%d.%d", v[0], v[1], v[2])), swOK
 	case bytes.Equal(cmd.data, aidOTPBytes):
-		c.selected = aidOTP
+		c.switchTo(aidOTP)
 		return append(c.cfg.Firmware[:], 0x00, 0x00, 0x00), swOK
 	}
 	return nil, swNotFound
+}
+
+// switchTo selects an applet. Leaving the PIV applet for another one ends
+// its logins; selecting PIV again while it is selected keeps them, which
+// ykcs11 relies on (it re-selects PIV for each session of one login).
+func (c *Card) switchTo(a aid) {
+	if c.selected != a {
+		c.pinVerified, c.pinFresh, c.mgmAuthed, c.witness = false, false, false, nil
+	}
+	c.selected = a
 }
 
 // deviceInfo is the management applet's READ CONFIG answer: a length byte,
