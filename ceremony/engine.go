@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 
 	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/roles"
@@ -607,6 +608,14 @@ func (s *State) required(role string) ([]roles.Delegation, error) {
 		d, err := tg.Delegations.Delegation(role)
 		return []roles.Delegation{d}, err
 	}
+	if strings.HasPrefix(role, binPrefix+"-") {
+		cl, err := s.currentClaimed()
+		if err != nil {
+			return nil, err
+		}
+		d, err := cl.Delegations.Delegation(role)
+		return []roles.Delegation{d}, err
+	}
 	// An unclaimed bin.
 	un, err := s.stagedTargets(RoleUnclaimed)
 	if err != nil || un == nil {
@@ -743,11 +752,7 @@ func (s *State) checkIncluded(role string, m *roles.Metadata[*roles.Targets]) er
 	case RoleRoot, RoleTargets, RoleClaimed, RoleRevocations, RoleSnapshot, RoleTimestamp, RoleRecentlyClaimed, RoleUnclaimed:
 		return fmt.Errorf("role %s is the ceremony's own: only roles claimed delegates to can be included", role)
 	}
-	claimed, err := s.currentClaimed()
-	if err != nil {
-		return err
-	}
-	del, err := claimed.Delegations.Delegation(role)
+	del, err := s.projectDelegation(role)
 	if err != nil {
 		return fmt.Errorf("include %s: %w", role, err)
 	}
@@ -755,6 +760,30 @@ func (s *State) checkIncluded(role string, m *roles.Metadata[*roles.Targets]) er
 		return fmt.Errorf("include %s: %w", role, err)
 	}
 	return nil
+}
+
+// projectDelegation is the delegation to a project: in claimed, or in the
+// claimed bin its name hashes into, as staged or as trusted.
+func (s *State) projectDelegation(project string) (roles.Delegation, error) {
+	claimed, err := s.currentClaimed()
+	if err != nil {
+		return roles.Delegation{}, err
+	}
+	if !isBinned(claimed) {
+		return claimed.Delegations.Delegation(project)
+	}
+	bin := binner(binBits(claimed)).BinFor(project)
+	t, err := s.stagedTargets(bin)
+	if err != nil {
+		return roles.Delegation{}, err
+	}
+	if t == nil && s.Repo != nil && s.Repo.ClaimedBins[bin] != nil {
+		t = s.Repo.ClaimedBins[bin].Signed
+	}
+	if t == nil {
+		return roles.Delegation{}, fmt.Errorf("claimed bin %s is not known", bin)
+	}
+	return t.Delegations.Delegation(project)
 }
 
 func (s *State) applyIncluded(d includedData, b []byte) error {
@@ -768,8 +797,7 @@ func (s *State) applyIncluded(d includedData, b []byte) error {
 	if err := s.checkIncluded(d.Role, m); err != nil {
 		return err
 	}
-	claimed, _ := s.currentClaimed()
-	del, _ := claimed.Delegations.Delegation(d.Role)
+	del, _ := s.projectDelegation(d.Role)
 	canon := m.CanonicalSigned()
 	rs := &RoleState{Staged: Staged{Role: d.Role, Version: d.Version, Metadata: b, Summary: []string{fmt.Sprintf("%s v%d, signed by its maintainers", d.Role, d.Version)}},
 		Canonical: canon, Digest: digestOf(canon), Required: []roles.Delegation{del}, Included: true}

@@ -119,6 +119,9 @@ type ClaimedChange struct {
 	ProjectsFile string `yaml:"projects_file,omitempty" json:"-"`
 	// RemoveProjects are projects to take out of claimed.
 	RemoveProjects []string `yaml:"remove_projects,omitempty" json:"remove_projects,omitempty"`
+	// BinBits splits claimed into 2^BinBits hashed bins by project name
+	// (bins.go), so that no file outgrows what stock clients accept.
+	BinBits int64 `yaml:"bin_bits,omitempty" json:"bin_bits,omitempty"`
 
 	Projects []Project `yaml:"-" json:"projects,omitempty"` // from ProjectsFile
 }
@@ -263,6 +266,9 @@ func (p *Plan) validate() error {
 	}
 	if p.Claimed != nil && p.Claimed.ExpiresDays < 0 {
 		return planErrorf("claimed.expires_days", "must not be negative")
+	}
+	if p.Claimed != nil && (p.Claimed.BinBits < 0 || p.Claimed.BinBits > 12) {
+		return planErrorf("claimed.bin_bits", "%d is out of range: use 1 to 12 (2 to 4096 bins), or leave it out for one claimed file", p.Claimed.BinBits)
 	}
 	if p.Revocations != nil {
 		for i, e := range p.Revocations.Add {

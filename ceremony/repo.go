@@ -13,9 +13,12 @@ import (
 // Repo is the trusted state a ceremony starts from: the newest verified
 // metadata of each role it may change.
 type Repo struct {
-	Root        *roles.Metadata[*roles.Root]
-	Targets     *roles.Metadata[*roles.Targets]
-	Claimed     *roles.Metadata[*roles.Targets]
+	Root    *roles.Metadata[*roles.Root]
+	Targets *roles.Metadata[*roles.Targets]
+	Claimed *roles.Metadata[*roles.Targets]
+	// ClaimedBins are claimed's hashed bins, by name, when claimed is
+	// split (see bins.go); empty otherwise.
+	ClaimedBins map[string]*roles.Metadata[*roles.Targets]
 	Revocations *roles.Metadata[*roles.Revocations]
 	Snapshot    *roles.Metadata[*roles.Snapshot]
 	Timestamp   *roles.Metadata[*roles.Timestamp]
@@ -130,6 +133,17 @@ func loadRepo(trustedRoot []byte, read func(string) ([]byte, error)) (*Repo, err
 	claimedDel := func(role string) (roles.Delegation, error) { return r.Targets.Signed.Delegations.Delegation(role) }
 	if r.Claimed, err = loadListed[*roles.Targets](r, read, RoleClaimed, claimedDel); err != nil {
 		return nil, err
+	}
+	r.ClaimedBins = map[string]*roles.Metadata[*roles.Targets]{}
+	if isBinned(r.Claimed.Signed) {
+		binDel := func(role string) (roles.Delegation, error) { return r.Claimed.Signed.Delegations.Delegation(role) }
+		for _, b := range r.Claimed.Signed.Delegations.Roles {
+			m, err := loadListed[*roles.Targets](r, read, b.Name, binDel)
+			if err != nil {
+				return nil, err
+			}
+			r.ClaimedBins[b.Name] = m
+		}
 	}
 	// The revocation list is signed under targets' delegation to claimed.
 	revDel := func(string) (roles.Delegation, error) {

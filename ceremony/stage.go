@@ -4,8 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/roles"
@@ -56,6 +56,7 @@ type staging struct {
 	root  *roles.Metadata[*roles.Root]
 	tg    *roles.Metadata[*roles.Targets]
 	cl    *roles.Metadata[*roles.Targets]
+	bins  map[string]*roles.Metadata[*roles.Targets] // claimed's bins that change
 	rev   *roles.Metadata[*roles.Revocations]
 	names map[string]string // keyid → participant name, for summaries
 }
@@ -261,38 +262,83 @@ func (s *staging) applyKeys(r *roles.Root, role string, c *KeysChange) error {
 }
 
 // applyProjects moves the plan's projects into claimed and takes out the
-// ones it removes.
+// ones it removes, then lays claimed out again, directly or through its
+// hashed bins; it stages the bins whose content changes, and every bin when
+// claimed's keys change (their signatures must then be new).
 func (s *staging) applyProjects() error {
-	c := s.plan.Claimed
-	if c == nil {
-		return nil
-	}
-	dl := s.cl.Signed.Delegations
-	for _, name := range c.RemoveProjects {
-		if dl.Role(name) == nil {
-			return planErrorf("claimed.remove_projects", "%q is not in claimed", name)
+	var ps projects
+	var oldBins map[string]*roles.Metadata[*roles.Targets]
+	var bits int64
+	if s.repo != nil {
+		oldBins = s.repo.ClaimedBins
+		ps = projectsOf(s.repo.Claimed.Signed, oldBins)
+		if isBinned(s.repo.Claimed.Signed) {
+			bits = binBits(s.repo.Claimed.Signed)
 		}
-		dl.Roles = slices.DeleteFunc(dl.Roles, func(r *roles.DelegatedRole) bool { return r.Name == name })
+	} else {
+		ps = projects{roles: map[string]*roles.DelegatedRole{}, keys: map[string]*roles.Key{}}
 	}
-	for _, pr := range c.Projects {
-		role := &roles.DelegatedRole{Name: pr.Name, Threshold: pr.Threshold, Terminating: true, Paths: []string{pr.Name + "/*"}}
-		for _, kb := range pr.Keys {
-			k, err := roles.ParseKey(kb)
-			if err != nil {
-				return err
+	if c := s.plan.Claimed; c != nil {
+		if c.BinBits != 0 && bits != 0 && c.BinBits != bits {
+			return binError("claimed is already split into %d bins; changing the number of bins is not supported: leave bin_bits out or give %d", 1<<bits, bits)
+		}
+		if c.BinBits != 0 {
+			bits = c.BinBits
+		}
+		for _, name := range c.RemoveProjects {
+			if ps.roles[name] == nil {
+				return planErrorf("claimed.remove_projects", "%q is not in claimed", name)
 			}
-			dl.Keys[k.ID()] = k
-			role.KeyIDs = append(role.KeyIDs, k.ID())
+			delete(ps.roles, name)
 		}
-		if i := slices.IndexFunc(dl.Roles, func(r *roles.DelegatedRole) bool { return r.Name == pr.Name }); i >= 0 {
-			dl.Roles[i] = role
-		} else {
-			dl.Roles = append(dl.Roles, role)
+		for _, pr := range c.Projects {
+			role := &roles.DelegatedRole{Name: pr.Name, Threshold: pr.Threshold, Terminating: true, Paths: []string{pr.Name + "/*"}}
+			for _, kb := range pr.Keys {
+				k, err := roles.ParseKey(kb)
+				if err != nil {
+					return err
+				}
+				ps.keys[k.ID()] = k
+				role.KeyIDs = append(role.KeyIDs, k.ID())
+			}
+			ps.roles[pr.Name] = role
 		}
 	}
-	slices.SortStableFunc(dl.Roles, func(a, b *roles.DelegatedRole) int { return strings.Compare(a.Name, b.Name) })
-	pruneKeys(dl)
+	del, err := s.claimedDelegation()
+	if err != nil {
+		return err
+	}
+	keys := map[string]*roles.Key{}
+	for _, id := range del.KeyIDs {
+		keys[id] = del.Keys[id]
+	}
+	newBins := layOut(s.cl.Signed, ps, bits, keys, del.KeyIDs, del.Threshold)
+	rotated := s.plan.claimedKeys() != nil
+	s.bins = map[string]*roles.Metadata[*roles.Targets]{}
+	for _, name := range slices.Sorted(maps.Keys(newBins)) {
+		dl := newBins[name]
+		old := oldBins[name]
+		if old != nil && !rotated && sameDelegations(old.Signed.Delegations, dl) {
+			continue
+		}
+		t := roles.NewTargets(s.cl.Signed.Expires)
+		if old != nil {
+			t.Version = old.Signed.Version + 1
+		}
+		t.Delegations = dl
+		s.bins[name] = roles.New(t)
+	}
 	return nil
+}
+
+// claimedDelegation is targets' delegation to claimed as this ceremony
+// leaves it: the keys and threshold claimed's bins are signed with.
+func (s *staging) claimedDelegation() (roles.Delegation, error) {
+	tg := s.tg
+	if tg == nil {
+		tg = s.repo.Targets
+	}
+	return tg.Signed.Delegations.Delegation(RoleClaimed)
 }
 
 // applyRevocations adds the plan's entries, finding each key among the
@@ -387,6 +433,18 @@ func (s *staging) finish() error {
 			return err
 		}
 		add(t.name, t.m.Signed.Version, pub, s.targetsSummary(t.name, prev, t.m.Signed), roles.CheckTargets(t.name, prev, t.m.Signed, len(pub), pol))
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.bins)) {
+		m := s.bins[name]
+		var prev *roles.Targets
+		if s.repo != nil && s.repo.ClaimedBins[name] != nil {
+			prev = s.repo.ClaimedBins[name].Signed
+		}
+		pub, err := m.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		add(name, m.Signed.Version, pub, s.targetsSummary(name, prev, m.Signed), roles.CheckTargets(name, prev, m.Signed, len(pub), pol))
 	}
 	if s.rev != nil {
 		var prev *roles.Revocations

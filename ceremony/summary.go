@@ -3,6 +3,7 @@ package ceremony
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/roles"
@@ -105,7 +106,7 @@ func (s *staging) targetsSummary(name string, prev, next *roles.Targets) []strin
 			removed = append(removed, b.Name)
 		}
 	}
-	if name == RoleClaimed {
+	if name == RoleClaimed || strings.HasPrefix(name, binPrefix+"-") {
 		if len(added) > 0 {
 			out = append(out, fmt.Sprintf("moves %d projects into claimed: %s", len(added), listFew(added)))
 		}

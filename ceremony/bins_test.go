@@ -1,0 +1,125 @@
+package ceremony
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ceremony-tuf/ceremony/roles"
+)
+
+func writeProjects(t *testing.T, path string, ps people, names ...string) {
+	var list []any
+	for _, n := range names {
+		list = append(list, map[string]any{"name": n, "threshold": 1, "keys": []any{keyJSON(t, ps["maint"])}})
+	}
+	b, _ := json.Marshal(map[string]any{"projects": list})
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestClaimedBins: claimed split into hashed bins by project name; each
+// project lands in the bin its name hashes to; go-tuf resolves a project
+// through targets → claimed → bin → project; a later ceremony that adds a
+// project re-signs only that project's bin.
+func TestClaimedBins(t *testing.T) {
+	dir := t.TempDir()
+	ps := newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online", "maint")
+	writeProjects(t, filepath.Join(dir, "p1.json"), ps, "sampleproject", "requests", "numpy")
+	plan := writePlan(t, dir, "b.yaml", bootstrapPlan+"claimed: {projects_file: p1.json, bin_bits: 2}\n"+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
+	e, err := Begin(filepath.Join(dir, "ws"), plan, Tool{Version: "test"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var binsStaged []string
+	for _, r := range e.State().Roles {
+		if strings.HasPrefix(r.Role, "claimed-bin-") {
+			binsStaged = append(binsStaged, r.Role)
+		}
+	}
+	if len(binsStaged) != 4 {
+		t.Fatalf("bootstrap staged bins %v, want 4", binsStaged)
+	}
+	bin := binner(2).BinFor("sampleproject")
+	proj := roles.NewTargets(plan.ReferenceTime.AddDate(0, 1, 0))
+	proj.Targets["sampleproject/sampleproject-1.0.tar.gz"] = &roles.TargetFile{Length: 3, Hashes: map[string]string{"sha256": digestOf([]byte("abc"))}}
+	pm := roles.New(proj)
+	mk, _ := roles.KeyFromPublic(ps["maint"].Public())
+	sig, err := roles.Sign(ps["maint"], mk, pm.CanonicalSigned())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm.AddSignature(sig)
+	pb, _ := pm.MarshalJSON()
+	if err := e.Include("sampleproject", pb); err != nil {
+		t.Fatal(err)
+	}
+	signAllAs(t, e, ps, "alice", "bob", "dave", "erin")
+	if _, err := e.Publish(ps["online"], nil); err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+
+	meta := filepath.Join(dir, "ws", "metadata")
+	read := func(name string) []byte { return mustRead(t, filepath.Join(meta, name)) }
+	tm, err := gotufTrusted(read("1.root.json"), plan.ReferenceTime.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []func() error{
+		func() error { _, err := tm.UpdateTimestamp(read("timestamp.json")); return err },
+		func() error { _, err := tm.UpdateSnapshot(read("1.snapshot.json"), false); return err },
+		func() error { _, err := tm.UpdateTargets(read("1.targets.json")); return err },
+		func() error { _, err := tm.UpdateDelegatedTargets(read("1.claimed.json"), "claimed", "targets"); return err },
+		func() error { _, err := tm.UpdateDelegatedTargets(read("1."+bin+".json"), bin, "claimed"); return err },
+		func() error {
+			_, err := tm.UpdateDelegatedTargets(read("1.sampleproject.json"), "sampleproject", bin)
+			return err
+		},
+	} {
+		if err := step(); err != nil {
+			t.Fatalf("go-tuf: %v", err)
+		}
+	}
+
+	// Adding one project changes claimed (the bin's paths) and one bin.
+	trusted := read("1.root.json")
+	os.WriteFile(filepath.Join(dir, "trusted.json"), trusted, 0o644)
+	writeProjects(t, filepath.Join(dir, "p2.json"), ps, "flask")
+	q := writePlan(t, dir, "q.yaml", `ceremony: add-flask
+reference_time: 2026-11-02T00:00:00Z
+allow_network: true
+start: {trusted_root: trusted.json, metadata: ws/metadata}
+claimed: {projects_file: p2.json}
+online: {participant: online}
+`+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
+	e2, err := Begin(filepath.Join(dir, "ws2"), q, Tool{Version: "test"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e2.Close()
+	var staged []string
+	for _, r := range e2.State().Roles {
+		staged = append(staged, r.Role)
+	}
+	want := []string{"claimed", binner(2).BinFor("flask")}
+	if !slices.Equal(staged, want) {
+		t.Errorf("adding flask staged %v, want %v", staged, want)
+	}
+	signAllAs(t, e2, ps, "dave", "erin")
+	if _, err := e2.Publish(ps["online"], nil); err != nil {
+		t.Fatal(err)
+	}
+	repo, err := LoadRepo(meta, trusted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := projectsOf(repo.Claimed.Signed, repo.ClaimedBins); len(got.roles) != 4 {
+		t.Errorf("after adding flask: %d projects", len(got.roles))
+	}
+}
