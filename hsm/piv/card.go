@@ -74,10 +74,15 @@ func openReader(reader string) (*card, error) {
 	return c, nil
 }
 
+// Close logs out and releases the card. go-piv leaves the card powered
+// and logged in when it disconnects, so the next program to open it would
+// inherit the PIN login; visiting another applet (which FormFactor does)
+// ends the login first.
 func (c *card) Close() error {
 	if c == nil || c.yk == nil {
 		return nil
 	}
+	c.yk.FormFactor()
 	err := c.yk.Close()
 	c.yk = nil
 	return err

@@ -439,6 +439,15 @@ func TestSignerHoldsTheCardUntilClose(t *testing.T) {
 	if err != nil || len(ks) != 1 {
 		t.Fatalf("after Close: %v, %v", ks, err)
 	}
+	// The signer logged in; the next program must not inherit that.
+	yk, err := gopiv.Open(daemon.Readers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer yk.Close()
+	if n, err := yk.Retries(); err != nil || n != 3 {
+		t.Fatalf("after Close the card is still logged in: %d, %v", n, err)
+	}
 }
 
 func TestNoSecretInErrors(t *testing.T) {
