@@ -224,6 +224,10 @@ var (
 	ErrNotLoggedIn  = errors.New("PIN or touch required")
 	ErrUnsupported  = errors.New("not supported by this device")
 	ErrBadSignature = errors.New("device returned a signature that does not verify")
+	// ErrDevice marks any other failure the device or its driver reports
+	// (a PKCS#11 return value with no better class): the device, not the
+	// user's input or this program, needs looking at.
+	ErrDevice = errors.New("device error")
 	// ErrBadURI marks a key URI that does not parse or names an unknown
 	// attribute: the user's input is wrong, not the device.
 	ErrBadURI = errors.New("malformed key URI")

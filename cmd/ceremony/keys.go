@@ -92,10 +92,14 @@ func backendFor(uri string) (hsm.Backend, error) {
 }
 
 // keyErr marks an error from a backend with its exit code: malformed URIs
-// are input errors, the rest are classed by exitCode.
+// are input errors, other device failures device errors; the rest are
+// classed by exitCode.
 func keyErr(err error) error {
-	if errors.Is(err, hsm.ErrBadURI) {
+	switch {
+	case errors.Is(err, hsm.ErrBadURI):
 		return withCode(exitInput, err)
+	case errors.Is(err, hsm.ErrDevice):
+		return withCode(exitDevice, err)
 	}
 	return err
 }

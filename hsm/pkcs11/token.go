@@ -60,6 +60,17 @@ func (t *token) sessionLocked() error {
 	return nil
 }
 
+// dropSessionLocked gives up a session that no longer works and marks the
+// token dead, so that the next lookup makes a new token value. Closing the
+// session matters: modules such as ykcs11 drop their card connection when
+// the last session closes, and reconnect to a card put back only then.
+func (t *token) dropSessionLocked() {
+	if t.hasSess {
+		_ = t.mod.ctx.CloseSession(t.sess)
+	}
+	t.dead, t.hasSess, t.loggedIn = true, false, false
+}
+
 // triesLeft reads the token's PIN flags: 0 when locked, 1 on the final
 // try, -1 when the token does not say (SoftHSM keeps no retry counter; it
 // only sets CKF_USER_PIN_COUNT_LOW after a wrong PIN).
@@ -182,8 +193,14 @@ func (t *token) errLocked(op string, err error) error {
 		p11.CKR_SESSION_HANDLE_INVALID, p11.CKR_SESSION_CLOSED, p11.CKR_SLOT_ID_INVALID:
 		// The module's cache replaces a dead token on the next lookup, so
 		// a token plugged back in gets a fresh session and login.
-		t.dead, t.hasSess, t.loggedIn = true, false, false
+		t.dropSessionLocked()
 		return fmt.Errorf("%s: %s: the token is not present or was removed (%s); plug it in and run again: %w", t.dev, op, name, hsm.ErrRemoved)
+	case p11.CKR_DEVICE_ERROR:
+		// USB tokens and smart cards report a pulled-out device this way
+		// (ykcs11 does); the session is unusable either way, so the next
+		// use opens a new one.
+		t.dropSessionLocked()
+		return fmt.Errorf("%s: %s: the device stopped answering (%s); it may have been pulled out: plug it in and run again: %w", t.dev, op, name, hsm.ErrRemoved)
 	case p11.CKR_USER_NOT_LOGGED_IN, p11.CKR_OBJECT_HANDLE_INVALID, p11.CKR_KEY_HANDLE_INVALID:
 		// A private key's handle goes invalid when the token logs out.
 		t.loggedIn = false
@@ -198,9 +215,9 @@ func (t *token) errLocked(op string, err error) error {
 		return fmt.Errorf("%s: %s: the token does not support this (%s); it can do %s: %w",
 			t.dev, op, name, t.capabilitiesLocked(), hsm.ErrUnsupported)
 	case p11.CKR_DEVICE_MEMORY:
-		return fmt.Errorf("%s: %s: the token is out of memory (%s); delete unused objects or use another token", t.dev, op, name)
+		return fmt.Errorf("%s: %s: the token is out of memory (%s); delete unused objects or use another token: %w", t.dev, op, name, hsm.ErrDevice)
 	}
-	return fmt.Errorf("%s: %s failed with %s; check the token and its module, then run again", t.dev, op, name)
+	return fmt.Errorf("%s: %s failed with %s; check the token and its module, then run again: %w", t.dev, op, name, hsm.ErrDevice)
 }
 
 // mechanisms lists what the token can do, by key type.

@@ -3,6 +3,7 @@ package pkcs11
 import (
 	"crypto"
 	"crypto/sha256"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,7 +58,6 @@ func TestYkcs11VirtualYubiKey(t *testing.T) {
 	// happens when this test loads the module.
 	t.Setenv("PCSCLITE_CSOCK_NAME", d.Socket)
 	b := &Backend{}
-	defer b.Close()
 	mod := "?module-path=" + ykcs11Module(t)
 	keys, err := b.Keys(ctx, "pkcs11:"+mod, hsm.Auth{})
 	if err != nil {
@@ -98,5 +98,53 @@ func TestYkcs11VirtualYubiKey(t *testing.T) {
 	}
 	if pins.count() != 3 {
 		t.Errorf("PIN asked %d times for a login and two signatures, want 3", pins.count())
+	}
+
+	// Pulled out: the error says so, and the session is dropped. ykcs11
+	// 2.2.0 does not reconnect to a card put back within one C_Initialize
+	// (every call then fails with CKR_DEVICE_ERROR), which is why the
+	// message says to run again: a new process, here a new module
+	// instance, reaches the card again.
+	card.PullOut()
+	pins.pins = []string{"123456"}
+	if _, err := s.Sign(nil, d256[:], crypto.SHA256); !errors.Is(err, hsm.ErrRemoved) || !strings.Contains(err.Error(), "pulled out") {
+		t.Errorf("signing with the card pulled out: got %v, want ErrRemoved", err)
+	}
+	if err := card.PutBack(); err != nil {
+		t.Fatal(err)
+	}
+	if err := card.WaitReady(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = &Backend{}
+	s2, err := b.Signer(ctx, key.URI+mod, hsm.Auth{PINs: hsm.StaticPIN("123456")})
+	if err != nil {
+		t.Fatalf("after putting the card back: %v", err)
+	}
+	if sig, err := s2.Sign(nil, d256[:], crypto.SHA256); err != nil {
+		t.Errorf("signing after putting the card back: %v", err)
+	} else if err := hsm.Verify(key.Public, d256[:], sig, crypto.SHA256); err != nil {
+		t.Error(err)
+	}
+
+	// A wrong PIN, in a fresh module instance so no login is left over:
+	// ykcs11 sets no PIN count flags, so the tries left are unknown (-1),
+	// and the card's counter went down by one.
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := card.PINRetriesLeft()
+	b2 := &Backend{}
+	defer b2.Close()
+	_, err = b2.Signer(ctx, key.URI+mod, hsm.Auth{PINs: hsm.StaticPIN("000000")})
+	var pe hsm.PINError
+	if !errors.As(err, &pe) || !errors.Is(err, hsm.ErrWrongPIN) || pe.TriesLeft != -1 {
+		t.Errorf("wrong PIN: got %v", err)
+	}
+	if card.PINRetriesLeft() != before-1 {
+		t.Errorf("card has %d tries left, was %d", card.PINRetriesLeft(), before)
 	}
 }
