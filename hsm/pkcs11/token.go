@@ -220,7 +220,7 @@ func (t *token) errLocked(op string, err error) error {
 	return fmt.Errorf("%s: %s failed with %s; check the token and its module, then run again: %w", t.dev, op, name, hsm.ErrDevice)
 }
 
-// mechanisms lists what the token can do, by key type.
+// mechanismTypes maps the signing mechanisms to the key types they serve.
 var mechanismTypes = []struct {
 	mech  uint
 	types []hsm.KeyType
@@ -255,7 +255,7 @@ func (t *token) capabilitiesLocked() string {
 	return strings.Join(names, ", ")
 }
 
-// hasMechanism reports whether the token lists mech.
+// hasMechanismLocked reports whether the token lists mech.
 func (t *token) hasMechanismLocked(mech uint) bool {
 	mechs, err := t.mod.ctx.GetMechanismList(t.slot)
 	if err != nil {
