@@ -497,3 +497,80 @@ func FuzzParseResponse(f *testing.F) {
 		}
 	})
 }
+
+// TestRequestRootRotationAndOtherVersion: in a root rotation the request
+// lists the old root's keys and the new root's, and a key only the old
+// root trusts signs through a response; that response, brought to a run of
+// the same ceremony id that stages another root version, is refused as
+// stale.
+func TestRequestRootRotationAndOtherVersion(t *testing.T) {
+	dir := t.TempDir()
+	ps := newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online", "frank")
+	const id = "same-id"
+	boot := strings.Replace(bootstrapPlan, "bootstrap-test", id, 1) + ps.participants("alice", "bob", "carol", "dave", "erin", "online")
+	e1, err := Begin(filepath.Join(dir, "ws1"), writePlan(t, dir, "b1.yaml", boot), Tool{Version: "test"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signAllAs(t, e1, ps, "alice", "bob", "dave", "erin")
+	if _, err := e1.Publish(ps["online"], nil); err != nil {
+		t.Fatal(err)
+	}
+	e1.Close()
+	trusted := mustRead(t, filepath.Join(dir, "ws1", "metadata", "1.root.json"))
+	if err := os.WriteFile(filepath.Join(dir, "trusted-root.json"), trusted, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	q := writePlan(t, dir, "q.yaml", "ceremony: "+id+`
+reference_time: 2026-11-02T00:00:00Z
+allow_network: true
+start: {trusted_root: trusted-root.json, metadata: ws1/metadata}
+root: {add: [frank], remove: [carol], threshold: 2}
+online: {participant: online}
+`+ps.participants("alice", "bob", "carol", "dave", "erin", "online", "frank"))
+	e2, err := Begin(filepath.Join(dir, "ws2"), q, Tool{Version: "test"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e2.Close()
+	paths, err := e2.ExportRequests(filepath.Join(dir, "usb"))
+	if err != nil || len(paths) != 1 {
+		t.Fatalf("export: %v, %v", paths, err)
+	}
+	req, err := ParseRequest(mustRead(t, paths[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Role != RoleRoot || req.Version != 2 || len(req.Thresholds) != 2 || req.Thresholds[0].Under != "root (old)" {
+		t.Fatalf("request: %s v%d, thresholds %+v", req.Role, req.Version, req.Thresholds)
+	}
+	if req.Signer(ps.id("carol")) == nil || req.Signer(ps.id("frank")) == nil {
+		t.Error("the request does not list both the removed key and the added one")
+	}
+	carol, err := SignRequest(req, ps["carol"], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Another run of the same ceremony id, from nothing: root v1.
+	e3, err := Begin(filepath.Join(dir, "ws3"), writePlan(t, dir, "b3.yaml", boot), Tool{Version: "test"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e3.Close()
+	before := snapshotDirs(t, filepath.Join(dir, "ws3"))
+	if err := e3.Collect(carol); !errors.Is(err, ErrStale) || !strings.Contains(err.Error(), "root v2") {
+		t.Errorf("a root v2 response collected where root v1 is staged: %v", err)
+	}
+	unchanged(t, "collect another version", before, filepath.Join(dir, "ws3"))
+
+	// In its own ceremony, the old root's key counts under root (old).
+	if err := e2.Collect(carol); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range e2.State().Progress() {
+		if p.Under == "root (old)" && !slices.Contains(p.Signed, "carol") {
+			t.Errorf("carol's signature does not count under the old root: %+v", p)
+		}
+	}
+}
