@@ -74,6 +74,41 @@ func testMain(m *testing.M) int {
 
 var ctx = context.Background()
 
+// resetAfter empties the named tokens and logs them out when the test
+// ends, so that every test starts from blank tokens and 'go test -count=N'
+// runs them again in the same process (SoftHSM's tokens are made once, in
+// TestMain).
+func resetAfter(t *testing.T, labels ...string) {
+	t.Cleanup(func() {
+		for _, l := range labels {
+			tok, err := Default().oneToken(&URI{Token: l})
+			if err != nil {
+				t.Errorf("reset %s: %v", l, err)
+				continue
+			}
+			tok.mu.Lock()
+			err = tok.loginLocked(hsm.Auth{PINs: hsm.StaticPIN(softhsmtest.UserPIN), Policy: hsm.PINPolicy{AllowLastTry: true}})
+			var hs []p11.ObjectHandle
+			if err == nil {
+				hs, err = tok.findLocked(nil)
+			}
+			for _, h := range hs {
+				if err == nil {
+					err = tok.mod.ctx.DestroyObject(tok.sess, h)
+				}
+			}
+			if tok.loggedIn {
+				_ = tok.mod.ctx.Logout(tok.sess)
+				tok.loggedIn = false
+			}
+			tok.mu.Unlock()
+			if err != nil {
+				t.Errorf("reset %s: %v", l, err)
+			}
+		}
+	})
+}
+
 func goodAuth() hsm.Auth { return hsm.Auth{PINs: hsm.StaticPIN(softhsmtest.UserPIN)} }
 
 // countingPINs hands out PINs from a list and counts the requests.
@@ -141,6 +176,7 @@ func open(t *testing.T, uri string) hsm.Signer {
 // public key back, signs through the hsm.Signer and checks the signature in
 // software.
 func TestGenerateSignVerify(t *testing.T) {
+	resetAfter(t, "gen")
 	for _, kt := range []hsm.KeyType{hsm.Ed25519, hsm.ECDSAP256, hsm.ECDSAP384, hsm.RSA3072} {
 		t.Run(string(kt), func(t *testing.T) {
 			k := generate(t, "pkcs11:token=gen;object=sv-"+string(kt), kt)
@@ -179,6 +215,7 @@ func TestGenerateSignVerify(t *testing.T) {
 
 // TestRSAPSSSaltLengths signs with the salt lengths rsa.PSSOptions names.
 func TestRSAPSSSaltLengths(t *testing.T) {
+	resetAfter(t, "gen")
 	k := generate(t, "pkcs11:token=gen;object=pss", hsm.RSA2048)
 	s := open(t, k.URI)
 	d := sha256.Sum256(message)
@@ -207,6 +244,7 @@ func TestRSAPSSSaltLengths(t *testing.T) {
 // TestPrivateKeyStaysOnToken checks the attributes that keep the private
 // key on the token, and that the token refuses to hand out its value.
 func TestPrivateKeyStaysOnToken(t *testing.T) {
+	resetAfter(t, "gen")
 	for _, kt := range []hsm.KeyType{hsm.Ed25519, hsm.ECDSAP256, hsm.RSA2048} {
 		k := generate(t, "pkcs11:token=gen;object=attrs-"+string(kt), kt)
 		u, _ := ParseURI(k.URI)
@@ -260,6 +298,7 @@ func TestPrivateKeyStaysOnToken(t *testing.T) {
 // TestGenerateRefusesExisting: a label or id already on the token is never
 // overwritten or duplicated.
 func TestGenerateRefusesExisting(t *testing.T) {
+	resetAfter(t, "gen")
 	k := generate(t, "pkcs11:token=gen;object=taken;id=%01%02", hsm.ECDSAP256)
 	if k.ID != "0102" {
 		t.Errorf("id %s, want 0102", k.ID)
@@ -286,6 +325,7 @@ func TestGenerateRefusesExisting(t *testing.T) {
 // tells them (SoftHSM keeps no counter: -1, "unknown"), and the right PIN
 // still works afterwards.
 func TestWrongPIN(t *testing.T) {
+	resetAfter(t, "wrongpin")
 	k := func() hsm.Key {
 		pins := &countingPINs{pins: []string{softhsmtest.UserPIN}}
 		k, err := Default().Generate(ctx, "pkcs11:token=wrongpin;object=k", hsm.ECDSAP256, hsm.GenerateOptions{}, hsm.Auth{PINs: pins})
@@ -317,6 +357,7 @@ func TestWrongPIN(t *testing.T) {
 // TestWrongPINThenRight: a prompting PIN source is asked again after a
 // wrong PIN, told it is a retry and how many tries are left.
 func TestWrongPINThenRight(t *testing.T) {
+	resetAfter(t, "retry")
 	pins := &countingPINs{pins: []string{"111111", "222222", softhsmtest.UserPIN}}
 	_, err := Default().Generate(ctx, "pkcs11:token=retry;object=k", hsm.Ed25519, hsm.GenerateOptions{}, hsm.Auth{PINs: pins})
 	if err != nil {
@@ -362,6 +403,7 @@ func TestLockedToken(t *testing.T) {
 // TestLastTry: with one try left, the PIN is not spent unless the policy
 // allows it.
 func TestLastTry(t *testing.T) {
+	resetAfter(t, "lasttry")
 	pins := &countingPINs{pins: []string{softhsmtest.UserPIN}}
 	_, err := Default().Generate(ctx, "pkcs11:token=lasttry;object=k", hsm.Ed25519, hsm.GenerateOptions{}, hsm.Auth{PINs: pins})
 	var pe hsm.PINError
@@ -411,6 +453,7 @@ func TestMissing(t *testing.T) {
 
 // TestTwoTokens signs with keys on two tokens at once, interleaved.
 func TestTwoTokens(t *testing.T) {
+	resetAfter(t, "alice", "bob")
 	ka := generate(t, "pkcs11:token=alice;object=root-a", hsm.ECDSAP256)
 	kb := generate(t, "pkcs11:token=bob;object=root-b", hsm.Ed25519)
 	sa, sb := open(t, ka.URI), open(t, kb.URI)
@@ -449,6 +492,7 @@ func TestTwoTokens(t *testing.T) {
 // TestOneLoginPerToken: every signer on a token shares one session and one
 // login for the process, so the PIN is asked for once.
 func TestOneLoginPerToken(t *testing.T) {
+	resetAfter(t, "conc")
 	generate(t, "pkcs11:token=conc;object=c-ed", hsm.Ed25519)
 	generate(t, "pkcs11:token=conc;object=c-p256", hsm.ECDSAP256)
 	logout(t, "conc")
@@ -472,6 +516,7 @@ func TestOneLoginPerToken(t *testing.T) {
 // signature must verify, which it would not if C_SignInit/C_Sign of two
 // goroutines interleaved on the shared session.
 func TestConcurrentSigning(t *testing.T) {
+	resetAfter(t, "conc")
 	generate(t, "pkcs11:token=conc;object=cc-ed", hsm.Ed25519)
 	generate(t, "pkcs11:token=conc;object=cc-p256", hsm.ECDSAP256)
 	signers := []hsm.Signer{open(t, "pkcs11:token=conc;object=cc-ed"), open(t, "pkcs11:token=conc;object=cc-p256")}
@@ -519,6 +564,7 @@ func TestConcurrentSigning(t *testing.T) {
 // TestAmbiguous: a URI that matches two keys is an error listing them, not
 // a guess.
 func TestAmbiguous(t *testing.T) {
+	resetAfter(t, "dup")
 	k1 := generate(t, "pkcs11:token=dup;object=one", hsm.Ed25519)
 	k2 := generate(t, "pkcs11:token=dup;object=two", hsm.Ed25519)
 	_, err := Default().Signer(ctx, "pkcs11:token=dup", goodAuth())
@@ -563,6 +609,7 @@ func TestAmbiguous(t *testing.T) {
 // TestErrorsInPlainWords maps the PKCS#11 errors a token returns to
 // messages and sentinel errors, on a real token.
 func TestErrorsInPlainWords(t *testing.T) {
+	resetAfter(t, "errs")
 	k := generate(t, "pkcs11:token=errs;object=ed", hsm.Ed25519)
 	tok, err := Default().oneToken(&URI{Token: "errs"})
 	if err != nil {
@@ -619,6 +666,7 @@ func TestErrorsInPlainWords(t *testing.T) {
 
 // TestDevicesAndKeys lists tokens and the keys on them without a PIN.
 func TestDevicesAndKeys(t *testing.T) {
+	resetAfter(t, "list")
 	k := generate(t, "pkcs11:token=list;object=listed", hsm.ECDSAP384)
 	logout(t, "list")
 	devs, err := Default().Devices(ctx)
@@ -653,6 +701,7 @@ func TestDevicesAndKeys(t *testing.T) {
 
 // TestPINSourceFromURI logs in with the PIN file a URI's pin-source names.
 func TestPINSourceFromURI(t *testing.T) {
+	resetAfter(t, "bob")
 	k := generate(t, "pkcs11:token=bob;object=pinsrc", hsm.Ed25519)
 	logout(t, "bob")
 	f := t.TempDir() + "/pin"
@@ -687,6 +736,7 @@ func TestPINSourceFromURI(t *testing.T) {
 // YubiKey's PIV signature slot has through ykcs11) gets the PIN again for
 // every signature, through the same PIN source and policy.
 func TestAlwaysAuthenticate(t *testing.T) {
+	resetAfter(t, "gen")
 	tok, err := Default().oneToken(&URI{Token: "gen"})
 	if err != nil {
 		t.Fatal(err)
