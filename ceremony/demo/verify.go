@@ -1,0 +1,111 @@
+package demo
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/ceremony-tuf/ceremony/ceremony"
+	"github.com/ceremony-tuf/ceremony/internal/pgpwords"
+	"github.com/ceremony-tuf/ceremony/transcripts"
+)
+
+// verify loads the published repository from the pinned root v1: the root
+// chain, timestamp, snapshot, targets, claimed and the revocation list,
+// each under its delegator's keys and threshold.
+//
+// TODO(repository verifier): when ceremony.VerifyRepository
+// (ceremony/repoverify.go) lands, run it here too: it checks every
+// delegated role, the projects' metadata included, and expiry.
+func (d *run) verify(root1 []byte) (*ceremony.Repo, error) {
+	repo, err := ceremony.LoadRepo(d.dirs.metadata, root1)
+	if err != nil {
+		return nil, fmt.Errorf("the published repository does not verify from %s: %w", d.res.TrustedRoot, err)
+	}
+	dl := repo.Claimed.Signed.Delegations
+	projects := 0
+	if dl != nil {
+		projects = len(dl.Roles)
+	}
+	d.logf("Verified %s from the pinned root v1: root v%d, timestamp v%d, snapshot v%d (%d files listed), targets v%d, claimed v%d (%d projects), revocations v%d (%d revoked keys).\n",
+		d.dirs.metadata, repo.Root.Signed.Version, repo.Timestamp.Signed.Version, repo.Snapshot.Signed.Version, len(repo.Snapshot.Signed.Meta),
+		repo.Targets.Signed.Version, repo.Claimed.Signed.Version, projects, repo.Revocations.Signed.Version, len(repo.Revocations.Signed.Revoked))
+	return repo, nil
+}
+
+// replay checks a ceremony's transcript as an auditor would: its hash
+// chain and artifacts up to the head witnesses wrote down, then
+// ceremony.Replay, which folds its events with the engine's own code
+// (re-deriving every staged role, re-verifying every signature and
+// rerunning every policy check) and compares every file the fold
+// produces with the one in metadata/, byte for byte.
+func (d *run) replay(c *Ceremony) error {
+	rep, err := transcripts.Verify(c.Transcript, c.Head.String())
+	if err != nil {
+		return fmt.Errorf("transcript of %s does not verify: %w", c.ID, err)
+	}
+	rr, err := ceremony.Replay(c.Transcript, d.dirs.metadata)
+	if err != nil {
+		return fmt.Errorf("replay of %s: %w", c.ID, err)
+	}
+	same, superseded := 0, []string{}
+	for _, f := range rr.Files {
+		switch {
+		case f.OnDisk == "same":
+			same++
+		case strings.HasSuffix(f.OnDisk, "(superseded)"):
+			superseded = append(superseded, f.Name)
+		}
+	}
+	d.logf("  %s: %d events and %d artifacts verified up to head %s…; the fold reproduces %d roles and %d signatures, and %d published files are on disk byte for byte",
+		c.ID, rep.Events, rep.Artifacts, c.Head.String()[:16], rr.Roles, rr.Signatures, same)
+	if len(superseded) > 0 {
+		d.logf(" (%s since moved on by the next ceremony)", strings.Join(superseded, ", "))
+	}
+	d.logf("\n")
+	return nil
+}
+
+// headWords spells a head digest in PGP words, for reading aloud.
+func headWords(h transcripts.Digest) string {
+	return pgpwords.String(h[:])
+}
+
+// where says where everything is and how to look at it.
+func (d *run) where() {
+	r := d.res
+	d.logf("\nWhat the demo did:\n")
+	for _, c := range r.Ceremonies {
+		d.logf("  %s:\n", c.ID)
+		for _, rr := range c.Roles {
+			if rr.Online {
+				continue
+			}
+			d.logf("    %s v%d signed by %s\n", rr.Role, rr.Version, strings.Join(rr.Signers, "; "))
+		}
+		d.logf("    head %s\n         %s\n", c.Head, headWords(c.Head))
+	}
+	d.logf("  in the end: root v%d; claimed delegates to %s.\n", r.RootVersion, strings.Join(r.Projects, ", "))
+	d.logf(`
+Where everything is:
+  %-18s the published repository (consistent-snapshot files, root.json, timestamp.json)
+  %-18s root v1: the pin a client starts from
+  %-18s one workspace per ceremony: transcript.jsonl and its artifacts
+  %-18s the plans the ceremonies ran, with their projects files
+  %-18s every public key, as 'ceremony keys show --json' writes it
+  %-18s the projects' files (plain and hash-prefixed names)
+  %-18s the signing requests the air-gapped signer got, and their responses
+  %s
+      the SoftHSM tokens (SOFTHSM2_CONF=%s); PINs in %s
+`, rel(r, r.Metadata)+"/", rel(r, r.TrustedRoot), rel(r, r.Transcripts)+"/", rel(r, r.Plans)+"/", rel(r, r.Keys)+"/", rel(r, r.Targets)+"/", rel(r, r.Requests)+"/",
+		r.HSMDir+"/", r.SoftHSMConf, r.PINDir)
+	d.logf("under %s\n", r.Dir)
+	d.logf("\nThe demo took %s.\n", r.Elapsed.Round(1e6))
+}
+
+func rel(r *Result, p string) string {
+	if x, err := filepath.Rel(r.Dir, p); err == nil {
+		return x
+	}
+	return p
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/ceremony-tuf/ceremony/ceremony"
+	"github.com/ceremony-tuf/ceremony/ceremony/demo"
+)
+
+const demoHelp = `Runs two real ceremonies on SoftHSM tokens made for the occasion, with
+nothing needed but the Debian package softhsm2, and leaves a complete
+PEP 458/480 repository that a stock TUF client can refresh.
+
+It makes SoftHSM tokens, in a temporary folder of their own, for five
+admins (alice, bob, carol, dave, erin), two holders of claimed's keys, the
+online key and the projects' maintainers, and generates every key on its
+token (Ed25519 and ECDSA P-256). PINs are random and kept in files next to
+the tokens; none is on a command line, printed or in a transcript.
+
+Then:
+  1. a bootstrap: root v1 (3 of 5 admins), targets v1, claimed v1 with one
+     project, revocations v1; recently-claimed and the unclaimed hash bins,
+     snapshot and timestamp signed with the online key;
+  2. a quarterly ceremony from what was published: erin's root key replaced
+     and the threshold raised to 4 of 5, claimed's keys rotated, three
+     projects moved into claimed, a maintainer key revoked and replaced;
+     dave signs as an air-gapped signer, through a signing request file and
+     a response file.
+Each project's metadata is signed by its maintainer's key, with a file
+under targets/, and snapshot lists every role. The demo verifies the
+repository from the pinned root, verifies and replays both transcripts,
+and prints what it did and where everything is:
+
+  DIR/metadata/           consistent-snapshot files, root.json, timestamp.json
+  DIR/trusted-root.json   root v1, the pin a client starts from
+  DIR/transcripts/        one workspace per ceremony: transcript and artifacts
+  DIR/plans/              the plans it ran (they double as examples)
+  DIR/keys/               every public key, as 'keys show --json' writes it
+  DIR/targets/            the projects' files
+  DIR/requests/           the air-gapped signer's requests and response
+
+Expiry is counted from the time the demo runs, truncated to the hour, so a
+client accepts the repository today. DIR must be empty or new; an existing
+folder with anything in it is refused (exit 6).
+
+Example:
+  ceremony demo --out /tmp/pypi-demo`
+
+func init() {
+	register(&command{
+		name:    "demo",
+		summary: "bootstrap a repository and run a quarterly ceremony on throwaway SoftHSM tokens",
+		usage:   "[--out DIR]",
+		help:    demoHelp,
+		setup: func(fs *flag.FlagSet) runFunc {
+			out := fs.String("out", "", "the output folder, empty or new (default: a new temporary folder)")
+			return func(ctx context.Context, e *env, args []string) error {
+				if len(args) > 0 {
+					return usageErrorf("demo takes no arguments, only --out DIR")
+				}
+				dir := *out
+				if dir == "" {
+					var err error
+					if dir, err = os.MkdirTemp("", "ceremony-demo-"); err != nil {
+						return fmt.Errorf("make a temporary output folder: %w (give one with --out DIR)", err)
+					}
+				}
+				facts, _ := readBuildFacts()
+				res, err := demo.Run(ctx, demo.Options{Dir: dir, Out: e.stdout,
+					Tool: ceremony.Tool{Version: facts.Version, Commit: facts.Commit, Binary: facts.Binary}})
+				switch {
+				case errors.Is(err, demo.ErrNotEmpty):
+					return withCode(exitConflict, err)
+				case errors.Is(err, demo.ErrNoSoftHSM):
+					return withCode(exitDevice, err)
+				case err != nil:
+					return ceremonyError(err)
+				}
+				demoNext(e, res)
+				return nil
+			}
+		},
+	})
+}
+
+// demoNext suggests commands to look at the result with, those of them
+// this build has.
+func demoNext(e *env, res *demo.Result) {
+	last := res.Ceremonies[len(res.Ceremonies)-1]
+	tries := []struct{ cmd, line string }{
+		{"transcript verify", "ceremony transcript verify " + last.Transcript},
+		{"transcript replay", "ceremony transcript replay " + last.Transcript + " --against " + res.Metadata},
+		{"verify", "ceremony verify " + res.Metadata + " --root " + res.TrustedRoot},
+		{"status", "ceremony status --workspace " + last.Workspace},
+	}
+	first := true
+	for _, t := range tries {
+		if commands[t.cmd] == nil {
+			continue
+		}
+		if first {
+			fmt.Fprintf(e.stdout, "\nLook at it:\n")
+			first = false
+		}
+		fmt.Fprintf(e.stdout, "  %s\n", t.line)
+	}
+	fmt.Fprintf(e.stdout, "\nEverything is in %s\n", res.Dir)
+}
