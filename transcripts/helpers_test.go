@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 }
 
 // fixedClock makes now return t0, t0+1ms, t0+2ms, ... for the test's life.
-func fixedClock(t *testing.T, t0 time.Time) {
+func fixedClock(t testing.TB, t0 time.Time) {
 	t.Helper()
 	n := 0
 	old := now
@@ -48,7 +48,7 @@ var exampleTime = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 
 // exampleTranscript writes the transcript docs/TRANSCRIPT.md shows: a
 // header, an event naming an artifact, and a plain event.
-func exampleTranscript(t *testing.T, dir string) (string, *Writer) {
+func exampleTranscript(t testing.TB, dir string) (string, *Writer) {
 	t.Helper()
 	fixedClock(t, exampleTime)
 	p := filepath.Join(dir, "example.jsonl")
@@ -75,7 +75,7 @@ func exampleTranscript(t *testing.T, dir string) (string, *Writer) {
 }
 
 // fixture is a closed example transcript, its bytes and its head.
-func fixture(t *testing.T) (path string, orig []byte, head string) {
+func fixture(t testing.TB) (path string, orig []byte, head string) {
 	t.Helper()
 	p, w := exampleTranscript(t, t.TempDir())
 	head = w.Last().Hash().String()
