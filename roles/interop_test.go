@@ -15,6 +15,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -45,7 +46,7 @@ type ikey struct {
 	key  *Key
 }
 
-// newIKey makes a key of kind "ed25519", "p256" or "p384".
+// newIKey makes a key of kind "ed25519", "p256", "p384" or "rsa".
 func newIKey(t testing.TB, kind string) ikey {
 	t.Helper()
 	var priv crypto.Signer
@@ -57,6 +58,8 @@ func newIKey(t testing.TB, kind string) ikey {
 		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	case "p384":
 		priv, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case "rsa":
+		priv, err = rsa.GenerateKey(rand.Reader, 2048)
 	default:
 		t.Fatalf("unknown key kind %q", kind)
 	}
@@ -151,10 +154,12 @@ type interopRepo struct {
 	rootThresholds                 []int64
 	targets, claimed, snapshot, ts []byte
 	sampleproject, otherproject    []byte
+	legacyproject                  []byte // signed with rsassa-pss-sha256
 	rootKeys                       map[string]ikey
 	claimedKeys                    []ikey
 	sampleKeys                     []ikey
 	otherKey                       ikey
+	legacyKey                      ikey
 	rootV2                         *Metadata[*Root]
 	projectFile                    string
 	projectFileLen                 int64
@@ -227,18 +232,20 @@ func buildInteropRepo(t testing.TB) *interopRepo {
 	isign(t, tgm, tgKey)
 	r.targets = publish(t, tgm)
 
-	// Claimed delegates sampleproject to 2 of {P-384, ed25519} and
-	// otherproject to one P-256 key.
+	// Claimed delegates sampleproject to 2 of {P-384, ed25519},
+	// otherproject to one P-256 key and legacyproject to one RSA key.
 	r.sampleKeys = []ikey{newIKey(t, "p384"), newIKey(t, "ed25519")}
 	r.otherKey = newIKey(t, "p256")
+	r.legacyKey = newIKey(t, "rsa")
 	cl := NewTargets(interopExpires)
 	cl.Delegations = &Delegations{Keys: map[string]*Key{}}
-	for _, k := range append(slices.Clone(r.sampleKeys), r.otherKey) {
+	for _, k := range append(slices.Clone(r.sampleKeys), r.otherKey, r.legacyKey) {
 		cl.Delegations.Keys[k.key.ID()] = k.key
 	}
 	cl.Delegations.Roles = []*DelegatedRole{
 		{Name: "sampleproject", KeyIDs: []string{r.sampleKeys[0].key.ID(), r.sampleKeys[1].key.ID()}, Threshold: 2, Terminating: true, Paths: []string{"sampleproject/*"}},
 		{Name: "otherproject", KeyIDs: []string{r.otherKey.key.ID()}, Threshold: 1, Terminating: true, Paths: []string{"otherproject/*"}},
+		{Name: "legacyproject", KeyIDs: []string{r.legacyKey.key.ID()}, Threshold: 1, Terminating: true, Paths: []string{"legacyproject/*"}},
 	}
 	clm := New(cl)
 	isign(t, clm, r.claimedKeys[0], r.claimedKeys[2]) // ed25519 + P-384
@@ -260,12 +267,14 @@ func buildInteropRepo(t testing.TB) *interopRepo {
 	}
 	r.sampleproject = project("sampleproject", r.sampleKeys...)
 	r.otherproject = project("otherproject", r.otherKey)
+	r.legacyproject = project("legacyproject", r.legacyKey)
 
 	sn := NewSnapshot(interopExpires)
 	sn.Meta["targets.json"] = MetaFileFor(1, r.targets)
 	sn.Meta["claimed.json"] = MetaFileFor(1, r.claimed)
 	sn.Meta["sampleproject.json"] = MetaFileFor(1, r.sampleproject)
 	sn.Meta["otherproject.json"] = MetaFileFor(1, r.otherproject)
+	sn.Meta["legacyproject.json"] = MetaFileFor(1, r.legacyproject)
 	snm := New(sn)
 	isign(t, snm, snKey)
 	r.snapshot = publish(t, snm)
@@ -359,6 +368,7 @@ func TestInteropDelegationsToGoTUF(t *testing.T) {
 	claimed := gotufTargets(t, r.claimed)
 	sample := gotufTargets(t, r.sampleproject)
 	other := gotufTargets(t, r.otherproject)
+	legacy := gotufTargets(t, r.legacyproject)
 	for _, c := range []struct {
 		name string
 		err  error
@@ -367,6 +377,7 @@ func TestInteropDelegationsToGoTUF(t *testing.T) {
 		{"targets → claimed", targets.VerifyDelegate("claimed", claimed)},
 		{"claimed → sampleproject", claimed.VerifyDelegate("sampleproject", sample)},
 		{"claimed → otherproject", claimed.VerifyDelegate("otherproject", other)},
+		{"claimed → legacyproject (RSA-PSS)", claimed.VerifyDelegate("legacyproject", legacy)},
 	} {
 		if c.err != nil {
 			t.Errorf("go-tuf: %s: %v", c.name, c.err)
@@ -395,7 +406,7 @@ func TestInteropDelegationsToGoTUF(t *testing.T) {
 	if err != nil {
 		t.Errorf("roles: targets → claimed: %v", err)
 	}
-	for name, b := range map[string][]byte{"sampleproject": r.sampleproject, "otherproject": r.otherproject} {
+	for name, b := range map[string][]byte{"sampleproject": r.sampleproject, "otherproject": r.otherproject, "legacyproject": r.legacyproject} {
 		del, err := rcl.Signed.Delegations.Delegation(name)
 		if err == nil {
 			_, err = Verify(mustParse[*Targets](t, b), del)
@@ -445,7 +456,7 @@ func TestInteropStockClientLoadsRepository(t *testing.T) {
 	if _, err := tm.UpdateDelegatedTargets(r.claimed, "claimed", metadata.TARGETS); err != nil {
 		t.Fatalf("go-tuf UpdateDelegatedTargets claimed: %v", err)
 	}
-	for name, b := range map[string][]byte{"sampleproject": r.sampleproject, "otherproject": r.otherproject} {
+	for name, b := range map[string][]byte{"sampleproject": r.sampleproject, "otherproject": r.otherproject, "legacyproject": r.legacyproject} {
 		if _, err := tm.UpdateDelegatedTargets(b, name, "claimed"); err != nil {
 			t.Fatalf("go-tuf UpdateDelegatedTargets %s: %v", name, err)
 		}
@@ -488,6 +499,8 @@ func gotufSigner(t testing.TB, k ikey) signature.Signer {
 		s, err = signature.LoadED25519Signer(p)
 	case *ecdsa.PrivateKey:
 		s, err = signature.LoadECDSASigner(p, crypto.SHA256)
+	case *rsa.PrivateKey:
+		s, err = signature.LoadRSAPSSSigner(p, crypto.SHA256, nil)
 	default:
 		t.Fatalf("no go-tuf signer for %T", k.priv)
 	}
@@ -625,11 +638,16 @@ func TestInteropGoTUFToRoles(t *testing.T) {
 		t.Errorf("roles accepted go-tuf's root v3 without c's signature: %v", err)
 	}
 
-	// targets → claimed → project, all made by go-tuf.
-	cl1, cl2, pk := newIKey(t, "p256"), newIKey(t, "ed25519"), newIKey(t, "p256")
+	// targets → claimed → project, all made by go-tuf; a second project
+	// signs with RSA-PSS, whose keyid go-tuf also derives as roles does.
+	cl1, cl2, pk, lk := newIKey(t, "p256"), newIKey(t, "ed25519"), newIKey(t, "p256"), newIKey(t, "rsa")
 	gcl1, idcl1 := gotufKey(t, cl1)
 	gcl2, idcl2 := gotufKey(t, cl2)
 	gpk, idpk := gotufKey(t, pk)
+	glk, idlk := gotufKey(t, lk)
+	if idlk != lk.key.ID() {
+		t.Errorf("keyid of an RSA key: go-tuf %s, roles %s", idlk, lk.key.ID())
+	}
 	gtg := metadata.Targets(interopExpires)
 	gtg.Signed.Delegations = &metadata.Delegations{
 		Keys:  map[string]*metadata.Key{idcl1: gcl1, idcl2: gcl2},
@@ -638,8 +656,11 @@ func TestInteropGoTUFToRoles(t *testing.T) {
 	gotufSign(t, gtg, online)
 	gcl := metadata.Targets(interopExpires)
 	gcl.Signed.Delegations = &metadata.Delegations{
-		Keys:  map[string]*metadata.Key{idpk: gpk},
-		Roles: []metadata.DelegatedRole{{Name: "sampleproject", KeyIDs: []string{idpk}, Threshold: 1, Terminating: true, Paths: []string{"sampleproject/*"}}},
+		Keys: map[string]*metadata.Key{idpk: gpk, idlk: glk},
+		Roles: []metadata.DelegatedRole{
+			{Name: "sampleproject", KeyIDs: []string{idpk}, Threshold: 1, Terminating: true, Paths: []string{"sampleproject/*"}},
+			{Name: "legacyproject", KeyIDs: []string{idlk}, Threshold: 1, Terminating: true, Paths: []string{"legacyproject/*"}},
+		},
 	}
 	gotufSign(t, gcl, cl1, cl2)
 	gpr := metadata.Targets(interopExpires)
@@ -649,6 +670,8 @@ func TestInteropGoTUFToRoles(t *testing.T) {
 	}
 	gpr.Signed.Targets[tfile.Path] = tfile
 	gotufSign(t, gpr, pk)
+	glp := metadata.Targets(interopExpires)
+	gotufSign(t, glp, lk)
 
 	rtg := mustParse[*Targets](t, gotufBytes(t, gtg, false))
 	rcl := mustParse[*Targets](t, gotufBytes(t, gcl, true))
@@ -677,6 +700,15 @@ func TestInteropGoTUFToRoles(t *testing.T) {
 	}
 	if err != nil {
 		t.Errorf("roles: go-tuf's claimed → sampleproject: %v", err)
+	}
+	ldel, err := rcl.Signed.Delegations.Delegation("legacyproject")
+	if err == nil {
+		rlp := mustParse[*Targets](t, gotufBytes(t, glp, false))
+		checkSameSignedBytes(t, "legacyproject", rlp, glp)
+		_, err = Verify(rlp, ldel)
+	}
+	if err != nil {
+		t.Errorf("roles: go-tuf's claimed → legacyproject (RSA-PSS): %v", err)
 	}
 	if got := rcl.Signed.Delegations.RolesFor(tfile.Path); !slices.Equal(got, []string{"sampleproject"}) {
 		t.Errorf("roles resolves %s to %v", tfile.Path, got)
