@@ -63,8 +63,11 @@ func exitCode(err error) int {
 	if errors.As(err, &ce) {
 		return ce.code
 	}
+	if errors.Is(err, hsm.ErrBadURI) {
+		return exitInput
+	}
 	for _, de := range []error{hsm.ErrNotFound, hsm.ErrAmbiguous, hsm.ErrWrongPIN, hsm.ErrPINLocked,
-		hsm.ErrLastTry, hsm.ErrRemoved, hsm.ErrNotLoggedIn, hsm.ErrUnsupported, hsm.ErrBadSignature} {
+		hsm.ErrLastTry, hsm.ErrRemoved, hsm.ErrNotLoggedIn, hsm.ErrUnsupported, hsm.ErrBadSignature, hsm.ErrDevice} {
 		if errors.Is(err, de) {
 			return exitDevice
 		}
