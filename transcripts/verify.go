@@ -119,14 +119,14 @@ func (c *chain) next(raw []byte, sum Digest, size int64) (Event, []Problem) {
 		return ev, probs
 	}
 	if ev.Seq != int64(c.n) {
-		add(checkSeq, 9, "seq is %d, expected %d: a line was removed, inserted or moved here", ev.Seq, c.n)
+		add(checkSeq, 8, "seq is %d, expected %d: a line was removed, inserted or moved here", ev.Seq, c.n)
 	}
 	if ev.Prev != c.prev {
-		what := "the previous line"
+		what := fmt.Sprintf("line %d", c.n-1)
 		if c.n == 1 {
 			what = "the genesis value (64 zeros)"
 		}
-		add(checkPrev, 0, "prev is %s but %s hashes to %s: the previous line, or this prev, was changed, or a line was removed, inserted or moved", ev.Prev, what, c.prev)
+		add(checkPrev, 0, "prev is %s but %s hashes to %s: that line, or this prev, was changed, or a line was removed, inserted or moved", ev.Prev, what, c.prev)
 	}
 	if ev.Time.Before(c.lastTime) {
 		add(checkTime, 0, "time %s is before the previous event's %s", ev.Time.Format(timeLayout), c.lastTime.Format(timeLayout))

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/ceremony-tuf/ceremony/transcripts"
+)
+
+func init() {
+	register(&command{
+		name:    "transcript verify",
+		summary: "check a transcript's hash chain and every artifact it names",
+		usage:   "FILE [--head DIGEST] [--json]",
+		help: `Checks the transcript FILE (a .jsonl file) and its artifacts (in the
+directory beside it, FILE without .jsonl plus .artifacts): every line parses
+strictly, sequence numbers count up by one, times never go backwards, each
+line names the SHA-256 of the line before, nothing follows the last newline,
+no event holds a secret, and every artifact an event names is there and
+hashes to its name. Every problem is listed with its line, sequence number,
+byte offset and the check that failed. docs/TRANSCRIPT.md specifies the
+format.
+
+The chain cannot show that lines were cut from the end: give the head digest
+the witnesses wrote down at the close of the ceremony with --head, in hex or
+in PGP words, and the transcript must end there.
+
+Exit codes: 0 intact, 4 a check failed, 3 the file cannot be read or --head
+is malformed.
+
+Example:
+  ceremony transcript verify ceremony.jsonl --head 2bde86fa04862be456b34765fc5a10d1cdecee432b80d3423df512611e4af972`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			asJSON := fs.Bool("json", false, "print the report as JSON for scripts")
+			head := fs.String("head", "", "the expected head `digest`: 64 hex digits or 32 PGP words")
+			return func(ctx context.Context, e *env, args []string) error {
+				if len(args) != 1 {
+					return usageErrorf("transcript verify takes one FILE, got %d arguments", len(args))
+				}
+				r, err := transcripts.Verify(args[0], *head)
+				if r == nil {
+					return withCode(exitInput, err)
+				}
+				if *asJSON {
+					if werr := writeJSON(e.stdout, r); werr != nil {
+						return werr
+					}
+				} else {
+					printReport(e.stdout, r)
+				}
+				if err != nil {
+					if errors.Is(err, transcripts.ErrIntegrity) {
+						return withCode(exitVerify, fmt.Errorf("%w. It is not as it was written: do not replay or publish from it; compare it with another copy and with the head the witnesses wrote down", err))
+					}
+					return err
+				}
+				return nil
+			}
+		},
+	})
+}
+
+// printReport writes a verification report for people.
+func printReport(w io.Writer, r *transcripts.Report) {
+	fmt.Fprintf(w, "transcript  %s\n", r.Path)
+	if r.Ceremony != "" {
+		fmt.Fprintf(w, "ceremony    %s (format %d, written by %s)\n", r.Ceremony, r.Format, r.Tool)
+	}
+	fmt.Fprintf(w, "events      %d\nartifacts   %d\n", r.Events, r.Artifacts)
+	if r.Events > 0 {
+		fmt.Fprintf(w, "head        %s\n            %s\n", r.Head, r.HeadWords)
+	}
+	if r.OK {
+		fmt.Fprintln(w, "OK: every line, the hash chain and every artifact are intact.")
+		return
+	}
+	n := len(r.Problems) + r.Omitted
+	fmt.Fprintf(w, "FAILED: %d problem(s):\n", n)
+	for i := range r.Problems {
+		fmt.Fprintf(w, "  %v\n", &r.Problems[i])
+	}
+	if r.Omitted > 0 {
+		fmt.Fprintf(w, "  ... and %d more\n", r.Omitted)
+	}
+}
