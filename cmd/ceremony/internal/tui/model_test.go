@@ -1,0 +1,514 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
+
+	"github.com/ceremony-tuf/ceremony/ceremony"
+	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/roles"
+)
+
+var people = []string{"alice", "bob", "carol", "dave", "erin", "online"}
+
+const testPIN = "123456"
+
+// world is a ceremony with software keys standing in for tokens.
+type world struct {
+	dir  string
+	eng  *ceremony.Engine
+	keys map[string]ed25519.PrivateKey
+	// pulled are tokens taken out: the device panel no longer lists them.
+	pulled map[string]bool
+	tries  map[string]int
+}
+
+func keyOf(name string) ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte("tui-test " + name))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+const bootstrapPlan = `ceremony: tui-golden
+reference_time: 2026-11-01T00:00:00Z
+allow_network: true
+participants:
+%s
+root: {add: [alice, bob, carol], threshold: 2}
+targets:
+  add: [alice, bob, carol]
+  threshold: 2
+  claimed: {add: [dave, erin], threshold: 2}
+online: {participant: online, key_uri: "fake:online", unclaimed_bin_bits: 1}
+`
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{dir: t.TempDir(), keys: map[string]ed25519.PrivateKey{}, pulled: map[string]bool{}, tries: map[string]int{}}
+	var parts []string
+	for _, n := range people {
+		k := keyOf(n)
+		w.keys[n] = k
+		w.tries[n] = 5
+		tk, err := roles.KeyFromPublic(k.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(map[string]any{"keyid": tk.ID(), "key": tk})
+		if err := os.WriteFile(filepath.Join(w.dir, n+".json"), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, fmt.Sprintf("  - {name: %s, key_file: %s.json, keyid: %s, device: \"token %s\"}", n, n, tk.ID(), n))
+	}
+	plan := filepath.Join(w.dir, "plan.yaml")
+	if err := os.WriteFile(plan, []byte(fmt.Sprintf(bootstrapPlan, strings.Join(parts, "\n"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := ceremony.LoadPlan(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.eng, err = ceremony.Begin(filepath.Join(w.dir, "ws"), p, ceremony.Tool{Version: "test"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.eng.Close() })
+	return w
+}
+
+func (w *world) device(n string) hsm.Device {
+	return hsm.Device{Backend: "pkcs11", URI: "fake:" + n, Model: "SoftHSM v2", Manufacturer: "SoftHSM project", Serial: fmt.Sprintf("%04d", 1+slices.Index(people, n)), Label: n}
+}
+
+func (w *world) hsmKey(n string) hsm.Key {
+	return hsm.Key{URI: "fake:" + n, Label: "admin", Type: hsm.Ed25519, Public: w.keys[n].Public(), Device: w.device(n)}
+}
+
+func (w *world) devices(context.Context) ([]hsm.DeviceKeys, []string) {
+	var out []hsm.DeviceKeys
+	for _, n := range people {
+		if !w.pulled[n] {
+			out = append(out, hsm.DeviceKeys{Device: w.device(n), Keys: []hsm.Key{w.hsmKey(n)}})
+		}
+	}
+	out = append(out, hsm.DeviceKeys{Device: hsm.Device{Backend: "pkcs11", Model: "SoftHSM v2", Serial: "0009", Label: "spare"}, Keys: []hsm.Key{}})
+	return out, []string{"piv: no smart-card reader (pcscd is not running)"}
+}
+
+// open logs in as a token does: it asks the PIN until it is right or the
+// tries run out.
+func (w *world) open(ctx context.Context, uri string, auth hsm.Auth) (hsm.Signer, error) {
+	n := strings.TrimPrefix(uri, "fake:")
+	if _, ok := w.keys[n]; !ok || w.pulled[n] {
+		return nil, fmt.Errorf("token %s: %w", n, hsm.ErrNotFound)
+	}
+	dev := w.device(n)
+	retry := false
+	for {
+		if err := auth.Policy.Check(dev, w.tries[n]); err != nil {
+			return nil, err
+		}
+		pin, err := auth.PINs.PIN(hsm.PINRequest{Device: dev, TriesLeft: w.tries[n], Retry: retry})
+		if err != nil {
+			return nil, err
+		}
+		ok := string(pin) == testPIN
+		hsm.Wipe(pin)
+		if ok {
+			w.tries[n] = 5
+			return &fakeSigner{key: w.keys[n], hk: w.hsmKey(n)}, nil
+		}
+		w.tries[n]--
+		retry = true
+	}
+}
+
+type fakeSigner struct {
+	key ed25519.PrivateKey
+	hk  hsm.Key
+}
+
+func (s *fakeSigner) Public() crypto.PublicKey { return s.key.Public() }
+func (s *fakeSigner) Sign(r io.Reader, d []byte, o crypto.SignerOpts) ([]byte, error) {
+	return s.key.Sign(r, d, o)
+}
+func (s *fakeSigner) Key() hsm.Key { return s.hk }
+func (s *fakeSigner) Close() error { return nil }
+
+func asciiRenderer() *lipgloss.Renderer {
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.Ascii)
+	return r
+}
+
+func (w *world) model(r *lipgloss.Renderer) *Model {
+	return New(Options{Engine: w.eng, Devices: w.devices, Open: w.open, Renderer: r, DeviceEvery: 50 * time.Millisecond})
+}
+
+// probe wraps the model so a test can ask for the frame it would draw,
+// from the program's own goroutine.
+type probe struct{ m *Model }
+
+type frameMsg chan string
+
+func (p probe) Init() tea.Cmd { return p.m.Init() }
+func (p probe) View() string  { return p.m.View() }
+func (p probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if c, ok := msg.(frameMsg); ok {
+		c <- p.frame()
+		return p, nil
+	}
+	_, cmd := p.m.Update(msg)
+	return p, cmd
+}
+
+// frame is the view with what changes from run to run (temporary
+// folders, the transcript's head, which hashes event times) made fixed.
+func (p probe) frame() string {
+	m := p.m
+	if m.snap == nil {
+		return m.View()
+	}
+	s := *m.snap
+	fixed := s
+	fixed.Head = strings.Repeat("0", 64)
+	fixed.HeadWords = digestWords(fixed.Head)
+	fixed.PublishDir = "/ws/metadata"
+	m.snap = &fixed
+	notice := m.notice
+	m.notice = strings.ReplaceAll(m.notice, s.PublishDir, "/ws/metadata")
+	out := m.View()
+	m.snap, m.notice = &s, notice
+	return out
+}
+
+type driver struct {
+	t  *testing.T
+	tm *teatest.TestModel
+}
+
+func start(t *testing.T, m *Model) *driver {
+	tm := teatest.NewTestModel(t, probe{m}, teatest.WithInitialTermSize(80, 24))
+	t.Cleanup(func() { tm.Quit() })
+	d := &driver{t: t, tm: tm}
+	d.wait("── ")
+	return d
+}
+
+func (d *driver) frame() string {
+	c := make(frameMsg, 1)
+	d.tm.Send(c)
+	select {
+	case f := <-c:
+		return f
+	case <-time.After(5 * time.Second):
+		d.t.Fatal("no frame")
+	}
+	return ""
+}
+
+// wait returns the first frame that holds want.
+func (d *driver) wait(want string) string {
+	d.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var f string
+	for time.Now().Before(deadline) {
+		if f = d.frame(); strings.Contains(f, want) {
+			return f
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	d.t.Fatalf("no frame shows %q; the last:\n%s", want, f)
+	return ""
+}
+
+func (d *driver) key(k tea.KeyType) { d.tm.Send(tea.KeyMsg{Type: k}) }
+func (d *driver) typ(s string)      { d.tm.Type(s) }
+
+// checkFrame compares a frame with its golden file and checks it fits.
+func checkFrame(t *testing.T, f string, w, h int) {
+	t.Helper()
+	lines := strings.Split(f, "\n")
+	if len(lines) != h {
+		t.Errorf("frame has %d lines, want %d", len(lines), h)
+	}
+	for i, l := range lines {
+		if n := ansi.StringWidth(l); n > w {
+			t.Errorf("line %d is %d columns wide, over %d: %q", i+1, n, w, l)
+		}
+	}
+	golden.RequireEqual(t, []byte(f))
+}
+
+// signAs goes through the sign screen for one token: choose it, PIN,
+// "yes".
+func (d *driver) signAs(name string) string {
+	d.t.Helper()
+	d.typ("s")
+	d.wait("Devices, refreshed")
+	d.choose(name)
+	d.key(tea.KeyEnter)
+	d.wait("The device asks for its PIN")
+	d.typ(testPIN)
+	d.key(tea.KeyEnter)
+	d.wait("Type yes")
+	d.typ("yes")
+	d.key(tea.KeyEnter)
+	return d.wait("as " + name + " with key")
+}
+
+// choose moves the cursor to name's token.
+func (d *driver) choose(name string) {
+	d.t.Helper()
+	for range 2 * len(people) {
+		d.key(tea.KeyUp)
+	}
+	for range len(people) + 1 {
+		if f := d.frame(); strings.Contains(f, "▸ SoftHSM v2 #"+fmt.Sprintf("%04d", 1+slices.Index(people, name))+" ("+name+")") {
+			return
+		}
+		d.key(tea.KeyDown)
+	}
+	d.t.Fatalf("cannot choose %s's token:\n%s", name, d.frame())
+}
+
+// TestFrames walks a whole bootstrap through the TUI and checks the frame
+// of each step against its golden file.
+func TestFrames(t *testing.T) {
+	w := newWorld(t)
+	d := start(t, w.model(asciiRenderer()))
+
+	t.Run("review", func(t *testing.T) { checkFrame(t, d.wait("Role 1 of 4: root v1"), 80, 24) })
+	d.typ("x")
+	t.Run("review-raw-json", func(t *testing.T) { checkFrame(t, d.wait("Canonical JSON"), 80, 24) })
+	d.typ("x")
+	d.key(tea.KeyRight)
+	d.key(tea.KeyRight)
+	t.Run("review-claimed", func(t *testing.T) { checkFrame(t, d.wait("Role 3 of 4: claimed"), 80, 24) })
+
+	// Publishing before the thresholds hold: the engine refuses, the TUI
+	// shows why and what to do.
+	d.typ("p")
+	d.wait("Not ready")
+	d.key(tea.KeyEnter)
+	t.Run("error-panel", func(t *testing.T) { checkFrame(t, d.wait("What happened"), 80, 24) })
+	d.key(tea.KeyEnter)
+
+	d.typ("s")
+	t.Run("sign-devices", func(t *testing.T) { checkFrame(t, d.wait("Devices, refreshed"), 80, 24) })
+	d.choose("alice")
+	d.key(tea.KeyEnter)
+	d.wait("The device asks for its PIN")
+	d.typ("999")
+	d.key(tea.KeyEnter) // a wrong PIN costs a try
+	d.wait("Wrong PIN")
+	d.typ("123")
+	t.Run("pin-field", func(t *testing.T) {
+		f := d.wait("•••_")
+		if strings.Contains(f, "123") || strings.Contains(f, "999") {
+			t.Errorf("the PIN is on screen:\n%s", f)
+		}
+		checkFrame(t, f, 80, 24)
+	})
+	d.typ("456")
+	d.key(tea.KeyEnter)
+	d.wait("Type yes")
+	d.typ("ye")
+	t.Run("confirm", func(t *testing.T) { checkFrame(t, d.wait("sign: ye_"), 80, 24) })
+	d.typ("p")
+	d.key(tea.KeyEnter) // "yep" is not "yes"
+	d.wait("Not confirmed")
+	t.Run("signed", func(t *testing.T) {
+		d.signAs("alice")
+		checkFrame(t, d.frame(), 80, 24)
+	})
+	d.signAs("bob")
+	d.signAs("dave")
+	d.typ("t")
+	t.Run("thresholds", func(t *testing.T) { checkFrame(t, d.wait("under claimed"), 80, 24) })
+	d.signAs("erin")
+	d.typ("p")
+	t.Run("publish-ready", func(t *testing.T) { checkFrame(t, d.wait("ready to publish"), 80, 24) })
+	d.key(tea.KeyEnter)
+	d.wait("The device asks for its PIN for the online key")
+	d.typ(testPIN)
+	d.key(tea.KeyEnter)
+	d.wait("Published 1")
+	d.key(tea.KeyEnter)
+	t.Run("closed", func(t *testing.T) { checkFrame(t, d.wait("✓ Closed:"), 80, 24) })
+
+	if _, err := os.Stat(filepath.Join(w.dir, "ws", "metadata", "1.root.json")); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.ReadFile(filepath.Join(w.dir, "ws", "metadata", "1.root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ceremony.LoadRepo(filepath.Join(w.dir, "ws", "metadata"), root); err != nil {
+		t.Fatalf("published metadata does not load: %v", err)
+	}
+}
+
+// TestDevicePanelFollowsPlugging: a token pulled out leaves the panel and
+// comes back when plugged in again.
+func TestDevicePanelFollowsPlugging(t *testing.T) {
+	w := newWorld(t)
+	d := start(t, w.model(asciiRenderer()))
+	d.typ("s")
+	d.wait("(carol) · admin")
+	w.pulled["carol"] = true
+	f := d.wait("Devices, refreshed")
+	for i := 0; strings.Contains(f, "(carol)") && i < 100; i++ {
+		time.Sleep(20 * time.Millisecond)
+		f = d.frame()
+	}
+	if strings.Contains(f, "(carol)") {
+		t.Fatalf("carol's token was pulled out but is still listed:\n%s", f)
+	}
+	w.pulled["carol"] = false
+	d.wait("(carol) · admin")
+}
+
+// TestResize: the frame follows the terminal's size.
+func TestResize(t *testing.T) {
+	w := newWorld(t)
+	d := start(t, w.model(asciiRenderer()))
+	d.wait("Role 1 of 4")
+	d.tm.Send(tea.WindowSizeMsg{Width: 100, Height: 30})
+	f := d.wait("Role 1 of 4")
+	for i := 0; len(strings.Split(f, "\n")) != 30 && i < 100; i++ {
+		time.Sleep(10 * time.Millisecond)
+		f = d.frame()
+	}
+	lines := strings.Split(f, "\n")
+	if len(lines) != 30 || ansi.StringWidth(lines[3]) != 100 {
+		t.Fatalf("after a resize to 100x30 the frame has %d lines, rule %d wide", len(lines), ansi.StringWidth(lines[3]))
+	}
+	d.tm.Send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	time.Sleep(50 * time.Millisecond)
+	checkFrame(t, d.frame(), 80, 24)
+}
+
+// TestNoColor: in a colour terminal the frame has colour; with NO_COLOR
+// it has no escape sequence at all and still says everything.
+func TestNoColor(t *testing.T) {
+	w := newWorld(t)
+	t.Setenv("TERM", "xterm-256color")
+	t.Setenv("NO_COLOR", "")
+	os.Unsetenv("NO_COLOR")
+	color := lipgloss.NewRenderer(io.Discard, termenv.WithTTY(true), termenv.WithEnvironment(env{"TERM": "xterm-256color"}))
+	if f := w.model(color).render(); !strings.Contains(f, "\x1b[") {
+		t.Fatalf("a colour terminal gets no colour:\n%q", f)
+	}
+	mono := lipgloss.NewRenderer(io.Discard, termenv.WithTTY(true), termenv.WithEnvironment(env{"TERM": "xterm-256color", "NO_COLOR": "1"}))
+	f := w.model(mono).render()
+	if strings.Contains(f, "\x1b") {
+		t.Fatalf("NO_COLOR: the frame has escape sequences:\n%q", f)
+	}
+	plain := w.model(asciiRenderer()).render()
+	if f != plain {
+		t.Fatalf("NO_COLOR frame differs from the monochrome one:\n%s\n---\n%s", f, plain)
+	}
+	for _, want := range []string{"✓ Open", "▸ Review", "· Sign", "• root: threshold 2 of 3"} {
+		if !strings.Contains(f, want) {
+			t.Errorf("monochrome frame lacks %q", want)
+		}
+	}
+}
+
+// render draws the first frame without a program.
+func (m *Model) render() string {
+	m.Update(snapMsg{takeSnapshot(m.opt.Engine)})
+	return m.View()
+}
+
+// env is a termenv.Environ with fixed variables.
+type env map[string]string
+
+func (e env) Environ() []string {
+	var out []string
+	for k, v := range e {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+func (e env) Getenv(k string) string { return e[k] }
+
+// TestPINPromptNeverKeeps: the PIN typed reaches the device and the TUI's
+// buffer is wiped.
+func TestPINPromptNeverKeeps(t *testing.T) {
+	var p pinBuf
+	p.b = make([]byte, 0, 16)
+	p.add([]rune("123456"))
+	got := p.take()
+	if string(got) != "123456" || len(p.b) != 0 || !bytes.Equal(p.b[:6], make([]byte, 6)) {
+		t.Fatalf("take gave %q and left %q", got, p.b[:6])
+	}
+}
+
+const rotationPlan = `ceremony: tui-rotation
+reference_time: 2026-12-01T00:00:00Z
+allow_network: true
+start: {trusted_root: ws/metadata/1.root.json, metadata: ws/metadata}
+participants:
+%s
+root: {add: [dave], remove: [carol], threshold: 2}
+`
+
+// TestRotationBoard: for a new root the board shows the old root's
+// threshold and the new one's side by side.
+func TestRotationBoard(t *testing.T) {
+	w := newWorld(t)
+	for _, n := range []string{"alice", "bob", "dave", "erin"} {
+		if _, err := w.eng.Sign(w.keys[n], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.eng.Publish(w.keys["online"], nil); err != nil {
+		t.Fatal(err)
+	}
+	w.eng.Close()
+	var parts []string
+	for _, n := range people {
+		tk, _ := roles.KeyFromPublic(w.keys[n].Public())
+		parts = append(parts, fmt.Sprintf("  - {name: %s, key_file: %s.json, keyid: %s}", n, n, tk.ID()))
+	}
+	plan := filepath.Join(w.dir, "rotation.yaml")
+	if err := os.WriteFile(plan, []byte(fmt.Sprintf(rotationPlan, strings.Join(parts, "\n"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := ceremony.LoadPlan(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := ceremony.Begin(filepath.Join(w.dir, "ws2"), p, ceremony.Tool{Version: "test"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	if _, err := eng.Sign(w.keys["alice"], nil); err != nil {
+		t.Fatal(err)
+	}
+	w.eng = eng
+	d := start(t, w.model(asciiRenderer()))
+	d.typ("t")
+	checkFrame(t, d.wait("under root (old)"), 80, 24)
+}

@@ -1,0 +1,184 @@
+package tui
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+
+	"github.com/ceremony-tuf/ceremony/ceremony"
+	"github.com/ceremony-tuf/ceremony/internal/pgpwords"
+	"github.com/ceremony-tuf/ceremony/roles"
+	"github.com/ceremony-tuf/ceremony/transcripts"
+)
+
+// maxEvents is how many of the transcript's latest events a snapshot keeps.
+const maxEvents = 40
+
+// snapshot is what the TUI draws: a copy of the engine's state taken in
+// the goroutine that ran the engine's last command, so that drawing never
+// reads the state while a command changes it.
+type snapshot struct {
+	Ceremony   string
+	RefTime    string
+	Bootstrap  bool
+	Roles      []roleView
+	Progress   []ceremony.Progress
+	Done       bool
+	Publishing bool
+	Published  bool
+	Closed     bool
+	Head       string
+	HeadWords  string
+	PublishDir string
+	OnlineURI  string
+	// Keys are the participants' keys by keyid.
+	Keys   map[string]*keyView
+	Events []eventView
+	// EventsErr says why the transcript pane is empty, if it is.
+	EventsErr string
+}
+
+type roleView struct {
+	Name      string
+	Version   int64
+	Online    bool
+	Included  bool
+	Summary   []string
+	Checks    []roles.Finding
+	Digest    string
+	Words     string
+	Canonical string
+	SignedBy  []string
+}
+
+// keyView is one participant's key and the roles it appears in.
+type keyView struct {
+	Participant string
+	KeyID       string
+	Device      string
+	MaySign     []string // roles whose required delegations list the key
+	Signed      []string // of those, the roles it has signed
+}
+
+// toSign are the roles the key may sign and has not yet.
+func (k *keyView) toSign() []string {
+	var out []string
+	for _, r := range k.MaySign {
+		if !slices.Contains(k.Signed, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+type eventView struct {
+	Seq    int64
+	Type   string
+	Detail string
+}
+
+// takeSnapshot copies what the TUI shows from the engine. It must run
+// where no engine command runs at the same time.
+func takeSnapshot(eng *ceremony.Engine) *snapshot {
+	st := eng.State()
+	s := &snapshot{Progress: st.Progress(), Done: st.Done(), Publishing: st.Publishing != nil,
+		Published: st.Published, Closed: st.Closed, PublishDir: st.PublishDir, Keys: map[string]*keyView{}}
+	if st.Plan != nil {
+		s.Ceremony = st.Plan.Ceremony
+		s.RefTime = st.Plan.ReferenceTime.UTC().Format("2006-01-02 15:04Z")
+		s.Bootstrap = st.Plan.Start == nil
+		if st.Plan.Online != nil {
+			s.OnlineURI = st.Plan.Online.KeyURI
+		}
+		for _, p := range st.Plan.Participants {
+			s.Keys[p.KeyID] = &keyView{Participant: p.Name, KeyID: p.KeyID, Device: p.Device}
+		}
+	}
+	h := eng.Head()
+	s.Head, s.HeadWords = h.String(), h.Words()
+	for _, r := range st.Roles {
+		rv := roleView{Name: r.Role, Version: r.Version, Online: r.Online, Included: r.Included,
+			Summary: slices.Clone(r.Summary), Checks: slices.Clone(r.Checks), Digest: r.Digest,
+			Words: digestWords(r.Digest), Canonical: string(r.Canonical)}
+		for _, sig := range r.Signatures {
+			rv.SignedBy = append(rv.SignedBy, sig.Signer)
+		}
+		s.Roles = append(s.Roles, rv)
+		if r.Included || r.Online {
+			continue
+		}
+		for _, del := range r.Required {
+			for _, id := range del.KeyIDs {
+				k := s.Keys[id]
+				if k == nil || slices.Contains(k.MaySign, r.Role) {
+					continue
+				}
+				k.MaySign = append(k.MaySign, r.Role)
+				if slices.ContainsFunc(r.Signatures, func(x ceremony.SignatureRecord) bool { return x.KeyID == id }) {
+					k.Signed = append(k.Signed, r.Role)
+				}
+			}
+		}
+	}
+	s.Events, s.EventsErr = readEvents(eng.TranscriptPath())
+	return s
+}
+
+func digestWords(hexDigest string) string {
+	b, err := hex.DecodeString(hexDigest)
+	if err != nil {
+		return ""
+	}
+	return pgpwords.String(b)
+}
+
+// readEvents returns the transcript's latest events, each in a few words.
+func readEvents(path string) ([]eventView, string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err.Error()
+	}
+	defer f.Close()
+	var out []eventView
+	for ev, err := range transcripts.Events(f) {
+		if err != nil {
+			return out, err.Error()
+		}
+		out = append(out, eventView{Seq: ev.Seq, Type: ev.Type, Detail: eventDetail(ev.Data)})
+		if len(out) > maxEvents {
+			out = out[1:]
+		}
+	}
+	return out, ""
+}
+
+// eventDetail picks the fields people look for out of an event's data.
+func eventDetail(data []byte) string {
+	var d struct {
+		Role     string          `json:"role"`
+		Version  int64           `json:"version"`
+		Signer   string          `json:"signer"`
+		Via      string          `json:"via"`
+		Ceremony string          `json:"ceremony"`
+		Files    json.RawMessage `json:"files"`
+		Dir      string          `json:"dir"`
+	}
+	if json.Unmarshal(data, &d) != nil {
+		return ""
+	}
+	switch {
+	case d.Signer != "":
+		return fmt.Sprintf("%s signed by %s (%s)", d.Role, d.Signer, d.Via)
+	case d.Role != "":
+		return fmt.Sprintf("%s v%d", d.Role, d.Version)
+	case d.Ceremony != "":
+		return d.Ceremony
+	case d.Dir != "":
+		var files []json.RawMessage
+		json.Unmarshal(d.Files, &files)
+		return fmt.Sprintf("%d files", len(files))
+	}
+	return ""
+}

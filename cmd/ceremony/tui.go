@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/ceremony-tuf/ceremony/ceremony"
+	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/tui"
+	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/roles"
+)
+
+const tuiHelp = `Opens the guided terminal UI on the ceremony in WORKSPACE (default: the
+current folder), for the people in the ceremony room. A step rail shows
+Open, Load, Stage, Review, Sign, Publish, Close: where the ceremony
+stands and what blocks the next step. Review shows, per role, the change
+in plain words, the policy checks by name, the digest in hex and PGP
+words, and the raw canonical JSON (x). Sign lists the tokens and cards
+plugged in, refreshed every second, with the key each holds and the roles
+it may sign; choose one, give its PIN in a masked field that shows the
+tries left, type "yes", and each signature is verified at once. The
+threshold board shows, per role, who signed and who is missing, the old
+and new root side by side. Errors are shown as a panel saying what to do;
+the ceremony can always be left (q) and taken up again.
+
+Everything the TUI does goes through the same engine as the CLI commands
+(sign, publish, close), and lands in the transcript. Run 'ceremony' with
+no arguments in a workspace, in a terminal, to open it too.
+
+--plain gives a line-by-line mode with the same steps for serial consoles
+and screen readers: it prints the review and thresholds and reads
+commands (review, status, devices, sign URI, publish, close, quit).
+
+The TUI needs a terminal of at least 80x24; NO_COLOR is honoured.
+
+Example:
+  ceremony tui ws-2026-q4
+  ceremony tui ws-2026-q4 --plain`
+
+func init() {
+	register(&command{
+		name:    "tui",
+		summary: "the guided terminal UI for the ceremony room",
+		usage:   "[WORKSPACE] [--online-key URI] [--allow-last-pin-try] [--plain]",
+		help:    tuiHelp,
+		setup: func(fs *flag.FlagSet) runFunc {
+			online := fs.String("online-key", "", "the online key's URI for publishing (default: the plan's online.key_uri)")
+			allowLast := fs.Bool("allow-last-pin-try", false, "let a login spend the device's last PIN try")
+			plain := fs.Bool("plain", false, "line-by-line mode for serial consoles and screen readers")
+			return func(ctx context.Context, e *env, args []string) error {
+				if len(args) > 1 {
+					return usageErrorf("tui takes at most one workspace folder")
+				}
+				ws := "."
+				if len(args) == 1 {
+					ws = args[0]
+				}
+				return runTUI(ctx, e, ws, *online, *allowLast, *plain)
+			}
+		},
+	})
+}
+
+// maybeTUI opens the TUI when ceremony is run with no arguments in a
+// workspace (a folder holding a transcript), in a terminal. It reports
+// whether it did, and the exit code then.
+func maybeTUI(ctx context.Context, e *env, args []string) (handled bool, code int) {
+	if len(args) != 0 || !isTerminal(e.stdin) || !isTerminal(e.stdout) {
+		return false, 0
+	}
+	if _, err := os.Stat(filepath.Join(".", ceremony.TranscriptName)); err != nil {
+		return false, 0
+	}
+	if err := runTUI(ctx, e, ".", "", false, false); err != nil {
+		fmt.Fprintf(e.stderr, "ceremony tui: %v\n", err)
+		return true, exitCode(err)
+	}
+	return true, exitOK
+}
+
+func isTerminal(x any) bool {
+	f, ok := x.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func runTUI(ctx context.Context, e *env, ws, online string, allowLast, plain bool) error {
+	if !plain && (!isTerminal(e.stdin) || !isTerminal(e.stdout)) {
+		return usageErrorf("the TUI needs a terminal: run it in one, or use --plain for line-by-line mode")
+	}
+	eng, err := ceremony.Resume(ws)
+	if err != nil {
+		return ceremonyError(err)
+	}
+	defer eng.Close()
+	if plain {
+		return runPlain(ctx, e, eng, online, allowLast)
+	}
+	return tui.Run(tui.Options{Engine: eng, OnlineURI: online, AllowLastTry: allowLast, Context: ctx}, e.stdin, e.stdout)
+}
+
+// runPlain is the line-by-line face: the CLI's printing, and commands
+// read a line at a time.
+func runPlain(ctx context.Context, e *env, eng *ceremony.Engine, online string, allowLast bool) error {
+	in := bufio.NewReader(e.stdin)
+	opt := tui.Options{Engine: eng, OnlineURI: online}
+	st := eng.State()
+	printReview(e.stdout, st)
+	printProgress(e.stdout, st)
+	for {
+		fmt.Fprintf(e.stdout, "\nSteps:%s\nCommands: review, status, devices, sign URI, publish, close, quit\n> ", tui.Steps(opt, true))
+		line, err := in.ReadString('\n')
+		if err != nil && line == "" {
+			if errors.Is(err, io.EOF) {
+				fmt.Fprintln(e.stdout)
+				return nil
+			}
+			return err
+		}
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		var cerr error
+		switch f[0] {
+		case "review":
+			printReview(e.stdout, st)
+		case "status":
+			printProgress(e.stdout, st)
+		case "devices":
+			plainDevices(ctx, e, st)
+		case "sign":
+			if len(f) != 2 {
+				fmt.Fprintln(e.stdout, "sign takes the key URI: sign 'pkcs11:token=alice;object=admin' (see devices)")
+				continue
+			}
+			cerr = plainSign(ctx, e, in, eng, f[1], allowLast)
+		case "publish":
+			cerr = plainPublish(ctx, e, eng, online, allowLast)
+		case "close":
+			if cerr = eng.CloseCeremony(); cerr == nil {
+				h := eng.Head()
+				fmt.Fprintf(e.stdout, "Closed. Transcript head: %s\nin words: %s\n", h, h.Words())
+			}
+		case "quit", "q", "exit":
+			return nil
+		default:
+			fmt.Fprintf(e.stdout, "unknown command %q\n", f[0])
+		}
+		if cerr != nil {
+			fmt.Fprintf(e.stdout, "error: %v\n", cerr)
+		}
+	}
+}
+
+func plainDevices(ctx context.Context, e *env, st *ceremony.State) {
+	devs, probs := tui.AllDevices(ctx)
+	for _, p := range probs {
+		fmt.Fprintf(e.stdout, "(%s)\n", p)
+	}
+	if len(devs) == 0 {
+		fmt.Fprintln(e.stdout, "No tokens or cards found: plug yours in.")
+	}
+	for _, d := range devs {
+		fmt.Fprintf(e.stdout, "%s\n", d.Device)
+		for _, k := range d.Keys {
+			who := "not a participant's key"
+			if tk, err := roles.KeyFromPublic(k.Public); err == nil {
+				for _, p := range st.Plan.Participants {
+					if p.KeyID == tk.ID() {
+						who = p.Name + "'s key " + tk.ID()[:8]
+					}
+				}
+			}
+			fmt.Fprintf(e.stdout, "  %s (%s)\n    sign %s\n", k.Label, who, k.URI)
+		}
+	}
+}
+
+func plainSign(ctx context.Context, e *env, in *bufio.Reader, eng *ceremony.Engine, uri string, allowLast bool) error {
+	signer, err := hsm.Open(ctx, uri, terminalAuth(e, allowLast))
+	if err != nil {
+		return err
+	}
+	defer signer.Close()
+	dev := signer.Key().Device
+	fmt.Fprintf(e.stdout, "Type \"yes\" to sign with %s: ", dev)
+	line, _ := in.ReadString('\n')
+	if strings.TrimSpace(line) != "yes" {
+		fmt.Fprintf(e.stdout, "not confirmed (typed %q): nothing was signed\n", strings.TrimSpace(line))
+		return nil
+	}
+	res, err := eng.Sign(signer, &dev)
+	for _, r := range res {
+		fmt.Fprintf(e.stdout, "signed %s with key %s, verified\n", r.Role, r.KeyID[:8])
+	}
+	if err != nil {
+		return err
+	}
+	printProgress(e.stdout, eng.State())
+	return nil
+}
+
+func plainPublish(ctx context.Context, e *env, eng *ceremony.Engine, online string, allowLast bool) error {
+	st := eng.State()
+	if online == "" && st.Plan.Online != nil {
+		online = st.Plan.Online.KeyURI
+	}
+	var res *ceremony.PublishResult
+	var err error
+	if online == "" || st.Publishing != nil {
+		res, err = eng.Publish(nil, nil)
+	} else {
+		signer, oerr := hsm.Open(ctx, online, terminalAuth(e, allowLast))
+		if oerr != nil {
+			return oerr
+		}
+		defer signer.Close()
+		dev := signer.Key().Device
+		res, err = eng.Publish(signer, &dev)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "published %d files into %s\n", len(res.Files), res.Dir)
+	return nil
+}
