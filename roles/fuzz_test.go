@@ -477,3 +477,30 @@ func TestFuzzSeedCorpora(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeDocumentStreamsSameBytes complements the fuzz targets, whose
+// inputs stay far below the 64 KiB at which WriteSigned starts flushing:
+// on a document of about a MB, with long strings and unknown members, the
+// streamed signed bytes, CanonicalSigned and Canonicalize of the raw
+// value agree, before and after publishing.
+func TestLargeDocumentStreamsSameBytes(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"signatures":[],"signed":{"x-blob":"` + strings.Repeat("é\\\"x", 20000) + `","_type":"targets","expires":"2030-01-02T03:04:05Z","spec_version":"1.0.31","targets":{`)
+	for i := range 6000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		// Names out of canonical order, and custom members to merge.
+		b.WriteString(`"p` + strconv.Itoa(6000-i) + `/f.tar.gz":{"length":` + strconv.Itoa(i) + `,"hashes":{"sha256":"` + strings.Repeat("ab", 32) + `"},"custom":{"z":null,"a":[true,-0]}}`)
+	}
+	b.WriteString(`},"version":7}}`)
+	data := []byte(b.String())
+	m, err := Parse[*Targets](data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkParsed(t, data, m)
+	if n := len(m.CanonicalSigned()); n < 512<<10 {
+		t.Fatalf("document of %d canonical bytes does not exercise flushing", n)
+	}
+}
