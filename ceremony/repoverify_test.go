@@ -822,3 +822,25 @@ func TestVerifyRepositoryLoadsInGoTUF(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyRepositorySlashNameAsFolder finds a role whose name has a "/"
+// where a web server that decodes %2F would serve it: in a subfolder.
+func TestVerifyRepositorySlashNameAsFolder(t *testing.T) {
+	f := newRVFixture(t)
+	dir, trusted := f.publish()
+	if err := os.Mkdir(filepath.Join(dir, "1.ns"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "1.ns%2Fdelta.json"), filepath.Join(dir, "1.ns", "delta.json")); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := VerifyRepository(dir, trusted, rvRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Roles {
+		if r.Role == "ns/delta" && r.File != "1.ns/delta.json" {
+			t.Errorf("ns/delta read from %s", r.File)
+		}
+	}
+}

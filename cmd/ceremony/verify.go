@@ -121,8 +121,8 @@ func printRepoReport(w io.Writer, rep *ceremony.RepoReport) error {
 	}
 	fmt.Fprintf(w, "repository %s as of %s: %s\n", rep.Dir, rep.At.Format(roles.TimeFormat), status)
 	for _, s := range rep.RootSteps {
-		fmt.Fprintf(w, "  root v%-4d %-28s %d signed of threshold %d under the previous root, %d of %d under its own\n",
-			s.Version, s.File, len(s.OldSigned), s.OldThreshold, len(s.NewSigned), s.NewThreshold)
+		fmt.Fprintf(w, "  root v%-4d %-28s %d keys signed (threshold %d) under root v%d, %d (threshold %d) under its own\n",
+			s.Version, s.File, len(s.OldSigned), s.OldThreshold, s.Version-1, len(s.NewSigned), s.NewThreshold)
 	}
 	for _, r := range rep.Roles {
 		fmt.Fprintf(w, "  %-16s v%-4d %-28s expires %s  %d of %d keys signed, threshold %d\n",
