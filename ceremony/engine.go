@@ -543,36 +543,54 @@ func (s *State) applyStaged(d stagedData, metadata []byte) error {
 }
 
 func (s *State) applySigned(d signedData) error {
-	r := s.Role(d.Role)
-	if r == nil {
-		return fmt.Errorf("signature for %s, which is not staged", d.Role)
-	}
-	if s.Publishing != nil {
-		return fmt.Errorf("%w: signing after publishing started", ErrState)
-	}
 	sig, err := hex.DecodeString(d.Sig)
 	if err != nil {
 		return fmt.Errorf("signature is not hex")
 	}
-	var key *roles.Key
-	for _, del := range r.Required {
-		if slices.Contains(del.KeyIDs, d.KeyID) {
-			key = del.Keys[d.KeyID]
-		}
-	}
-	if key == nil {
-		return fmt.Errorf("%w: key %s may not sign %s", ErrWrongKey, short(d.KeyID), d.Role)
-	}
-	if err := key.Verify(r.Canonical, sig); err != nil {
-		return fmt.Errorf("signature by %s over %s: %w", short(d.KeyID), d.Role, err)
-	}
-	for _, have := range r.Signatures {
-		if have.KeyID == d.KeyID {
-			return fmt.Errorf("%s already has a signature by key %s", d.Role, short(d.KeyID))
-		}
+	r, err := s.checkSignature(d.Role, d.KeyID, sig)
+	if err != nil {
+		return err
 	}
 	r.Signatures = append(r.Signatures, SignatureRecord{Signature: roles.Signature{KeyID: d.KeyID, Sig: sig}, Signer: d.Signer, Via: d.Via, Device: d.Device})
 	return nil
+}
+
+// checkSignature checks a signature before anything records it: the role
+// is staged and still takes signatures, the key is one a required
+// delegation trusts, it has not signed already, and the signature
+// verifies. The fold runs the same checks again on every replay.
+func (s *State) checkSignature(role, keyid string, sig []byte) (*RoleState, error) {
+	r := s.Role(role)
+	if r == nil {
+		return nil, fmt.Errorf("signature for %s, which is not staged", role)
+	}
+	if s.Publishing != nil || s.Closed {
+		return nil, fmt.Errorf("%w: publishing has started; no more signatures are taken", ErrState)
+	}
+	var key *roles.Key
+	for _, del := range r.Required {
+		if slices.Contains(del.KeyIDs, keyid) {
+			key = del.Keys[keyid]
+		}
+	}
+	if key == nil {
+		return nil, fmt.Errorf("%w: key %s may not sign %s v%d", ErrUntrustedKey, s.who(keyid), role, r.Version)
+	}
+	if r.signedBy(keyid) {
+		return nil, fmt.Errorf("%w: %s v%d already has the signature of key %s", ErrDuplicate, role, r.Version, s.who(keyid))
+	}
+	if err := key.Verify(r.Canonical, sig); err != nil {
+		return nil, fmt.Errorf("signature by key %s over %s v%d: %w", s.who(keyid), role, r.Version, err)
+	}
+	return r, nil
+}
+
+// who names a key for people: "3f1a2b3c (carol)", or its short id.
+func (s *State) who(keyid string) string {
+	if name := s.name(keyid); name != short(keyid) {
+		return short(keyid) + " (" + name + ")"
+	}
+	return short(keyid)
 }
 
 // required returns the delegations a staged role must satisfy, from the
@@ -862,16 +880,13 @@ func (e *Engine) Sign(signer crypto.Signer, dev *hsm.Device) ([]SignResult, erro
 }
 
 // AddSignature takes in a signature made elsewhere (an air-gapped
-// signer's response), checking it as the fold checks every signature.
-func (e *Engine) AddSignature(role string, sig roles.Signature) error {
-	r := e.st.Role(role)
-	if r == nil {
-		return fmt.Errorf("no role %s is staged in this ceremony", role)
+// signer's response): it is checked as the fold checks every signature,
+// before anything is recorded, so a refused one changes nothing.
+func (e *Engine) AddSignature(role string, sig roles.Signature, via string, dev *hsm.Device) error {
+	if _, err := e.st.checkSignature(role, sig.KeyID, sig.Sig); err != nil {
+		return err
 	}
-	if r.signedBy(sig.KeyID) {
-		return fmt.Errorf("%s already has %s's signature", role, e.st.name(sig.KeyID))
-	}
-	return e.record(EventSigned, signedData{Role: role, KeyID: sig.KeyID, Sig: hex.EncodeToString(sig.Sig), Signer: e.st.name(sig.KeyID), Via: "response"})
+	return e.record(EventSigned, signedData{Role: role, KeyID: sig.KeyID, Sig: hex.EncodeToString(sig.Sig), Signer: e.st.name(sig.KeyID), Via: via, Device: dev})
 }
 
 func (r *RoleState) mayBeSignedBy(id string) bool {

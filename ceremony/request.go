@@ -600,21 +600,15 @@ func (e *Engine) reqCheck(resp *Response) (*RoleState, error) {
 	if resp.Digest != r.Digest {
 		return nil, fmt.Errorf("%w: the response signs %s v%d with SHA-256 %s, but this ceremony staged bytes with SHA-256 %s: the request it answers came from another run; export the request again and have it signed", ErrStale, r.Role, r.Version, short(resp.Digest), short(r.Digest))
 	}
-	var key *roles.Key
-	for _, del := range r.Required {
-		if slices.Contains(del.KeyIDs, resp.KeyID) {
-			key = del.Keys[resp.KeyID]
-		}
-	}
-	if key == nil {
-		return nil, fmt.Errorf("%w: key %s may not sign %s v%d; the keys it trusts are those the request lists: have one of their holders sign", ErrUntrustedKey, reqWhoKey(st, resp.KeyID), r.Role, r.Version)
-	}
-	if r.signedBy(resp.KeyID) {
-		return nil, fmt.Errorf("%w: %s v%d already has the signature of key %s; nothing to do", ErrDuplicate, r.Role, r.Version, reqWhoKey(st, resp.KeyID))
-	}
 	sig, _ := hex.DecodeString(resp.Sig) // checked by validate
-	if err := key.Verify(r.Canonical, sig); err != nil {
-		return nil, fmt.Errorf("%w: the signature by key %s over %s v%d does not verify (%v): the response was changed or damaged on the way; have it signed again", ErrRequestInvalid, short(resp.KeyID), r.Role, r.Version, err)
+	if _, err := st.checkSignature(r.Role, resp.KeyID, sig); err != nil {
+		if errors.Is(err, roles.ErrSignature) {
+			return nil, fmt.Errorf("%w: %v: the response was changed or damaged on the way; have it signed again", ErrRequestInvalid, err)
+		}
+		if errors.Is(err, ErrUntrustedKey) {
+			return nil, fmt.Errorf("%w; the keys it trusts are those the request lists: have one of their holders sign", err)
+		}
+		return nil, err
 	}
 	return r, nil
 }
@@ -627,15 +621,6 @@ func (e *Engine) Collect(resp *Response) error {
 	if err != nil {
 		return err
 	}
-	return e.record(EventSigned, signedData{Role: r.Role, KeyID: resp.KeyID, Sig: resp.Sig,
-		Signer: e.st.name(resp.KeyID), Via: "response", Device: resp.Device})
-}
-
-// reqWhoKey names a key for people: "3f1a2b3c (carol)", or its short id
-// when it is no participant's.
-func reqWhoKey(st *State, id string) string {
-	if name := st.name(id); name != short(id) {
-		return short(id) + " (" + name + ")"
-	}
-	return short(id)
+	sig, _ := hex.DecodeString(resp.Sig)
+	return e.AddSignature(r.Role, roles.Signature{KeyID: resp.KeyID, Sig: sig}, "response", resp.Device)
 }
