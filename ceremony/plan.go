@@ -124,6 +124,32 @@ type ClaimedChange struct {
 	BinBits int64 `yaml:"bin_bits,omitempty" json:"bin_bits,omitempty"`
 
 	Projects []Project `yaml:"-" json:"projects,omitempty"` // from ProjectsFile
+
+	// Enrollments bring maintainers' attested YubiKey keys into claimed,
+	// each checked with VerifyEnrollment against EnrollmentPolicy.
+	Enrollments []EnrollmentRef `yaml:"enrollments,omitempty" json:"enrollments,omitempty"`
+	// EnrollmentPolicy is what every enrollment must meet.
+	EnrollmentPolicy *EnrollmentPolicyPlan `yaml:"enrollment_policy,omitempty" json:"enrollment_policy,omitempty"`
+}
+
+// EnrollmentRef names a maintainer's enrollment file and the nonce PyPI
+// issued for it.
+type EnrollmentRef struct {
+	Project string `yaml:"project" json:"project"`
+	File    string `yaml:"file" json:"-"`
+	Nonce   string `yaml:"nonce" json:"nonce"`
+
+	Enrollment json.RawMessage `yaml:"-" json:"enrollment"` // the file, read in
+}
+
+// EnrollmentPolicyPlan is EnrollmentPolicy as a plan states it.
+type EnrollmentPolicyPlan struct {
+	RootsFile   string `yaml:"roots_file,omitempty" json:"-"` // PEM; Yubico's roots when empty
+	PINPolicy   string `yaml:"pin_policy,omitempty" json:"pin_policy,omitempty"`
+	TouchPolicy string `yaml:"touch_policy,omitempty" json:"touch_policy,omitempty"`
+	MaxAgeDays  int    `yaml:"max_age_days,omitempty" json:"max_age_days,omitempty"`
+
+	Roots []byte `yaml:"-" json:"roots,omitempty"` // the roots file, read in
 }
 
 // Project is a project's delegation in claimed: its maintainers' keys.
@@ -267,6 +293,28 @@ func (p *Plan) validate() error {
 	if p.Claimed != nil && p.Claimed.ExpiresDays < 0 {
 		return planErrorf("claimed.expires_days", "must not be negative")
 	}
+	if c := p.Claimed; c != nil {
+		for i, r := range c.Enrollments {
+			field := fmt.Sprintf("claimed.enrollments[%d]", i)
+			if !idPattern.MatchString(r.Project) {
+				return planErrorf(field+".project", "%q is not a project name", r.Project)
+			}
+			if r.Nonce == "" {
+				return planErrorf(field+".nonce", "missing: give the nonce PyPI issued for this enrollment")
+			}
+			if r.File == "" && r.Enrollment == nil {
+				return planErrorf(field+".file", "missing: name the maintainer's enrollment file")
+			}
+		}
+		if ep := c.EnrollmentPolicy; ep != nil {
+			if _, ok := pinRank[ep.PINPolicy]; ep.PINPolicy != "" && !ok {
+				return planErrorf("claimed.enrollment_policy.pin_policy", "%q: use never, once or always", ep.PINPolicy)
+			}
+			if _, ok := touchRank[ep.TouchPolicy]; ep.TouchPolicy != "" && !ok {
+				return planErrorf("claimed.enrollment_policy.touch_policy", "%q: use never, cached or always", ep.TouchPolicy)
+			}
+		}
+	}
 	if p.Claimed != nil && (p.Claimed.BinBits < 0 || p.Claimed.BinBits > 12) {
 		return planErrorf("claimed.bin_bits", "%d is out of range: use 1 to 12 (2 to 4096 bins), or leave it out for one claimed file", p.Claimed.BinBits)
 	}
@@ -384,6 +432,27 @@ func (p *Plan) resolve() error {
 			return planErrorf(fmt.Sprintf("participants[%d].keyid", i), "the key in %s has keyid %s, not %s: check you have %s's key", pt.KeyFile, k.ID(), pt.KeyID, pt.Name)
 		}
 		pt.Key = kf.Key
+	}
+	if c := p.Claimed; c != nil {
+		for i := range c.Enrollments {
+			r := &c.Enrollments[i]
+			field := fmt.Sprintf("claimed.enrollments[%d]", i)
+			b, err := os.ReadFile(p.path(r.File))
+			if err != nil {
+				return planErrorf(field+".file", "%v", err)
+			}
+			if _, err := ParseEnrollment(b); err != nil {
+				return planErrorf(field+".file", "%v", err)
+			}
+			r.Enrollment = b
+		}
+		if ep := c.EnrollmentPolicy; ep != nil && ep.RootsFile != "" {
+			b, err := os.ReadFile(p.path(ep.RootsFile))
+			if err != nil {
+				return planErrorf("claimed.enrollment_policy.roots_file", "%v", err)
+			}
+			ep.Roots = b
+		}
 	}
 	if c := p.Claimed; c != nil && c.ProjectsFile != "" {
 		b, err := os.ReadFile(p.path(c.ProjectsFile))

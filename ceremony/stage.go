@@ -50,15 +50,17 @@ type Staged struct {
 
 // staging is what the staging rules read and build.
 type staging struct {
-	plan  *Plan
-	repo  *Repo
-	out   []*Staged
-	root  *roles.Metadata[*roles.Root]
-	tg    *roles.Metadata[*roles.Targets]
-	cl    *roles.Metadata[*roles.Targets]
-	bins  map[string]*roles.Metadata[*roles.Targets] // claimed's bins that change
-	rev   *roles.Metadata[*roles.Revocations]
-	names map[string]string // keyid → participant name, for summaries
+	plan *Plan
+	repo *Repo
+	out  []*Staged
+	root *roles.Metadata[*roles.Root]
+	tg   *roles.Metadata[*roles.Targets]
+	cl   *roles.Metadata[*roles.Targets]
+	bins map[string]*roles.Metadata[*roles.Targets] // claimed's bins that change
+	// evidence describes each verified enrollment, for claimed's summary.
+	evidence []string
+	rev      *roles.Metadata[*roles.Revocations]
+	names    map[string]string // keyid → participant name, for summaries
 }
 
 // Stage computes the roles a plan changes, from the trusted repository
@@ -303,6 +305,9 @@ func (s *staging) applyProjects() error {
 			}
 			ps.roles[pr.Name] = role
 		}
+		if err := s.applyEnrollments(ps); err != nil {
+			return err
+		}
 	}
 	del, err := s.claimedDelegation()
 	if err != nil {
@@ -327,6 +332,52 @@ func (s *staging) applyProjects() error {
 		}
 		t.Delegations = dl
 		s.bins[name] = roles.New(t)
+	}
+	return nil
+}
+
+// applyEnrollments checks every enrollment the plan names and delegates
+// its project to the enrolled key (several enrollments for one project
+// give it several keys, threshold 1). The evidence goes into claimed's
+// summary, and so into the transcript.
+func (s *staging) applyEnrollments(ps projects) error {
+	c := s.plan.Claimed
+	if len(c.Enrollments) == 0 {
+		return nil
+	}
+	pol := EnrollmentPolicy{}
+	if ep := c.EnrollmentPolicy; ep != nil {
+		pol = EnrollmentPolicy{Roots: ep.Roots, PINPolicy: ep.PINPolicy, TouchPolicy: ep.TouchPolicy, MaxAgeDays: ep.MaxAgeDays}
+	}
+	var revoked *roles.Revocations
+	if s.rev != nil {
+		revoked = s.rev.Signed
+	} else if s.repo != nil {
+		revoked = s.repo.Revocations.Signed
+	}
+	fresh := map[string]bool{}
+	for i, r := range c.Enrollments {
+		e, err := ParseEnrollment(r.Enrollment)
+		if err != nil {
+			return err
+		}
+		ev, err := VerifyEnrollment(e, r.Project, r.Nonce, pol, s.plan.ReferenceTime, revoked)
+		if err != nil {
+			return fmt.Errorf("claimed.enrollments[%d] (%s): %w", i, r.Project, err)
+		}
+		k, _ := roles.ParseKey(e.Key)
+		role := ps.roles[r.Project]
+		if role == nil || !fresh[r.Project] {
+			// An enrollment replaces the project's keys; several for one
+			// project in one plan add up.
+			role = &roles.DelegatedRole{Name: r.Project, Threshold: 1, Terminating: true, Paths: []string{r.Project + "/*"}}
+			ps.roles[r.Project] = role
+			fresh[r.Project] = true
+		}
+		ps.keys[k.ID()] = k
+		role.KeyIDs = append(role.KeyIDs, k.ID())
+		s.evidence = append(s.evidence, fmt.Sprintf("%s: enrolled key %s from YubiKey #%d (firmware %s, slot %s, PIN %s, touch %s, proof %s, slot certificate %s, device certificate %s)",
+			r.Project, short(ev.KeyID), ev.Serial, ev.Firmware, ev.Slot, ev.PINPolicy, ev.TouchPolicy, ev.ProofDate, short(ev.SlotCert), short(ev.DeviceCert)))
 	}
 	return nil
 }
@@ -432,7 +483,11 @@ func (s *staging) finish() error {
 		if err != nil {
 			return err
 		}
-		add(t.name, t.m.Signed.Version, pub, s.targetsSummary(t.name, prev, t.m.Signed), roles.CheckTargets(t.name, prev, t.m.Signed, len(pub), pol))
+		summary := s.targetsSummary(t.name, prev, t.m.Signed)
+		if t.name == RoleClaimed {
+			summary = append(summary, s.evidence...)
+		}
+		add(t.name, t.m.Signed.Version, pub, summary, roles.CheckTargets(t.name, prev, t.m.Signed, len(pub), pol))
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.bins)) {
 		m := s.bins[name]
