@@ -216,7 +216,8 @@ func plainPublish(ctx context.Context, e *env, eng *ceremony.Engine, online stri
 	}
 	var res *ceremony.PublishResult
 	var err error
-	if online == "" || st.Publishing != nil {
+	if online == "" || st.Publishing != nil || !st.Done() {
+		// No PIN is asked before the engine has said it will publish.
 		res, err = eng.Publish(nil, nil)
 	} else {
 		signer, oerr := hsm.Open(ctx, online, terminalAuth(e, allowLast))

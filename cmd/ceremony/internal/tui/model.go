@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -346,7 +347,15 @@ func (m *Model) usable(r devRow) bool {
 	return k != nil && len(k.toSign()) > 0
 }
 
+// suggest picks the key to offer first: one whose holder is still
+// missing where a threshold is not reached, else one with anything left
+// to sign, else any key.
 func (m *Model) suggest() int {
+	for i, r := range m.devs {
+		if m.usable(r) && m.needed(m.snap.Keys[r.keyID].Participant) {
+			return i
+		}
+	}
 	for i, r := range m.devs {
 		if m.usable(r) {
 			return i
@@ -358,6 +367,17 @@ func (m *Model) suggest() int {
 		}
 	}
 	return 0
+}
+
+// needed reports whether the engine's progress lists name as missing
+// from a threshold not reached yet.
+func (m *Model) needed(name string) bool {
+	for _, p := range m.snap.Progress {
+		if !p.Reached && slices.Contains(p.Missing, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // fail shows err as a panel.
