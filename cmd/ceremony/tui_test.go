@@ -124,8 +124,11 @@ func (x *tmux) wait(want string) string {
 	return ""
 }
 
-func (x *tmux) keys(keys ...string) { x.t.Helper(); x.cmd(append([]string{"send-keys", "-t", "tui"}, keys...)...) }
-func (x *tmux) text(s string)       { x.t.Helper(); x.cmd("send-keys", "-t", "tui", "-l", s) }
+func (x *tmux) keys(keys ...string) {
+	x.t.Helper()
+	x.cmd(append([]string{"send-keys", "-t", "tui"}, keys...)...)
+}
+func (x *tmux) text(s string) { x.t.Helper(); x.cmd("send-keys", "-t", "tui", "-l", s) }
 
 // TestTUIEndToEnd runs a whole bootstrap ceremony through the TUI of the
 // built binary in tmux, on SoftHSM tokens: the PINs and "yes" are typed,
