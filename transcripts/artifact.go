@@ -38,6 +38,9 @@ func ReadArtifact(path string, a Artifact) ([]byte, error) {
 	if !validArtifactName(a.Digest) {
 		return nil, fmt.Errorf("artifact name %q is not sha256:<64 lowercase hex>", clip(a.Digest))
 	}
+	if _, err := hashFile(artifactPath(path, a.Digest)); err != nil {
+		return nil, fmt.Errorf("read artifact %s: %w", a.Digest, err)
+	}
 	b, err := os.ReadFile(artifactPath(path, a.Digest))
 	if err != nil {
 		return nil, fmt.Errorf("read artifact %s: %w", a.Digest, err)
@@ -55,6 +58,12 @@ func sha256Sum(b []byte) []byte {
 
 // hashFile returns the artifact name of the file at p.
 func hashFile(p string) (string, error) {
+	// A FIFO or device in the store would block or never end: look first.
+	if fi, err := os.Stat(p); err != nil {
+		return "", err
+	} else if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", p)
+	}
 	f, err := os.Open(p)
 	if err != nil {
 		return "", err

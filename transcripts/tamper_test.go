@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -191,5 +192,24 @@ func TestTamperArtifact(t *testing.T) {
 	os.WriteFile(ap, good, 0o644)
 	if b, err := ReadArtifact(p, Artifact{name}); err != nil || !bytes.Equal(b, good) {
 		t.Errorf("restored artifact: %v", err)
+	}
+}
+
+// TestArtifactNotRegular: a FIFO (or device) in the store is reported, not
+// read forever.
+func TestArtifactNotRegular(t *testing.T) {
+	p, orig, _ := fixture(t)
+	ents, _ := os.ReadDir(filepath.Join(ArtifactDir(p), "sha256"))
+	ap := filepath.Join(ArtifactDir(p), "sha256", ents[0].Name())
+	os.Remove(ap)
+	if err := syscall.Mkfifo(ap, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := verifyBytes(t, p, orig, "")
+	if err == nil || r.Problems[0].Check != checkArtifact || !strings.Contains(r.Problems[0].Detail, "regular") {
+		t.Errorf("FIFO artifact: %v", err)
+	}
+	if _, err := ReadArtifact(p, Artifact{"sha256:" + ents[0].Name()}); err == nil {
+		t.Error("ReadArtifact read a FIFO")
 	}
 }
