@@ -4,21 +4,27 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/internal/pgpwords"
 	"github.com/ceremony-tuf/ceremony/transcripts"
 )
 
-// verify loads the published repository from the pinned root v1: the root
-// chain, timestamp, snapshot, targets, claimed and the revocation list,
-// each under its delegator's keys and threshold.
-//
-// TODO(repository verifier): when ceremony.VerifyRepository
-// (ceremony/repoverify.go) lands, run it here too: it checks every
-// delegated role, the projects' metadata included, and expiry.
+// verify checks the published repository from the pinned root v1 twice:
+// ceremony.LoadRepo, which the next ceremony starts from (the root chain,
+// timestamp, snapshot, targets, claimed and the revocation list, each
+// under its delegator's keys and threshold), and ceremony.VerifyRepository
+// as of now, as a client would and more strictly: every delegated role
+// reachable from targets (the projects and the unclaimed bins included),
+// listed in snapshot with its length and hashes, signed by a threshold of
+// distinct keys, not expired, and no revoked key trusted.
 func (d *run) verify(root1 []byte) (*ceremony.Repo, error) {
 	repo, err := ceremony.LoadRepo(d.dirs.metadata, root1)
+	if err != nil {
+		return nil, fmt.Errorf("the published repository does not load from %s: %w", d.res.TrustedRoot, err)
+	}
+	rep, err := ceremony.VerifyRepository(d.dirs.metadata, root1, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("the published repository does not verify from %s: %w", d.res.TrustedRoot, err)
 	}
@@ -27,9 +33,10 @@ func (d *run) verify(root1 []byte) (*ceremony.Repo, error) {
 	if dl != nil {
 		projects = len(dl.Roles)
 	}
-	d.logf("Verified %s from the pinned root v1: root v%d, timestamp v%d, snapshot v%d (%d files listed), targets v%d, claimed v%d (%d projects), revocations v%d (%d revoked keys).\n",
+	d.logf("Verified %s from the pinned root v1 as of now: root v%d, timestamp v%d, snapshot v%d (%d files listed), targets v%d, claimed v%d (%d projects), revocations v%d (%d revoked keys); %d roles reached from targets, %d checks passed.\n",
 		d.dirs.metadata, repo.Root.Signed.Version, repo.Timestamp.Signed.Version, repo.Snapshot.Signed.Version, len(repo.Snapshot.Signed.Meta),
-		repo.Targets.Signed.Version, repo.Claimed.Signed.Version, projects, repo.Revocations.Signed.Version, len(repo.Revocations.Signed.Revoked))
+		repo.Targets.Signed.Version, repo.Claimed.Signed.Version, projects, repo.Revocations.Signed.Version, len(repo.Revocations.Signed.Revoked),
+		len(rep.Roles), len(rep.Checks))
 	return repo, nil
 }
 

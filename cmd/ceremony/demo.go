@@ -92,7 +92,7 @@ func init() {
 func demoNext(e *env, res *demo.Result) {
 	last := res.Ceremonies[len(res.Ceremonies)-1]
 	tries := []struct{ cmd, line string }{
-		{"transcript verify", "ceremony transcript verify " + last.Transcript},
+		{"transcript verify", "ceremony transcript verify " + last.Transcript + " --head " + last.Head.String()},
 		{"transcript replay", "ceremony transcript replay " + last.Transcript + " --against " + res.Metadata},
 		{"verify", "ceremony verify " + res.Metadata + " --root " + res.TrustedRoot},
 		{"status", "ceremony status --workspace " + last.Workspace},
