@@ -616,3 +616,34 @@ func TestImportedKeyIsNotAttested(t *testing.T) {
 		t.Fatalf("attesting an imported key: %v", err)
 	}
 }
+
+func TestTwoYubiKeys(t *testing.T) {
+	insert(t, vpiv.Config{Serial: 21})
+	second, err := vpiv.New(vpiv.Config{Serial: 22, Firmware: [3]byte{5, 4, 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Insert(daemon.Dialer(1)); err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	if err := second.WaitReady(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	b := &piv.Backend{Out: &syncBuffer{}}
+	dks, err := b.Devices(ctx)
+	if err != nil || len(dks) != 2 || dks[0].Device.Serial != "21" || dks[1].Device.Serial != "22" || dks[1].Device.Firmware != "5.4.3" {
+		t.Fatalf("Devices = %+v, %v", dks, err)
+	}
+	// Without a serial the URI is ambiguous, and the error lists both.
+	_, err = b.Generate(ctx, "piv:slot=9c", hsm.ECDSAP256, hsm.GenerateOptions{}, hsm.Auth{})
+	if !errors.Is(err, hsm.ErrAmbiguous) || !strings.Contains(err.Error(), "21, 22") {
+		t.Fatalf("ambiguous: %v", err)
+	}
+	if _, err := b.Generate(ctx, "piv:serial=22;slot=9c", hsm.ECDSAP256, hsm.GenerateOptions{}, hsm.Auth{}); err != nil {
+		t.Fatal(err)
+	}
+	if second.PublicKey(0x9c) == nil {
+		t.Fatal("the key went to the wrong YubiKey")
+	}
+}
