@@ -145,9 +145,11 @@ var quarterlyKeys = []holder{
 	{name: "urllib3-2027", token: "maintainers", object: "urllib3-2027", kt: hsm.ECDSAP256},
 }
 
-// Run runs the demo into opts.Dir. SoftHSM reads its configuration once
-// per process, so Run may be called once per process; it sets
-// SOFTHSM2_CONF for the duration and restores it after.
+// Run runs the demo into opts.Dir. It sets SOFTHSM2_CONF for its
+// duration and restores it after. SoftHSM reads its configuration when it
+// is loaded, and the backend keeps it loaded, so a second Run in one
+// process needs pkcs11.Default().Close() in between; without it, Run says
+// so and changes nothing on any token.
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	start := time.Now()
 	d := &run{opts: opts, out: opts.Out, holders: map[string]*holder{}}
