@@ -16,6 +16,7 @@ import (
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/tui"
 	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/hsm/piv"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
@@ -104,7 +105,17 @@ func runTUI(ctx context.Context, e *env, ws, online string, allowLast, plain boo
 	if plain {
 		return runPlain(ctx, e, eng, online, allowLast)
 	}
-	return tui.Run(tui.Options{Engine: eng, OnlineURI: online, AllowLastTry: allowLast, Context: ctx}, e.stdin, e.stdout)
+	return tui.Run(tui.Options{Engine: eng, OnlineURI: online, AllowLastTry: allowLast, Context: ctx, PromptOut: pivPrompts}, e.stdin, e.stdout)
+}
+
+// pivPrompts sends what YubiKeys ask for ("touch your YubiKey now") to w,
+// or back to stderr when w is nil.
+func pivPrompts(w io.Writer) {
+	for _, b := range hsm.Backends() {
+		if pb, ok := b.(*piv.Backend); ok {
+			pb.Out = w
+		}
+	}
 }
 
 // runPlain is the line-by-line face: the CLI's printing, and commands

@@ -167,7 +167,7 @@ func TestTUIEndToEnd(t *testing.T) {
 		x.wait("Type yes")
 		x.text("yes")
 		x.keys("Enter")
-		x.wait("verified")
+		x.wait(", verified")
 	}
 	if pinShown {
 		t.Errorf("the PIN was on screen")

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -41,6 +42,10 @@ type Options struct {
 	DeviceEvery time.Duration
 	// Context ends pending device work when the TUI quits.
 	Context context.Context
+	// PromptOut, when set, is given the writer where devices put what the
+	// person must see while they wait ("touch your YubiKey now"), and nil
+	// when the TUI ends: a device must not write on the TUI's terminal.
+	PromptOut func(io.Writer)
 }
 
 // AllDevices lists the devices of every registered backend; a backend
@@ -127,6 +132,7 @@ type Model struct {
 	pinAsk   *pinAsk
 	pin      *pinBuf
 	confirm  string
+	prompt   string // what the device asks for now, besides a PIN
 	results  []string
 	onlineOp bool // the PIN asked is the online key's, for publishing
 }
@@ -157,6 +163,7 @@ func New(opt Options) *Model {
 // Messages from commands.
 type (
 	snapMsg    struct{ snap *snapshot }
+	promptMsg  string
 	devTickMsg struct{}
 	devsMsg    struct {
 		devs     []hsm.DeviceKeys
@@ -234,12 +241,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.pinAsk = &a
 		m.pin.wipe()
 		return m, nil
+	case promptMsg:
+		m.prompt = string(msg)
+		return m, nil
 	case openedMsg:
+		m.prompt = ""
 		return m.opened(msg)
 	case signedMsg:
+		m.prompt = ""
 		return m.signed(msg)
 	case publishedMsg:
 		m.busy = ""
+		m.prompt = ""
 		m.onlineOp = false
 		if msg.snap != nil {
 			m.setSnap(msg.snap)

@@ -512,3 +512,48 @@ func TestRotationBoard(t *testing.T) {
 	d.typ("t")
 	checkFrame(t, d.wait("under root (old)"), 80, 24)
 }
+
+// touchSigner waits for a touch, as a YubiKey with a touch policy does,
+// and says so through the device prompt writer.
+type touchSigner struct {
+	fakeSigner
+	out     io.Writer
+	touched chan struct{}
+}
+
+func (s *touchSigner) Sign(r io.Reader, d []byte, o crypto.SignerOpts) ([]byte, error) {
+	fmt.Fprintf(s.out, "Touch YubiKey #%s now: it is waiting, its light blinks (slot 9c).\n", s.hk.Device.Serial)
+	<-s.touched
+	return s.fakeSigner.Sign(r, d, o)
+}
+
+// TestTouchPrompt: what a device asks while it waits is on screen until
+// the signature is made.
+func TestTouchPrompt(t *testing.T) {
+	w := newWorld(t)
+	m := w.model(asciiRenderer())
+	touched := make(chan struct{})
+	var d *driver
+	m.opt.Open = func(ctx context.Context, uri string, auth hsm.Auth) (hsm.Signer, error) {
+		s, err := w.open(ctx, uri, auth)
+		if err != nil {
+			return nil, err
+		}
+		return &touchSigner{fakeSigner: *s.(*fakeSigner), out: promptWriter{d.tm.Send}, touched: touched}, nil
+	}
+	d = start(t, m)
+	d.typ("s")
+	d.wait("▸ SoftHSM")
+	d.key(tea.KeyEnter)
+	d.wait("The device asks for its PIN")
+	d.typ(testPIN)
+	d.key(tea.KeyEnter)
+	d.wait("Type yes")
+	d.typ("yes")
+	d.key(tea.KeyEnter)
+	checkFrame(t, d.wait("Touch YubiKey #0001 now"), 80, 24)
+	close(touched)
+	if f := d.wait(", verified"); strings.Contains(f, "Touch YubiKey") {
+		t.Errorf("the touch prompt stays after signing:\n%s", f)
+	}
+}

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"io"
+	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -24,6 +25,10 @@ func Run(opt Options, in io.Reader, out io.Writer) error {
 		opt.Renderer = lipgloss.NewRenderer(out)
 	}
 	p := tea.NewProgram(New(opt), tea.WithAltScreen(), tea.WithInput(in), tea.WithOutput(out))
+	if opt.PromptOut != nil {
+		opt.PromptOut(promptWriter{p.Send})
+		defer opt.PromptOut(nil)
+	}
 	_, err := p.Run()
 	return err
 }
@@ -38,4 +43,17 @@ func Steps(opt Options, reviewed bool) string {
 	m.snap = takeSnapshot(opt.Engine)
 	m.reviewed = reviewed
 	return m.rail() + "\n" + m.status()
+}
+
+// promptWriter turns what a device writes for the person at the keyboard
+// into messages for the model, a line at a time.
+type promptWriter struct{ send func(tea.Msg) }
+
+func (w promptWriter) Write(b []byte) (int, error) {
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			w.send(promptMsg(l))
+		}
+	}
+	return len(b), nil
 }

@@ -157,6 +157,9 @@ func (m *Model) rail() string {
 // status says what the current step asks for and why the next is
 // blocked, or the latest notice.
 func (m *Model) status() string {
+	if m.prompt != "" {
+		return " ▸ " + m.prompt
+	}
 	if m.notice != "" {
 		return " " + m.notice
 	}
@@ -367,6 +370,12 @@ func (m *Model) signBody(w int) ([]string, int) {
 		lines = append(lines, "Type yes and press enter to sign: "+m.sty.field.Render(m.confirm+"_"))
 	case phaseSigning:
 		lines = append(lines, "Signing; each signature is verified as it is made…")
+	}
+	if m.prompt != "" {
+		lines = append(lines, m.sty.current.Render("▸ "+m.prompt))
+	}
+	switch m.phase {
+	case phaseOpening, phaseConfirm, phaseSigning:
 	default:
 		if len(m.results) == 0 {
 			lines = append(lines, "Choose your key with ↑/↓ and press enter; plug in your device if it is not listed.")
