@@ -126,6 +126,13 @@ func TestDemo(t *testing.T) {
 	}
 
 	checkWithGoTUF(t, dir, pinned)
+
+	// While SoftHSM is loaded with this run's tokens, another run in this
+	// process is refused by name: SoftHSM would not see its tokens.
+	_, err = Run(context.Background(), Options{Dir: filepath.Join(t.TempDir(), "again"), HSMDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "already loaded in this process") {
+		t.Errorf("a second run in one process: %v", err)
+	}
 }
 
 // checkWithGoTUF points go-tuf v2's updater at the demo's metadata/ and
