@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,6 +41,13 @@ type world struct {
 	// pulled are tokens taken out: the device panel no longer lists them.
 	pulled map[string]bool
 	tries  map[string]int
+	mu     sync.Mutex // guards pulled and tries, which tests change while the TUI runs
+}
+
+func (w *world) set(f func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f()
 }
 
 func keyOf(name string) ed25519.PrivateKey {
@@ -103,6 +111,8 @@ func (w *world) hsmKey(n string) hsm.Key {
 }
 
 func (w *world) devices(context.Context) ([]hsm.DeviceKeys, []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	var out []hsm.DeviceKeys
 	for _, n := range people {
 		if !w.pulled[n] {
@@ -117,6 +127,8 @@ func (w *world) devices(context.Context) ([]hsm.DeviceKeys, []string) {
 // tries run out.
 func (w *world) open(ctx context.Context, uri string, auth hsm.Auth) (hsm.Signer, error) {
 	n := strings.TrimPrefix(uri, "fake:")
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if _, ok := w.keys[n]; !ok || w.pulled[n] {
 		return nil, fmt.Errorf("token %s: %w", n, hsm.ErrNotFound)
 	}
@@ -374,7 +386,7 @@ func TestDevicePanelFollowsPlugging(t *testing.T) {
 	d := start(t, w.model(asciiRenderer()))
 	d.typ("s")
 	d.wait("(carol) · admin")
-	w.pulled["carol"] = true
+	w.set(func() { w.pulled["carol"] = true })
 	f := d.wait("Devices, refreshed")
 	for i := 0; strings.Contains(f, "(carol)") && i < 100; i++ {
 		time.Sleep(20 * time.Millisecond)
@@ -383,7 +395,7 @@ func TestDevicePanelFollowsPlugging(t *testing.T) {
 	if strings.Contains(f, "(carol)") {
 		t.Fatalf("carol's token was pulled out but is still listed:\n%s", f)
 	}
-	w.pulled["carol"] = false
+	w.set(func() { w.pulled["carol"] = false })
 	d.wait("(carol) · admin")
 }
 
@@ -555,5 +567,48 @@ func TestTouchPrompt(t *testing.T) {
 	close(touched)
 	if f := d.wait(", verified"); strings.Contains(f, "Touch YubiKey") {
 		t.Errorf("the touch prompt stays after signing:\n%s", f)
+	}
+}
+
+// TestDeviceErrors: a token pulled out before it opens, a PIN entry
+// cancelled, and a device down to its last PIN try each end in an error
+// panel that says what to do, and nothing is signed.
+func TestDeviceErrors(t *testing.T) {
+	w := newWorld(t)
+	m := w.model(asciiRenderer())
+	m.opt.DeviceEvery = time.Hour // the panel keeps showing the pulled token
+	d := start(t, m)
+	d.typ("s")
+	d.wait("▸ SoftHSM v2 #0001 (alice)")
+
+	w.set(func() { w.pulled["alice"] = true })
+	d.key(tea.KeyEnter)
+	if f := d.wait("What to do"); !strings.Contains(f, "Plug the device in again") {
+		t.Errorf("pulled token:\n%s", f)
+	}
+	d.key(tea.KeyEnter)
+	w.set(func() { w.pulled["alice"] = false })
+
+	d.key(tea.KeyEnter)
+	d.wait("The device asks for its PIN")
+	d.typ("12")
+	d.key(tea.KeyEsc)
+	if f := d.wait("What to do"); !strings.Contains(f, "cancelled") || !strings.Contains(f, "Nothing was signed") {
+		t.Errorf("cancelled PIN:\n%s", f)
+	}
+	d.key(tea.KeyEnter)
+
+	w.set(func() { w.tries["alice"] = 2 })
+	d.key(tea.KeyEnter)
+	d.wait("2 tries left")
+	d.typ("000000")
+	d.key(tea.KeyEnter)
+	f := d.wait("What to do")
+	if !strings.Contains(f, "only one PIN try is left") || !strings.Contains(f, "--allow-last-pin-try") {
+		t.Errorf("last try:\n%s", f)
+	}
+	checkFrame(t, f, 80, 24)
+	if sigs := len(w.eng.State().Roles[0].Signatures); sigs != 0 {
+		t.Errorf("%d signatures after errors only", sigs)
 	}
 }
