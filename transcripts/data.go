@@ -12,7 +12,6 @@ import (
 
 // The checks a Problem names. They are part of the --json form.
 const (
-	checkRead     = "read"     // the file could not be read
 	checkLine     = "line"     // a line breaks the line grammar
 	checkData     = "data"     // data is not a strict, compact JSON object
 	checkSecret   = "secret"   // data holds a member named like a secret
@@ -23,7 +22,6 @@ const (
 	checkTorn     = "torn"     // bytes after the last newline: a write cut short
 	checkArtifact = "artifact" // a named artifact is malformed, missing or altered
 	checkHead     = "head"     // the head is not the one the caller expected
-	checkEmpty    = "empty"    // the file has no lines at all
 )
 
 // maxDepth bounds nesting in data: the engine's events are shallow, and a

@@ -79,3 +79,23 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzData: data the scanner accepts is valid, compact JSON to
+// encoding/json, and decodes to an object.
+func FuzzData(f *testing.F) {
+	f.Add([]byte(`{"k":[1,-2.5e3,true,null,"s\u00e9\n"],"o":{"artifact":"sha256:` + zeros + `"}}`))
+	f.Add([]byte(`{"a":"\ud83d\ude00","b":{}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := scanData(b); err != nil {
+			return
+		}
+		var c bytes.Buffer
+		if err := json.Compact(&c, b); err != nil || !bytes.Equal(c.Bytes(), b) {
+			t.Fatalf("accepted %q, which is not compact JSON (%v)", b, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil || m == nil {
+			t.Fatalf("accepted %q, which is not an object: %v", b, err)
+		}
+	})
+}

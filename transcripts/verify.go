@@ -19,11 +19,11 @@ var ErrIntegrity = errors.New("transcript integrity check failed")
 
 // Problem is one failed check, located in the file.
 //
-// Check is one of: "read" (the file could not be read), "line" (the line
-// grammar), "data" (data is not a strict, compact JSON object), "secret"
-// (data holds a member named like a secret, or a PEM private key), "seq",
-// "time" (time goes backwards), "prev" (the previous line's hash), "header",
-// "torn" (bytes after the last newline), "artifact" or "head".
+// Check is one of: "line" (the line grammar), "data" (data is not a
+// strict, compact JSON object), "secret" (data holds a member named like a
+// secret, or a PEM private key), "seq", "time" (time goes backwards),
+// "prev" (the previous line's hash), "header", "torn" (bytes after the last
+// newline), "artifact" or "head".
 type Problem struct {
 	Line     int    `json:"line"`               // 1-based line number; the torn tail is the line after the last
 	Seq      int64  `json:"seq,omitempty"`      // the line's seq, when it could be read
@@ -209,7 +209,9 @@ func (lr *lineReader) next() (raw []byte, sum Digest, size int64, nl bool, err e
 // first error, which is a *Problem for a failed check. A torn tail (bytes
 // after the last newline) is reported as a problem with Check "torn".
 //
-// The engine's fold ranges over Events to replay a transcript.
+// The engine's fold ranges over Events to replay a transcript. Events whose
+// type begins "transcript." (the header, and the record of a repaired torn
+// tail) are the format's own, and a fold skips them.
 func Events(r io.Reader) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		lr := lineReader{br: bufio.NewReaderSize(r, 64<<10)}
