@@ -157,7 +157,10 @@ func TestTUIEndToEnd(t *testing.T) {
 		if strings.Contains(s, "Every threshold holds") {
 			break
 		}
-		x.wait("▸ SoftHSM") // the device panel has found the tokens
+		devs := x.wait("▸ SoftHSM") // the device panel has found the tokens
+		if i == 1 {
+			t.Logf("device panel:\n%s", devs)
+		}
 		x.keys("Enter")
 		x.wait("The device asks for its PIN")
 		x.text(softhsmtest.UserPIN)

@@ -472,7 +472,7 @@ func (m *Model) boardBody(w int) []string {
 		for _, c := range cols {
 			// One delegation: its signers on one line.
 			lines = append(lines, "  "+c[0])
-			for _, l := range wrap(strings.Join(c[1:], "   "), w-4) {
+			for _, l := range wrap(strings.Join(c[1:], ", "), w-4) {
 				lines = append(lines, "    "+l)
 			}
 		}
