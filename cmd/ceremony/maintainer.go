@@ -246,4 +246,117 @@ Example:
 			}
 		},
 	})
+
+	register(&command{
+		name:    "maintainer request",
+		summary: "a signing request for a project's metadata, for maintainers who sign apart",
+		usage:   "METADATA --project NAME --delegator FILE --out REQUEST",
+		help: `For projects that need several maintainers' signatures. Writes a signing
+request for the project's delegated metadata, in the ceremony's request
+format, under the delegation the delegating file (claimed, or the claimed bin
+holding the project) gives it. Each maintainer runs
+'ceremony sign REQUEST --key URI --out RESPONSE' on their own machine, and
+'ceremony maintainer collect' adds the signatures.
+
+Example:
+  ceremony maintainer request 4.sampleproject.json --project sampleproject \
+      --delegator 12.claimed.json --out sampleproject-v4.request.json`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			project := fs.String("project", "", "the project's role name")
+			delegator := fs.String("delegator", "", "the metadata that delegates to the project (claimed or its bin)")
+			out := fs.String("out", "", "the request file to write")
+			return func(ctx context.Context, e *env, args []string) error {
+				if len(args) != 1 || *project == "" || *delegator == "" || *out == "" {
+					return usageErrorf("give one metadata file, --project, --delegator and --out")
+				}
+				m, del, err := readProjectFiles(args[0], *delegator)
+				if err != nil {
+					return err
+				}
+				req, err := ceremony.ProjectRequest(m, *project, del)
+				if err != nil {
+					return withCode(exitInput, err)
+				}
+				b, err := req.Marshal()
+				if err != nil {
+					return err
+				}
+				if _, err := os.Stat(*out); err == nil {
+					return withCode(exitConflict, fmt.Errorf("%s exists; choose another --out", *out))
+				}
+				if err := ceremony.WriteFileAtomic(*out, b, 0o644); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "wrote %s: %s v%d, %d of %d maintainer keys must sign\n", *out, *project, req.Version, req.Thresholds[0].Threshold, len(req.Signers))
+				return nil
+			}
+		},
+	})
+
+	register(&command{
+		name:    "maintainer collect",
+		summary: "add maintainers' response signatures to a project's metadata",
+		usage:   "METADATA --project NAME --delegator FILE RESPONSE...",
+		help: `Checks each response against the project's metadata and the maintainer
+keys the delegating file gives it (the project, the version and the signed
+bytes, a trusted key, a signature that verifies, no key twice) and adds the
+signatures, rewriting METADATA atomically. Nothing is written if any
+response is refused.
+
+Example:
+  ceremony maintainer collect 4.sampleproject.json --project sampleproject \
+      --delegator 12.claimed.json alice.response.json bob.response.json`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			project := fs.String("project", "", "the project's role name")
+			delegator := fs.String("delegator", "", "the metadata that delegates to the project (claimed or its bin)")
+			return func(ctx context.Context, e *env, args []string) error {
+				if len(args) < 2 || *project == "" || *delegator == "" {
+					return usageErrorf("give the metadata file, --project, --delegator and at least one response")
+				}
+				m, del, err := readProjectFiles(args[0], *delegator)
+				if err != nil {
+					return err
+				}
+				for _, rp := range args[1:] {
+					b, err := os.ReadFile(rp)
+					if err != nil {
+						return withCode(exitInput, err)
+					}
+					resp, err := ceremony.ParseResponse(b)
+					if err != nil {
+						return withCode(exitInput, fmt.Errorf("%s: %w", rp, err))
+					}
+					if err := ceremony.AddProjectResponse(m, *project, del, resp); err != nil {
+						return reqErr(fmt.Errorf("%s: %w", rp, err))
+					}
+				}
+				pub, err := m.MarshalJSON()
+				if err != nil {
+					return err
+				}
+				if err := ceremony.WriteFileAtomic(args[0], pub, 0o644); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "added %d signatures to %s\n", len(args)-1, args[0])
+				return nil
+			}
+		},
+	})
+}
+
+// readProjectFiles reads a project's metadata and its delegator's file.
+func readProjectFiles(metadata, delegator string) (*roles.Metadata[*roles.Targets], []byte, error) {
+	b, err := os.ReadFile(metadata)
+	if err != nil {
+		return nil, nil, withCode(exitInput, err)
+	}
+	m, err := roles.Parse[*roles.Targets](b)
+	if err != nil {
+		return nil, nil, withCode(exitInput, err)
+	}
+	del, err := os.ReadFile(delegator)
+	if err != nil {
+		return nil, nil, withCode(exitInput, err)
+	}
+	return m, del, nil
 }
