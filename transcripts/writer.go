@@ -231,9 +231,10 @@ func (w *Writer) Recovered() *Problem {
 // that is not intact in the store. It is a last line of defence: secrets
 // should never reach it.
 //
-// After a failed write or fsync, the state of the file's tail is unknown:
-// the Writer refuses every further Append, and the caller should Close it
-// and Open the transcript again, which repairs a torn tail.
+// After a failed write or fsync, the state of the file's tail is unknown
+// (the event may or may not be there): the Writer refuses every further
+// Append, and the caller should Close it and Open the transcript again,
+// which repairs a torn tail; what the file then holds is the truth.
 func (w *Writer) Append(typ string, v any) (Event, error) {
 	if strings.HasPrefix(typ, reservedPrefix) {
 		return Event{}, fmt.Errorf("append: event type %q: types beginning %q are reserved for the transcript itself", clip(typ), reservedPrefix)
@@ -341,7 +342,8 @@ func (w *Writer) Last() Event {
 	return w.last
 }
 
-// Close closes the transcript and releases its lock.
+// Close closes the transcript and releases its lock. It need not fsync:
+// every Append already has.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -396,3 +396,32 @@ func TestEvents(t *testing.T) {
 		break
 	}
 }
+
+// TestConcurrentAppend: goroutines sharing a Writer never interleave lines.
+func TestConcurrentAppend(t *testing.T) {
+	old := syncFile
+	syncFile = func(*os.File) error { return nil }
+	t.Cleanup(func() { syncFile = old })
+	p, w := exampleTranscript(t, t.TempDir())
+	done := make(chan error)
+	for g := range 4 {
+		go func() {
+			for i := range 25 {
+				if _, err := w.Append("tick", map[string]int{"g": g, "i": i}); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	if r, err := Verify(p, w.Last().Hash().String()); err != nil || r.Events != 103 {
+		t.Fatalf("after concurrent appends: %d events, %v", r.Events, err)
+	}
+}
