@@ -69,18 +69,6 @@ type keyShow struct {
 	Key   *roles.Key `json:"key"`
 }
 
-// parseTrailingFlags lets flags follow the URI ('keys show URI --json'),
-// as people type them.
-func parseTrailingFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	if len(args) > 1 {
-		if err := fs.Parse(args[1:]); err != nil {
-			return nil, usageErrorf("%v", err)
-		}
-		args = append(args[:1:1], fs.Args()...)
-	}
-	return args, nil
-}
-
 // backendFor finds the backend for a key URI; an unknown scheme is bad
 // input, not a device failure.
 func backendFor(uri string) (hsm.Backend, error) {
@@ -150,10 +138,6 @@ func init() {
 		setup: func(fs *flag.FlagSet) runFunc {
 			asJSON := fs.Bool("json", false, `print {"keyid": ..., "key": {...}} for scripts and plans`)
 			return func(ctx context.Context, e *env, args []string) error {
-				args, err := parseTrailingFlags(fs, args)
-				if err != nil {
-					return err
-				}
 				if len(args) != 1 {
 					return usageErrorf("keys show takes one key URI, such as 'pkcs11:token=alice;object=root-2026'")
 				}
@@ -182,17 +166,15 @@ func init() {
 	register(&command{
 		name:    "keys generate",
 		summary: "generate a key pair on a token or card",
-		usage:   "--type TYPE [--allow-last-pin-try] [--json] URI",
+		usage:   "--type TYPE [--pin-policy P] [--touch-policy P] [--allow-last-pin-try] [--json] URI",
 		help:    keysGenerateHelp,
 		setup: func(fs *flag.FlagSet) runFunc {
 			typ := fs.String("type", "", "key `type`: ed25519, ecdsa-p256, ecdsa-p384 or rsa-3072")
 			lastTry := fs.Bool("allow-last-pin-try", false, "spend the token's last PIN try if it comes to that")
 			asJSON := fs.Bool("json", false, `print {"keyid": ..., "key": {...}} for scripts and plans`)
+			pinPolicy := fs.String("pin-policy", "", "YubiKeys: never, once or always (the card's default when empty)")
+			touchPolicy := fs.String("touch-policy", "", "YubiKeys: never, cached or always (the card's default when empty)")
 			return func(ctx context.Context, e *env, args []string) error {
-				args, err := parseTrailingFlags(fs, args)
-				if err != nil {
-					return err
-				}
 				if len(args) != 1 {
 					return usageErrorf("keys generate takes one URI naming the token and the new key's label, such as 'pkcs11:token=alice;object=root-2026'")
 				}
@@ -207,7 +189,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				k, err := b.Generate(ctx, args[0], kt, hsm.GenerateOptions{}, terminalAuth(e, *lastTry))
+				k, err := b.Generate(ctx, args[0], kt, hsm.GenerateOptions{PINPolicy: *pinPolicy, TouchPolicy: *touchPolicy}, terminalAuth(e, *lastTry))
 				if err != nil {
 					return keyErr(err)
 				}
