@@ -7,6 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
@@ -38,6 +41,20 @@ func ceremonyError(err error) error {
 		return withCode(exitUsage, err)
 	}
 	return err
+}
+
+// openWorkspace resumes the ceremony in a workspace (folding its
+// transcript), with the ways that fails mapped to exit codes. The caller
+// closes it.
+func openWorkspace(ws string) (*ceremony.Engine, error) {
+	if _, err := os.Stat(filepath.Join(ws, ceremony.TranscriptName)); errors.Is(err, fs.ErrNotExist) {
+		return nil, withCode(exitInput, fmt.Errorf("no ceremony in %s (no %s there): run in the ceremony's workspace or name it with --workspace", ws, ceremony.TranscriptName))
+	}
+	eng, err := ceremony.Resume(ws)
+	if err != nil {
+		return nil, ceremonyError(err)
+	}
+	return eng, nil
 }
 
 func workspaceFlag(fs *flag.FlagSet) *string {
@@ -215,9 +232,9 @@ Examples:
 				if len(args) > 1 {
 					return usageErrorf("sign takes at most one request file")
 				}
-				eng, err := ceremony.Resume(*ws)
+				eng, err := openWorkspace(*ws)
 				if err != nil {
-					return ceremonyError(err)
+					return err
 				}
 				defer eng.Close()
 				signer, err := hsm.Open(ctx, *key, auth)
@@ -257,9 +274,9 @@ Example:
 			ws := workspaceFlag(fs)
 			asJSON := fs.Bool("json", false, "print JSON for scripts")
 			return func(ctx context.Context, e *env, args []string) error {
-				eng, err := ceremony.Resume(*ws)
+				eng, err := openWorkspace(*ws)
 				if err != nil {
-					return ceremonyError(err)
+					return err
 				}
 				defer eng.Close()
 				if *asJSON {
@@ -290,9 +307,9 @@ Example:
 			online := fs.String("online-key", "", "the online key's URI (default: the plan's online.key_uri)")
 			allowLast := fs.Bool("allow-last-pin-try", false, "let the login spend the device's last PIN try")
 			return func(ctx context.Context, e *env, args []string) error {
-				eng, err := ceremony.Resume(*ws)
+				eng, err := openWorkspace(*ws)
 				if err != nil {
-					return ceremonyError(err)
+					return err
 				}
 				defer eng.Close()
 				uri := *online
@@ -337,9 +354,9 @@ Example:
 		setup: func(fs *flag.FlagSet) runFunc {
 			ws := workspaceFlag(fs)
 			return func(ctx context.Context, e *env, args []string) error {
-				eng, err := ceremony.Resume(*ws)
+				eng, err := openWorkspace(*ws)
 				if err != nil {
-					return ceremonyError(err)
+					return err
 				}
 				defer eng.Close()
 				st := eng.State()
@@ -371,9 +388,9 @@ Example:
 			ws := workspaceFlag(fs)
 			asJSON := fs.Bool("json", false, "print JSON for scripts")
 			return func(ctx context.Context, e *env, args []string) error {
-				eng, err := ceremony.Resume(*ws)
+				eng, err := openWorkspace(*ws)
 				if err != nil {
-					return ceremonyError(err)
+					return err
 				}
 				defer eng.Close()
 				if err := eng.CloseCeremony(); err != nil {

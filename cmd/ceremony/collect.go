@@ -48,7 +48,7 @@ func init() {
 						return reqErr(fmt.Errorf("%s: %w", path, err))
 					}
 				}
-				eng, err := reqResume(*ws)
+				eng, err := openWorkspace(*ws)
 				if err != nil {
 					return err
 				}

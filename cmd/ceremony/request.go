@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
@@ -60,19 +59,6 @@ Example:
   ceremony collect --workspace /ceremony/ws /media/usb/*.response.json
   ceremony collect --json carol-root.response.json`
 
-// reqResume opens the ceremony in a workspace, with exit codes for the
-// ways that fails.
-func reqResume(ws string) (*ceremony.Engine, error) {
-	if _, err := os.Stat(filepath.Join(ws, ceremony.TranscriptName)); errors.Is(err, fs.ErrNotExist) {
-		return nil, withCode(exitInput, fmt.Errorf("no ceremony in %s (no %s there): run in the ceremony's workspace or name it with --workspace", ws, ceremony.TranscriptName))
-	}
-	e, err := ceremony.Resume(ws)
-	if err != nil {
-		return nil, ceremonyError(err)
-	}
-	return e, nil
-}
-
 // reqErr marks the errors of signing requests and responses with their
 // exit codes.
 func reqErr(err error) error {
@@ -119,7 +105,7 @@ func init() {
 				if *out == "" {
 					return usageErrorf("name the folder to write the requests into with --out, e.g. --out /media/usb/requests")
 				}
-				eng, err := reqResume(*ws)
+				eng, err := openWorkspace(*ws)
 				if err != nil {
 					return err
 				}
