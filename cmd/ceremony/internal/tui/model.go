@@ -110,21 +110,24 @@ type Model struct {
 	w, h int
 	snap *snapshot
 
-	screen   screen
-	reviewed bool
-	roleIdx  int
-	raw      bool
-	scroll   int
-	busy     string
-	notice   string
-	err      *errPanel
-	quitting bool
+	screen    screen
+	reviewed  bool
+	roleIdx   int
+	raw       bool
+	scroll    int
+	busy      string
+	busySince time.Time
+	notice    string
+	err       *errPanel
+	quitting  bool
 
 	devs      []devRow
 	devProbs  []string
 	devLoaded bool
 	listing   bool
 	cursor    int
+	// shownCursor is the cursor the view last scrolled to.
+	shownCursor int
 
 	phase    signPhase
 	signer   hsm.Signer
@@ -156,16 +159,17 @@ func New(opt Options) *Model {
 		ctx = context.Background()
 	}
 	m := &Model{opt: opt, ctx: ctx, sty: newStyles(opt.Renderer), pins: NewPINPrompt(ctx), w: 80, h: 24,
-		pin: &pinBuf{b: make([]byte, 0, 256)}}
+		pin: &pinBuf{b: make([]byte, 0, 256)}, shownCursor: -1}
 	return m
 }
 
 // Messages from commands.
 type (
-	snapMsg    struct{ snap *snapshot }
-	promptMsg  string
-	devTickMsg struct{}
-	devsMsg    struct {
+	snapMsg     struct{ snap *snapshot }
+	promptMsg   string
+	busyTickMsg struct{}
+	devTickMsg  struct{}
+	devsMsg     struct {
 		devs     []hsm.DeviceKeys
 		problems []string
 	}
@@ -241,6 +245,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.pinAsk = &a
 		m.pin.wipe()
 		return m, nil
+	case busyTickMsg:
+		if m.busy == "" {
+			return m, nil
+		}
+		return m, m.busyTick() // redraws the elapsed time
 	case promptMsg:
 		m.prompt = string(msg)
 		return m, nil
@@ -393,6 +402,18 @@ func (m *Model) needed(name string) bool {
 	return false
 }
 
+// setBusy says what runs now, and starts the clock the header shows
+// for long work.
+func (m *Model) setBusy(what string) tea.Cmd {
+	m.busy = what
+	m.busySince = time.Now()
+	return m.busyTick()
+}
+
+func (m *Model) busyTick() tea.Cmd {
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return busyTickMsg{} })
+}
+
 // fail shows err as a panel.
 func (m *Model) fail(err error) {
 	m.err = explain(err)
@@ -520,12 +541,12 @@ func (m *Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 	case screenClose:
 		if k.String() == "enter" && m.busy == "" {
-			m.busy = "closing the ceremony"
+			tick := m.setBusy("closing the ceremony")
 			eng := m.opt.Engine
-			return m, func() tea.Msg {
+			return m, tea.Batch(tick, func() tea.Msg {
 				err := eng.CloseCeremony()
 				return closedMsg{err: err, snap: takeSnapshot(eng)}
-			}
+			})
 		}
 	}
 	return m, nil
@@ -593,13 +614,13 @@ func (m *Model) confirmKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.phase = phaseSigning
-		m.busy = "signing with " + m.signFor.dev.String()
+		tick := m.setBusy("signing with " + m.signFor.dev.String())
 		eng, signer := m.opt.Engine, m.signer
 		dev := signer.Key().Device
-		return m, func() tea.Msg {
+		return m, tea.Batch(tick, func() tea.Msg {
 			res, err := eng.Sign(signer, &dev)
 			return signedMsg{res: res, err: err, snap: takeSnapshot(eng)}
-		}
+		})
 	}
 	return m, nil
 }
@@ -613,13 +634,13 @@ func (m *Model) useKey() (tea.Model, tea.Cmd) {
 	m.phase = phaseOpening
 	m.results = nil
 	m.notice = ""
-	m.busy = "opening " + row.dev.String()
+	tick := m.setBusy("opening " + row.dev.String())
 	open, ctx, uri := m.opt.Open, m.ctx, row.key.URI
 	auth := hsm.Auth{PINs: m.pins, Policy: hsm.PINPolicy{AllowLastTry: m.opt.AllowLastTry}}
-	return m, func() tea.Msg {
+	return m, tea.Batch(tick, func() tea.Msg {
 		s, err := open(ctx, uri, auth)
 		return openedMsg{signer: s, err: err}
-	}
+	})
 }
 
 func (m *Model) opened(msg openedMsg) (tea.Model, tea.Cmd) {
@@ -683,12 +704,12 @@ func (m *Model) publish() (tea.Model, tea.Cmd) {
 		// before the engine has said whether it will publish at all.
 		uri = ""
 	}
-	m.busy = "publishing"
+	tick := m.setBusy("publishing")
 	m.notice = ""
 	m.onlineOp = uri != ""
 	open, ctx := m.opt.Open, m.ctx
 	auth := hsm.Auth{PINs: m.pins, Policy: hsm.PINPolicy{AllowLastTry: m.opt.AllowLastTry}}
-	return m, func() tea.Msg {
+	return m, tea.Batch(tick, func() tea.Msg {
 		if uri == "" {
 			res, err := eng.Publish(nil, nil)
 			return publishedMsg{res: res, err: err, snap: takeSnapshot(eng)}
@@ -701,7 +722,7 @@ func (m *Model) publish() (tea.Model, tea.Cmd) {
 		dev := s.Key().Device
 		res, err := eng.Publish(s, &dev)
 		return publishedMsg{res: res, err: err, snap: takeSnapshot(eng)}
-	}
+	})
 }
 
 // explain turns an error into what happened and what to do.

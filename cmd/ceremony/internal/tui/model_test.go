@@ -205,10 +205,11 @@ func (p probe) frame() string {
 	fixed.HeadWords = digestWords(fixed.Head)
 	fixed.PublishDir = "/ws/metadata"
 	m.snap = &fixed
-	notice := m.notice
+	notice, since := m.notice, m.busySince
+	m.busySince = time.Time{}
 	m.notice = strings.ReplaceAll(m.notice, s.PublishDir, "/ws/metadata")
 	out := m.View()
-	m.snap, m.notice = &s, notice
+	m.snap, m.notice, m.busySince = &s, notice, since
 	return out
 }
 

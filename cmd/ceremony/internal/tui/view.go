@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
@@ -56,20 +57,37 @@ func (m *Model) View() string {
 		title = "Error"
 	}
 	add(rule(title, w))
-	body, focus := m.body(w)
+	body, focus, sticky := m.body(w)
 	bh := m.bodyHeight()
+	// The first sticky lines stay in place (what the device flow asks
+	// now); the rest scrolls.
+	sticky = min(sticky, len(body), max(0, bh-3))
+	for _, l := range body[:sticky] {
+		add(l)
+	}
+	body, bh = body[sticky:], bh-sticky
 	if focus >= 0 {
+		focus -= sticky
+	}
+	if focus >= 0 && m.cursor != m.shownCursor {
+		// Keep the key just chosen in view; PgUp/PgDn scroll freely.
+		m.shownCursor = m.cursor
 		if focus < m.scroll {
 			m.scroll = focus
-		} else if focus >= m.scroll+bh {
-			m.scroll = focus - bh + 1
+		} else if focus+1 >= m.scroll+bh-1 {
+			// The key's line and the line below it, above the scroll hint.
+			m.scroll = focus - bh + 3
 		}
 	}
 	m.scroll = max(0, min(m.scroll, len(body)-bh))
 	for i := 0; i < bh; i++ {
-		if j := m.scroll + i; j < len(body) {
+		j := m.scroll + i
+		switch {
+		case i == bh-1 && j < len(body)-1:
+			add(m.sty.dim.Render(fmt.Sprintf("  ↓ %d more lines (PgDn)", len(body)-j)))
+		case j < len(body):
 			add(body[j])
-		} else {
+		default:
 			add("")
 		}
 	}
@@ -107,6 +125,10 @@ func (m *Model) header(w int) string {
 	right := ""
 	if m.busy != "" {
 		right = " … " + m.busy + " "
+		// Long work (a 100,000-project claimed role) shows its clock.
+		if d := time.Since(m.busySince); !m.busySince.IsZero() && d >= 2*time.Second {
+			right = fmt.Sprintf(" … %s, %ds ", m.busy, int(d.Seconds()))
+		}
 	}
 	pad := max(1, w-ansi.StringWidth(left)-ansi.StringWidth(right))
 	return m.sty.title.Render(left + strings.Repeat(" ", pad) + right)
@@ -238,24 +260,26 @@ func (m *Model) help() string {
 }
 
 // body returns the screen's lines and the line to keep in view (-1: any).
-func (m *Model) body(w int) ([]string, int) {
+// body returns the screen's lines, the line to keep in view (-1: any),
+// and how many lines at the top must not scroll away.
+func (m *Model) body(w int) ([]string, int, int) {
 	switch {
 	case m.pinAsk != nil:
-		return m.pinBody(w), -1
+		return m.pinBody(w), -1, 0
 	case m.err != nil:
-		return m.errBody(w), -1
+		return m.errBody(w), -1, 0
 	}
 	switch m.screen {
 	case screenReview:
-		return m.reviewBody(w), -1
+		return m.reviewBody(w), -1, 1
 	case screenSign:
 		return m.signBody(w)
 	case screenBoard:
-		return m.boardBody(w), -1
+		return m.boardBody(w), -1, 0
 	case screenPublish:
-		return m.publishBody(w), -1
+		return m.publishBody(w), -1, 0
 	}
-	return m.closeBody(w), -1
+	return m.closeBody(w), -1, 0
 }
 
 func (m *Model) errBody(w int) []string {
@@ -355,7 +379,7 @@ func (m *Model) reviewBody(w int) []string {
 	return lines
 }
 
-func (m *Model) signBody(w int) ([]string, int) {
+func (m *Model) signBody(w int) ([]string, int, int) {
 	var lines []string
 	switch m.phase {
 	case phaseOpening:
@@ -385,6 +409,7 @@ func (m *Model) signBody(w int) ([]string, int) {
 		}
 	}
 	lines = append(lines, "", fmt.Sprintf("Devices, refreshed every %s:", m.opt.DeviceEvery))
+	sticky := len(lines)
 	focus := -1
 	if !m.devLoaded {
 		lines = append(lines, "  looking for tokens and cards…")
@@ -428,7 +453,7 @@ func (m *Model) signBody(w int) ([]string, int) {
 	for _, p := range m.devProbs {
 		lines = append(lines, m.sty.dim.Render("  ("+p+")"))
 	}
-	return lines, focus
+	return lines, focus, sticky
 }
 
 func (m *Model) boardBody(w int) []string {
