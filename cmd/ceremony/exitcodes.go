@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/transcripts"
 )
 
 // Exit codes, by class of failure. They are part of the interface: scripts
@@ -72,7 +73,7 @@ func exitCode(err error) int {
 			return exitDevice
 		}
 	}
-	if errors.Is(err, hsm.ErrExists) {
+	if errors.Is(err, hsm.ErrExists) || errors.Is(err, transcripts.ErrInUse) {
 		return exitConflict
 	}
 	return exitInternal
