@@ -19,6 +19,7 @@ var (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"ceremony": func() {
+			installKillHook()
 			os.Exit(run(context.Background(), &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:]))
 		},
 	})
