@@ -12,6 +12,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -117,6 +118,7 @@ type Model struct {
 	scroll    int
 	busy      string
 	busySince time.Time
+	inflight  *sync.WaitGroup
 	notice    string
 	err       *errPanel
 	quitting  bool
@@ -159,7 +161,7 @@ func New(opt Options) *Model {
 		ctx = context.Background()
 	}
 	m := &Model{opt: opt, ctx: ctx, sty: newStyles(opt.Renderer), pins: NewPINPrompt(ctx), w: 80, h: 24,
-		pin: &pinBuf{b: make([]byte, 0, 256)}, shownCursor: -1}
+		pin: &pinBuf{b: make([]byte, 0, 256)}, shownCursor: -1, inflight: &sync.WaitGroup{}}
 	return m
 }
 
@@ -295,7 +297,7 @@ func (m *Model) setSnap(s *snapshot) {
 	if m.roleIdx >= len(s.Roles) {
 		m.roleIdx = 0
 	}
-	m.setDevices(nil, m.devProbs)
+	m.resuggest()
 }
 
 // startScreen is where a ceremony in this state is taken up.
@@ -321,40 +323,45 @@ func (m *Model) anySigned() bool {
 	return false
 }
 
-// setDevices rebuilds the device panel; devs nil keeps the devices known.
+// setDevices rebuilds the device panel from a fresh listing. The cursor
+// stays on the key it was on while that key is plugged in; a new choice
+// is suggested only when it is gone (or nothing was chosen yet).
 func (m *Model) setDevices(devs []hsm.DeviceKeys, probs []string) {
-	if devs != nil || !m.devLoaded {
-		var rows []devRow
-		for _, d := range devs {
-			if len(d.Keys) == 0 {
-				rows = append(rows, devRow{dev: d.Device, note: d.Note})
-				continue
-			}
-			for i := range d.Keys {
-				k := d.Keys[i]
-				row := devRow{dev: d.Device, key: &k}
-				if tk, err := roles.KeyFromPublic(k.Public); err == nil {
-					row.keyID = tk.ID()
-				}
-				rows = append(rows, row)
-			}
+	var rows []devRow
+	for _, d := range devs {
+		if len(d.Keys) == 0 {
+			rows = append(rows, devRow{dev: d.Device, note: d.Note})
+			continue
 		}
-		if devs != nil {
-			m.devLoaded = true
-			var cur string
-			if m.cursor < len(m.devs) && m.devs[m.cursor].key != nil {
-				cur = m.devs[m.cursor].key.URI
+		for i := range d.Keys {
+			k := d.Keys[i]
+			row := devRow{dev: d.Device, key: &k}
+			if tk, err := roles.KeyFromPublic(k.Public); err == nil {
+				row.keyID = tk.ID()
 			}
-			m.devs = rows
-			m.cursor = -1
-			for i, r := range rows {
-				if cur != "" && r.key != nil && r.key.URI == cur {
-					m.cursor = i
-				}
-			}
+			rows = append(rows, row)
 		}
 	}
-	m.devProbs = probs
+	var cur string
+	if m.cursor >= 0 && m.cursor < len(m.devs) && m.devs[m.cursor].key != nil {
+		cur = m.devs[m.cursor].key.URI
+	}
+	m.devLoaded = true
+	m.devs, m.devProbs = rows, probs
+	m.cursor = -1
+	for i, r := range rows {
+		if cur != "" && r.key != nil && r.key.URI == cur {
+			m.cursor = i
+		}
+	}
+	if m.cursor < 0 {
+		m.cursor = m.suggest()
+	}
+}
+
+// resuggest moves the cursor to the key to offer next, unless the one it
+// is on is still needed.
+func (m *Model) resuggest() {
 	if m.cursor < 0 || m.cursor >= len(m.devs) || !m.usable(m.devs[m.cursor]) {
 		m.cursor = m.suggest()
 	}
@@ -400,6 +407,16 @@ func (m *Model) needed(name string) bool {
 		}
 	}
 	return false
+}
+
+// work wraps a command that calls the engine or a device, so that Run
+// can wait for it before the engine is closed.
+func (m *Model) work(f func() tea.Msg) tea.Cmd {
+	m.inflight.Add(1)
+	return func() tea.Msg {
+		defer m.inflight.Done()
+		return f()
+	}
 }
 
 // setBusy says what runs now, and starts the clock the header shows
@@ -543,10 +560,10 @@ func (m *Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		if k.String() == "enter" && m.busy == "" {
 			tick := m.setBusy("closing the ceremony")
 			eng := m.opt.Engine
-			return m, tea.Batch(tick, func() tea.Msg {
+			return m, tea.Batch(tick, m.work(func() tea.Msg {
 				err := eng.CloseCeremony()
 				return closedMsg{err: err, snap: takeSnapshot(eng)}
-			})
+			}))
 		}
 	}
 	return m, nil
@@ -617,10 +634,10 @@ func (m *Model) confirmKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		tick := m.setBusy("signing with " + m.signFor.dev.String())
 		eng, signer := m.opt.Engine, m.signer
 		dev := signer.Key().Device
-		return m, tea.Batch(tick, func() tea.Msg {
+		return m, tea.Batch(tick, m.work(func() tea.Msg {
 			res, err := eng.Sign(signer, &dev)
 			return signedMsg{res: res, err: err, snap: takeSnapshot(eng)}
-		})
+		}))
 	}
 	return m, nil
 }
@@ -637,10 +654,10 @@ func (m *Model) useKey() (tea.Model, tea.Cmd) {
 	tick := m.setBusy("opening " + row.dev.String())
 	open, ctx, uri := m.opt.Open, m.ctx, row.key.URI
 	auth := hsm.Auth{PINs: m.pins, Policy: hsm.PINPolicy{AllowLastTry: m.opt.AllowLastTry}}
-	return m, tea.Batch(tick, func() tea.Msg {
+	return m, tea.Batch(tick, m.work(func() tea.Msg {
 		s, err := open(ctx, uri, auth)
 		return openedMsg{signer: s, err: err}
-	})
+	}))
 }
 
 func (m *Model) opened(msg openedMsg) (tea.Model, tea.Cmd) {
@@ -709,7 +726,7 @@ func (m *Model) publish() (tea.Model, tea.Cmd) {
 	m.onlineOp = uri != ""
 	open, ctx := m.opt.Open, m.ctx
 	auth := hsm.Auth{PINs: m.pins, Policy: hsm.PINPolicy{AllowLastTry: m.opt.AllowLastTry}}
-	return m, tea.Batch(tick, func() tea.Msg {
+	return m, tea.Batch(tick, m.work(func() tea.Msg {
 		if uri == "" {
 			res, err := eng.Publish(nil, nil)
 			return publishedMsg{res: res, err: err, snap: takeSnapshot(eng)}
@@ -722,7 +739,7 @@ func (m *Model) publish() (tea.Model, tea.Cmd) {
 		dev := s.Key().Device
 		res, err := eng.Publish(s, &dev)
 		return publishedMsg{res: res, err: err, snap: takeSnapshot(eng)}
-	})
+	}))
 }
 
 // explain turns an error into what happened and what to do.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"strings"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -24,12 +25,22 @@ func Run(opt Options, in io.Reader, out io.Writer) error {
 	if opt.Renderer == nil {
 		opt.Renderer = lipgloss.NewRenderer(out)
 	}
-	p := tea.NewProgram(New(opt), tea.WithAltScreen(), tea.WithInput(in), tea.WithOutput(out))
+	m := New(opt)
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithInput(in), tea.WithOutput(out))
 	if opt.PromptOut != nil {
 		opt.PromptOut(promptWriter{p.Send})
 		defer opt.PromptOut(nil)
 	}
 	_, err := p.Run()
+	// Left with ctrl+c in the middle of signing: end the PIN prompts and
+	// let the engine finish the event it is writing before it is closed.
+	cancel()
+	done := make(chan struct{})
+	go func() { m.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+	}
 	return err
 }
 
