@@ -57,6 +57,10 @@ func main() {
 // run dispatches args to a command and turns its error into an exit code and
 // a one-paragraph message on stderr.
 func run(ctx context.Context, e *env, args []string) int {
+	// In a workspace, in a terminal, plain 'ceremony' opens the TUI.
+	if handled, code := maybeTUI(ctx, e, args); handled {
+		return code
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
 			if c := lookup(args[1:]); c != nil {
