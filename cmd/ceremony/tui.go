@@ -245,3 +245,55 @@ func plainPublish(ctx context.Context, e *env, eng *ceremony.Engine, online stri
 	fmt.Fprintf(e.stdout, "published %d files into %s\n", len(res.Files), res.Dir)
 	return nil
 }
+
+// runRequestTUI opens the one-signer view on a signing request, for a
+// key holder on an air-gapped machine with no workspace: the request is
+// reviewed, a device is chosen, the PIN given, "yes" typed, and the
+// response written to out (never over an existing file). 'ceremony sign
+// REQUEST --out FILE' without --key, in a terminal, is meant to call it.
+func runRequestTUI(ctx context.Context, e *env, request, out string, allowLast bool) error {
+	if out == "" {
+		return usageErrorf("name the response file to write with --out, e.g. --out /media/usb/alice-root.response.json")
+	}
+	if !isTerminal(e.stdin) || !isTerminal(e.stdout) {
+		return usageErrorf("the signing view needs a terminal: run it in one, or give --key URI to sign without it")
+	}
+	f, err := os.Open(request)
+	if err != nil {
+		return withCode(exitInput, fmt.Errorf("read the request: %w", err))
+	}
+	b, err := io.ReadAll(io.LimitReader(f, ceremony.MaxRequestSize+1))
+	f.Close()
+	if err != nil {
+		return withCode(exitInput, fmt.Errorf("read the request: %w", err))
+	}
+	if len(b) > ceremony.MaxRequestSize {
+		return withCode(exitInput, fmt.Errorf("%s is larger than %d bytes: it is not a signing request", request, ceremony.MaxRequestSize))
+	}
+	req, err := ceremony.ParseRequest(b)
+	if err != nil {
+		return withCode(exitInput, fmt.Errorf("%s: %w", request, err))
+	}
+	if _, err := os.Lstat(out); err == nil {
+		return withCode(exitConflict, fmt.Errorf("%s exists: responses are never written over; name another file with --out", out))
+	}
+	return tui.Run(tui.Options{Request: req, WriteResponse: responseWriter(out), AllowLastTry: allowLast, Context: ctx, PromptOut: pivPrompts}, e.stdin, e.stdout)
+}
+
+// responseWriter writes a signed response to out, atomically and never
+// over an existing file.
+func responseWriter(out string) func(*ceremony.Response) (string, error) {
+	return func(r *ceremony.Response) (string, error) {
+		b, err := r.Marshal()
+		if err != nil {
+			return "", err
+		}
+		if _, err := os.Lstat(out); err == nil {
+			return "", fmt.Errorf("%w: %s exists: responses are never written over", ceremony.ErrConflict, out)
+		}
+		if err := ceremony.WriteFileAtomic(out, b, 0o644); err != nil {
+			return "", err
+		}
+		return out, nil
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -260,5 +261,23 @@ func TestTUINeedsTerminal(t *testing.T) {
 	}
 	if handled, _ := maybeTUI(context.Background(), e, nil); handled {
 		t.Error("maybeTUI took a run with no terminal")
+	}
+}
+
+// TestResponseWriter: a response is written once and never over a file.
+func TestResponseWriter(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "alice.response.json")
+	write := responseWriter(out)
+	r := &ceremony.Response{Format: ceremony.ResponseFormat, Ceremony: "c", Role: "root", Version: 1}
+	if p, err := write(r); err != nil || p != out {
+		t.Fatalf("write: %q, %v", p, err)
+	}
+	if _, err := write(r); !errors.Is(err, ceremony.ErrConflict) {
+		t.Fatalf("second write: %v, want ErrConflict", err)
+	}
+	var stderr bytes.Buffer
+	e := &env{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr}
+	if err := runRequestTUI(context.Background(), e, "x.request.json", out, false); exitCode(err) != exitUsage {
+		t.Fatalf("without a terminal: %v", err)
 	}
 }

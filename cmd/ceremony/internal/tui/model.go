@@ -47,6 +47,12 @@ type Options struct {
 	// person must see while they wait ("touch your YubiKey now"), and nil
 	// when the TUI ends: a device must not write on the TUI's terminal.
 	PromptOut func(io.Writer)
+
+	// Request, instead of Engine, opens the one-signer view on a signing
+	// request, for a signer on an air-gapped machine with no workspace.
+	Request *ceremony.Request
+	// WriteResponse writes the signed response and returns where it went.
+	WriteResponse func(*ceremony.Response) (string, error)
 }
 
 // AllDevices lists the devices of every registered backend; a backend
@@ -139,7 +145,8 @@ type Model struct {
 	confirm  string
 	prompt   string // what the device asks for now, besides a PIN
 	results  []string
-	onlineOp bool // the PIN asked is the online key's, for publishing
+	onlineOp bool   // the PIN asked is the online key's, for publishing
+	written  string // request view: where the response was written
 }
 
 // New returns the TUI's model for opt.
@@ -198,9 +205,14 @@ type (
 // Init implements tea.Model: the first snapshot, the device panel and
 // the PIN listener.
 func (m *Model) Init() tea.Cmd {
-	eng := m.opt.Engine
+	eng, req := m.opt.Engine, m.opt.Request
 	return tea.Batch(
-		func() tea.Msg { return snapMsg{takeSnapshot(eng)} },
+		func() tea.Msg {
+			if req != nil {
+				return snapMsg{requestSnapshot(req)}
+			}
+			return snapMsg{takeSnapshot(eng)}
+		},
 		m.listDevices(),
 		m.pins.next(),
 	)
@@ -261,6 +273,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case signedMsg:
 		m.prompt = ""
 		return m.signed(msg)
+	case requestSignedMsg:
+		m.prompt = ""
+		return m.requestSigned(msg)
 	case publishedMsg:
 		m.busy = ""
 		m.prompt = ""
@@ -467,6 +482,15 @@ func (m *Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	}
+	if m.opt.Request != nil {
+		switch k.String() {
+		case "t", "p", "c":
+			return m, nil
+		case "tab", "shift+tab":
+			m.go2(screenReview + screenSign - m.screen)
+			return m, nil
+		}
+	}
 	switch k.String() {
 	case "q":
 		if m.busy != "" {
@@ -631,6 +655,9 @@ func (m *Model) confirmKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.phase = phaseSigning
+		if m.opt.Request != nil {
+			return m.signRequest()
+		}
 		tick := m.setBusy("signing with " + m.signFor.dev.String())
 		eng, signer := m.opt.Engine, m.signer
 		dev := signer.Key().Device

@@ -207,7 +207,9 @@ func (p probe) frame() string {
 	m.snap = &fixed
 	notice, since := m.notice, m.busySince
 	m.busySince = time.Time{}
-	m.notice = strings.ReplaceAll(m.notice, s.PublishDir, "/ws/metadata")
+	if s.PublishDir != "" {
+		m.notice = strings.ReplaceAll(m.notice, s.PublishDir, "/ws/metadata")
+	}
 	out := m.View()
 	m.snap, m.notice, m.busySince = &s, notice, since
 	return out
@@ -611,5 +613,63 @@ func TestDeviceErrors(t *testing.T) {
 	checkFrame(t, f, 80, 24)
 	if sigs := len(w.eng.State().Roles[0].Signatures); sigs != 0 {
 		t.Errorf("%d signatures after errors only", sigs)
+	}
+}
+
+// TestRequestView: the one-signer view of a signing request, on a
+// machine with no workspace: review, sign with a token, and the response
+// written is one the ceremony takes.
+func TestRequestView(t *testing.T) {
+	w := newWorld(t)
+	paths, err := w.eng.ExportRequests(filepath.Join(w.dir, "requests"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req *ceremony.Request
+	for _, p := range paths {
+		if strings.Contains(filepath.Base(p), "-root-") {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if req, err = ceremony.ParseRequest(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if req == nil {
+		t.Fatalf("no root request among %v", paths)
+	}
+	out := filepath.Join(w.dir, "alice.response.json")
+	m := New(Options{Request: req, Devices: w.devices, Open: w.open, Renderer: asciiRenderer(), DeviceEvery: 50 * time.Millisecond,
+		WriteResponse: func(r *ceremony.Response) (string, error) {
+			b, err := r.Marshal()
+			if err != nil {
+				return "", err
+			}
+			return "alice.response.json", os.WriteFile(out, b, 0o600)
+		}})
+	d := start(t, m)
+	t.Run("review", func(t *testing.T) { checkFrame(t, d.wait("signing request for root v1"), 80, 24) })
+	d.typ("s")
+	d.wait("▸ SoftHSM v2 #0001 (alice)")
+	d.key(tea.KeyEnter)
+	d.wait("The device asks for its PIN")
+	d.typ(testPIN)
+	d.key(tea.KeyEnter)
+	d.wait("Type yes")
+	d.typ("yes")
+	d.key(tea.KeyEnter)
+	t.Run("signed", func(t *testing.T) { checkFrame(t, d.wait("response written to"), 80, 24) })
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := ceremony.ParseResponse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.eng.CheckResponse(resp); err != nil {
+		t.Fatalf("the ceremony refuses the response: %v", err)
 	}
 }

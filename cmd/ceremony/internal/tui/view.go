@@ -91,7 +91,14 @@ func (m *Model) View() string {
 			add("")
 		}
 	}
-	add(rule(fmt.Sprintf("transcript, %d events", m.eventCount()), w))
+	if m.opt.Request != nil {
+		add(rule("request", w))
+		add("The ceremony's transcript head when the request was made:")
+		add("  " + m.snap.Head)
+		add("No workspace here: the signature goes back in the response file.")
+	} else {
+		add(rule(fmt.Sprintf("transcript, %d events", m.eventCount()), w))
+	}
 	ev := m.snap.Events
 	if m.snap.EventsErr != "" {
 		ev = nil
@@ -122,6 +129,10 @@ func rule(title string, w int) string {
 
 func (m *Model) header(w int) string {
 	left := fmt.Sprintf(" ceremony %s · reference time %s ", m.snap.Ceremony, m.snap.RefTime)
+	if m.opt.Request != nil {
+		r := m.snap.Roles[0]
+		left = fmt.Sprintf(" ceremony %s · signing request for %s v%d ", m.snap.Ceremony, r.Name, r.Version)
+	}
 	right := ""
 	if m.busy != "" {
 		right = " … " + m.busy + " "
@@ -136,9 +147,15 @@ func (m *Model) header(w int) string {
 
 var stepNames = []string{"Open", "Load", "Stage", "Review", "Sign", "Publish", "Close"}
 
+// requestSteps are the one-signer view's steps.
+var requestSteps = []string{"Request", "Review", "Sign and carry back"}
+
 // steps says which steps are done, from the engine's state.
 func (m *Model) steps() []bool {
 	s := m.snap
+	if m.opt.Request != nil {
+		return []bool{true, m.reviewed || m.written != "", m.written != ""}
+	}
 	return []bool{
 		s.Ceremony != "",
 		s.Ceremony != "", // loaded (or, for a bootstrap, nothing to load) when opened
@@ -163,7 +180,11 @@ func (m *Model) rail() string {
 	done := m.steps()
 	cur := m.currentStep()
 	var parts []string
-	for i, n := range stepNames {
+	names := stepNames
+	if m.opt.Request != nil {
+		names = requestSteps
+	}
+	for i, n := range names {
 		switch {
 		case done[i]:
 			parts = append(parts, m.sty.done.Render("✓ "+n))
@@ -186,6 +207,12 @@ func (m *Model) status() string {
 		return " " + m.notice
 	}
 	s := m.snap
+	if m.opt.Request != nil {
+		if m.currentStep() == 1 {
+			return " Review: compare the digest with the one read out in the ceremony room."
+		}
+		return " Sign: choose your key, give its PIN, type yes; the response is written to carry back."
+	}
 	switch m.currentStep() {
 	case 1:
 		if s.Bootstrap {
@@ -237,7 +264,10 @@ func (m *Model) online(role string) bool {
 }
 
 func (m *Model) help() string {
-	const screens = "r s t p c/tab screens · q quit"
+	screens := "r s t p c/tab screens · q quit"
+	if m.opt.Request != nil {
+		screens = "r s/tab screens · q quit"
+	}
 	switch {
 	case m.pinAsk != nil:
 		return " type the PIN · enter send · esc cancel"
@@ -435,6 +465,8 @@ func (m *Model) signBody(w int) ([]string, int, int) {
 		switch {
 		case r.keyID == "":
 			lines = append(lines, "    not a key TUF can use")
+		case k == nil && m.opt.Request != nil:
+			lines = append(lines, m.sty.dim.Render(fmt.Sprintf("    key %s: may not sign this request", shortID(r.keyID))))
 		case k == nil:
 			lines = append(lines, m.sty.dim.Render(fmt.Sprintf("    key %s: not a participant's key in this plan", shortID(r.keyID))))
 		case len(k.MaySign) == 0:
