@@ -673,3 +673,14 @@ func TestRequestView(t *testing.T) {
 		t.Fatalf("the ceremony refuses the response: %v", err)
 	}
 }
+
+// TestPINBufferNeverGrows: typing past the buffer's capacity drops the
+// extra characters instead of copying the PIN to a new array.
+func TestPINBufferNeverGrows(t *testing.T) {
+	p := pinBuf{b: make([]byte, 0, 8)}
+	first := &p.b[:1][0]
+	p.add([]rune("0123456789"))
+	if string(p.b) != "01234567" || &p.b[0] != first {
+		t.Fatalf("buffer %q moved or grew", p.b)
+	}
+}

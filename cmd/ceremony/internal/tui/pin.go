@@ -71,9 +71,17 @@ func (p *PINPrompt) next() tea.Cmd {
 // wiping it wipes the only copy.
 type pinBuf struct{ b []byte }
 
+// add appends typed characters; past the buffer's capacity they are
+// dropped, so that the buffer is never copied (and an old copy left
+// unwiped) by a reallocation.
 func (p *pinBuf) add(r []rune) {
 	for _, c := range r {
-		p.b = append(p.b, []byte(string(c))...)
+		var enc [4]byte
+		n := copy(enc[:], string(c))
+		if len(p.b)+n > cap(p.b) {
+			return
+		}
+		p.b = append(p.b, enc[:n]...)
 	}
 }
 
