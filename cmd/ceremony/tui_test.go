@@ -259,6 +259,10 @@ func TestTUINeedsTerminal(t *testing.T) {
 	if !strings.Contains(stderr.String(), "--plain") {
 		t.Errorf("stderr: %s", stderr.String())
 	}
+	stderr.Reset()
+	if code := run(context.Background(), e, []string{"tui", t.TempDir(), "--plain"}); code != exitInput || !strings.Contains(stderr.String(), "no ceremony in") {
+		t.Fatalf("no workspace: exit %d, %s", code, stderr.String())
+	}
 	if handled, _ := maybeTUI(context.Background(), e, nil); handled {
 		t.Error("maybeTUI took a run with no terminal")
 	}
