@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,6 +143,48 @@ func (x *tmux) keys(keys ...string) {
 }
 func (x *tmux) text(s string) { x.t.Helper(); x.cmd("send-keys", "-t", "tui", "-l", s) }
 
+// startTmux starts the built binary's TUI on w's workspace in a tmux
+// session of 80x24 on a private server, killed when the test ends.
+func startTmux(t *testing.T, w *tuiWorld, env []string) *tmux {
+	t.Helper()
+	x := &tmux{t: t, sock: fmt.Sprintf("ceremony-tui-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	start := exec.Command("tmux", "-L", x.sock, "-f", "/dev/null", "new-session", "-d", "-s", "tui", "-x", "80", "-y", "24",
+		"-c", w.dir, w.bin+" tui "+w.ws+"; sleep 60")
+	start.Env = env
+	if out, err := start.CombinedOutput(); err != nil {
+		t.Fatalf("tmux new-session: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("tmux", "-L", x.sock, "kill-server").Run() })
+	return x
+}
+
+// TestTUIColorsInTmux: the TUI uses colour in a colour terminal, and none
+// at all under NO_COLOR, where it still says everything.
+func TestTUIColorsInTmux(t *testing.T) {
+	w := newTUIWorld(t)
+	for _, noColor := range []bool{false, true} {
+		env := w.env
+		if noColor {
+			env = append(slices.Clone(w.env), "NO_COLOR=1")
+		}
+		x := startTmux(t, w, env)
+		x.wait("Role 1 of 4: root v1")
+		x.keys("right", "right") // claimed: its checks are on screen
+		x.wait("✓ pass keys.valid")
+		styled := x.cmd("capture-pane", "-p", "-e", "-t", "tui")
+		has := strings.Contains(styled, "\x1b[")
+		if noColor && has {
+			t.Errorf("NO_COLOR: the screen has styled cells:\n%q", styled)
+		}
+		if !noColor && !has {
+			t.Errorf("a colour terminal gets no colour:\n%q", styled)
+		}
+		x.keys("q")
+		x.waitGone()
+		x.cmd("kill-server")
+	}
+}
+
 // TestTUIEndToEnd runs a whole bootstrap ceremony through the TUI of the
 // built binary in tmux, on SoftHSM tokens: the PINs and "yes" are typed,
 // the screen is read, and what is published must load from its root and
@@ -151,14 +194,7 @@ func TestTUIEndToEnd(t *testing.T) {
 		t.Fatal("tmux is not installed: run scripts/install-deps.sh")
 	}
 	w := newTUIWorld(t)
-	x := &tmux{t: t, sock: fmt.Sprintf("ceremony-tui-%d-%d", os.Getpid(), time.Now().UnixNano())}
-	start := exec.Command("tmux", "-L", x.sock, "-f", "/dev/null", "new-session", "-d", "-s", "tui", "-x", "80", "-y", "24",
-		"-c", w.dir, w.bin+" tui "+w.ws+"; sleep 60")
-	start.Env = w.env
-	if out, err := start.CombinedOutput(); err != nil {
-		t.Fatalf("tmux new-session: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("tmux", "-L", x.sock, "kill-server").Run() })
+	x := startTmux(t, w, w.env)
 
 	x.wait("Role 1 of 4: root v1")
 	x.keys("s")
