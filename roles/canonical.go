@@ -2,10 +2,12 @@ package roles
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // cwriter writes canonical JSON as securesystemslib defines it (the OLPC
@@ -61,8 +63,13 @@ func (c *cwriter) rawBytes(b []byte) {
 
 func (c *cwriter) byte(b byte) { c.buf = append(c.buf, b) }
 
-// quote writes s as a canonical JSON string.
+// quote writes s as a canonical JSON string. A string that is not UTF-8
+// (set through the API; parsing refuses them) is an error: no JSON reader
+// would see the bytes that were signed.
 func (c *cwriter) quote(s string) {
+	if c.err == nil && !utf8.ValidString(s) {
+		c.err = fmt.Errorf("string %q is not valid UTF-8: metadata holds UTF-8 only", s)
+	}
 	c.buf = append(c.buf, '"')
 	for {
 		i := strings.IndexAny(s, `"\`)

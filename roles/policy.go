@@ -124,18 +124,20 @@ func CheckRoot(prev, next *Root, p Policy) Findings {
 	c.add(CheckRootThresholdAboveOne, Error, rk != nil && rk.Threshold > 1,
 		"root threshold is %d; one stolen or lost key must not decide root: set it to 2 or more", thresholdOf(rk))
 	for _, role := range slices.Sorted(maps.Keys(next.Roles)) {
-		c.thresholdWithinKeys(role, next.Keys, next.Roles[role].KeyIDs, next.Roles[role].Threshold)
+		c.thresholdWithinKeys(role, identities(next.Keys), next.Roles[role].KeyIDs, next.Roles[role].Threshold)
 	}
 	c.keysValid(next.Keys)
 	c.expiry(&next.Header, p)
 	c.notRevoked(next.Keys, p.Revoked)
 	// Keys of the offline roles (root, targets) must not sign for the
-	// online ones, whose keys sit on a server.
+	// online ones, whose keys sit on a server; compared as keys, since one
+	// key may stand under two keyids.
+	ids := identities(next.Keys)
 	online := map[string]bool{}
 	for _, r := range []string{TypeSnapshot, TypeTimestamp} {
 		if rk := next.Roles[r]; rk != nil {
 			for _, id := range rk.KeyIDs {
-				online[id] = true
+				online[ids[id]] = true
 			}
 		}
 	}
@@ -143,7 +145,7 @@ func CheckRoot(prev, next *Root, p Policy) Findings {
 	for _, r := range []string{TypeRoot, TypeTargets} {
 		if rk := next.Roles[r]; rk != nil {
 			for _, id := range rk.KeyIDs {
-				if online[id] {
+				if online[ids[id]] {
 					shared = append(shared, r+" key "+short(id))
 				}
 			}
@@ -167,15 +169,16 @@ func CheckTargets(role string, prev, next *Targets, size int, p Policy) Findings
 	if dl := next.Delegations; dl != nil {
 		c.keysValid(dl.Keys)
 		c.notRevoked(dl.Keys, p.Revoked)
+		ids := identities(dl.Keys)
 		if s := dl.SuccinctRoles; s != nil {
-			c.thresholdWithinKeys(s.NamePrefix+"-*", dl.Keys, s.KeyIDs, s.Threshold)
+			c.thresholdWithinKeys(s.NamePrefix+"-*", ids, s.KeyIDs, s.Threshold)
 		}
 		// At PyPI's scale a claimed role has a hundred thousand
 		// delegations: report the roles that fail, not one line each.
 		var bad []string
 		for _, r := range dl.Roles {
-			if r.Threshold > int64(len(r.KeyIDs)) {
-				bad = append(bad, fmt.Sprintf("%s (threshold %d of %d keys)", r.Name, r.Threshold, len(r.KeyIDs)))
+			if n := distinctKeys(ids, r.KeyIDs); r.Threshold > int64(n) {
+				bad = append(bad, fmt.Sprintf("%s (threshold %d of %d distinct keys)", r.Name, r.Threshold, n))
 			}
 		}
 		c.add(CheckThresholdWithinKeys, Error, len(bad) == 0, "%s", ifElse(len(bad) == 0,
@@ -221,18 +224,35 @@ func sameRevocation(a, b *Revocation) bool {
 		a.Role == b.Role && a.Reason == b.Reason && a.RevokedAt.Equal(b.RevokedAt)
 }
 
-func (c *checker) thresholdWithinKeys(role string, keys map[string]*Key, ids []string, threshold int64) {
-	distinct := map[string]bool{}
-	for _, id := range ids {
-		if k := keys[id]; k != nil {
-			if ident, err := k.identity(); err == nil {
-				distinct[ident] = true
-			}
+func (c *checker) thresholdWithinKeys(role string, idents map[string]string, keyids []string, threshold int64) {
+	n := int64(distinctKeys(idents, keyids))
+	c.add(CheckThresholdWithinKeys, Error, threshold <= n,
+		"%s: threshold %d of %d distinct keys%s", role, threshold, n,
+		ifElse(threshold <= n, "", ": it can never be reached; lower the threshold or add keys"))
+}
+
+// identities maps each keyid to its key's identity (the public key
+// itself), so that checks count keys, not keyids: one key may stand under
+// two keyids. A key that does not parse has none (keys.valid reports it).
+func identities(keys map[string]*Key) map[string]string {
+	out := make(map[string]string, len(keys))
+	for id, k := range keys {
+		if ident, err := k.identity(); err == nil {
+			out[id] = ident
 		}
 	}
-	c.add(CheckThresholdWithinKeys, Error, threshold <= int64(len(distinct)),
-		"%s: threshold %d of %d distinct keys%s", role, threshold, len(distinct),
-		ifElse(threshold <= int64(len(distinct)), "", ": it can never be reached; lower the threshold or add keys"))
+	return out
+}
+
+// distinctKeys counts the distinct keys among keyids.
+func distinctKeys(idents map[string]string, keyids []string) int {
+	seen := make(map[string]bool, len(keyids))
+	for _, id := range keyids {
+		if ident, ok := idents[id]; ok {
+			seen[ident] = true
+		}
+	}
+	return len(seen)
 }
 
 func (c *checker) keysValid(keys map[string]*Key) {

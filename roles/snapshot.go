@@ -1,7 +1,9 @@
 package roles
 
 import (
+	"crypto"
 	"crypto/sha256"
+	_ "crypto/sha512" // sha384 and sha512 for MetaFile.Check
 	"encoding/hex"
 	"fmt"
 	"maps"
@@ -32,17 +34,24 @@ func (mf *MetaFile) Check(published []byte) error {
 	if mf.Length != 0 && int64(len(published)) != mf.Length {
 		return fmt.Errorf("length is %d bytes, meta says %d", len(published), mf.Length)
 	}
-	for alg, want := range mf.Hashes {
-		if alg != "sha256" {
-			continue // only sha256 is checked; others are kept as they are
+	for _, alg := range slices.Sorted(maps.Keys(mf.Hashes)) {
+		h, ok := metaHashes[alg]
+		if !ok {
+			// An unknown algorithm would let any bytes through: refuse, as
+			// python-tuf does.
+			return fmt.Errorf("hash algorithm %q is not one this tool checks (sha224, sha256, sha384, sha512)", alg)
 		}
-		sum := sha256.Sum256(published)
-		if got := hex.EncodeToString(sum[:]); got != want {
-			return fmt.Errorf("sha256 is %s, meta says %s", got, want)
+		hh := h.New()
+		hh.Write(published)
+		if got, want := hex.EncodeToString(hh.Sum(nil)), mf.Hashes[alg]; got != want {
+			return fmt.Errorf("%s is %s, meta says %s", alg, got, want)
 		}
 	}
 	return nil
 }
+
+// metaHashes are the hash algorithms MetaFile.Check verifies.
+var metaHashes = map[string]crypto.Hash{"sha224": crypto.SHA224, "sha256": crypto.SHA256, "sha384": crypto.SHA384, "sha512": crypto.SHA512}
 
 func decodeMetaFile(d *decoder) (*MetaFile, error) {
 	mf := &MetaFile{}

@@ -346,15 +346,22 @@ func (r *DelegatedRole) Matches(targetPath string) bool {
 	return false
 }
 
-// matchPattern is the TUF spec's path matching: the pattern and the path
-// must have the same number of "/"-separated parts, and each part matches
-// as a shell glob ("*" never crosses a "/").
+// matchPattern is the TUF spec's path matching, as python-tuf and go-tuf
+// do it: the pattern and the path must have the same number of
+// "/"-separated parts, and each part matches as a shell glob on its own, so
+// nothing in a pattern (not "*", not a class, not an escape) ever matches a
+// "/".
 func matchPattern(pattern, targetPath string) bool {
-	if strings.Count(pattern, "/") != strings.Count(targetPath, "/") {
+	pp, tp := strings.Split(pattern, "/"), strings.Split(targetPath, "/")
+	if len(pp) != len(tp) {
 		return false
 	}
-	ok, err := path.Match(pattern, targetPath)
-	return err == nil && ok
+	for i := range pp {
+		if ok, err := path.Match(pp[i], tp[i]); err != nil || !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func decodeSuccinctRoles(d *decoder) (*SuccinctRoles, error) {
