@@ -451,11 +451,6 @@ func (m *Model) fail(err error) {
 	m.err = explain(err)
 }
 
-// field reports whether a text field has the keyboard.
-func (m *Model) field() bool {
-	return m.pinAsk != nil || (m.screen == screenSign && m.phase == phaseConfirm)
-}
-
 func (m *Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if k.Type == tea.KeyCtrlC {
 		return m.quit()
