@@ -418,9 +418,10 @@ func TestVerifyRepositoryRefusals(t *testing.T) {
 			check: "delegation.alpha.threshold", reason: ReasonThreshold},
 		{name: "threshold short by one", before: func(f *rvFixture) { f.signers[RoleClaimed] = []string{"c1"} },
 			check: "delegation.claimed.threshold", reason: ReasonThreshold},
-		{name: "same key twice counts once", before: func(f *rvFixture) {
+		{name: "one keyid signing twice is malformed", before: func(f *rvFixture) {
+			// Stock clients refuse such a file, so roles refuses it at parse.
 			f.sigHook[RoleClaimed] = func(s []roles.Signature) []roles.Signature { return []roles.Signature{s[0], s[0]} }
-		}, check: "delegation.claimed.threshold", reason: ReasonThreshold},
+		}, check: "delegation.claimed.parse", reason: ReasonMalformed, syntax: true},
 		{name: "root threshold short by one", before: func(f *rvFixture) { f.rootSigners[2] = []string{"r1", "r2"} },
 			check: "root.chain", reason: ReasonThreshold},
 		{name: "duplicate JSON names", before: func(f *rvFixture) {
