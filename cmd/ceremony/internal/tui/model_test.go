@@ -417,6 +417,10 @@ func TestResize(t *testing.T) {
 	if len(lines) != 30 || ansi.StringWidth(lines[3]) != 100 {
 		t.Fatalf("after a resize to 100x30 the frame has %d lines, rule %d wide", len(lines), ansi.StringWidth(lines[3]))
 	}
+	d.tm.Send(tea.WindowSizeMsg{Width: 40, Height: 10})
+	if f := d.wait("The terminal is 40×10"); len(strings.Split(f, "\n")) > 10 {
+		t.Errorf("a 40x10 terminal gets a frame of %d lines", len(strings.Split(f, "\n")))
+	}
 	d.tm.Send(tea.WindowSizeMsg{Width: 80, Height: 24})
 	time.Sleep(50 * time.Millisecond)
 	checkFrame(t, d.frame(), 80, 24)

@@ -46,6 +46,13 @@ func (m *Model) View() string {
 		add("ceremony: reading the transcript…")
 		return strings.Join(out, "\n")
 	}
+	if m.w < 60 || m.h < 16 {
+		// Too small to show a step without hiding what matters.
+		for _, l := range wrap(fmt.Sprintf("The terminal is %d×%d: make it at least 80×24, or quit (q) and use 'ceremony tui --plain'.", m.w, m.h), w) {
+			add(l)
+		}
+		return strings.Join(out[:min(len(out), max(1, m.h))], "\n")
+	}
 	add(m.header(w))
 	add(m.rail())
 	add(m.status())
