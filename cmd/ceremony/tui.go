@@ -97,12 +97,9 @@ func runTUI(ctx context.Context, e *env, ws, online string, allowLast, plain boo
 	if !plain && (!isTerminal(e.stdin) || !isTerminal(e.stdout)) {
 		return usageErrorf("the TUI needs a terminal: run it in one, or use --plain for line-by-line mode")
 	}
-	if _, err := os.Stat(filepath.Join(ws, ceremony.TranscriptName)); err != nil {
-		return withCode(exitInput, fmt.Errorf("no ceremony in %s (%v): start one there with 'ceremony start PLAN --workspace %s', or name the workspace", ws, err, ws))
-	}
-	eng, err := ceremony.Resume(ws)
+	eng, err := openWorkspace(ws)
 	if err != nil {
-		return ceremonyError(err)
+		return err
 	}
 	defer eng.Close()
 	if plain {
