@@ -48,7 +48,9 @@ func newTUIWorld(t *testing.T) *tuiWorld {
 	if out, err := exec.Command("go", "build", "-o", w.bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	w.env = append(os.Environ(), s.Environ()...)
+	// CI runs set CI=true, and termenv then takes any terminal for one
+	// without colour: the tmux terminal here is a colour one, so CI goes.
+	w.env = slices.DeleteFunc(append(os.Environ(), s.Environ()...), func(kv string) bool { return strings.HasPrefix(kv, "CI=") })
 	w.env = append(w.env, "PCSCLITE_CSOCK_NAME="+filepath.Join(w.dir, "no-pcscd.comm"))
 	pin := filepath.Join(w.dir, "pin")
 	if err := os.WriteFile(pin, []byte(softhsmtest.UserPIN+"\n"), 0o600); err != nil {
