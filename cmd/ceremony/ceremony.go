@@ -200,7 +200,7 @@ Example:
 	register(&command{
 		name:    "sign",
 		summary: "sign the staged roles with a device key, or an air-gapped request",
-		usage:   "--key URI [--workspace DIR] [--allow-last-pin-try] | REQUEST --key URI --out RESPONSE",
+		usage:   "--key URI [--workspace DIR] [--allow-last-pin-try] | REQUEST [--key URI] --out RESPONSE",
 		help: `In the ceremony room: signs every staged role the key may sign and has not
 signed yet, after showing the review and asking you to type "yes". The key
 must be one the plan names; any other is refused before anything is signed.
@@ -209,6 +209,8 @@ pin-source), and every signature is verified in software at once.
 
 On an air-gapped machine, with no workspace: given a signing request file,
 shows what it signs, asks for "yes", signs and writes the response file.
+Without --key, in a terminal, a focused one-signer view lists the devices
+plugged in and walks the signer through it.
 
 Examples:
   ceremony sign --workspace ws-2026-q4 --key 'pkcs11:token=alice;object=root'
@@ -219,6 +221,11 @@ Examples:
 			out := fs.String("out", "", "with REQUEST: the response file to write")
 			allowLast := fs.Bool("allow-last-pin-try", false, "let the login spend the device's last PIN try")
 			return func(ctx context.Context, e *env, args []string) error {
+				if *key == "" && len(args) == 1 && isTerminal(e.stdin) && isTerminal(e.stdout) {
+					// A request and no key, in a terminal: the one-signer
+					// view, which lists the devices and lets the signer choose.
+					return runRequestTUI(ctx, e, args[0], *out, *allowLast)
+				}
 				if *key == "" {
 					return usageErrorf("--key is required: name the device key with a pkcs11: or piv: URI")
 				}
