@@ -29,6 +29,7 @@ import (
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/hsm/pkcs11"
 	"github.com/ceremony-tuf/ceremony/internal/pgpwords"
 	"github.com/ceremony-tuf/ceremony/transcripts"
 )
@@ -45,6 +46,13 @@ type Options struct {
 	Out io.Writer
 	// Tool is the running tool, for the transcripts.
 	Tool ceremony.Tool
+	// Interactive, when set, takes over the quarterly ceremony once it is
+	// staged, the air-gapped signer has signed and the projects' metadata
+	// is in: the people in the room sign, publish and close through it
+	// (the TUI, for 'ceremony demo --tui'). pins are the tokens' PINs by
+	// token label, for it to show. If the ceremony is not published when
+	// it returns, the demo stops there; the workspace can be resumed.
+	Interactive func(ctx context.Context, e *ceremony.Engine, pins map[string]string) error
 	// ReferenceTime is the time every expiry is counted from. Zero: now,
 	// truncated to the hour, so that a TUF client checking expiry against
 	// its own clock accepts the result.
@@ -112,6 +120,8 @@ type run struct {
 	holders  map[string]*holder
 	keyOrder []string
 	res      *Result
+	// interactive is opts.Interactive while the quarterly ceremony runs.
+	interactive func(ctx context.Context, e *ceremony.Engine, pins map[string]string) error
 }
 
 func (d *run) logf(format string, args ...any) { fmt.Fprintf(d.out, format, args...) }
@@ -208,6 +218,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.interactive = d.opts.Interactive
 	quarterly, err := d.runCeremony(ctx, quarterlyID, plan, "",
 		[]string{"alice", "bob", "carol", "erin-2027", "claims-1-2027", "claims-2-2027"}, []string{"dave"},
 		[]projectRelease{
@@ -359,6 +370,9 @@ func (d *run) runCeremony(ctx context.Context, id, planPath, publishDir string, 
 	}
 	d.logf("Signing:\n")
 	for _, name := range devices {
+		if d.interactive != nil {
+			break // the people in the room sign in the TUI
+		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -379,8 +393,14 @@ func (d *run) runCeremony(ctx context.Context, id, planPath, publishDir string, 
 			return nil, err
 		}
 	}
+	if d.interactive != nil {
+		d.logf("Signing in the TUI: the PIN screen shows each demo token's PIN.\n")
+	}
 	if err := d.includeProjects(ctx, e, projects, c); err != nil {
 		return nil, err
+	}
+	if d.interactive != nil {
+		return d.runInteractive(ctx, e, c)
 	}
 	d.logf("Thresholds:\n")
 	for _, p := range e.State().Progress() {
@@ -420,6 +440,49 @@ func (d *run) runCeremony(ctx context.Context, id, planPath, publishDir string, 
 	}
 	if err := e.CloseCeremony(); err != nil {
 		return nil, fmt.Errorf("close ceremony %s: %w", id, err)
+	}
+	c.Head = e.Head()
+	d.logf("Transcript %s\n  head %s\n       %s\n", c.Transcript, c.Head, headWords(c.Head))
+	return c, nil
+}
+
+// runInteractive hands the ceremony to opts.Interactive, then records what
+// it did as runCeremony would.
+func (d *run) runInteractive(ctx context.Context, e *ceremony.Engine, c *Ceremony) (*Ceremony, error) {
+	pins := map[string]string{}
+	entries, _ := os.ReadDir(d.res.PINDir)
+	for _, en := range entries {
+		if label, ok := strings.CutSuffix(en.Name(), ".pin"); ok {
+			if b, err := os.ReadFile(filepath.Join(d.res.PINDir, en.Name())); err == nil {
+				pins[label] = strings.TrimSpace(string(b))
+			}
+		}
+	}
+	// The demo logged in to every token already; log out, so that the
+	// people in the TUI are asked for each PIN as in a real ceremony.
+	if err := pkcs11.Default().Close(); err != nil {
+		return nil, fmt.Errorf("log out of the demo tokens: %w", err)
+	}
+	err := d.interactive(ctx, e, pins)
+	d.interactive = nil
+	if err != nil {
+		return nil, err
+	}
+	st := e.State()
+	if !st.Published {
+		return nil, fmt.Errorf("the quarterly ceremony was left before publishing; go on with 'ceremony tui %s' (SOFTHSM2_CONF=%s)", c.Workspace, d.res.SoftHSMConf)
+	}
+	for _, r := range st.Roles {
+		rr := RoleReport{Role: r.Role, Version: r.Version, Online: r.Online, Included: r.Included, Summary: r.Summary}
+		for _, s := range r.Signatures {
+			rr.Signers = append(rr.Signers, d.name(s.Signer)+" via "+s.Via)
+		}
+		c.Roles = append(c.Roles, rr)
+	}
+	if !st.Closed {
+		if err := e.CloseCeremony(); err != nil {
+			return nil, err
+		}
 	}
 	c.Head = e.Head()
 	d.logf("Transcript %s\n  head %s\n       %s\n", c.Transcript, c.Head, headWords(c.Head))

@@ -113,7 +113,10 @@ claimed:
 		func() error { _, err := tm.UpdateTimestamp(read("timestamp.json")); return err },
 		func() error { _, err := tm.UpdateSnapshot(read("1.snapshot.json"), false); return err },
 		func() error { _, err := tm.UpdateTargets(read("1.targets.json")); return err },
-		func() error { _, err := tm.UpdateDelegatedTargets(read("1.claimed.json"), "claimed", "targets"); return err },
+		func() error {
+			_, err := tm.UpdateDelegatedTargets(read("1.claimed.json"), "claimed", "targets")
+			return err
+		},
 		func() error {
 			_, err := tm.UpdateDelegatedTargets(read("1.sampleproject.json"), "sampleproject", "claimed")
 			return err

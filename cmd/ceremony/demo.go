@@ -9,6 +9,7 @@ import (
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/ceremony/demo"
+	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/tui"
 )
 
 const demoHelp = `Runs two real ceremonies on SoftHSM tokens made for the occasion, with
@@ -47,20 +48,29 @@ Expiry is counted from the time the demo runs, truncated to the hour, so a
 client accepts the repository today. DIR must be empty or new; an existing
 folder with anything in it is refused (exit 6).
 
-Example:
-  ceremony demo --out /tmp/pypi-demo`
+With --tui, the quarterly ceremony's signing, publishing and closing happen
+in the TUI, as in the ceremony room, with each demo token's PIN shown on the
+PIN screen: a newcomer tries the whole flow in a few minutes.
+
+Examples:
+  ceremony demo --out /tmp/pypi-demo
+  ceremony demo --tui`
 
 func init() {
 	register(&command{
 		name:    "demo",
 		summary: "bootstrap a repository and run a quarterly ceremony on throwaway SoftHSM tokens",
-		usage:   "[--out DIR]",
+		usage:   "[--out DIR] [--tui]",
 		help:    demoHelp,
 		setup: func(fs *flag.FlagSet) runFunc {
 			out := fs.String("out", "", "the output folder, empty or new (default: a new temporary folder)")
+			inTUI := fs.Bool("tui", false, "run the quarterly ceremony's signing, publishing and closing in the TUI, with the demo tokens' PINs on screen")
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(args) > 0 {
-					return usageErrorf("demo takes no arguments, only --out DIR")
+					return usageErrorf("demo takes no arguments, only --out DIR and --tui")
+				}
+				if *inTUI && (!isTerminal(e.stdin) || !isTerminal(e.stdout)) {
+					return usageErrorf("--tui needs a terminal: run it in one")
 				}
 				dir := *out
 				if dir == "" {
@@ -70,8 +80,16 @@ func init() {
 					}
 				}
 				facts, _ := readBuildFacts()
-				res, err := demo.Run(ctx, demo.Options{Dir: dir, Out: e.stdout,
-					Tool: ceremony.Tool{Version: facts.Version, Commit: facts.Commit, Binary: facts.Binary}})
+				opts := demo.Options{Dir: dir, Out: e.stdout,
+					Tool: ceremony.Tool{Version: facts.Version, Commit: facts.Commit, Binary: facts.Binary}}
+				if *inTUI {
+					opts.Interactive = func(ctx context.Context, eng *ceremony.Engine, pins map[string]string) error {
+						o := tuiOptions(ctx, eng, "", false)
+						o.DemoPINs = pins
+						return tui.Run(o, e.stdin, e.stdout)
+					}
+				}
+				res, err := demo.Run(ctx, opts)
 				switch {
 				case errors.Is(err, demo.ErrNotEmpty):
 					return withCode(exitConflict, err)

@@ -105,7 +105,12 @@ func runTUI(ctx context.Context, e *env, ws, online string, allowLast, plain boo
 	if plain {
 		return runPlain(ctx, e, eng, online, allowLast)
 	}
-	return tui.Run(tui.Options{Engine: eng, OnlineURI: online, AllowLastTry: allowLast, Context: ctx, PromptOut: pivPrompts}, e.stdin, e.stdout)
+	return tui.Run(tuiOptions(ctx, eng, online, allowLast), e.stdin, e.stdout)
+}
+
+// tuiOptions are the TUI's options on a real terminal and real devices.
+func tuiOptions(ctx context.Context, eng *ceremony.Engine, online string, allowLast bool) tui.Options {
+	return tui.Options{Engine: eng, OnlineURI: online, AllowLastTry: allowLast, Context: ctx, PromptOut: pivPrompts}
 }
 
 // pivPrompts sends what YubiKeys ask for ("touch your YubiKey now") to w,

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -321,5 +322,36 @@ func TestResponseWriter(t *testing.T) {
 	e := &env{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr}
 	if err := runRequestTUI(context.Background(), e, "x.request.json", out, false); exitCode(err) != exitUsage {
 		t.Fatalf("without a terminal: %v", err)
+	}
+}
+
+// TestDemoTUI: 'ceremony demo --tui' hands the quarterly ceremony to the
+// TUI at the Sign step, logged out of the demo tokens, so choosing a key
+// asks for its PIN and the PIN screen shows the demo token's PIN; leaving
+// before publishing says how to go on.
+func TestDemoTUI(t *testing.T) {
+	w := newTUIWorld(t)
+	out := filepath.Join(w.dir, "demo")
+	env := slices.DeleteFunc(slices.Clone(w.env), func(kv string) bool { return strings.HasPrefix(kv, "SOFTHSM2_CONF=") })
+	x := &tmux{t: t, sock: fmt.Sprintf("ceremony-demo-tui-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	start := exec.Command("tmux", "-L", x.sock, "-f", "/dev/null", "new-session", "-d", "-s", "tui", "-x", "80", "-y", "24",
+		"-c", w.dir, w.bin+" demo --tui --out "+out+"; echo EXIT=$?; sleep 60")
+	start.Env = env
+	if b, err := start.CombinedOutput(); err != nil {
+		t.Fatalf("tmux new-session: %v\n%s", err, b)
+	}
+	t.Cleanup(func() { exec.Command("tmux", "-L", x.sock, "kill-server").Run() })
+	x.wait("▸ Sign")
+	x.keys("Enter")
+	s := x.wait("(shown only in the demo)")
+	if !regexp.MustCompile(`Demo token [a-z0-9-]+: PIN [0-9]+ \(shown only in the demo\)`).MatchString(s) {
+		t.Errorf("the PIN screen does not show the demo token's PIN:\n%s", s)
+	}
+	x.keys("Escape")
+	x.keys("q")
+	x.wait("EXIT=")
+	// The terminal wraps the message at 80 columns: join the lines.
+	if s := strings.ReplaceAll(x.screen(), "\n", ""); !strings.Contains(s, "left before publishing") || !strings.Contains(s, "ceremony tui") {
+		t.Errorf("leaving early does not say how to go on:\n%s", s)
 	}
 }

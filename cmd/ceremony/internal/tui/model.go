@@ -53,6 +53,11 @@ type Options struct {
 	Request *ceremony.Request
 	// WriteResponse writes the signed response and returns where it went.
 	WriteResponse func(*ceremony.Response) (string, error)
+
+	// DemoPINs are the demo tokens' PINs by token label, shown on the PIN
+	// screen so a newcomer can try the flow ('ceremony demo --tui'). Never
+	// set for real devices.
+	DemoPINs map[string]string
 }
 
 // AllDevices lists the devices of every registered backend; a backend

@@ -360,8 +360,11 @@ func (m *Model) pinBody(w int) []string {
 	if a.Retry {
 		lines = append(lines, m.sty.bad.Render("  ✗ Wrong PIN: try again."))
 	}
-	lines = append(lines, "", "  PIN: "+m.sty.field.Render(strings.Repeat("•", len(m.pin.b))+"_"), "",
-		"The PIN goes to the device only: it is not shown, logged or recorded.")
+	lines = append(lines, "", "  PIN: "+m.sty.field.Render(strings.Repeat("•", len(m.pin.b))+"_"), "")
+	if pin, ok := m.opt.DemoPINs[a.Device.Label]; ok {
+		lines = append(lines, m.sty.key.Render("  Demo token "+a.Device.Label+": PIN "+pin+" (shown only in the demo)"), "")
+	}
+	lines = append(lines, "The PIN goes to the device only: it is not shown, logged or recorded.")
 	return box(lines, w)
 }
 
