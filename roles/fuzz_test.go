@@ -605,4 +605,3 @@ func FuzzPathMatchDifferential(f *testing.F) {
 		}
 	})
 }
-
