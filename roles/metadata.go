@@ -299,23 +299,48 @@ func (s *Signature) write(c *cwriter) error {
 	)
 }
 
-// writeKeys writes a keyid → key map in canonical order. order is the
-// order the keyids were read in, when they were read sorted: if it still
-// names exactly the map's keys, it saves sorting them again (a claimed
-// role has over a hundred thousand).
-func writeKeys(c *cwriter, keys map[string]*Key, order []string) error {
-	if !isSortedKeySet(order, keys) {
-		order = make([]string, 0, len(keys))
-		for id := range keys {
-			order = append(order, id)
+// keyOrder is a keys map as it was read: its keyids sorted, and the keys
+// in that order. When it still describes the map, writeKeys walks it
+// instead of sorting and looking up a hundred thousand keyids again.
+type keyOrder struct {
+	ids  []string
+	keys []*Key
+}
+
+// matches reports whether ko lists exactly the entries of m: a walk over
+// the map (cheap, in memory order) with a binary search into ko per
+// entry, so that a key added, removed or replaced since is noticed.
+func (ko keyOrder) matches(m map[string]*Key) bool {
+	if len(ko.ids) == 0 || len(ko.ids) != len(m) {
+		return false
+	}
+	for id, k := range m {
+		i, found := slices.BinarySearch(ko.ids, id)
+		if !found || ko.keys[i] != k {
+			return false
 		}
-		slices.Sort(order)
+	}
+	return true
+}
+
+// writeKeys writes a keyid → key map in canonical order.
+func writeKeys(c *cwriter, keys map[string]*Key, ko keyOrder) error {
+	if !ko.matches(keys) {
+		ko.ids = make([]string, 0, len(keys))
+		for id := range keys {
+			ko.ids = append(ko.ids, id)
+		}
+		slices.Sort(ko.ids)
+		ko.keys = make([]*Key, len(ko.ids))
+		for i, id := range ko.ids {
+			ko.keys[i] = keys[id]
+		}
 	}
 	c.byte('{')
 	first := true
-	for _, id := range order {
+	for i, id := range ko.ids {
 		c.name(&first, id)
-		if err := keys[id].write(c); err != nil {
+		if err := ko.keys[i].write(c); err != nil {
 			return err
 		}
 		c.maybeFlush()
@@ -324,48 +349,33 @@ func writeKeys(c *cwriter, keys map[string]*Key, order []string) error {
 	return c.err
 }
 
-// isSortedKeySet reports whether order lists exactly the keys of m, in
-// increasing order.
-func isSortedKeySet(order []string, m map[string]*Key) bool {
-	if len(order) != len(m) || len(order) == 0 {
-		return false
-	}
-	for i, id := range order {
-		if (i > 0 && order[i-1] >= id) || m[id] == nil {
-			return false
-		}
-	}
-	return true
-}
-
-// decodeKeys reads a keyid → key map, and the keyids in the order read
-// when that order was sorted (for writeKeys). The keys are gathered first
+// decodeKeys reads a keyid → key map, and, when the keyids were read in
+// sorted order, that order (for writeKeys). The keys are gathered first
 // so that the map is made at its final size: growing it a step at a time
 // would leave as much garbage as the map itself.
-func decodeKeys(d *decoder) (map[string]*Key, []string, error) {
+func decodeKeys(d *decoder) (map[string]*Key, keyOrder, error) {
 	n := d.countAhead(`"keytype"`)
-	order := make([]string, 0, n)
-	list := make([]*Key, 0, n)
+	ko := keyOrder{ids: make([]string, 0, n), keys: make([]*Key, 0, n)}
 	it := d.members()
 	for it.next() {
 		k, err := decodeKey(d)
 		if err != nil {
-			return nil, nil, at(it.name, err)
+			return nil, keyOrder{}, at(it.name, err)
 		}
-		order = append(order, it.name)
-		list = append(list, k)
+		ko.ids = append(ko.ids, it.name)
+		ko.keys = append(ko.keys, k)
 	}
 	if it.err != nil {
-		return nil, nil, it.err
+		return nil, keyOrder{}, it.err
 	}
-	keys := make(map[string]*Key, len(list))
-	for i, k := range list {
-		keys[order[i]] = k
+	keys := make(map[string]*Key, len(ko.keys))
+	for i, k := range ko.keys {
+		keys[ko.ids[i]] = k
 	}
 	if it.seen != nil {
-		order = nil
+		ko = keyOrder{}
 	}
-	return keys, order, nil
+	return keys, ko, nil
 }
 
 func writeStringMap(c *cwriter, m map[string]string) {

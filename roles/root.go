@@ -27,7 +27,7 @@ type Root struct {
 	Roles              map[string]*RoleKeys
 
 	extra    fields
-	keyOrder []string // see writeKeys
+	keyOrder keyOrder // the keys as read, for writeKeys
 }
 
 // NewRoot returns root metadata of version 1 with no keys.

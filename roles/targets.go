@@ -47,7 +47,7 @@ type Delegations struct {
 	SuccinctRoles *SuccinctRoles
 
 	extra    fields
-	keyOrder []string // see writeKeys
+	keyOrder keyOrder // the keys as read, for writeKeys
 }
 
 // DelegatedRole is one entry of delegations.roles.
