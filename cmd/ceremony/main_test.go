@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"os"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -40,4 +42,17 @@ func TestScripts(t *testing.T) {
 		Cmds:                scriptCmds,
 		RequireExplicitExec: true,
 	})
+}
+
+// TestEveryCommandHasHelpWithAnExample: a command's help says what it does
+// and shows it used, as every command owes its user.
+func TestEveryCommandHasHelpWithAnExample(t *testing.T) {
+	for name, c := range commands {
+		if c.summary == "" || c.usage == "" && name != "exit-codes" {
+			t.Errorf("%s: no summary or usage", name)
+		}
+		if !regexp.MustCompile(`(?m)^Examples?:\n  ceremony `+regexp.QuoteMeta(strings.Fields(name)[0])).MatchString(c.help) {
+			t.Errorf("%s: the help has no example of the command in use", name)
+		}
+	}
 }
