@@ -51,7 +51,7 @@ func TestEveryCommandHasHelpWithAnExample(t *testing.T) {
 		if c.summary == "" || c.usage == "" && name != "exit-codes" {
 			t.Errorf("%s: no summary or usage", name)
 		}
-		if !regexp.MustCompile(`(?m)^Examples?:\n  ceremony `+regexp.QuoteMeta(strings.Fields(name)[0])).MatchString(c.help) {
+		if !regexp.MustCompile(`(?m)^Examples?:\n  ceremony ` + regexp.QuoteMeta(strings.Fields(name)[0])).MatchString(c.help) {
 			t.Errorf("%s: the help has no example of the command in use", name)
 		}
 	}
