@@ -121,8 +121,8 @@ func (c *checker) add(check string, sev Severity, passed bool, format string, ar
 func CheckRoot(prev, next *Root, p Policy) Findings {
 	c := &checker{role: TypeRoot}
 	rk := next.Roles[TypeRoot]
-	c.add(CheckRootThresholdAboveOne, Error, rk != nil && rk.Threshold > 1,
-		"root threshold is %d; one stolen or lost key must not decide root: set it to 2 or more", thresholdOf(rk))
+	c.add(CheckRootThresholdAboveOne, Error, rk != nil && rk.Threshold > 1, "root threshold is %d%s", thresholdOf(rk),
+		ifElse(rk != nil && rk.Threshold > 1, ": no single key decides root", "; one stolen or lost key must not decide root: set it to 2 or more"))
 	for _, role := range slices.Sorted(maps.Keys(next.Roles)) {
 		c.thresholdWithinKeys(role, identities(next.Keys), next.Roles[role].KeyIDs, next.Roles[role].Threshold)
 	}

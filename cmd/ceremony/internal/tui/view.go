@@ -407,7 +407,9 @@ func (m *Model) reviewBody(w int) []string {
 	}
 	for _, c := range r.Checks {
 		if c.Passed {
-			lines = append(lines, m.sty.good.Render("  ✓ pass ")+c.Check)
+			// The message says what was checked ("root: threshold 2 of 3
+			// distinct keys"): one role's checks of one kind differ by it.
+			lines = append(lines, m.sty.good.Render("  ✓ pass ")+c.Check+m.sty.dim.Render(" · "+c.Message))
 		} else {
 			lines = append(lines, m.sty.bad.Render(fmt.Sprintf("  ✗ %s ", c.Severity))+c.Check+": "+c.Message)
 		}
