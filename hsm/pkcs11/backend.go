@@ -94,21 +94,13 @@ func (b *Backend) Keys(ctx context.Context, uri string, auth hsm.Auth) ([]hsm.Ke
 	if len(toks) == 0 {
 		return nil, noToken(u, seen)
 	}
+	found, err := keysOn(toks, u)
+	if err != nil {
+		return nil, err
+	}
 	var out []hsm.Key
-	for _, t := range toks {
-		t.mu.Lock()
-		err := t.sessionLocked()
-		var keys []keyObject
-		if err == nil {
-			keys, _, err = t.publicKeysLocked(u)
-		}
-		t.mu.Unlock()
-		if err != nil {
-			return nil, err
-		}
-		for _, k := range keys {
-			out = append(out, k.key)
-		}
+	for _, c := range found {
+		out = append(out, c.k.key)
 	}
 	return out, nil
 }
@@ -156,25 +148,9 @@ func (b *Backend) Signer(ctx context.Context, uri string, auth hsm.Auth) (hsm.Si
 	}
 	// Find the key by its public half first, without logging in, so that a
 	// URI naming no token never logs in to tokens that do not hold the key.
-	type cand struct {
-		t *token
-		k keyObject
-	}
-	var cands []cand
-	for _, t := range toks {
-		t.mu.Lock()
-		err := t.sessionLocked()
-		var keys []keyObject
-		if err == nil {
-			keys, _, err = t.publicKeysLocked(u)
-		}
-		t.mu.Unlock()
-		if err != nil {
-			return nil, err
-		}
-		for _, k := range keys {
-			cands = append(cands, cand{t, k})
-		}
+	cands, err := keysOn(toks, u)
+	if err != nil {
+		return nil, err
 	}
 	if len(cands) > 1 {
 		uris := make([]string, len(cands))
@@ -389,4 +365,32 @@ func generateTemplates(kt hsm.KeyType) (mech uint, pub, priv []*p11.Attribute, e
 			[]*p11.Attribute{p11.NewAttribute(p11.CKA_KEY_TYPE, p11.CKK_RSA)}, nil
 	}
 	return 0, nil, nil, fmt.Errorf("key type %q: %w", kt, hsm.ErrUnsupported)
+}
+
+// tokenKey is a key found on a token.
+type tokenKey struct {
+	t *token
+	k keyObject
+}
+
+// keysOn finds the public keys u matches on each token, opening each
+// token's session as needed.
+func keysOn(toks []*token, u *URI) ([]tokenKey, error) {
+	var out []tokenKey
+	for _, t := range toks {
+		t.mu.Lock()
+		err := t.sessionLocked()
+		var keys []keyObject
+		if err == nil {
+			keys, _, err = t.publicKeysLocked(u)
+		}
+		t.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			out = append(out, tokenKey{t, k})
+		}
+	}
+	return out, nil
 }
