@@ -1,7 +1,6 @@
 package ceremony
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
@@ -81,16 +80,17 @@ func NewEnrollment(key *roles.Key, signer crypto.Signer, att *piv.Attestation, p
 	return e, nil
 }
 
-// ParseEnrollment reads an enrollment file strictly.
+// maxEnrollmentSize bounds an enrollment file: a key, two certificates
+// and a statement take a few kilobytes.
+const maxEnrollmentSize = 1 << 20
+
+// ParseEnrollment reads an enrollment file strictly, as signing requests
+// and responses are read: duplicate member names, unknown members, trailing
+// data and anything else ceremony would not have written are refused.
 func ParseEnrollment(b []byte) (*Enrollment, error) {
 	var e Enrollment
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrEnrollment, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: data after the enrollment", ErrEnrollment)
+	if err := decodeStrict(ErrEnrollment, "enrollment", maxEnrollmentSize, b, &e); err != nil {
+		return nil, err
 	}
 	if e.Format != EnrollmentFormat {
 		return nil, fmt.Errorf("%w: format %q is not %s", ErrEnrollment, e.Format, EnrollmentFormat)

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -266,41 +265,6 @@ func reqMarshal(v any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// reqDecode parses a request or response file strictly into v: well-formed
-// JSON (no duplicate names, no trailing data: roles.Canonicalize checks
-// that), no unknown fields, and every field exactly as the writer writes
-// it (a field whose name differs in case, or a value that decodes but
-// re-encodes differently, is refused): the file's canonical form must equal
-// that of v written again.
-func reqDecode(what string, b []byte, v any) error {
-	if len(bytes.TrimSpace(b)) == 0 {
-		return reqInvalidf("the %s file is empty: copy it again from the original", what)
-	}
-	if len(b) > MaxRequestSize {
-		return reqInvalidf("the %s file is %d bytes, more than the %d a %s can be", what, len(b), MaxRequestSize, what)
-	}
-	canon, err := roles.Canonicalize(b)
-	if err != nil {
-		return reqInvalidf("the %s file is not well-formed JSON (%v); it was truncated or damaged on the way: copy it again from the original", what, err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return reqInvalidf("the %s file does not have the %s form (%v): it was changed, or made by another tool", what, what, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return reqInvalidf("the %s file has data after its end: copy it again from the original", what)
-	}
-	again, err := json.Marshal(v)
-	if err != nil {
-		return reqInvalidf("the %s file: %v", what, err)
-	}
-	if c2, err := roles.Canonicalize(again); err != nil || !bytes.Equal(c2, canon) {
-		return reqInvalidf("the %s file is not as ceremony writes it (a field is missing, spelled differently, or encoded differently): it was changed; copy it again from the original", what)
-	}
-	return nil
-}
-
 // ParseRequest parses a signing request strictly and checks that it holds
 // together: its format, that the digest is the SHA-256 of the signed
 // bytes, that those bytes are the canonical JSON of the named role at the
@@ -309,7 +273,7 @@ func reqDecode(what string, b []byte, v any) error {
 // comparing the digest with the one read out in the ceremony room.
 func ParseRequest(b []byte) (*Request, error) {
 	var r Request
-	if err := reqDecode("request", b, &r); err != nil {
+	if err := decodeStrict(ErrRequestInvalid, "request", MaxRequestSize, b, &r); err != nil {
 		return nil, err
 	}
 	if err := r.validate(); err != nil {
@@ -527,7 +491,7 @@ func SignRequest(req *Request, signer crypto.Signer, dev *hsm.Device) (*Response
 // ceremony to check (Collect), which holds the bytes and the keys.
 func ParseResponse(b []byte) (*Response, error) {
 	var r Response
-	if err := reqDecode("response", b, &r); err != nil {
+	if err := decodeStrict(ErrRequestInvalid, "response", MaxRequestSize, b, &r); err != nil {
 		return nil, err
 	}
 	if err := r.validate(); err != nil {
