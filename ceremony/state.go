@@ -1,0 +1,310 @@
+package ceremony
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/roles"
+)
+
+// State is the fold of a transcript's events.
+type State struct {
+	Plan        *Plan
+	Tool        Tool
+	PublishDir  string
+	TrustedRoot []byte
+	Repo        *Repo // nil for a bootstrap
+	Roles       []*RoleState
+	Publishing  *publishData
+	Published   bool
+	Closed      bool
+
+	expected []*Staged // what Stage computes from Plan and Repo
+}
+
+// Role returns the staged role named name, or nil.
+func (s *State) Role(name string) *RoleState {
+	for _, r := range s.Roles {
+		if r.Role == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// RoleState is a staged role and the signatures it has so far.
+type RoleState struct {
+	Staged
+	// Canonical is the signed part's canonical JSON: what signatures cover.
+	Canonical []byte
+	Digest    string
+	// Required are the delegations whose thresholds the role must reach:
+	// for a new root, the old root's and its own.
+	Required   []roles.Delegation
+	Signatures []SignatureRecord
+	// Included roles were signed elsewhere and are published as they are.
+	Included bool
+}
+
+// SignatureRecord is one signature with who made it and how.
+type SignatureRecord struct {
+	roles.Signature
+	Signer string
+	Via    string
+	Device *hsm.Device
+}
+
+// Progress is where one role stands against one required delegation.
+type Progress struct {
+	Role      string   `json:"role"`
+	Under     string   `json:"under"` // the delegation: "root (old)", "root", "claimed", …
+	Threshold int64    `json:"threshold"`
+	Signed    []string `json:"signed"`  // participant names (or keyids) whose signatures count
+	Missing   []string `json:"missing"` // who may still sign
+	Reached   bool     `json:"reached"`
+}
+
+// Progress reports, for every staged role and every delegation it must
+// satisfy, who has signed and who is missing.
+func (s *State) Progress() []Progress {
+	var out []Progress
+	for _, r := range s.Roles {
+		sigs := r.signatures()
+		for _, del := range r.Required {
+			rep, err := roles.VerifyCanonical(r.Canonical, sigs, del)
+			p := Progress{Role: r.Role, Under: del.Role, Threshold: del.Threshold, Reached: err == nil}
+			for _, id := range rep.Signed {
+				p.Signed = append(p.Signed, s.name(id))
+			}
+			for _, id := range rep.Missing {
+				p.Missing = append(p.Missing, s.name(id))
+			}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Done reports whether every role the people in the room sign reaches
+// every threshold: the ceremony may publish. (Online roles are staged and
+// signed by the online key as part of publishing.)
+func (s *State) Done() bool {
+	for _, p := range s.Progress() {
+		if r := s.Role(p.Role); !p.Reached && !r.Online {
+			return false
+		}
+	}
+	return len(s.Roles) > 0
+}
+
+func (s *State) name(keyid string) string {
+	if s.Plan != nil {
+		if pt := s.Plan.participantByKeyID(keyid); pt != nil {
+			return pt.Name
+		}
+	}
+	return short(keyid)
+}
+
+// who names a key for people: "3f1a2b3c (carol)", or its short id.
+func (s *State) who(keyid string) string {
+	if name := s.name(keyid); name != short(keyid) {
+		return short(keyid) + " (" + name + ")"
+	}
+	return short(keyid)
+}
+
+// signatures are the role's signatures so far.
+func (r *RoleState) signatures() []roles.Signature {
+	out := make([]roles.Signature, len(r.Signatures))
+	for i, s := range r.Signatures {
+		out[i] = s.Signature
+	}
+	return out
+}
+
+func (r *RoleState) mayBeSignedBy(id string) bool {
+	for _, d := range r.Required {
+		if slices.Contains(d.KeyIDs, id) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *RoleState) signedBy(id string) bool {
+	return slices.ContainsFunc(r.Signatures, func(s SignatureRecord) bool { return s.KeyID == id })
+}
+
+// checkSignature checks a signature before anything records it: the role
+// is staged and still takes signatures, the key is one a required
+// delegation trusts, it has not signed already, and the signature
+// verifies. The fold runs the same checks again on every replay.
+func (s *State) checkSignature(role, keyid string, sig []byte) (*RoleState, error) {
+	r := s.Role(role)
+	if r == nil {
+		return nil, fmt.Errorf("signature for %s, which is not staged", role)
+	}
+	if s.Publishing != nil || s.Closed {
+		return nil, fmt.Errorf("%w: publishing has started; no more signatures are taken", ErrState)
+	}
+	var key *roles.Key
+	for _, del := range r.Required {
+		if slices.Contains(del.KeyIDs, keyid) {
+			key = del.Keys[keyid]
+		}
+	}
+	if key == nil {
+		return nil, fmt.Errorf("%w: key %s may not sign %s v%d", ErrUntrustedKey, s.who(keyid), role, r.Version)
+	}
+	if r.signedBy(keyid) {
+		return nil, fmt.Errorf("%w: %s v%d already has the signature of key %s", ErrDuplicate, role, r.Version, s.who(keyid))
+	}
+	if err := key.Verify(r.Canonical, sig); err != nil {
+		return nil, fmt.Errorf("signature by key %s over %s v%d: %w", s.who(keyid), role, r.Version, err)
+	}
+	return r, nil
+}
+
+func (s *State) checkIncluded(role string, m *roles.Metadata[*roles.Targets]) error {
+	if s.Publishing != nil {
+		return fmt.Errorf("%w: publishing has started", ErrState)
+	}
+	if s.Role(role) != nil {
+		return fmt.Errorf("role %s is already in this ceremony", role)
+	}
+	switch role {
+	case RoleRoot, RoleTargets, RoleClaimed, RoleRevocations, RoleSnapshot, RoleTimestamp, RoleRecentlyClaimed, RoleUnclaimed:
+		return fmt.Errorf("role %s is the ceremony's own: only roles claimed delegates to can be included", role)
+	}
+	del, err := s.projectDelegation(role)
+	if err != nil {
+		return fmt.Errorf("include %s: %w", role, err)
+	}
+	if _, err := roles.Verify(m, del); err != nil {
+		return fmt.Errorf("include %s: %w", role, err)
+	}
+	return nil
+}
+
+// required returns the delegations a staged role must satisfy, from the
+// staged roles where they change and the trusted ones otherwise.
+func (s *State) required(role string) ([]roles.Delegation, error) {
+	root, err := s.currentRoot()
+	if err != nil {
+		return nil, err
+	}
+	switch role {
+	case RoleRoot:
+		own, _ := root.Delegation(roles.TypeRoot)
+		if s.Repo == nil {
+			return []roles.Delegation{own}, nil
+		}
+		old, _ := s.Repo.Root.Signed.Delegation(roles.TypeRoot)
+		old.Role = "root (old)"
+		return []roles.Delegation{old, own}, nil
+	case RoleTargets, RoleSnapshot, RoleTimestamp:
+		d, err := root.Delegation(role)
+		return []roles.Delegation{d}, err
+	}
+	tg, err := s.currentTargets()
+	if err != nil {
+		return nil, err
+	}
+	switch role {
+	case RoleClaimed, RoleRevocations:
+		d, err := tg.Delegations.Delegation(RoleClaimed)
+		d.Role = role
+		return []roles.Delegation{d}, err
+	case RoleRecentlyClaimed, RoleUnclaimed:
+		d, err := tg.Delegations.Delegation(role)
+		return []roles.Delegation{d}, err
+	}
+	if strings.HasPrefix(role, binPrefix+"-") {
+		cl, err := s.currentClaimed()
+		if err != nil {
+			return nil, err
+		}
+		d, err := cl.Delegations.Delegation(role)
+		return []roles.Delegation{d}, err
+	}
+	// An unclaimed bin.
+	un, err := s.stagedTargets(RoleUnclaimed)
+	if err != nil || un == nil {
+		return nil, fmt.Errorf("no delegation for role %s", role)
+	}
+	d, err := un.Delegations.Delegation(role)
+	return []roles.Delegation{d}, err
+}
+
+func (s *State) currentRoot() (*roles.Root, error) {
+	if r := s.Role(RoleRoot); r != nil {
+		m, err := roles.Parse[*roles.Root](r.Metadata)
+		if err != nil {
+			return nil, err
+		}
+		return m.Signed, nil
+	}
+	if s.Repo == nil {
+		return nil, fmt.Errorf("%w: no root staged", ErrState)
+	}
+	return s.Repo.Root.Signed, nil
+}
+
+func (s *State) currentTargets() (*roles.Targets, error) {
+	if t, err := s.stagedTargets(RoleTargets); t != nil || err != nil {
+		return t, err
+	}
+	if s.Repo == nil {
+		return nil, fmt.Errorf("%w: no targets staged", ErrState)
+	}
+	return s.Repo.Targets.Signed, nil
+}
+
+func (s *State) currentClaimed() (*roles.Targets, error) {
+	if t, err := s.stagedTargets(RoleClaimed); t != nil || err != nil {
+		return t, err
+	}
+	if s.Repo == nil {
+		return nil, fmt.Errorf("%w: no claimed role staged", ErrState)
+	}
+	return s.Repo.Claimed.Signed, nil
+}
+
+func (s *State) stagedTargets(role string) (*roles.Targets, error) {
+	r := s.Role(role)
+	if r == nil {
+		return nil, nil
+	}
+	m, err := roles.Parse[*roles.Targets](r.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	return m.Signed, nil
+}
+
+// projectDelegation is the delegation to a project: in claimed, or in the
+// claimed bin its name hashes into, as staged or as trusted.
+func (s *State) projectDelegation(project string) (roles.Delegation, error) {
+	claimed, err := s.currentClaimed()
+	if err != nil {
+		return roles.Delegation{}, err
+	}
+	if !isBinned(claimed) {
+		return claimed.Delegations.Delegation(project)
+	}
+	bin := binner(binBits(claimed)).BinFor(project)
+	t, err := s.stagedTargets(bin)
+	if err != nil {
+		return roles.Delegation{}, err
+	}
+	if t == nil && s.Repo != nil && s.Repo.ClaimedBins[bin] != nil {
+		t = s.Repo.ClaimedBins[bin].Signed
+	}
+	if t == nil {
+		return roles.Delegation{}, fmt.Errorf("claimed bin %s is not known", bin)
+	}
+	return t.Delegations.Delegation(project)
+}
