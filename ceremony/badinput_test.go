@@ -55,7 +55,7 @@ func TestPlanErrorsNameTheField(t *testing.T) {
 		before := dirState(t, dir)
 		plan, err := LoadPlan(path)
 		if err == nil {
-			_, err = Begin(filepath.Join(dir, "ws"), plan, Tool{Version: "test"}, "")
+			_, err = Begin(filepath.Join(dir, "ws"), plan, Options{Tool: Tool{Version: "test"}})
 		}
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want %q", c.name, err, c.want)
@@ -70,7 +70,7 @@ func TestUntrustedStartIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	ps := crashPeople(t, dir)
 	plan := writePlan(t, dir, "b.yaml", bootstrapPlan+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
-	if err := runToEnd(filepath.Join(dir, "ws"), plan, ps); err != nil {
+	if err := runToEnd(filepath.Join(dir, "ws"), plan, ps, nil); err != nil {
 		t.Fatal(err)
 	}
 	// The pinned root is altered: it no longer verifies under its own keys.
@@ -87,7 +87,7 @@ start: {trusted_root: trusted-root.json, metadata: ws/metadata}
 root: {expires_days: 300}
 `+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
 	before := dirState(t, dir)
-	_, err := Begin(filepath.Join(dir, "ws2"), q, Tool{Version: "test"}, "")
+	_, err := Begin(filepath.Join(dir, "ws2"), q, Options{Tool: Tool{Version: "test"}})
 	if !errors.Is(err, ErrUntrusted) {
 		t.Errorf("altered pinned root: %v", err)
 	}
@@ -101,13 +101,13 @@ func TestWorkspaceInUseIsRefused(t *testing.T) {
 	ps := newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online")
 	plan := writePlan(t, dir, "b.yaml", bootstrapPlan+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
 	ws := filepath.Join(dir, "ws")
-	e, err := Begin(ws, plan, Tool{Version: "test"}, "")
+	e, err := Begin(ws, plan, Options{Tool: Tool{Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	defer e.Release()
 	before := dirState(t, dir)
-	if _, err := Resume(ws); !errors.Is(err, transcripts.ErrInUse) {
+	if _, err := Resume(ws, Options{}); !errors.Is(err, transcripts.ErrInUse) {
 		t.Errorf("second engine on a workspace in use: %v", err)
 	}
 	if !sameState(before, dirState(t, dir)) {

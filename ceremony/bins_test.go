@@ -32,7 +32,7 @@ func TestClaimedBins(t *testing.T) {
 	ps := newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online", "maint")
 	writeProjects(t, filepath.Join(dir, "p1.json"), ps, "sampleproject", "requests", "numpy")
 	plan := writePlan(t, dir, "b.yaml", bootstrapPlan+"claimed: {projects_file: p1.json, bin_bits: 2}\n"+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
-	e, err := Begin(filepath.Join(dir, "ws"), plan, Tool{Version: "test"}, "")
+	e, err := Begin(filepath.Join(dir, "ws"), plan, Options{Tool: Tool{Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestClaimedBins(t *testing.T) {
 	if _, err := e.Publish(ps["online"], nil); err != nil {
 		t.Fatal(err)
 	}
-	e.Close()
+	e.Release()
 
 	meta := filepath.Join(dir, "ws", "metadata")
 	read := func(name string) []byte { return mustRead(t, filepath.Join(meta, name)) }
@@ -101,11 +101,11 @@ start: {trusted_root: trusted.json, metadata: ws/metadata}
 claimed: {projects_file: p2.json}
 online: {participant: online}
 `+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
-	e2, err := Begin(filepath.Join(dir, "ws2"), q, Tool{Version: "test"}, "")
+	e2, err := Begin(filepath.Join(dir, "ws2"), q, Options{Tool: Tool{Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e2.Close()
+	defer e2.Release()
 	var staged []string
 	for _, r := range e2.State().Roles {
 		staged = append(staged, r.Role)

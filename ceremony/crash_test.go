@@ -10,10 +10,10 @@ import (
 	"testing"
 )
 
-// errCrash stands for the process dying: CrashHook returns it right after
-// an event is on disk, and the test then drops the engine without another
-// write, as a killed process would (closing only releases the lock, which
-// the kernel does for a dead process).
+// errCrash stands for the process dying: Options.AfterAppend returns it
+// right after an event is on disk, and the test then drops the engine
+// without another write, as a killed process would (Release only gives up
+// the lock, which the kernel does for a dead process).
 var errCrash = errors.New("simulated crash")
 
 // crashPeople are Ed25519 keys, whose signatures are deterministic, so
@@ -32,18 +32,20 @@ func crashPeople(t *testing.T, dir string) people {
 
 // runToEnd drives a bootstrap to publication from whatever state the
 // workspace is in: start (or take up a start cut short), resume, sign what
-// is unsigned, publish. It returns errCrash when the hook fires.
-func runToEnd(ws string, plan *Plan, ps people) error {
-	e, err := Resume(ws)
+// is unsigned, publish. It returns errCrash when afterAppend (nil: none)
+// does.
+func runToEnd(ws string, plan *Plan, ps people, afterAppend func(seq int64) error) error {
+	opts := Options{Tool: Tool{Version: "test"}, AfterAppend: afterAppend}
+	e, err := Resume(ws, opts)
 	if err != nil {
 		if _, statErr := os.Stat(filepath.Join(ws, TranscriptName)); statErr == nil && !errors.Is(err, ErrState) {
 			return err
 		}
-		if e, err = Begin(ws, plan, Tool{Version: "test"}, ""); err != nil {
+		if e, err = Begin(ws, plan, opts); err != nil {
 			return err
 		}
 	}
-	defer e.Close()
+	defer e.Release()
 	for _, n := range []string{"alice", "bob", "dave", "erin"} {
 		if _, err := e.Sign(ps[n], nil); err != nil && !errors.Is(err, ErrState) {
 			return err
@@ -80,7 +82,7 @@ func TestCrashAtEveryEventBoundary(t *testing.T) {
 	plan := writePlan(t, dir, "b.yaml", bootstrapPlan+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
 
 	refWS := filepath.Join(dir, "ref")
-	if err := runToEnd(refWS, plan, ps); err != nil {
+	if err := runToEnd(refWS, plan, ps, nil); err != nil {
 		t.Fatal(err)
 	}
 	want := publishedFiles(t, filepath.Join(refWS, "metadata"))
@@ -90,22 +92,19 @@ func TestCrashAtEveryEventBoundary(t *testing.T) {
 	total := countEvents(t, filepath.Join(refWS, TranscriptName))
 	t.Logf("an uninterrupted bootstrap records %d events and publishes %d files", total, len(want))
 
-	defer func() { CrashHook = nil }()
 	for at := int64(1); at <= total; at++ {
 		ws := filepath.Join(dir, "crash", string(rune('a'+at/26))+string(rune('a'+at%26)))
-		CrashHook = func(seq int64) error {
+		err := runToEnd(ws, plan, ps, func(seq int64) error {
 			if seq == at {
 				return errCrash
 			}
 			return nil
-		}
-		err := runToEnd(ws, plan, ps)
-		CrashHook = nil
+		})
 		if at > 1 && !errors.Is(err, errCrash) {
 			// Seq 1 is the header, written by the transcript itself.
 			t.Fatalf("crash at event %d did not happen: %v", at, err)
 		}
-		if err := runToEnd(ws, plan, ps); err != nil {
+		if err := runToEnd(ws, plan, ps, nil); err != nil {
 			t.Fatalf("resume after a crash at event %d: %v", at, err)
 		}
 		got := publishedFiles(t, filepath.Join(ws, "metadata"))
@@ -154,7 +153,7 @@ func TestReplay(t *testing.T) {
 	ps := crashPeople(t, dir)
 	plan := writePlan(t, dir, "b.yaml", bootstrapPlan+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
 	ws := filepath.Join(dir, "ws")
-	if err := runToEnd(ws, plan, ps); err != nil {
+	if err := runToEnd(ws, plan, ps, nil); err != nil {
 		t.Fatal(err)
 	}
 	meta := filepath.Join(ws, "metadata")

@@ -1,3 +1,17 @@
+// Package ceremony runs a key ceremony as an event-sourced state machine:
+// its state is a fold over events, and every event is appended to the
+// transcript, fsynced, before it takes effect. One code path serves the
+// live ceremony, resuming after a crash, and an auditor's replay.
+//
+// An Engine's commands (Begin, Resume, Sign, Collect, Include, Publish,
+// End; engine.go, request.go, publish.go) check what they are asked
+// against the State, append an event and let the fold apply it
+// (events.go); the State's queries (Role, Progress, Done; state.go) are
+// what faces show. Plans, staging, signing requests and enrollments have a
+// file each.
+//
+// The package knows ceremonies, not terminals: the CLI and the TUI read its
+// state and submit commands.
 package ceremony
 
 import (
@@ -35,19 +49,32 @@ type Tool struct {
 	Binary  string `json:"binary_sha256,omitempty"`
 }
 
+// Options are what Begin and Resume take besides the workspace and plan.
+type Options struct {
+	// Tool is the running tool, which Begin records in the opening event.
+	Tool Tool
+	// PublishDir is where Publish writes the metadata; Begin records it.
+	// Empty: the folder the plan starts from, or for a bootstrap the
+	// workspace's metadata folder.
+	PublishDir string
+	// AfterAppend, when set, is called with each event's sequence number
+	// once the event is on disk and before it takes effect; an error from
+	// it stops the engine there, as a killed process would stop. It is for
+	// crash tests, which need a crash at an exact event boundary; the
+	// product leaves it nil.
+	AfterAppend func(seq int64) error
+}
+
 // Engine drives one ceremony in a workspace folder.
 type Engine struct {
-	ws    string
-	tpath string
-	w     *transcripts.Writer
-	st    *State
+	tpath       string
+	w           *transcripts.Writer
+	st          *State
+	afterAppend func(seq int64) error // Options.AfterAppend
 }
 
 // State returns the ceremony's state; the caller must not change it.
 func (e *Engine) State() *State { return e.st }
-
-// Workspace returns the workspace folder.
-func (e *Engine) Workspace() string { return e.ws }
 
 // TranscriptPath returns the transcript's path.
 func (e *Engine) TranscriptPath() string { return e.tpath }
@@ -58,9 +85,9 @@ func (e *Engine) Head() transcripts.Digest { return e.w.Last().Hash() }
 // Begin opens a new ceremony in workspace ws (created if missing, and
 // holding no transcript yet): it records the plan, the tool and the host,
 // loads and verifies the trusted state, and stages every change with its
-// policy checks. Metadata is published into publishDir (for a bootstrap,
-// ws/metadata when empty).
-func Begin(ws string, plan *Plan, tool Tool, publishDir string) (*Engine, error) {
+// policy checks. Options says where metadata is published.
+func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
+	publishDir := opts.PublishDir
 	host := readHostFacts()
 	if len(host.Interfaces) > 0 && !plan.AllowNetwork {
 		return nil, fmt.Errorf("%w (%v): take the machine off every network, or set allow_network: true in the plan if this is not an air-gapped ceremony", ErrNetwork, host.Interfaces)
@@ -85,7 +112,7 @@ func Begin(ws string, plan *Plan, tool Tool, publishDir string) (*Engine, error)
 			return nil, err
 		}
 	}
-	staged, err := Stage(plan, repo)
+	staged, err := stagePlan(plan, repo)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +126,7 @@ func Begin(ws string, plan *Plan, tool Tool, publishDir string) (*Engine, error)
 		return nil, fmt.Errorf("create workspace: %w", err)
 	}
 	tpath := filepath.Join(ws, TranscriptName)
-	w, err := transcripts.Create(tpath, transcripts.Header{Ceremony: plan.Ceremony, Tool: tool.Version})
+	w, err := transcripts.Create(tpath, transcripts.Header{Ceremony: plan.Ceremony, Tool: opts.Tool.Version})
 	if errors.Is(err, os.ErrExist) {
 		// A start cut short before it recorded the plan leaves a transcript
 		// with its header alone: take it up again with the same plan.
@@ -108,7 +135,7 @@ func Begin(ws string, plan *Plan, tool Tool, publishDir string) (*Engine, error)
 	if err != nil {
 		return nil, fmt.Errorf("start transcript: %w", err)
 	}
-	e := &Engine{ws: ws, tpath: tpath, w: w, st: &State{}}
+	e := &Engine{tpath: tpath, w: w, st: &State{}, afterAppend: opts.AfterAppend}
 	fail := func(err error) (*Engine, error) {
 		w.Close()
 		return nil, err
@@ -123,7 +150,7 @@ func Begin(ws string, plan *Plan, tool Tool, publishDir string) (*Engine, error)
 	}
 	absPub, _ := filepath.Abs(publishDir)
 	absWS, _ := filepath.Abs(ws)
-	if err := e.record(EventOpened, openedData{Plan: pa, Tool: tool, Host: host, Workspace: absWS, PublishDir: absPub}); err != nil {
+	if err := e.record(eventOpened, openedData{Plan: pa, Tool: opts.Tool, Host: host, Workspace: absWS, PublishDir: absPub}); err != nil {
 		return fail(err)
 	}
 	if repo != nil {
@@ -136,7 +163,7 @@ func Begin(ws string, plan *Plan, tool Tool, publishDir string) (*Engine, error)
 				return fail(err)
 			}
 		}
-		if err := e.record(EventLoaded, ld); err != nil {
+		if err := e.record(eventLoaded, ld); err != nil {
 			return fail(err)
 		}
 	}
@@ -166,8 +193,9 @@ func reopenAborted(tpath string, plan *Plan) (*transcripts.Writer, error) {
 
 // Resume reopens the ceremony in workspace ws: it folds the transcript's
 // events (repairing a torn last line, which a crash mid-write leaves) and
-// goes on from where it stopped.
-func Resume(ws string) (*Engine, error) {
+// goes on from where it stopped. Of opts it takes AfterAppend only: the
+// tool and publish folder are those the ceremony began with.
+func Resume(ws string, opts Options) (*Engine, error) {
 	tpath := filepath.Join(ws, TranscriptName)
 	w, err := transcripts.Open(tpath)
 	if err != nil {
@@ -182,9 +210,9 @@ func Resume(ws string) (*Engine, error) {
 		w.Close()
 		return nil, fmt.Errorf("%w: the ceremony in %s was cut short before its plan was recorded: run 'ceremony start PLAN' there again", ErrState, ws)
 	}
-	e := &Engine{ws: ws, tpath: tpath, w: w, st: st}
+	e := &Engine{tpath: tpath, w: w, st: st, afterAppend: opts.AfterAppend}
 	// A start cut short may have staged some roles and not others.
-	if st.Publishing == nil {
+	if st.publishing == nil {
 		for _, s := range st.expected {
 			if st.Role(s.Role) == nil {
 				if err := e.stage(s); err != nil {
@@ -197,20 +225,14 @@ func Resume(ws string) (*Engine, error) {
 	return e, nil
 }
 
-// CrashHook, when set, is called after each event is on disk and before
-// it takes effect; an error from it stops the engine there, as a killed
-// process would stop. It exists for the crash tests: a real crash cannot
-// be produced on demand at an exact event boundary.
-var CrashHook func(seq int64) error
-
 // record appends an event and, once it is on disk, applies it.
 func (e *Engine) record(typ string, data any) error {
 	ev, err := e.w.Append(typ, data)
 	if err != nil {
 		return fmt.Errorf("record %s: %w", typ, err)
 	}
-	if CrashHook != nil {
-		if err := CrashHook(ev.Seq); err != nil {
+	if e.afterAppend != nil {
+		if err := e.afterAppend(ev.Seq); err != nil {
 			return err
 		}
 	}
@@ -231,8 +253,14 @@ func (e *Engine) stage(s *Staged) error {
 	if err != nil {
 		return err
 	}
-	return e.record(EventStaged, stagedData{Role: s.Role, Version: s.Version, Online: s.Online, Metadata: a,
+	return e.record(eventStaged, stagedData{Role: s.Role, Version: s.Version, Online: s.Online, Metadata: a,
 		Digest: digestOf(canon), Summary: s.Summary, Checks: s.Checks})
+}
+
+// SignResult is one signature a device made.
+type SignResult struct {
+	Role  string
+	KeyID string
 }
 
 // Sign signs every staged offline role that the signer's key may sign and
@@ -240,7 +268,7 @@ func (e *Engine) stage(s *Staged) error {
 // refused before anything is signed. dev describes the device for the
 // transcript (nil for a key in memory).
 func (e *Engine) Sign(signer crypto.Signer, dev *hsm.Device) ([]SignResult, error) {
-	if e.st.Publishing != nil {
+	if e.st.publishing != nil {
 		return nil, fmt.Errorf("%w: publishing has started", ErrState)
 	}
 	key, err := roles.KeyFromPublic(signer.Public())
@@ -261,7 +289,7 @@ func (e *Engine) Sign(signer crypto.Signer, dev *hsm.Device) ([]SignResult, erro
 		if err != nil {
 			return out, fmt.Errorf("sign %s: %w", r.Role, err)
 		}
-		if err := e.record(EventSigned, signedData{Role: r.Role, KeyID: id, Sig: hex.EncodeToString(sig.Sig), Signer: pt.Name, Via: "device", Device: dev}); err != nil {
+		if err := e.record(eventSigned, signedData{Role: r.Role, KeyID: id, Sig: hex.EncodeToString(sig.Sig), Signer: pt.Name, Via: "device", Device: dev}); err != nil {
 			return out, err
 		}
 		out = append(out, SignResult{Role: r.Role, KeyID: id})
@@ -270,22 +298,6 @@ func (e *Engine) Sign(signer crypto.Signer, dev *hsm.Device) ([]SignResult, erro
 		return nil, fmt.Errorf("%w: %s's key %s has nothing left to sign", ErrState, pt.Name, short(id))
 	}
 	return out, nil
-}
-
-// SignResult is one signature a device made.
-type SignResult struct {
-	Role  string
-	KeyID string
-}
-
-// AddSignature takes in a signature made elsewhere (an air-gapped
-// signer's response): it is checked as the fold checks every signature,
-// before anything is recorded, so a refused one changes nothing.
-func (e *Engine) AddSignature(role string, sig roles.Signature, via string, dev *hsm.Device) error {
-	if _, err := e.st.checkSignature(role, sig.KeyID, sig.Sig); err != nil {
-		return err
-	}
-	return e.record(EventSigned, signedData{Role: role, KeyID: sig.KeyID, Sig: hex.EncodeToString(sig.Sig), Signer: e.st.name(sig.KeyID), Via: via, Device: dev})
 }
 
 // Include takes in a delegated targets role that was signed elsewhere,
@@ -304,20 +316,23 @@ func (e *Engine) Include(role string, metadata []byte) error {
 	if err != nil {
 		return err
 	}
-	return e.record(EventIncluded, includedData{Role: role, Version: m.Signed.Version, Metadata: a})
+	return e.record(eventIncluded, includedData{Role: role, Version: m.Signed.Version, Metadata: a})
 }
 
-// CloseCeremony records the end of the ceremony: nothing can be added to
-// it afterwards. A ceremony that staged roles must have published them.
-func (e *Engine) CloseCeremony() error {
+// End records the end of the ceremony (its ceremony.closed event):
+// nothing can be added to it afterwards. A ceremony that staged roles must
+// have published them. The workspace stays held until Release.
+func (e *Engine) End() error {
 	if len(e.st.Roles) > 0 && !e.st.Published {
 		return fmt.Errorf("%w: nothing is published yet; publish first, or keep the workspace to go on later", ErrState)
 	}
-	return e.record(EventClosed, struct{}{})
+	return e.record(eventClosed, struct{}{})
 }
 
-// Close releases the workspace.
-func (e *Engine) Close() error { return e.w.Close() }
+// Release closes the transcript and gives up the workspace's lock, so that
+// another process may resume the ceremony. It records nothing: the
+// ceremony stands where it stood. Whoever has an Engine releases it.
+func (e *Engine) Release() error { return e.w.Close() }
 
 func readHostFacts() hostFacts {
 	h := hostFacts{OS: runtime.GOOS, Arch: runtime.GOARCH}

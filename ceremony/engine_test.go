@@ -102,7 +102,7 @@ func TestBootstrapThenQuarterly(t *testing.T) {
 	ps := newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online", "frank", "maint1", "maint2")
 	plan := writePlan(t, dir, "bootstrap.yaml", bootstrapPlan+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
 	ws := filepath.Join(dir, "ws1")
-	e, err := Begin(ws, plan, Tool{Version: "test"}, "")
+	e, err := Begin(ws, plan, Options{Tool: Tool{Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestBootstrapThenQuarterly(t *testing.T) {
 	if !st.Published || len(st.Roles) != len(e.State().Roles) {
 		t.Errorf("fold: published %v, %d roles", st.Published, len(st.Roles))
 	}
-	e.Close()
+	e.Release()
 
 	// The quarterly ceremony starts from what was published.
 	meta := filepath.Join(ws, "metadata")
@@ -150,11 +150,11 @@ targets:
 claimed: {projects_file: projects.json}
 online: {participant: online}
 `+ps.participants("alice", "bob", "carol", "dave", "erin", "online", "frank"))
-	e2, err := Begin(filepath.Join(dir, "ws2"), q, Tool{Version: "test"}, "")
+	e2, err := Begin(filepath.Join(dir, "ws2"), q, Options{Tool: Tool{Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e2.Close()
+	defer e2.Release()
 	rootSummary := strings.Join(e2.State().Role(RoleRoot).Summary, "\n")
 	for _, want := range []string{"root v1 → v2", "threshold 2 of 3 → 3 of 3", "adds key " + ps.id("frank")[:8] + " (frank)", "removes key " + ps.id("carol")[:8] + " (carol)"} {
 		if !strings.Contains(rootSummary, want) {
@@ -204,7 +204,7 @@ func TestPublishedRepositoryLoadsInGoTUF(t *testing.T) {
 	dir := t.TempDir()
 	ps := newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online", "frank")
 	plan := writePlan(t, dir, "bootstrap.yaml", bootstrapPlan+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
-	e, err := Begin(filepath.Join(dir, "ws"), plan, Tool{Version: "test"}, "")
+	e, err := Begin(filepath.Join(dir, "ws"), plan, Options{Tool: Tool{Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestPublishedRepositoryLoadsInGoTUF(t *testing.T) {
 	if _, err := e.Publish(ps["online"], nil); err != nil {
 		t.Fatal(err)
 	}
-	e.Close()
+	e.Release()
 	meta := filepath.Join(dir, "ws", "metadata")
 	read := func(name string) []byte {
 		b, err := os.ReadFile(filepath.Join(meta, name))
@@ -252,11 +252,11 @@ func TestIncludeProjectMetadata(t *testing.T) {
 	pb, _ := json.Marshal(map[string]any{"projects": []any{map[string]any{"name": "sampleproject", "threshold": 1, "keys": []any{keyJSON(t, ps["maint1"])}}}})
 	os.WriteFile(filepath.Join(dir, "projects.json"), pb, 0o644)
 	plan := writePlan(t, dir, "b.yaml", bootstrapPlan+"claimed: {projects_file: projects.json}\n"+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
-	e, err := Begin(filepath.Join(dir, "ws"), plan, Tool{Version: "test"}, "")
+	e, err := Begin(filepath.Join(dir, "ws"), plan, Options{Tool: Tool{Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	defer e.Release()
 	proj := roles.NewTargets(plan.ReferenceTime.AddDate(0, 1, 0))
 	proj.Targets["sampleproject/sampleproject-1.0.tar.gz"] = &roles.TargetFile{Length: 3, Hashes: map[string]string{"sha256": digestOf([]byte("abc"))}}
 	signedBy := func(who string) []byte {

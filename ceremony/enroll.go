@@ -23,8 +23,8 @@ import (
 
 // Formats of the files and statements, versioned.
 const (
-	EnrollmentFormat = "ceremony-maintainer-enrollment/1"
-	StatementFormat  = "ceremony-proof-of-possession/1"
+	enrollmentFormat = "ceremony-maintainer-enrollment/1"
+	statementFormat  = "ceremony-proof-of-possession/1"
 )
 
 // Enrollment is a maintainer's enrollment file.
@@ -61,13 +61,13 @@ func (s Statement) canonical() ([]byte, error) {
 // NewEnrollment makes an enrollment: it signs the statement with signer,
 // whose public key must be key, and checks the signature.
 func NewEnrollment(key *roles.Key, signer crypto.Signer, att *piv.Attestation, project, nonce string, now time.Time) (*Enrollment, error) {
-	e := &Enrollment{Format: EnrollmentFormat, KeyID: key.ID()}
+	e := &Enrollment{Format: enrollmentFormat, KeyID: key.ID()}
 	var err error
 	if e.Key, err = key.MarshalJSON(); err != nil {
 		return nil, err
 	}
 	e.Attestation.SlotCertificate, e.Attestation.DeviceCertificate = att.SlotCertificate, att.DeviceCertificate
-	e.Statement = Statement{Format: StatementFormat, Project: project, KeyID: key.ID(), Date: now.UTC().Format(roles.TimeFormat), Nonce: nonce}
+	e.Statement = Statement{Format: statementFormat, Project: project, KeyID: key.ID(), Date: now.UTC().Format(roles.TimeFormat), Nonce: nonce}
 	msg, err := e.Statement.canonical()
 	if err != nil {
 		return nil, err
@@ -92,8 +92,8 @@ func ParseEnrollment(b []byte) (*Enrollment, error) {
 	if err := decodeStrict(ErrEnrollment, "enrollment", maxEnrollmentSize, b, &e); err != nil {
 		return nil, err
 	}
-	if e.Format != EnrollmentFormat {
-		return nil, fmt.Errorf("%w: format %q is not %s", ErrEnrollment, e.Format, EnrollmentFormat)
+	if e.Format != enrollmentFormat {
+		return nil, fmt.Errorf("%w: format %q is not %s", ErrEnrollment, e.Format, enrollmentFormat)
 	}
 	return &e, nil
 }
@@ -182,8 +182,8 @@ func VerifyEnrollment(e *Enrollment, project, nonce string, pol EnrollmentPolicy
 		return nil, refuse("enrollment.touch-policy", "the key's touch policy is %q; the plan requires %q or stronger: generate the key again with that policy", att.TouchPolicy, pol.TouchPolicy)
 	}
 	st := e.Statement
-	if st.Format != StatementFormat {
-		return nil, refuse("enrollment.proof-format", "statement format %q is not %s", st.Format, StatementFormat)
+	if st.Format != statementFormat {
+		return nil, refuse("enrollment.proof-format", "statement format %q is not %s", st.Format, statementFormat)
 	}
 	msg, err := st.canonical()
 	if err != nil {
@@ -235,20 +235,4 @@ func parseCert(p string) (*x509.Certificate, error) {
 func certDigest(c *x509.Certificate) string {
 	sum := sha256.Sum256(c.Raw)
 	return hex.EncodeToString(sum[:])
-}
-
-// ResignStatement signs e's statement again with signer (whose key is
-// key), after the statement was changed: for tests that need a proof whose
-// only flaw is its content.
-func ResignStatement(e *Enrollment, key *roles.Key, signer crypto.Signer) error {
-	msg, err := e.Statement.canonical()
-	if err != nil {
-		return err
-	}
-	sig, err := roles.Sign(signer, key, msg)
-	if err != nil {
-		return err
-	}
-	e.Signature = hex.EncodeToString(sig.Sig)
-	return nil
 }

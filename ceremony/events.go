@@ -15,15 +15,16 @@ import (
 
 // Event types the engine writes. Each is appended and fsynced before it
 // takes effect; the fold (State.apply) is the only place they take effect.
+// docs/PLANS.md lists the data each carries.
 const (
-	EventOpened    = "ceremony.opened"  // the resolved plan, the tool, the host
-	EventLoaded    = "state.loaded"     // the trusted metadata the ceremony starts from
-	EventStaged    = "role.staged"      // a role as it will be published, with its checks
-	EventSigned    = "signature.added"  // one signature over one staged role
-	EventIncluded  = "role.included"    // a delegated role signed elsewhere (a project's), to publish
-	EventPublish   = "publish.started"  // the files about to be written, by digest
-	EventPublished = "publish.finished" // every file is on disk
-	EventClosed    = "ceremony.closed"  // nothing more will happen
+	eventOpened          = "ceremony.opened"  // the resolved plan, the tool, the host
+	eventLoaded          = "state.loaded"     // the trusted metadata the ceremony starts from
+	eventStaged          = "role.staged"      // a role as it will be published, with its checks
+	eventSigned          = "signature.added"  // one signature over one staged role
+	eventIncluded        = "role.included"    // a delegated role signed elsewhere (a project's), to publish
+	eventPublishStarted  = "publish.started"  // the files about to be written, by digest
+	eventPublishFinished = "publish.finished" // every file is on disk
+	eventClosed          = "ceremony.closed"  // nothing more will happen
 )
 
 type openedData struct {
@@ -110,7 +111,7 @@ func (s *State) apply(tpath, typ string, data []byte) error {
 	switch typ {
 	case transcripts.HeaderType, "transcript.torn":
 		return nil
-	case EventOpened:
+	case eventOpened:
 		var d openedData
 		if err := strictJSON(data, &d); err != nil {
 			return err
@@ -130,7 +131,7 @@ func (s *State) apply(tpath, typ string, data []byte) error {
 		if p.Start == nil {
 			return s.expect()
 		}
-	case EventLoaded:
+	case eventLoaded:
 		var d loadedData
 		if err := strictJSON(data, &d); err != nil {
 			return err
@@ -149,7 +150,7 @@ func (s *State) apply(tpath, typ string, data []byte) error {
 			return err
 		}
 		return s.expect()
-	case EventStaged:
+	case eventStaged:
 		var d stagedData
 		if err := strictJSON(data, &d); err != nil {
 			return err
@@ -159,7 +160,7 @@ func (s *State) apply(tpath, typ string, data []byte) error {
 			return err
 		}
 		return s.applyStaged(d, b)
-	case EventIncluded:
+	case eventIncluded:
 		var d includedData
 		if err := strictJSON(data, &d); err != nil {
 			return err
@@ -169,24 +170,24 @@ func (s *State) apply(tpath, typ string, data []byte) error {
 			return err
 		}
 		return s.applyIncluded(d, b)
-	case EventSigned:
+	case eventSigned:
 		var d signedData
 		if err := strictJSON(data, &d); err != nil {
 			return err
 		}
 		return s.applySigned(d)
-	case EventPublish:
+	case eventPublishStarted:
 		var d publishData
 		if err := strictJSON(data, &d); err != nil {
 			return err
 		}
-		s.Publishing = &d
-	case EventPublished:
-		if s.Publishing == nil {
+		s.publishing = &d
+	case eventPublishFinished:
+		if s.publishing == nil {
 			return fmt.Errorf("%w: finished publishing before starting", ErrState)
 		}
 		s.Published = true
-	case EventClosed:
+	case eventClosed:
 		s.Closed = true
 	default:
 		return fmt.Errorf("unknown event type %q", typ)
@@ -200,7 +201,7 @@ func (s *State) expect() error {
 	if s.Plan == nil {
 		return fmt.Errorf("%w: state loaded before the ceremony was opened", ErrState)
 	}
-	exp, err := Stage(s.Plan, s.Repo)
+	exp, err := stagePlan(s.Plan, s.Repo)
 	if err != nil {
 		return err
 	}
@@ -209,7 +210,7 @@ func (s *State) expect() error {
 }
 
 func (s *State) applyStaged(d stagedData, metadata []byte) error {
-	if s.Publishing != nil {
+	if s.publishing != nil {
 		return fmt.Errorf("%w: staging after publishing started", ErrState)
 	}
 	if s.Role(d.Role) != nil {

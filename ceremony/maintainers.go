@@ -28,7 +28,7 @@ func ProjectRequest(m *roles.Metadata[*roles.Targets], project string, delegator
 	}
 	canon := m.CanonicalSigned()
 	req := &Request{
-		Format: RequestFormat, Ceremony: "project." + project, TranscriptHead: digestOf(delegator),
+		Format: requestFormat, Ceremony: "project." + project, TranscriptHead: digestOf(delegator),
 		Role: project, Version: m.Signed.Version, Signed: canon, Digest: digestOf(canon),
 		Thresholds: []RequestThreshold{{Under: project, Threshold: del.Threshold, KeyIDs: del.KeyIDs}},
 	}

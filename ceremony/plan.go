@@ -1,10 +1,3 @@
-// Package ceremony runs a key ceremony as an event-sourced state machine:
-// its state is a fold over events, and every event is appended to the
-// transcript, fsynced, before it takes effect. One code path serves the
-// live ceremony, resuming after a crash, and an auditor's replay.
-//
-// The package knows ceremonies, not terminals: the CLI and the TUI read its
-// state and submit commands.
 package ceremony
 
 import (
@@ -187,7 +180,7 @@ func LoadPlan(path string) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read plan: %w", err)
 	}
-	p, err := ParsePlan(b)
+	p, err := parsePlan(b)
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", path, err)
 	}
@@ -198,9 +191,9 @@ func LoadPlan(path string) (*Plan, error) {
 	return p, nil
 }
 
-// ParsePlan parses a plan strictly and validates what it can without the
+// parsePlan parses a plan strictly and validates what it can without the
 // files it names.
-func ParsePlan(b []byte) (*Plan, error) {
+func parsePlan(b []byte) (*Plan, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	var p Plan

@@ -18,12 +18,12 @@ func FuzzParsePlan(f *testing.F) {
 	f.Add([]byte("ceremony: x\nreference_time: 2026-01-01T00:00:00Z\n---\n"))
 	f.Add([]byte("{ceremony: [1, 2], reference_time: !!binary AAAA}"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		p, err := ParsePlan(b)
+		p, err := parsePlan(b)
 		if err != nil {
 			return
 		}
 		if err := p.validate(); err != nil {
-			t.Fatalf("ParsePlan accepted a plan validate refuses: %v", err)
+			t.Fatalf("parsePlan accepted a plan validate refuses: %v", err)
 		}
 	})
 }

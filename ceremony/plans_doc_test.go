@@ -18,7 +18,7 @@ func TestDocPlansParse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ParsePlan(b); err != nil {
+		if _, err := parsePlan(b); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 	}

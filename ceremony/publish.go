@@ -18,7 +18,7 @@ import (
 // recently-claimed and the unclaimed bins (empty, PEP 458), and always a
 // new snapshot listing every targets role, then a timestamp naming the
 // snapshot once the snapshot is signed (its bytes, which timestamp hashes,
-// include the signature). Like Stage, it is a pure function of the state.
+// include the signature). Like stagePlan, it is a pure function of the state.
 func (s *State) stageOnline() ([]*Staged, error) {
 	p := s.Plan
 	if p.Online == nil {
@@ -182,7 +182,7 @@ func (e *Engine) Publish(online crypto.Signer, dev *hsm.Device) (*PublishResult,
 	if st.Published {
 		return nil, fmt.Errorf("%w: already published", ErrState)
 	}
-	if st.Publishing == nil {
+	if st.publishing == nil {
 		if !st.Done() {
 			return nil, fmt.Errorf("%w: %s", ErrNotSigned, st.missingSummary())
 		}
@@ -209,11 +209,11 @@ func (e *Engine) Publish(online crypto.Signer, dev *hsm.Device) (*PublishResult,
 		if err := e.checkWritable(pd); err != nil {
 			return nil, err
 		}
-		if err := e.record(EventPublish, pd); err != nil {
+		if err := e.record(eventPublishStarted, pd); err != nil {
 			return nil, err
 		}
 	}
-	pd := st.Publishing
+	pd := st.publishing
 	if err := os.MkdirAll(pd.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", pd.Dir, err)
 	}
@@ -230,7 +230,7 @@ func (e *Engine) Publish(online crypto.Signer, dev *hsm.Device) (*PublishResult,
 			res.Files = append(res.Files, name)
 		}
 	}
-	if err := e.record(EventPublished, struct{}{}); err != nil {
+	if err := e.record(eventPublishFinished, struct{}{}); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -346,7 +346,7 @@ func (e *Engine) signOnline(online crypto.Signer, dev *hsm.Device) error {
 			if err != nil {
 				return fmt.Errorf("sign %s with the online key: %w", s.Role, err)
 			}
-			if err := e.record(EventSigned, signedData{Role: s.Role, KeyID: key.ID(), Sig: hex.EncodeToString(sig.Sig),
+			if err := e.record(eventSigned, signedData{Role: s.Role, KeyID: key.ID(), Sig: hex.EncodeToString(sig.Sig),
 				Signer: st.Plan.Online.Participant, Via: "online", Device: dev}); err != nil {
 				return err
 			}

@@ -14,7 +14,7 @@ func TestExpiryRefreshOnly(t *testing.T) {
 	dir := t.TempDir()
 	ps := crashPeople(t, dir)
 	plan := writePlan(t, dir, "b.yaml", bootstrapPlan+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
-	if err := runToEnd(filepath.Join(dir, "ws"), plan, ps); err != nil {
+	if err := runToEnd(filepath.Join(dir, "ws"), plan, ps, nil); err != nil {
 		t.Fatal(err)
 	}
 	meta := filepath.Join(dir, "ws", "metadata")
@@ -32,11 +32,11 @@ claimed: {expires_days: 90}
 max_expiry_days: 400
 online: {participant: online}
 `+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
-	e, err := Begin(filepath.Join(dir, "ws2"), q, Tool{Version: "test"}, "")
+	e, err := Begin(filepath.Join(dir, "ws2"), q, Options{Tool: Tool{Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	defer e.Release()
 	var staged []string
 	for _, r := range e.State().Roles {
 		staged = append(staged, r.Role)

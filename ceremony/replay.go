@@ -47,7 +47,7 @@ func Replay(tpath, against string) (*ReplayReport, error) {
 	for _, r := range st.Roles {
 		rep.Signatures += len(r.Signatures)
 	}
-	if st.Publishing == nil {
+	if st.publishing == nil {
 		return rep, nil
 	}
 	var bad []string
@@ -59,7 +59,7 @@ func Replay(tpath, against string) (*ReplayReport, error) {
 		for _, name := range r.fileNames() {
 			f := ReplayFile{Name: name, SHA256: digestOf(b), Matches: true}
 			recorded := ""
-			for _, pf := range st.Publishing.Files {
+			for _, pf := range st.publishing.Files {
 				if pf.Name == name {
 					recorded = pf.SHA256
 				}

@@ -21,8 +21,8 @@ import (
 // out of the workspace, a response comes back. docs/FORMATS.md specifies
 // both.
 const (
-	RequestFormat  = "ceremony-signing-request/1"
-	ResponseFormat = "ceremony-signing-response/1"
+	requestFormat  = "ceremony-signing-request/1"
+	responseFormat = "ceremony-signing-response/1"
 )
 
 // Errors that refuse a signing request or response, one per class, so that
@@ -123,8 +123,8 @@ func reqInvalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrRequestInvalid, fmt.Sprintf(format, args...))
 }
 
-// RequestFileName is the name ExportRequests gives a role's request.
-func RequestFileName(ceremony, role string, version int64) string {
+// requestFileName is the name ExportRequests gives a role's request.
+func requestFileName(ceremony, role string, version int64) string {
 	return fmt.Sprintf("%s-%s-v%d.request.json", ceremony, role, version)
 }
 
@@ -135,7 +135,7 @@ func RequestFileName(ceremony, role string, version int64) string {
 // transcript is not changed.
 func (e *Engine) ExportRequests(dir string) ([]string, error) {
 	st := e.st
-	if st.Publishing != nil || st.Closed {
+	if st.publishing != nil || st.Closed {
 		return nil, fmt.Errorf("%w: publishing has started, there is nothing left to sign", ErrState)
 	}
 	type file struct {
@@ -156,7 +156,7 @@ func (e *Engine) ExportRequests(dir string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		path := filepath.Join(dir, RequestFileName(req.Ceremony, req.Role, req.Version))
+		path := filepath.Join(dir, requestFileName(req.Ceremony, req.Role, req.Version))
 		cur, err := os.ReadFile(path)
 		switch {
 		case err == nil && bytes.Equal(cur, b):
@@ -202,7 +202,7 @@ func reqReached(r *RoleState) bool {
 func (e *Engine) reqFor(r *RoleState) (*Request, error) {
 	st := e.st
 	req := &Request{
-		Format:         RequestFormat,
+		Format:         requestFormat,
 		Ceremony:       st.Plan.Ceremony,
 		TranscriptHead: e.Head().String(),
 		Role:           r.Role,
@@ -283,8 +283,8 @@ func ParseRequest(b []byte) (*Request, error) {
 }
 
 func (r *Request) validate() error {
-	if r.Format != RequestFormat {
-		return reqInvalidf("format is %q; this tool reads %q: use the ceremony version that exported it", r.Format, RequestFormat)
+	if r.Format != requestFormat {
+		return reqInvalidf("format is %q; this tool reads %q: use the ceremony version that exported it", r.Format, requestFormat)
 	}
 	if !idPattern.MatchString(r.Ceremony) {
 		return reqInvalidf("ceremony %q is not a ceremony id", r.Ceremony)
@@ -472,7 +472,7 @@ func SignRequest(req *Request, signer crypto.Signer, dev *hsm.Device) (*Response
 		d = &c
 	}
 	return &Response{
-		Format:   ResponseFormat,
+		Format:   responseFormat,
 		Ceremony: req.Ceremony,
 		Role:     req.Role,
 		Version:  req.Version,
@@ -501,8 +501,8 @@ func ParseResponse(b []byte) (*Response, error) {
 }
 
 func (r *Response) validate() error {
-	if r.Format != ResponseFormat {
-		return reqInvalidf("format is %q; this tool reads %q", r.Format, ResponseFormat)
+	if r.Format != responseFormat {
+		return reqInvalidf("format is %q; this tool reads %q", r.Format, responseFormat)
 	}
 	if !idPattern.MatchString(r.Ceremony) {
 		return reqInvalidf("ceremony %q is not a ceremony id", r.Ceremony)
@@ -551,7 +551,7 @@ func (e *Engine) reqCheck(resp *Response) (*RoleState, error) {
 	if resp.Ceremony != st.Plan.Ceremony {
 		return nil, fmt.Errorf("%w: the response is for ceremony %q, this workspace holds ceremony %q: collect it in that ceremony's workspace", ErrOtherCeremony, resp.Ceremony, st.Plan.Ceremony)
 	}
-	if st.Publishing != nil || st.Closed {
+	if st.publishing != nil || st.Closed {
 		return nil, fmt.Errorf("%w: publishing has started; no more signatures are taken", ErrState)
 	}
 	r := st.Role(resp.Role)
@@ -585,6 +585,5 @@ func (e *Engine) Collect(resp *Response) error {
 	if err != nil {
 		return err
 	}
-	sig, _ := hex.DecodeString(resp.Sig)
-	return e.AddSignature(r.Role, roles.Signature{KeyID: resp.KeyID, Sig: sig}, "response", resp.Device)
+	return e.record(eventSigned, signedData{Role: r.Role, KeyID: resp.KeyID, Sig: resp.Sig, Signer: e.st.name(resp.KeyID), Via: "response", Device: resp.Device})
 }

@@ -34,11 +34,11 @@ func newReqFixture(t *testing.T) *reqFixture {
 	ps := newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online", "mallory")
 	plan := writePlan(t, dir, "bootstrap.yaml", bootstrapPlan+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
 	ws := filepath.Join(dir, "ws")
-	e, err := Begin(ws, plan, Tool{Version: "test"}, "")
+	e, err := Begin(ws, plan, Options{Tool: Tool{Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { e.Close() })
+	t.Cleanup(func() { e.Release() })
 	return &reqFixture{dir: dir, ps: ps, plan: plan, e: e, ws: ws, out: filepath.Join(dir, "usb")}
 }
 
@@ -55,7 +55,7 @@ func (f *reqFixture) export(t *testing.T) map[string]*Request {
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
-		if filepath.Base(p) != RequestFileName(req.Ceremony, req.Role, req.Version) {
+		if filepath.Base(p) != requestFileName(req.Ceremony, req.Role, req.Version) {
 			t.Errorf("request for %s v%d is named %s", req.Role, req.Version, p)
 		}
 		reqs[req.Role] = req
@@ -258,7 +258,7 @@ func TestRequestRefusals(t *testing.T) {
 	f := newReqFixture(t)
 	reqs := f.export(t)
 	root := reqs[RoleRoot]
-	rootPath := filepath.Join(f.out, RequestFileName(root.Ceremony, RoleRoot, root.Version))
+	rootPath := filepath.Join(f.out, requestFileName(root.Ceremony, RoleRoot, root.Version))
 	rootBytes := mustRead(t, rootPath)
 	good := f.respond(t, root, "alice")
 	goodBytes, _ := good.Marshal()
@@ -266,17 +266,17 @@ func TestRequestRefusals(t *testing.T) {
 	// A second ceremony: another id, and one with the same id over other
 	// bytes (another threshold).
 	other := writePlan(t, f.dir, "other.yaml", strings.Replace(bootstrapPlan, "bootstrap-test", "other-test", 1)+f.ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
-	e2, err := Begin(filepath.Join(f.dir, "ws2"), other, Tool{Version: "test"}, "")
+	e2, err := Begin(filepath.Join(f.dir, "ws2"), other, Options{Tool: Tool{Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e2.Close()
+	defer e2.Release()
 	same := writePlan(t, f.dir, "same.yaml", strings.Replace(bootstrapPlan, "root: {add: [alice, bob, carol], threshold: 2}", "root: {add: [alice, bob, carol], threshold: 3}", 1)+f.ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
-	e3, err := Begin(filepath.Join(f.dir, "ws3"), same, Tool{Version: "test"}, "")
+	e3, err := Begin(filepath.Join(f.dir, "ws3"), same, Options{Tool: Tool{Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e3.Close()
+	defer e3.Release()
 	fromOther := func(e *Engine) *Response {
 		t.Helper()
 		paths, err := e.ExportRequests(t.TempDir())
@@ -508,7 +508,7 @@ func TestRequestRootRotationAndOtherVersion(t *testing.T) {
 	ps := newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online", "frank")
 	const id = "same-id"
 	boot := strings.Replace(bootstrapPlan, "bootstrap-test", id, 1) + ps.participants("alice", "bob", "carol", "dave", "erin", "online")
-	e1, err := Begin(filepath.Join(dir, "ws1"), writePlan(t, dir, "b1.yaml", boot), Tool{Version: "test"}, "")
+	e1, err := Begin(filepath.Join(dir, "ws1"), writePlan(t, dir, "b1.yaml", boot), Options{Tool: Tool{Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,7 +516,7 @@ func TestRequestRootRotationAndOtherVersion(t *testing.T) {
 	if _, err := e1.Publish(ps["online"], nil); err != nil {
 		t.Fatal(err)
 	}
-	e1.Close()
+	e1.Release()
 	trusted := mustRead(t, filepath.Join(dir, "ws1", "metadata", "1.root.json"))
 	if err := os.WriteFile(filepath.Join(dir, "trusted-root.json"), trusted, 0o644); err != nil {
 		t.Fatal(err)
@@ -528,11 +528,11 @@ start: {trusted_root: trusted-root.json, metadata: ws1/metadata}
 root: {add: [frank], remove: [carol], threshold: 2}
 online: {participant: online}
 `+ps.participants("alice", "bob", "carol", "dave", "erin", "online", "frank"))
-	e2, err := Begin(filepath.Join(dir, "ws2"), q, Tool{Version: "test"}, "")
+	e2, err := Begin(filepath.Join(dir, "ws2"), q, Options{Tool: Tool{Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e2.Close()
+	defer e2.Release()
 	paths, err := e2.ExportRequests(filepath.Join(dir, "usb"))
 	if err != nil || len(paths) != 1 {
 		t.Fatalf("export: %v, %v", paths, err)
@@ -553,11 +553,11 @@ online: {participant: online}
 	}
 
 	// Another run of the same ceremony id, from nothing: root v1.
-	e3, err := Begin(filepath.Join(dir, "ws3"), writePlan(t, dir, "b3.yaml", boot), Tool{Version: "test"}, "")
+	e3, err := Begin(filepath.Join(dir, "ws3"), writePlan(t, dir, "b3.yaml", boot), Options{Tool: Tool{Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e3.Close()
+	defer e3.Release()
 	before := snapshotDirs(t, filepath.Join(dir, "ws3"))
 	if err := e3.Collect(carol); !errors.Is(err, ErrStale) || !strings.Contains(err.Error(), "root v2") {
 		t.Errorf("a root v2 response collected where root v1 is staged: %v", err)

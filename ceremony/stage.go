@@ -63,10 +63,10 @@ type staging struct {
 	names    map[string]string // keyid → participant name, for summaries
 }
 
-// Stage computes the roles a plan changes, from the trusted repository
+// stagePlan computes the roles a plan changes, from the trusted repository
 // (nil for a bootstrap). It is a pure function of its inputs: a replay
 // calls it again and must get the same bytes.
-func Stage(plan *Plan, repo *Repo) ([]*Staged, error) {
+func stagePlan(plan *Plan, repo *Repo) ([]*Staged, error) {
 	s := &staging{plan: plan, repo: repo, names: map[string]string{}}
 	for _, pt := range plan.Participants {
 		s.names[pt.KeyID] = pt.Name

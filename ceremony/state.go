@@ -9,20 +9,28 @@ import (
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
-// State is the fold of a transcript's events.
+// State is the fold of a transcript's events: what the ceremony holds
+// now. Faces read it and never change it; the engine's commands do.
 type State struct {
 	Plan        *Plan
-	Tool        Tool
+	Tool        Tool // the tool that opened the ceremony
 	PublishDir  string
 	TrustedRoot []byte
 	Repo        *Repo // nil for a bootstrap
 	Roles       []*RoleState
-	Publishing  *publishData
-	Published   bool
-	Closed      bool
+	// Published is set once every file is written, Closed once the
+	// ceremony has ended (End).
+	Published bool
+	Closed    bool
 
-	expected []*Staged // what Stage computes from Plan and Repo
+	publishing *publishData // the files publishing writes, once it started
+	expected   []*Staged    // what stagePlan computes from Plan and Repo
 }
+
+// Publishing reports whether publishing has started: from then on no
+// signature is taken, and a publish cut short is finished by publishing
+// again.
+func (s *State) Publishing() bool { return s.publishing != nil }
 
 // Role returns the staged role named name, or nil.
 func (s *State) Role(name string) *RoleState {
@@ -147,7 +155,7 @@ func (s *State) checkSignature(role, keyid string, sig []byte) (*RoleState, erro
 	if r == nil {
 		return nil, fmt.Errorf("signature for %s, which is not staged", role)
 	}
-	if s.Publishing != nil || s.Closed {
+	if s.publishing != nil || s.Closed {
 		return nil, fmt.Errorf("%w: publishing has started; no more signatures are taken", ErrState)
 	}
 	var key *roles.Key
@@ -169,7 +177,7 @@ func (s *State) checkSignature(role, keyid string, sig []byte) (*RoleState, erro
 }
 
 func (s *State) checkIncluded(role string, m *roles.Metadata[*roles.Targets]) error {
-	if s.Publishing != nil {
+	if s.publishing != nil {
 		return fmt.Errorf("%w: publishing has started", ErrState)
 	}
 	if s.Role(role) != nil {

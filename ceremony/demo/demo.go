@@ -343,11 +343,11 @@ func (d *run) runCeremony(ctx context.Context, id, planPath, publishDir string, 
 	if err != nil {
 		return nil, err
 	}
-	e, err := ceremony.Begin(c.Workspace, plan, d.opts.Tool, publishDir)
+	e, err := ceremony.Begin(c.Workspace, plan, ceremony.Options{Tool: d.opts.Tool, PublishDir: publishDir})
 	if err != nil {
 		return nil, fmt.Errorf("begin ceremony %s: %w", id, err)
 	}
-	defer e.Close()
+	defer e.Release()
 	c.Transcript = e.TranscriptPath()
 	d.logf("Staged, every role passing its policy checks:\n")
 	for _, r := range e.State().Roles {
@@ -438,7 +438,7 @@ func (d *run) runCeremony(ctx context.Context, id, planPath, publishDir string, 
 		}
 		c.Roles = append(c.Roles, rr)
 	}
-	if err := e.CloseCeremony(); err != nil {
+	if err := e.End(); err != nil {
 		return nil, fmt.Errorf("close ceremony %s: %w", id, err)
 	}
 	c.Head = e.Head()
@@ -480,7 +480,7 @@ func (d *run) runInteractive(ctx context.Context, e *ceremony.Engine, c *Ceremon
 		c.Roles = append(c.Roles, rr)
 	}
 	if !st.Closed {
-		if err := e.CloseCeremony(); err != nil {
+		if err := e.End(); err != nil {
 			return nil, err
 		}
 	}
@@ -549,26 +549,6 @@ func (d *run) signAirGapped(ctx context.Context, e *ceremony.Engine, name string
 		return fmt.Errorf("none of the requests asks for %s's key %s", name, short(id))
 	}
 	return nil
-}
-
-func mayBeSignedBy(r *ceremony.RoleState, id string) bool {
-	for _, del := range r.Required {
-		for _, k := range del.KeyIDs {
-			if k == id {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func signedBy(r *ceremony.RoleState, id string) bool {
-	for _, s := range r.Signatures {
-		if s.KeyID == id {
-			return true
-		}
-	}
-	return false
 }
 
 // name is a signer's name: a participant's as the engine gives it, or the

@@ -63,11 +63,11 @@ claimed:
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := ceremony.Begin(filepath.Join(dir, "ws"), p, ceremony.Tool{Version: "test"}, "")
+	e, err := ceremony.Begin(filepath.Join(dir, "ws"), p, ceremony.Options{Tool: ceremony.Tool{Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	defer e.Release()
 	summary := strings.Join(e.State().Role(ceremony.RoleClaimed).Summary, "\n")
 	if !strings.Contains(summary, "sampleproject: enrolled key "+maint.key.ID()[:8]+" from YubiKey #13572468") ||
 		!strings.Contains(summary, "PIN once, touch always") {

@@ -43,6 +43,11 @@ func ceremonyError(err error) error {
 	return err
 }
 
+// afterAppend is the engine's Options.AfterAppend: nil in the product. The
+// kill test sets it, in the test binary only, to die at an exact event
+// boundary.
+var afterAppend func(seq int64) error
+
 // openWorkspace resumes the ceremony in a workspace (folding its
 // transcript), with the ways that fails mapped to exit codes. The caller
 // closes it.
@@ -50,7 +55,7 @@ func openWorkspace(ws string) (*ceremony.Engine, error) {
 	if _, err := os.Stat(filepath.Join(ws, ceremony.TranscriptName)); errors.Is(err, fs.ErrNotExist) {
 		return nil, withCode(exitInput, fmt.Errorf("no ceremony in %s (no %s there): run in the ceremony's workspace or name it with --workspace", ws, ceremony.TranscriptName))
 	}
-	eng, err := ceremony.Resume(ws)
+	eng, err := ceremony.Resume(ws, ceremony.Options{AfterAppend: afterAppend})
 	if err != nil {
 		return nil, ceremonyError(err)
 	}
@@ -181,11 +186,11 @@ Example:
 					return ceremonyError(err)
 				}
 				facts, _ := readBuildFacts()
-				eng, err := ceremony.Begin(*ws, plan, ceremony.Tool{Version: facts.Version, Commit: facts.Commit, Binary: facts.Binary}, *pub)
+				eng, err := ceremony.Begin(*ws, plan, ceremony.Options{Tool: facts.tool(), PublishDir: *pub, AfterAppend: afterAppend})
 				if err != nil {
 					return ceremonyError(err)
 				}
-				defer eng.Close()
+				defer eng.Release()
 				if *asJSON {
 					return writeJSON(e.stdout, statusOf(eng))
 				}
@@ -243,7 +248,7 @@ Examples:
 				if err != nil {
 					return err
 				}
-				defer eng.Close()
+				defer eng.Release()
 				signer, err := hsm.Open(ctx, *key, auth)
 				if err != nil {
 					return err
@@ -285,7 +290,7 @@ Example:
 				if err != nil {
 					return err
 				}
-				defer eng.Close()
+				defer eng.Release()
 				if *asJSON {
 					return writeJSON(e.stdout, statusOf(eng))
 				}
@@ -318,14 +323,14 @@ Example:
 				if err != nil {
 					return err
 				}
-				defer eng.Close()
+				defer eng.Release()
 				uri := *online
 				if p := eng.State().Plan; uri == "" && p.Online != nil {
 					uri = p.Online.KeyURI
 				}
 				var signer hsm.Signer
 				var dev *hsm.Device
-				if uri != "" && eng.State().Publishing == nil {
+				if uri != "" && !eng.State().Publishing() {
 					if signer, err = hsm.Open(ctx, uri, terminalAuth(e, *allowLast)); err != nil {
 						return err
 					}
@@ -365,9 +370,9 @@ Example:
 				if err != nil {
 					return err
 				}
-				defer eng.Close()
+				defer eng.Release()
 				st := eng.State()
-				if st.Publishing != nil && !st.Published {
+				if st.Publishing() && !st.Published {
 					res, err := eng.Publish(nil, nil)
 					if err != nil {
 						return ceremonyError(err)
@@ -399,8 +404,8 @@ Example:
 				if err != nil {
 					return err
 				}
-				defer eng.Close()
-				if err := eng.CloseCeremony(); err != nil {
+				defer eng.Release()
+				if err := eng.End(); err != nil {
 					return ceremonyError(err)
 				}
 				h := eng.Head()

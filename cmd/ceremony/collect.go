@@ -52,7 +52,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				defer eng.Close()
+				defer eng.Release()
 				// Check them all before recording any: one bad response
 				// leaves the transcript as it was.
 				seen := map[string]string{}

@@ -81,7 +81,7 @@ func init() {
 				}
 				facts, _ := readBuildFacts()
 				opts := demo.Options{Dir: dir, Out: e.stdout,
-					Tool: ceremony.Tool{Version: facts.Version, Commit: facts.Commit, Binary: facts.Binary}}
+					Tool: facts.tool()}
 				if *inTUI {
 					opts.Interactive = func(ctx context.Context, eng *ceremony.Engine, pins map[string]string) error {
 						o := tuiOptions(ctx, eng, "", false)

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/internal/softhsmtest"
 )
 
@@ -29,7 +28,7 @@ func installKillHook() {
 	if err != nil {
 		return
 	}
-	ceremony.CrashHook = func(seq int64) error {
+	afterAppend = func(seq int64) error {
 		if seq == at {
 			syscall.Kill(syscall.Getpid(), syscall.SIGKILL)
 			select {} // the signal is on its way

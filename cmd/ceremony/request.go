@@ -109,7 +109,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				defer eng.Close()
+				defer eng.Release()
 				paths, err := eng.ExportRequests(*out)
 				if err != nil {
 					return reqErr(err)

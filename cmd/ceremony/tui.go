@@ -101,7 +101,7 @@ func runTUI(ctx context.Context, e *env, ws, online string, allowLast, plain boo
 	if err != nil {
 		return err
 	}
-	defer eng.Close()
+	defer eng.Release()
 	if plain {
 		return runPlain(ctx, e, eng, online, allowLast)
 	}
@@ -162,7 +162,7 @@ func runPlain(ctx context.Context, e *env, eng *ceremony.Engine, online string, 
 		case "publish":
 			cerr = plainPublish(ctx, e, eng, online, allowLast)
 		case "close":
-			if cerr = eng.CloseCeremony(); cerr == nil {
+			if cerr = eng.End(); cerr == nil {
 				h := eng.Head()
 				fmt.Fprintf(e.stdout, "Closed. Transcript head: %s\nin words: %s\n", h, h.Words())
 			}
@@ -232,7 +232,7 @@ func plainPublish(ctx context.Context, e *env, eng *ceremony.Engine, online stri
 	}
 	var res *ceremony.PublishResult
 	var err error
-	if online == "" || st.Publishing != nil || !st.Done() {
+	if online == "" || st.Publishing() || !st.Done() {
 		// No PIN is asked before the engine has said it will publish.
 		res, err = eng.Publish(nil, nil)
 	} else {

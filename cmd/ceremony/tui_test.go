@@ -311,7 +311,7 @@ func TestTUINeedsTerminal(t *testing.T) {
 func TestResponseWriter(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "alice.response.json")
 	write := responseWriter(out)
-	r := &ceremony.Response{Format: ceremony.ResponseFormat, Ceremony: "c", Role: "root", Version: 1}
+	r := &ceremony.Response{Ceremony: "c", Role: "root", Version: 1}
 	if p, err := write(r); err != nil || p != out {
 		t.Fatalf("write: %q, %v", p, err)
 	}

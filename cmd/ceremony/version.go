@@ -10,6 +10,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/ceremony-tuf/ceremony/ceremony"
 )
 
 // version is the release this source tree is; make build leaves it as is so
@@ -23,6 +25,12 @@ type buildFacts struct {
 	Modified bool   `json:"modified"` // the tree had uncommitted changes
 	Go       string `json:"go"`
 	Binary   string `json:"binary_sha256"` // SHA-256 of the running executable
+}
+
+// tool is what the engine records of the tool in a ceremony's opening
+// event.
+func (f buildFacts) tool() ceremony.Tool {
+	return ceremony.Tool{Version: f.Version, Commit: f.Commit, Binary: f.Binary}
 }
 
 func readBuildFacts() (buildFacts, error) {

@@ -1,6 +1,6 @@
 // Package tui is the ceremony's terminal UI: a bubbletea program that
 // draws the engine's state and submits the engine's commands (Sign,
-// Publish, CloseCeremony). It holds no ceremony rule: whatever it shows
+// Publish, End). It holds no ceremony rule: whatever it shows
 // comes from the engine, and whatever the engine refuses is shown as an
 // error panel, so everything it does can also be done with the CLI.
 package tui
@@ -585,7 +585,7 @@ func (m *Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 			tick := m.setBusy("closing the ceremony")
 			eng := m.opt.Engine
 			return m, tea.Batch(tick, m.work(func() tea.Msg {
-				err := eng.CloseCeremony()
+				err := eng.End()
 				return closedMsg{err: err, snap: takeSnapshot(eng)}
 			}))
 		}

@@ -94,11 +94,11 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.eng, err = ceremony.Begin(filepath.Join(w.dir, "ws"), p, ceremony.Tool{Version: "test"}, "")
+	w.eng, err = ceremony.Begin(filepath.Join(w.dir, "ws"), p, ceremony.Options{Tool: ceremony.Tool{Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { w.eng.Close() })
+	t.Cleanup(func() { w.eng.Release() })
 	return w
 }
 
@@ -504,7 +504,7 @@ func TestRotationBoard(t *testing.T) {
 	if _, err := w.eng.Publish(w.keys["online"], nil); err != nil {
 		t.Fatal(err)
 	}
-	w.eng.Close()
+	w.eng.Release()
 	var parts []string
 	for _, n := range people {
 		tk, _ := roles.KeyFromPublic(w.keys[n].Public())
@@ -518,11 +518,11 @@ func TestRotationBoard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := ceremony.Begin(filepath.Join(w.dir, "ws2"), p, ceremony.Tool{Version: "test"}, "")
+	eng, err := ceremony.Begin(filepath.Join(w.dir, "ws2"), p, ceremony.Options{Tool: ceremony.Tool{Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer eng.Close()
+	defer eng.Release()
 	if _, err := eng.Sign(w.keys["alice"], nil); err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ type eventView struct {
 // where no engine command runs at the same time.
 func takeSnapshot(eng *ceremony.Engine) *snapshot {
 	st := eng.State()
-	s := &snapshot{Progress: st.Progress(), Done: st.Done(), Publishing: st.Publishing != nil,
+	s := &snapshot{Progress: st.Progress(), Done: st.Done(), Publishing: st.Publishing(),
 		Published: st.Published, Closed: st.Closed, PublishDir: st.PublishDir, Keys: map[string]*keyView{}}
 	if st.Plan != nil {
 		s.Ceremony = st.Plan.Ceremony
