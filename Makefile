@@ -3,7 +3,10 @@
 GO        ?= go
 BIN       ?= bin/ceremony
 # -trimpath and an empty build id make two builds of one commit identical.
-BUILDFLAGS = -trimpath -ldflags=-buildid=
+# -buildvcs=auto stamps the commit (and whether the tree was modified) into
+# the binary for `ceremony version` and the transcript, even where GOFLAGS
+# says -buildvcs=false; outside a git checkout it builds unstamped.
+BUILDFLAGS = -trimpath -buildvcs=auto -ldflags=-buildid=
 FUZZTIME  ?= 30s
 export CGO_ENABLED = 1
 

@@ -42,11 +42,18 @@ var (
 	ErrNotSigned = errors.New("thresholds not reached")
 )
 
-// Tool describes the running tool for the transcript.
+// Tool describes the running tool for the transcript's opening event, so
+// that an auditor can rebuild the binary that ran the ceremony and compare
+// digests.
 type Tool struct {
 	Version string `json:"version"`
-	Commit  string `json:"commit,omitempty"`
-	Binary  string `json:"binary_sha256,omitempty"`
+	// Commit is the git commit the binary was built from; empty when the
+	// build stamped none (outside a git checkout, from a tarball say).
+	Commit string `json:"commit,omitempty"`
+	// Modified is true when the checkout had uncommitted changes, so the
+	// commit alone does not rebuild the binary.
+	Modified bool   `json:"modified,omitempty"`
+	Binary   string `json:"binary_sha256,omitempty"` // SHA-256 of the executable
 }
 
 // Options are what Begin and Resume take besides the workspace and plan.

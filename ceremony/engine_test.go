@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/roles"
+	"github.com/ceremony-tuf/ceremony/transcripts"
 )
 
 // people are in-memory keys standing in for the participants' devices;
@@ -298,4 +299,67 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestOpeningEventNamesTheTool: the opening event records the tool as the
+// CLI describes it: version, commit, whether the tree was modified, the
+// binary's digest. A build that knows no commit (a tarball's, or any
+// before the commit was stamped) writes exactly what earlier releases
+// wrote, and such a transcript folds, resumes and replays.
+func TestOpeningEventNamesTheTool(t *testing.T) {
+	dir := t.TempDir()
+	ps := newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online")
+	plan := writePlan(t, dir, "bootstrap.yaml", bootstrapPlan+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
+	commit, binary := strings.Repeat("c0", 20), strings.Repeat("b1", 32)
+	for i, c := range []struct {
+		tool Tool
+		want string // the opening event's tool member
+	}{
+		{Tool{Version: "0.1.0", Commit: commit, Modified: true, Binary: binary},
+			`{"version":"0.1.0","commit":"` + commit + `","modified":true,"binary_sha256":"` + binary + `"}`},
+		{Tool{Version: "0.1.0", Commit: commit, Binary: binary},
+			`{"version":"0.1.0","commit":"` + commit + `","binary_sha256":"` + binary + `"}`},
+		{Tool{Version: "0.1.0-dev", Binary: binary},
+			`{"version":"0.1.0-dev","binary_sha256":"` + binary + `"}`},
+	} {
+		ws := filepath.Join(dir, fmt.Sprintf("ws%d", i))
+		e, err := Begin(ws, plan, Options{Tool: c.tool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tpath := e.TranscriptPath()
+		e.Release()
+		f, err := os.Open(tpath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		for ev, err := range transcripts.Events(f) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Type == eventOpened {
+				var d struct{ Tool json.RawMessage }
+				if err := json.Unmarshal(ev.Data, &d); err != nil {
+					t.Fatal(err)
+				}
+				got = string(d.Tool)
+			}
+		}
+		f.Close()
+		if got != c.want {
+			t.Errorf("the opening event records tool %s, want %s", got, c.want)
+		}
+		st, err := Fold(tpath)
+		if err != nil || st.Tool != c.tool {
+			t.Fatalf("fold: %+v, %v; want tool %+v", st, err, c.tool)
+		}
+		if e, err = Resume(ws, Options{}); err != nil {
+			t.Fatalf("resume: %v", err)
+		}
+		e.Release()
+		if _, err := Replay(tpath, ""); err != nil {
+			t.Errorf("replay: %v", err)
+		}
+	}
 }

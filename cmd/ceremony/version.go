@@ -21,7 +21,7 @@ const version = "0.1.0-dev"
 // buildFacts says which tool this is, so an auditor can rebuild it.
 type buildFacts struct {
 	Version  string `json:"version"`
-	Commit   string `json:"commit"`   // empty when built outside a git checkout
+	Commit   string `json:"commit"`   // empty when the build stamped none
 	Modified bool   `json:"modified"` // the tree had uncommitted changes
 	Go       string `json:"go"`
 	Binary   string `json:"binary_sha256"` // SHA-256 of the running executable
@@ -30,7 +30,7 @@ type buildFacts struct {
 // tool is what the engine records of the tool in a ceremony's opening
 // event.
 func (f buildFacts) tool() ceremony.Tool {
-	return ceremony.Tool{Version: f.Version, Commit: f.Commit, Binary: f.Binary}
+	return ceremony.Tool{Version: f.Version, Commit: f.Commit, Modified: f.Modified, Binary: f.Binary}
 }
 
 func readBuildFacts() (buildFacts, error) {
@@ -89,7 +89,7 @@ Example:
 				}
 				commit := f.Commit
 				if commit == "" {
-					commit = "unknown (built outside git)"
+					commit = "unknown (not stamped: built outside git, or with -buildvcs=false)"
 				} else if f.Modified {
 					commit += " (modified)"
 				}
