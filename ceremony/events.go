@@ -27,6 +27,8 @@ const (
 	eventClosed          = "ceremony.closed"  // nothing more will happen
 )
 
+// The events' data, one type per event that carries any; the JSON is what
+// docs/PLANS.md documents, and the fold refuses unknown members.
 type openedData struct {
 	Plan       transcripts.Artifact `json:"plan"`
 	Tool       Tool                 `json:"tool"`
