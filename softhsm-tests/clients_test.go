@@ -40,13 +40,15 @@ func cmdTUFClients(ts *testscript.TestScript, neg bool, args []string) {
 	if err != nil {
 		ts.Fatalf("list the published targets: %v", err)
 	}
-	if err := goTUFResolves(dir, root, want); err != nil {
+	gv, err := goTUFResolves(dir, root, want)
+	if err != nil {
 		ts.Fatalf("go-tuf: %v", err)
 	}
-	if err := tufJSResolves(ts, dir, rootPath, want); err != nil {
+	jv, err := tufJSResolves(ts, dir, rootPath, want)
+	if err != nil {
 		ts.Fatalf("tuf-js: %v", err)
 	}
-	ts.Logf("go-tuf and tuf-js resolved %d targets from the pinned root", len(want))
+	fmt.Fprintf(ts.Stdout(), "go-tuf: %s, %d targets resolved\ntuf-js: %s, %d targets resolved\n", gv, len(want), jv, len(want))
 	if keep := ts.Getenv("CEREMONY_E2E_KEEP"); keep != "" {
 		out := filepath.Join(keep, scenario)
 		ts.Check(os.RemoveAll(out))
@@ -144,15 +146,23 @@ func (f dirFetcher) DownloadFile(u string, maxLength int64, _ time.Duration) ([]
 	return b, nil
 }
 
+// versions says which versions of the top-level roles a client trusts.
+type versions struct{ Root, Timestamp, Snapshot, Targets int64 }
+
+func (v versions) String() string {
+	return fmt.Sprintf("root v%d, timestamp v%d, snapshot v%d, targets v%d", v.Root, v.Timestamp, v.Snapshot, v.Targets)
+}
+
 // goTUFResolves refreshes with go-tuf v2's updater and looks up each target.
-func goTUFResolves(dir string, root []byte, want map[string]target) error {
+func goTUFResolves(dir string, root []byte, want map[string]target) (versions, error) {
+	var v versions
 	cfg, err := config.New(fetchBase, root)
 	if err != nil {
-		return err
+		return v, err
 	}
 	tmp, err := os.MkdirTemp("", "gotuf-")
 	if err != nil {
-		return err
+		return v, err
 	}
 	defer os.RemoveAll(tmp)
 	cfg.LocalMetadataDir = tmp
@@ -160,62 +170,68 @@ func goTUFResolves(dir string, root []byte, want map[string]target) error {
 	cfg.Fetcher = dirFetcher{dir}
 	up, err := updater.New(cfg)
 	if err != nil {
-		return err
+		return v, err
 	}
 	if err := up.Refresh(); err != nil {
-		return fmt.Errorf("refresh: %w", err)
+		return v, fmt.Errorf("refresh: %w", err)
 	}
 	for _, p := range sortedKeys(want) {
 		ti, err := up.GetTargetInfo(p)
 		if err != nil {
-			return fmt.Errorf("look up %s: %w", p, err)
+			return v, fmt.Errorf("look up %s: %w", p, err)
 		}
 		if ti.Length != want[p].Length || ti.Hashes["sha256"].String() != want[p].SHA256 {
-			return fmt.Errorf("%s resolved to length %d sha256 %s; the metadata lists %d %s", p, ti.Length, ti.Hashes["sha256"], want[p].Length, want[p].SHA256)
+			return v, fmt.Errorf("%s resolved to length %d sha256 %s; the metadata lists %d %s", p, ti.Length, ti.Hashes["sha256"], want[p].Length, want[p].SHA256)
 		}
 	}
-	return nil
+	tm := up.GetTrustedMetadataSet()
+	v = versions{tm.Root.Signed.Version, tm.Timestamp.Signed.Version, tm.Snapshot.Signed.Version, tm.Targets["targets"].Signed.Version}
+	return v, nil
 }
 
 // tufJSResolves runs tufjs/refresh.js under node with the same question.
-func tufJSResolves(ts *testscript.TestScript, dir, rootPath string, want map[string]target) error {
+func tufJSResolves(ts *testscript.TestScript, dir, rootPath string, want map[string]target) (versions, error) {
+	var v versions
 	paths := sortedKeys(want)
 	pb, err := json.Marshal(paths)
 	if err != nil {
-		return err
+		return v, err
 	}
 	listFile := filepath.Join(ts.Getenv("WORK"), ".tufjs-targets.json")
 	if err := os.WriteFile(listFile, pb, 0o644); err != nil {
-		return err
+		return v, err
 	}
 	script, err := filepath.Abs(filepath.Join("tufjs", "refresh.js"))
 	if err != nil {
-		return err
+		return v, err
 	}
 	cmd := exec.Command("node", script, dir, rootPath, listFile)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
+		return v, fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	var got struct {
-		RootVersion int64              `json:"root_version"`
-		Targets     map[string]*target `json:"targets"`
+		RootVersion      int64              `json:"root_version"`
+		TimestampVersion int64              `json:"timestamp_version"`
+		SnapshotVersion  int64              `json:"snapshot_version"`
+		TargetsVersion   int64              `json:"targets_version"`
+		Targets          map[string]*target `json:"targets"`
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
-		return fmt.Errorf("its output %q: %w", out, err)
+		return v, fmt.Errorf("its output %q: %w", out, err)
 	}
 	for _, p := range paths {
 		g := got.Targets[p]
 		if g == nil {
-			return fmt.Errorf("did not find %s", p)
+			return v, fmt.Errorf("did not find %s", p)
 		}
 		if *g != want[p] {
-			return fmt.Errorf("%s resolved to length %d sha256 %s; the metadata lists %d %s", p, g.Length, g.SHA256, want[p].Length, want[p].SHA256)
+			return v, fmt.Errorf("%s resolved to length %d sha256 %s; the metadata lists %d %s", p, g.Length, g.SHA256, want[p].Length, want[p].SHA256)
 		}
 	}
-	return nil
+	return versions{got.RootVersion, got.TimestampVersion, got.SnapshotVersion, got.TargetsVersion}, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

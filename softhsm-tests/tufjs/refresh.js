@@ -68,6 +68,7 @@ async function main() {
     result.root_version = ts.root.signed.version;
     result.timestamp_version = ts.timestamp.signed.version;
     result.snapshot_version = ts.snapshot.signed.version;
+    result.targets_version = ts.targets.signed.version;
     result.roles_loaded = Object.keys(ts.trustedSet).sort();
     process.stdout.write(JSON.stringify(result) + '\n');
   } finally {
