@@ -118,8 +118,13 @@ func scriptOf(r rune) string {
 	if !unicode.IsLetter(r) {
 		return ""
 	}
-	if r < utf8.RuneSelf || unicode.Is(unicode.Latin, r) {
+	if r < utf8.RuneSelf {
 		return "Latin"
+	}
+	for _, s := range likelyScripts {
+		if unicode.Is(s.table, r) {
+			return s.name
+		}
 	}
 	for name, table := range unicode.Scripts {
 		if name != "Common" && name != "Inherited" && unicode.Is(table, r) {
@@ -127,6 +132,18 @@ func scriptOf(r rune) string {
 		}
 	}
 	return ""
+}
+
+// likelyScripts are tried before the rest of unicode.Scripts, which
+// holds some 170.
+var likelyScripts = []struct {
+	name  string
+	table *unicode.RangeTable
+}{
+	{"Latin", unicode.Latin}, {"Cyrillic", unicode.Cyrillic}, {"Greek", unicode.Greek},
+	{"Armenian", unicode.Armenian}, {"Han", unicode.Han}, {"Hiragana", unicode.Hiragana},
+	{"Katakana", unicode.Katakana}, {"Hangul", unicode.Hangul}, {"Arabic", unicode.Arabic},
+	{"Hebrew", unicode.Hebrew},
 }
 
 // lookalike returns the ASCII letter r is easily taken for. The table is

@@ -33,6 +33,12 @@
 // is shown as is only right after a letter, number or symbol shown as is,
 // and only up to maxMarks in a row, so that it can neither change how the
 // tool's own text or an escape looks nor pile up over neighbouring lines.
+//
+// Right-to-left letters (Hebrew, Arabic) are shown as they are, so that
+// such names stay readable. A terminal that applies the bidi algorithm
+// may then show the digits and punctuation after them on the same line in
+// another order; so a face puts untrusted text last on its line, never
+// before a number of its own.
 package untrusted
 
 import (
