@@ -205,13 +205,13 @@ func (p probe) frame() string {
 	fixed.HeadWords = digestWords(fixed.Head)
 	fixed.PublishDir = "/ws/metadata"
 	m.snap = &fixed
-	notice, since := m.notice, m.busySince
-	m.busySince = time.Time{}
+	notice, since := m.notice, m.busy.since
+	m.busy.since = time.Time{}
 	if s.PublishDir != "" {
 		m.notice = strings.ReplaceAll(m.notice, s.PublishDir, "/ws/metadata")
 	}
 	out := m.View()
-	m.snap, m.notice, m.busySince = &s, notice, since
+	m.snap, m.notice, m.busy.since = &s, notice, since
 	return out
 }
 
