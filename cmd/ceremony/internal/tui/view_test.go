@@ -2,7 +2,12 @@ package tui
 
 import (
 	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -93,4 +98,118 @@ func TestRequestKeys(t *testing.T) {
 	if m.screen != screenReview {
 		t.Errorf("tab then shift+tab ends on %s, not Review", screenNames[m.screen])
 	}
+}
+
+// docPath is the signer's guide to the TUI.
+const docPath = "../../../../docs/TUI.md"
+
+const (
+	keysBegin = "<!-- keys: generated from the key map (keys.go); TestKeyTable checks it -->\n"
+	keysEnd   = "<!-- end of keys -->\n"
+)
+
+// TestKeyTable: the key table in docs/TUI.md is the key map's. With
+// -update it is rewritten.
+func TestKeyTable(t *testing.T) {
+	doc := readDoc(t)
+	i, j := strings.Index(doc, keysBegin), strings.Index(doc, keysEnd)
+	if i < 0 || j < i {
+		t.Fatalf("%s has no key table between %q and %q", docPath, keysBegin, keysEnd)
+	}
+	i += len(keysBegin)
+	want := newKeyMap(false).keyTable()
+	if doc[i:j] == want {
+		return
+	}
+	if updating() {
+		writeDoc(t, doc[:i]+want+doc[j:])
+		return
+	}
+	t.Errorf("the key table in %s is not the key map's; run 'go test ./cmd/ceremony/internal/tui -update', or make it:\n%s", docPath, want)
+}
+
+// frameMark names the golden file the frame below it shows.
+var frameMark = regexp.MustCompile(`^<!-- frame: (\S+) -->$`)
+
+// TestDocFrames: each frame in docs/TUI.md (a text block) is the golden
+// file its mark names, trailing blanks trimmed. With -update they are
+// rewritten from the golden files, which the tests in model_test.go, run
+// before this file's, have rewritten first.
+func TestDocFrames(t *testing.T) {
+	doc := readDoc(t)
+	lines := strings.SplitAfter(doc, "\n")
+	var out []string
+	frames := 0
+	for i := 0; i < len(lines); i++ {
+		out = append(out, lines[i])
+		if lines[i] == "```text\n" {
+			t.Errorf("%s line %d: a text block with no frame mark above it: frames are checked against golden files", docPath, i+1)
+		}
+		m := frameMark.FindStringSubmatch(strings.TrimSuffix(lines[i], "\n"))
+		if m == nil {
+			continue
+		}
+		if i+1 >= len(lines) || lines[i+1] != "```text\n" {
+			t.Fatalf("%s line %d: the frame mark is not followed by a text block", docPath, i+1)
+		}
+		end := i + 2
+		for end < len(lines) && lines[end] != "```\n" {
+			end++
+		}
+		if end == len(lines) {
+			t.Fatalf("%s line %d: the frame's text block does not end", docPath, i+2)
+		}
+		shown := trimFrame(strings.Join(lines[i+2:end], ""))
+		b, err := os.ReadFile(filepath.Join("testdata", filepath.FromSlash(m[1])))
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden := trimFrame(string(b))
+		if shown != golden && !updating() {
+			t.Errorf("%s line %d: the frame differs from testdata/%s; run 'go test ./cmd/ceremony/internal/tui -update'. The golden frame:\n%s", docPath, i+1, m[1], golden)
+		}
+		out = append(out, "```text\n", golden, "```\n")
+		i = end
+		frames++
+	}
+	if frames == 0 {
+		t.Errorf("%s shows no frame", docPath)
+	}
+	if want := strings.Join(out, ""); updating() && want != doc {
+		writeDoc(t, want)
+	}
+}
+
+// trimFrame drops the blanks at the ends of a frame's lines, and its
+// trailing empty lines, which Markdown does not keep.
+func trimFrame(f string) string {
+	lines := strings.Split(f, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.TrimRight(strings.Join(lines, "\n"), "\n") + "\n"
+}
+
+// updating reports whether the tests run with -update, the flag the
+// golden package registers.
+func updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+func readDoc(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(docPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func writeDoc(t *testing.T, doc string) {
+	t.Helper()
+	if err := os.WriteFile(docPath, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(os.Stderr, "rewrote %s\n", docPath)
 }
