@@ -3,7 +3,8 @@ package ceremony
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/ceremony-tuf/ceremony/repoverify"
@@ -11,22 +12,15 @@ import (
 )
 
 // Repo is the trusted state a ceremony starts from: the newest verified
-// metadata of each role it may change.
+// metadata of each role it may change, and the files it was read from.
 type Repo struct {
-	Root    *roles.Metadata[*roles.Root]
-	Targets *roles.Metadata[*roles.Targets]
-	Claimed *roles.Metadata[*roles.Targets]
-	// ClaimedBins are claimed's hashed bins, by name, when claimed is
-	// split (see bins.go); empty otherwise.
+	*repoverify.Repository
+	// Claimed is claimed's metadata, and ClaimedBins its hashed bins, by
+	// name, when claimed is split (see bins.go); empty otherwise.
+	Claimed     *roles.Metadata[*roles.Targets]
 	ClaimedBins map[string]*roles.Metadata[*roles.Targets]
-	Revocations *roles.Metadata[*roles.Revocations]
-	Snapshot    *roles.Metadata[*roles.Snapshot]
-	Timestamp   *roles.Metadata[*roles.Timestamp]
-
-	// Files are the bytes each was read from, by file name, and
-	// FileOrder their names, sorted: the transcript keeps them so a
-	// replay needs no repository.
-	Files     map[string][]byte
+	// FileOrder is the names of Files, sorted: the transcript keeps the
+	// files so that a replay needs no repository.
 	FileOrder []string
 }
 
@@ -68,26 +62,14 @@ func repoFrom(v *repoverify.Repository, err error) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUntrusted, err)
 	}
-	r := &Repo{
-		Root:        v.Root,
-		Targets:     v.Targets[RoleTargets],
-		Claimed:     v.Targets[RoleClaimed],
-		ClaimedBins: map[string]*roles.Metadata[*roles.Targets]{},
-		Revocations: v.Revocations,
-		Snapshot:    v.Snapshot,
-		Timestamp:   v.Timestamp,
-		Files:       v.Files,
-	}
+	r := &Repo{Repository: v, Claimed: v.Delegated[RoleClaimed], ClaimedBins: map[string]*roles.Metadata[*roles.Targets]{}}
 	if isBinned(r.Claimed.Signed) {
 		for _, b := range r.Claimed.Signed.Delegations.Roles {
-			if r.ClaimedBins[b.Name] = v.Targets[b.Name]; r.ClaimedBins[b.Name] == nil {
+			if r.ClaimedBins[b.Name] = v.Delegated[b.Name]; r.ClaimedBins[b.Name] == nil {
 				return nil, fmt.Errorf("%w: claimed is split into %s-* bins, yet also delegates to %s: delegate projects from the bins only", ErrUntrusted, binPrefix, b.Name)
 			}
 		}
 	}
-	for n := range r.Files {
-		r.FileOrder = append(r.FileOrder, n)
-	}
-	sort.Strings(r.FileOrder)
+	r.FileOrder = slices.Sorted(maps.Keys(r.Files))
 	return r, nil
 }

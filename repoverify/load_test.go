@@ -33,11 +33,11 @@ func TestLoad(t *testing.T) {
 	if got := slices.Sorted(maps.Keys(v.Files)); !slices.Equal(got, want) {
 		t.Errorf("files read: %v, want %v", got, want)
 	}
-	if got := slices.Sorted(maps.Keys(v.Targets)); !slices.Equal(got, []string{roleClaimed, roles.TypeTargets}) {
-		t.Errorf("targets roles: %v", got)
+	if got := slices.Sorted(maps.Keys(v.Delegated)); !slices.Equal(got, []string{roleClaimed}) {
+		t.Errorf("delegated roles: %v", got)
 	}
-	if v.Root.Signed.Version != 3 || v.Snapshot == nil || v.Timestamp == nil || v.Revocations == nil {
-		t.Errorf("repository: root v%d, snapshot %v, timestamp %v, revocations %v", v.Root.Signed.Version, v.Snapshot != nil, v.Timestamp != nil, v.Revocations != nil)
+	if v.Root.Signed.Version != 3 || v.Snapshot == nil || v.Timestamp == nil || v.Targets == nil || v.Revocations == nil {
+		t.Errorf("repository: root v%d, snapshot %v, timestamp %v, targets %v, revocations %v", v.Root.Signed.Version, v.Snapshot != nil, v.Timestamp != nil, v.Targets != nil, v.Revocations != nil)
 	}
 
 	again, err := FromFiles(v.Files, trusted, claimedWalk)
@@ -47,7 +47,7 @@ func TestLoad(t *testing.T) {
 	if !maps.EqualFunc(v.Files, again.Files, func(a, b []byte) bool { return string(a) == string(b) }) {
 		t.Error("FromFiles read other files than Load")
 	}
-	if string(again.Targets[roleClaimed].CanonicalSigned()) != string(v.Targets[roleClaimed].CanonicalSigned()) {
+	if string(again.Delegated[roleClaimed].CanonicalSigned()) != string(v.Delegated[roleClaimed].CanonicalSigned()) {
 		t.Error("FromFiles verified another claimed")
 	}
 

@@ -85,15 +85,15 @@ type Options struct {
 }
 
 // Repository is what a walk verified: the newest root, timestamp, the
-// snapshot it names, the targets roles reached and the revocation list,
-// with the bytes each was read from.
+// snapshot it names, targets, the delegated roles reached and the
+// revocation list, with the bytes each was read from.
 type Repository struct {
 	Root      *roles.Metadata[*roles.Root]
 	Timestamp *roles.Metadata[*roles.Timestamp]
 	Snapshot  *roles.Metadata[*roles.Snapshot]
-	// Targets are the targets roles verified by name, "targets" itself
-	// among them.
-	Targets map[string]*roles.Metadata[*roles.Targets]
+	Targets   *roles.Metadata[*roles.Targets]
+	// Delegated are the delegated targets roles verified, by name.
+	Delegated map[string]*roles.Metadata[*roles.Targets]
 	// Revocations is nil when snapshot lists none.
 	Revocations *roles.Metadata[*roles.Revocations]
 	// Files are the bytes of every file verified (not the trusted root),

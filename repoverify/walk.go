@@ -57,7 +57,7 @@ func newWalker(src source, dir string, opts Options) *walker {
 		at:      opts.At.UTC(),
 		opts:    opts,
 		rep:     &Report{Dir: dir, At: opts.At.UTC(), RootSteps: []RootStep{}, Roles: []Role{}, Checks: []Check{}, Failures: []Check{}},
-		got:     Repository{Targets: map[string]*roles.Metadata[*roles.Targets]{}, Files: map[string][]byte{}},
+		got:     Repository{Delegated: map[string]*roles.Metadata[*roles.Targets]{}, Files: map[string][]byte{}},
 		names:   map[string]string{},
 		walked:  map[string]bool{},
 		reached: map[string]bool{},
@@ -400,7 +400,11 @@ func (w *walker) verifyTargets(q queued) []queued {
 	w.checkVersion(prefix+".version", q.name, file, m.Signed.Version, mf.Version, "snapshot")
 	w.checkExpiry(prefix+".expiry", q.name, file, &m.Signed.Header)
 	w.addRole(q.name, file, q.delegator, &m.Signed.Header, rep, q.del)
-	w.got.Targets[q.name] = m
+	if q.name == roles.TypeTargets {
+		w.got.Targets = m
+	} else {
+		w.got.Delegated[q.name] = m
+	}
 
 	if len(q.paths) > 0 {
 		var outside []string
