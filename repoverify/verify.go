@@ -17,10 +17,7 @@ package repoverify
 import (
 	"errors"
 	"io/fs"
-	"maps"
 	"os"
-	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/roles"
@@ -54,9 +51,9 @@ import (
 // The report lists every check; the error, when verification fails, is an
 // *Error naming the first failure. A folder or trusted root that cannot
 // be read is an error with no report. Both kinds of error are ErrFailed
-// or ErrBadInput.
+// or ErrBadInput. A zero at judges no expiry.
 func Verify(dir string, trustedRoot []byte, at time.Time) (*Report, error) {
-	w, err := walk(dir, trustedRoot, Options{At: at})
+	w, err := walkDir(dir, trustedRoot, Options{At: at})
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +101,7 @@ type Repository struct {
 // Load walks the repository in dir from the trusted root as opts say and
 // returns what it verified. Its errors are Verify's.
 func Load(dir string, trustedRoot []byte, opts Options) (*Repository, error) {
-	w, err := walk(dir, trustedRoot, opts)
+	w, err := walkDir(dir, trustedRoot, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -114,26 +111,26 @@ func Load(dir string, trustedRoot []byte, opts Options) (*Repository, error) {
 // FromFiles is Load over files a transcript recorded, by name; nothing is
 // read from disk.
 func FromFiles(files map[string][]byte, trustedRoot []byte, opts Options) (*Repository, error) {
-	w, err := start(recorded(files), "", trustedRoot, opts)
+	w, err := walkSource(recorded(files), "", trustedRoot, opts)
 	if err != nil {
 		return nil, err
 	}
 	return w.result()
 }
 
-// walk walks the folder dir.
-func walk(dir string, trustedRoot []byte, opts Options) (*walker, error) {
+// walkDir walks the folder dir.
+func walkDir(dir string, trustedRoot []byte, opts Options) (*walker, error) {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		if err == nil {
 			err = &fs.PathError{Op: "open", Path: dir, Err: errors.New("not a directory")}
 		}
 		return nil, inputErrorf("metadata folder %s cannot be read: %w; give the folder that holds timestamp.json and the N.root.json files", dir, err)
 	}
-	return start(folder(dir), dir, trustedRoot, opts)
+	return walkSource(folder(dir), dir, trustedRoot, opts)
 }
 
-// start walks src, the folder dir or, with dir "", recorded files.
-func start(src source, dir string, trustedRoot []byte, opts Options) (*walker, error) {
+// walkSource walks src, the folder dir or, with dir "", recorded files.
+func walkSource(src source, dir string, trustedRoot []byte, opts Options) (*walker, error) {
 	root, err := roles.Parse[*roles.Root](trustedRoot)
 	if err != nil {
 		return nil, inputErrorf("trusted root: %w; give the root metadata file you trust, as published (N.root.json)", err)
@@ -150,45 +147,4 @@ func (w *walker) result() (*Repository, error) {
 		return nil, w.first
 	}
 	return &w.got, nil
-}
-
-// source is where a walk reads files from: a folder, or the files a
-// transcript recorded.
-type source interface {
-	// read returns a file's bytes; its error wraps fs.ErrNotExist when
-	// there is no such file.
-	read(name string) ([]byte, error)
-	// list names the files at the top, for the root chain's gap check.
-	list() ([]string, error)
-}
-
-// folder is a repository on disk.
-type folder string
-
-func (d folder) read(name string) ([]byte, error) {
-	return os.ReadFile(filepath.Join(string(d), filepath.FromSlash(name)))
-}
-
-func (d folder) list() ([]string, error) {
-	ents, err := os.ReadDir(string(d))
-	names := make([]string, len(ents))
-	for i, e := range ents {
-		names[i] = e.Name()
-	}
-	return names, err
-}
-
-// recorded is a repository a transcript recorded, by file name.
-type recorded map[string][]byte
-
-func (r recorded) read(name string) ([]byte, error) {
-	b, ok := r[name]
-	if !ok {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-	}
-	return b, nil
-}
-
-func (r recorded) list() ([]string, error) {
-	return slices.Collect(maps.Keys(r)), nil
 }

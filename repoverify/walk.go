@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -15,6 +16,47 @@ import (
 
 	"github.com/ceremony-tuf/ceremony/roles"
 )
+
+// source is where a walk reads files from: a folder, or the files a
+// transcript recorded.
+type source interface {
+	// read returns a file's bytes; its error wraps fs.ErrNotExist when
+	// there is no such file.
+	read(name string) ([]byte, error)
+	// list names the files at the top, for the root chain's gap check.
+	list() ([]string, error)
+}
+
+// folder is a repository on disk.
+type folder string
+
+func (d folder) read(name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(string(d), filepath.FromSlash(name)))
+}
+
+func (d folder) list() ([]string, error) {
+	ents, err := os.ReadDir(string(d))
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name()
+	}
+	return names, err
+}
+
+// recorded is a repository a transcript recorded, by file name.
+type recorded map[string][]byte
+
+func (r recorded) read(name string) ([]byte, error) {
+	b, ok := r[name]
+	if !ok {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return b, nil
+}
+
+func (r recorded) list() ([]string, error) {
+	return slices.Collect(maps.Keys(r)), nil
+}
 
 // claimed is the role whose delegation from targets the revocation list
 // is signed under (the list is this project's extension of PEP 480).

@@ -37,14 +37,24 @@ type decoder struct {
 
 // SyntaxError reports malformed JSON or a value outside what TUF allows.
 // Path names the field ("signed.delegations.roles[3].threshold"). Kind,
-// when set, is the refusal's class, one of the Err… refusals below, so
-// that callers tell refusals apart with errors.Is, not by their wording.
+// when set, is the refusal's class (ErrDuplicateName, …), so that callers
+// tell refusals apart with errors.Is, not by their wording.
 type SyntaxError struct {
 	Offset int
 	Path   string
 	Msg    string
 	Kind   error
 }
+
+func (e *SyntaxError) Error() string {
+	if e.Path != "" {
+		return fmt.Sprintf("%s: %s (at byte %d)", e.Path, e.Msg, e.Offset)
+	}
+	return fmt.Sprintf("%s (at byte %d)", e.Msg, e.Offset)
+}
+
+// Unwrap returns the refusal's Kind, if any.
+func (e *SyntaxError) Unwrap() error { return e.Kind }
 
 // Refusals of well-formed JSON that a SyntaxError names by Kind: what two
 // readers could read two ways, or what TUF does not allow.
@@ -56,16 +66,6 @@ var (
 	ErrTopLevelDelegated  = errors.New("top-level role name delegated")
 	ErrKeyIDMismatch      = errors.New("keyid is not the key's")
 )
-
-func (e *SyntaxError) Error() string {
-	if e.Path != "" {
-		return fmt.Sprintf("%s: %s (at byte %d)", e.Path, e.Msg, e.Offset)
-	}
-	return fmt.Sprintf("%s (at byte %d)", e.Msg, e.Offset)
-}
-
-// Unwrap returns the refusal's Kind, if any.
-func (e *SyntaxError) Unwrap() error { return e.Kind }
 
 // at prefixes a SyntaxError's path with the name of the field or element
 // it arose in, so that the message names the whole path.

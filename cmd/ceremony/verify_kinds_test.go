@@ -38,7 +38,9 @@ func TestStartAndVerifyExitAlike(t *testing.T) {
 				if err != nil || !bytes.Contains(b, []byte(c.old)) {
 					t.Fatalf("%s has no %q (%v)", c.file, c.old, err)
 				}
-				os.WriteFile(p, bytes.Replace(b, []byte(c.old), []byte(c.new), 1), 0o644)
+				if err := os.WriteFile(p, bytes.Replace(b, []byte(c.old), []byte(c.new), 1), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 			trusted, err := os.ReadFile(filepath.Join(dir, "trusted-root.json"))
 			if err != nil {
