@@ -155,10 +155,11 @@ func (s *State) Role(name string) *RoleState {
 
 // Engine drives one ceremony in a workspace folder.
 type Engine struct {
-	ws    string
-	tpath string
-	w     *transcripts.Writer
-	st    *State
+	ws     string
+	tpath  string
+	w      *transcripts.Writer
+	st     *State
+	repair *transcripts.Repair
 }
 
 // State returns the ceremony's state; the caller must not change it.
@@ -181,6 +182,10 @@ func (e *Engine) CloseCeremony() error {
 	}
 	return e.record(EventClosed, struct{}{})
 }
+
+// Repaired says how Resume mended a torn last line of the transcript, or
+// is nil when there was none.
+func (e *Engine) Repaired() *transcripts.Repair { return e.repair }
 
 // Close releases the workspace.
 func (e *Engine) Close() error { return e.w.Close() }
@@ -294,12 +299,12 @@ func reopenAborted(tpath string, plan *Plan) (*transcripts.Writer, error) {
 	return w, nil
 }
 
-// Resume reopens the ceremony in workspace ws: it folds the transcript's
-// events (repairing a torn last line, which a crash mid-write leaves) and
-// goes on from where it stopped.
+// Resume reopens the ceremony in workspace ws: it mends a torn last line,
+// which a crash mid-write leaves (Repaired says how), folds the
+// transcript's events and goes on from where it stopped.
 func Resume(ws string) (*Engine, error) {
 	tpath := filepath.Join(ws, TranscriptName)
-	w, err := transcripts.Open(tpath)
+	w, repair, err := transcripts.OpenRepair(tpath)
 	if err != nil {
 		return nil, fmt.Errorf("open transcript: %w", err)
 	}
@@ -312,7 +317,7 @@ func Resume(ws string) (*Engine, error) {
 		w.Close()
 		return nil, fmt.Errorf("%w: the ceremony in %s was cut short before its plan was recorded: run 'ceremony start PLAN' there again", ErrState, ws)
 	}
-	e := &Engine{ws: ws, tpath: tpath, w: w, st: st}
+	e := &Engine{ws: ws, tpath: tpath, w: w, st: st, repair: repair}
 	// A start cut short may have staged some roles and not others.
 	if st.Publishing == nil {
 		for _, s := range st.expected {
