@@ -443,7 +443,7 @@ func splitWords(name string) []string {
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		switch {
-		case c == '_' || c == '-' || c == '.' || c == ' ' || '\t' <= c && c <= '\r':
+		case c == '_' || c == '-' || c == '.' || isASCIISpace(c):
 			flush(i)
 			start = i + 1
 		case 'A' <= c && c <= 'Z' && i > 0 && 'a' <= name[i-1] && name[i-1] <= 'z':
@@ -454,6 +454,10 @@ func splitWords(name string) []string {
 	flush(len(name))
 	return words
 }
+
+// isASCIISpace reports whether c is ASCII white space: tab, line feed,
+// vertical tab, form feed, carriage return or space.
+func isASCIISpace(c byte) bool { return c == ' ' || '\t' <= c && c <= '\r' }
 
 // asciiLower lowercases the ASCII letters of s and leaves every other byte.
 func asciiLower(s string) string {

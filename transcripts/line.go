@@ -73,38 +73,45 @@ func parseHex(s string) (Digest, error) {
 	return d, nil
 }
 
-// wordIndex maps a lowercased PGP word to its byte value, for even and odd
-// positions separately.
+// wordIndex maps a PGP word, its ASCII letters lowercased, to its byte
+// value, for even and odd positions separately.
 var wordIndex = func() [2]map[string]byte {
 	m := [2]map[string]byte{{}, {}}
 	for b := 0; b < 256; b++ {
 		w := pgpwords.Encode([]byte{byte(b), byte(b)})
-		m[0][strings.ToLower(w[0])] = byte(b)
-		m[1][strings.ToLower(w[1])] = byte(b)
+		m[0][asciiLower(w[0])] = byte(b)
+		m[1][asciiLower(w[1])] = byte(b)
 	}
 	return m
 }()
 
-// parseDigest reads a digest written as hex (upper or lower case) or as 32
-// PGP words, as a witness may have copied it down.
+// parseDigest reads a digest written as 64 hex digits or as 32 PGP words,
+// as a witness may have copied it down: letters in any ASCII case, words
+// separated by ASCII white space, which may also surround either form.
 func parseDigest(s string) (Digest, error) {
-	s = strings.TrimSpace(s)
-	if d, err := parseHex(strings.ToLower(s)); err == nil {
-		return d, nil
+	words := asciiFields(s)
+	if len(words) == 1 {
+		if d, err := parseHex(asciiLower(words[0])); err == nil {
+			return d, nil
+		}
 	}
 	var d Digest
-	words := strings.Fields(s)
 	if len(words) != len(d) {
 		return d, fmt.Errorf("head %q is neither 64 hex digits nor 32 PGP words", clip(s))
 	}
 	for i, w := range words {
-		b, ok := wordIndex[i%2][strings.ToLower(w)]
+		b, ok := wordIndex[i%2][asciiLower(w)]
 		if !ok {
 			return d, fmt.Errorf("head: word %d %q is not a PGP word for an %s position", i+1, clip(w), [2]string{"even", "odd"}[i%2])
 		}
 		d[i] = b
 	}
 	return d, nil
+}
+
+// asciiFields splits s at runs of ASCII white space (0x09-0x0D, 0x20).
+func asciiFields(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r < 0x80 && isASCIISpace(byte(r)) })
 }
 
 func isLowerHex(s string) bool {
