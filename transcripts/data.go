@@ -154,43 +154,15 @@ func (s *dataScanner) value(depth int) *lineError {
 }
 
 func (s *dataScanner) array(depth int) *lineError {
-	s.i++ // '['
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
-		return nil
-	}
-	for {
-		s.ws()
-		if err := s.value(depth + 1); err != nil {
-			return err
-		}
-		s.ws()
-		if s.i < len(s.b) && s.b[s.i] == ',' {
-			s.i++
-			continue
-		}
-		if s.i < len(s.b) && s.b[s.i] == ']' {
-			s.i++
-			return nil
-		}
-		return s.errf(checkData, `expected "," or "]" (no whitespace is allowed)`)
-	}
+	return s.elements(']', func() *lineError { return s.value(depth + 1) })
 }
 
 func (s *dataScanner) object(depth int) *lineError {
-	s.i++ // '{'
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		return nil
-	}
 	var seen map[string]bool
 	if s.mode == eventData {
 		seen = map[string]bool{}
 	}
-	for {
-		s.ws()
+	return s.elements('}', func() *lineError {
 		keyAt := s.i
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
 			return s.errf(checkData, "expected a member name (no whitespace is allowed)")
@@ -215,11 +187,24 @@ func (s *dataScanner) object(depth int) *lineError {
 		s.i++
 		s.ws()
 		if s.mode == eventData && key == "artifact" {
-			err = s.artifactRef(depth + 1)
-		} else {
-			err = s.value(depth + 1)
+			return s.artifactRef(depth + 1)
 		}
-		if err != nil {
+		return s.value(depth + 1)
+	})
+}
+
+// elements reads the rest of an array or object, from its opening bracket
+// to close, calling elem for each element or member.
+func (s *dataScanner) elements(close byte, elem func() *lineError) *lineError {
+	s.i++ // the opening bracket
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == close {
+		s.i++
+		return nil
+	}
+	for {
+		s.ws()
+		if err := elem(); err != nil {
 			return err
 		}
 		s.ws()
@@ -227,11 +212,11 @@ func (s *dataScanner) object(depth int) *lineError {
 			s.i++
 			continue
 		}
-		if s.i < len(s.b) && s.b[s.i] == '}' {
+		if s.i < len(s.b) && s.b[s.i] == close {
 			s.i++
 			return nil
 		}
-		return s.errf(checkData, `expected "," or "}" (no whitespace is allowed)`)
+		return s.errf(checkData, `expected "," or %q (no whitespace is allowed)`, string(close))
 	}
 }
 
