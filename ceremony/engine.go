@@ -291,8 +291,10 @@ func reopenAborted(tpath string, plan *Plan) (*transcripts.Writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Nothing but the format's own events (its header, the record of a
+	// torn tail resume dropped) leaves the plan unrecorded.
 	st, err := Fold(tpath)
-	if err != nil || st.Plan != nil || w.Last().Type != transcripts.HeaderType {
+	if err != nil || st.Plan != nil {
 		w.Close()
 		return nil, fmt.Errorf("%w: %s holds a ceremony already: go on with 'ceremony resume', or start in another workspace", ErrConflict, tpath)
 	}
@@ -308,14 +310,19 @@ func Resume(ws string) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open transcript: %w", err)
 	}
-	st, err := Fold(tpath)
-	if err != nil {
+	fail := func(err error) (*Engine, error) {
 		w.Close()
+		if repair != nil { // done all the same: say so
+			err = fmt.Errorf("%w (the transcript was repaired first: resume %s)", err, repair)
+		}
 		return nil, err
 	}
+	st, err := Fold(tpath)
+	if err != nil {
+		return fail(err)
+	}
 	if st.Plan == nil {
-		w.Close()
-		return nil, fmt.Errorf("%w: the ceremony in %s was cut short before its plan was recorded: run 'ceremony start PLAN' there again", ErrState, ws)
+		return fail(fmt.Errorf("%w: the ceremony in %s was cut short before its plan was recorded: run 'ceremony start PLAN' there again", ErrState, ws))
 	}
 	e := &Engine{ws: ws, tpath: tpath, w: w, st: st, repair: repair}
 	// A start cut short may have staged some roles and not others.
@@ -323,8 +330,7 @@ func Resume(ws string) (*Engine, error) {
 		for _, s := range st.expected {
 			if st.Role(s.Role) == nil {
 				if err := e.stage(s); err != nil {
-					w.Close()
-					return nil, err
+					return fail(err)
 				}
 			}
 		}

@@ -142,3 +142,52 @@ func TestReplayChecksSignerAgainstKey(t *testing.T) {
 		t.Errorf("Replay of a signature recorded under another name: %v", err)
 	}
 }
+
+// TestStartAfterTornOpening: a start cut short while it wrote its first
+// event leaves a header and a torn tail. Start does not repair it; resume
+// drops the tail, says so, and says to start again; start then takes the
+// transcript up (it once refused, the last event being the record of the
+// repair rather than the header).
+func TestStartAfterTornOpening(t *testing.T) {
+	dir := t.TempDir()
+	ps := newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online")
+	plan := writePlan(t, dir, "b.yaml", bootstrapPlan+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
+	ws := filepath.Join(dir, "ws")
+	tpath := filepath.Join(ws, TranscriptName)
+	CrashHook = func(seq int64) error {
+		if seq == 2 {
+			return errCrash
+		}
+		return nil
+	}
+	_, err := Begin(ws, plan, Tool{Version: "test"}, "")
+	CrashHook = nil
+	if !errors.Is(err, errCrash) {
+		t.Fatalf("start did not crash: %v", err)
+	}
+	b, _ := os.ReadFile(tpath)
+	torn := b[:len(b)-10]
+	os.WriteFile(tpath, torn, 0o600)
+
+	if _, err := Begin(ws, plan, Tool{Version: "test"}, ""); !errors.Is(err, transcripts.ErrTorn) {
+		t.Errorf("start over a torn transcript: %v", err)
+	}
+	if b, _ := os.ReadFile(tpath); !bytes.Equal(b, torn) {
+		t.Fatal("start changed a torn transcript")
+	}
+	_, err = Resume(ws)
+	if !errors.Is(err, ErrState) || !strings.Contains(err.Error(), "dropped") {
+		t.Errorf("resume of a start cut short: %v", err)
+	}
+	e, err := Begin(ws, plan, Tool{Version: "test"}, "")
+	if err != nil {
+		t.Fatalf("start after resume: %v", err)
+	}
+	e.Close()
+	if _, err := transcripts.Verify(tpath, ""); err != nil {
+		t.Error(err)
+	}
+	if st, err := Fold(tpath); err != nil || st.Plan == nil || len(st.Roles) == 0 {
+		t.Errorf("fold after start: %v", err)
+	}
+}
