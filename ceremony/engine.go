@@ -77,6 +77,7 @@ type Engine struct {
 	tpath       string
 	w           *transcripts.Writer
 	st          *State
+	repair      *transcripts.Repair
 	afterAppend func(seq int64) error // Options.AfterAppend
 }
 
@@ -88,6 +89,10 @@ func (e *Engine) TranscriptPath() string { return e.tpath }
 
 // Head returns the transcript's head digest.
 func (e *Engine) Head() transcripts.Digest { return e.w.Last().Hash() }
+
+// Repaired says how Resume mended a torn last line of the transcript, or
+// is nil when there was none.
+func (e *Engine) Repaired() *transcripts.Repair { return e.repair }
 
 // Begin opens a new ceremony in workspace ws (created if missing, and
 // holding no transcript yet): it records the plan, the tool and the host,
@@ -190,41 +195,48 @@ func reopenAborted(tpath string, plan *Plan) (*transcripts.Writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Nothing but the format's own events (its header, the record of a
+	// torn tail resume dropped) leaves the plan unrecorded.
 	st, err := Fold(tpath)
-	if err != nil || st.Plan != nil || w.Last().Type != transcripts.HeaderType {
+	if err != nil || st.Plan != nil {
 		w.Close()
 		return nil, fmt.Errorf("%w: %s holds a ceremony already: go on with 'ceremony resume', or start in another workspace", ErrConflict, tpath)
 	}
 	return w, nil
 }
 
-// Resume reopens the ceremony in workspace ws: it folds the transcript's
-// events (repairing a torn last line, which a crash mid-write leaves) and
-// goes on from where it stopped. Of opts it takes AfterAppend only: the
-// tool and publish folder are those the ceremony began with.
+// Resume reopens the ceremony in workspace ws: it mends a torn last line,
+// which a crash mid-write leaves (Repaired says how), folds the
+// transcript's events and goes on from where it stopped. Of opts it takes
+// AfterAppend only: the tool and publish folder are those the ceremony
+// began with.
 func Resume(ws string, opts Options) (*Engine, error) {
 	tpath := filepath.Join(ws, TranscriptName)
-	w, err := transcripts.Open(tpath)
+	w, repair, err := transcripts.OpenRepair(tpath)
 	if err != nil {
 		return nil, fmt.Errorf("open transcript: %w", err)
 	}
-	st, err := Fold(tpath)
-	if err != nil {
+	fail := func(err error) (*Engine, error) {
 		w.Close()
+		if repair != nil { // done all the same: say so
+			err = fmt.Errorf("%w (the transcript was repaired first: resume %s)", err, repair)
+		}
 		return nil, err
 	}
-	if st.Plan == nil {
-		w.Close()
-		return nil, fmt.Errorf("%w: the ceremony in %s was cut short before its plan was recorded: run 'ceremony start PLAN' there again", ErrState, ws)
+	st, err := Fold(tpath)
+	if err != nil {
+		return fail(err)
 	}
-	e := &Engine{tpath: tpath, w: w, st: st, afterAppend: opts.AfterAppend}
+	if st.Plan == nil {
+		return fail(fmt.Errorf("%w: the ceremony in %s was cut short before its plan was recorded: run 'ceremony start PLAN' there again", ErrState, ws))
+	}
+	e := &Engine{tpath: tpath, w: w, st: st, repair: repair, afterAppend: opts.AfterAppend}
 	// A start cut short may have staged some roles and not others.
 	if st.publishing == nil {
 		for _, s := range st.expected {
 			if st.Role(s.Role) == nil {
 				if err := e.stage(s); err != nil {
-					w.Close()
-					return nil, err
+					return fail(err)
 				}
 			}
 		}

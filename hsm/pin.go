@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"golang.org/x/term"
+
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 )
 
 // PINRequest is what a backend tells a PINSource when it needs a PIN.
@@ -131,9 +133,11 @@ func (f FilePIN) PIN(req PINRequest) ([]byte, error) {
 		// only burn another try.
 		return nil, PINError{Device: req.Device, Err: ErrWrongPIN, TriesLeft: req.TriesLeft}
 	}
-	b, err := os.ReadFile(f.Path)
+	// Bounded, regular files only: a FIFO or /dev/zero named as the
+	// pin-source must not hang or exhaust the process.
+	b, err := boundedfile.Read(f.Path, boundedfile.PINSource)
 	if err != nil {
-		return nil, fmt.Errorf("read pin-source: %w", err)
+		return nil, err
 	}
 	b = bytes.TrimRight(b, "\r\n")
 	if len(b) == 0 {
