@@ -106,6 +106,11 @@ const maxResp = 0xff
 func (c *Card) Transmit(apdu []byte) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.transmit(apdu)
+}
+
+// transmit is Transmit for a caller that holds c.mu.
+func (c *Card) transmit(apdu []byte) []byte {
 	c.apdus++
 	cmd, ok := parseAPDU(apdu)
 	if !ok {
