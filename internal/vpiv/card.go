@@ -493,20 +493,36 @@ func quickAck(conn net.Conn) {
 // tcpQuickAck is TCP_QUICKACK from linux/tcp.h; package syscall lacks it.
 const tcpQuickAck = 12
 
-// WaitReady waits until vpcd has read the card's ATR since it was last
-// inserted, that is, until pcscd knows the card is there and clients can
-// connect to it.
-func (c *Card) WaitReady(timeout time.Duration) error {
+// WaitSeen waits until vpcd has read the card's ATR since it was last
+// inserted, that is, until the reader has taken the card. pcscd publishes
+// the card a moment later, or, when the card came back before pcscd
+// noticed it gone, never stopped publishing it; pcsctest's Insert and
+// PutBack wait for both.
+func (c *Card) WaitSeen(timeout time.Duration) error {
 	c.mu.Lock()
-	ready, poweredUp := c.ready, c.poweredUp
+	ready := c.ready
 	c.mu.Unlock()
 	if ready == nil { // not inserted, or pulled out since
 		return errors.New("vpiv: card is not inserted")
 	}
 	select {
 	case <-ready:
+		return nil
 	case <-time.After(timeout):
 		return fmt.Errorf("vpiv: vpcd did not ask for the card's ATR within %v: is the reader's port right?", timeout)
+	}
+}
+
+// WaitReady waits until the reader has seen the card (WaitSeen) and, when
+// pcscd powers it up for it, a little longer, for pcscd to publish it. It
+// is for a process whose libpcsclite cannot reach that daemon; where it
+// can, pcsctest's Insert and PutBack wait for the published state itself.
+func (c *Card) WaitReady(timeout time.Duration) error {
+	c.mu.Lock()
+	poweredUp := c.poweredUp
+	c.mu.Unlock()
+	if err := c.WaitSeen(timeout); err != nil {
+		return err
 	}
 	// When pcscd sees a card arrive it powers it up, reads the ATR again
 	// and then publishes the reader state. When the card came back before
