@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -24,18 +23,7 @@ import (
 
 var daemon *pcsctest.Daemon
 
-func TestMain(m *testing.M) {
-	d, err := pcsctest.Start(pcsctest.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	daemon = d
-	os.Setenv("PCSCLITE_CSOCK_NAME", d.Socket) // libpcsclite reads it once
-	code := m.Run()
-	d.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { pcsctest.Main(m, &daemon) }
 
 var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
@@ -115,21 +103,7 @@ func enrollKey(t *testing.T, card *vpiv.Card, slot, pinPolicy, touchPolicy strin
 }
 
 func insertCard(t *testing.T, serial uint32) *vpiv.Card {
-	card, err := vpiv.New(vpiv.Config{Serial: serial})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := card.Insert(daemon.Dialer(0)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		card.Close()
-		time.Sleep(450 * time.Millisecond) // let pcscd see the reader empty
-	})
-	if err := card.WaitReady(5 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	return card
+	return daemon.Insert(t, 0, vpiv.Config{Serial: serial})
 }
 
 func TestEnrollmentVerifiesAndEachFlawIsRefusedByName(t *testing.T) {

@@ -118,26 +118,31 @@ func (x *tmux) screen() string {
 // wait returns the screen once it shows want.
 func (x *tmux) wait(want string) string {
 	x.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if s := x.screen(); strings.Contains(s, want) {
-			return s
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !x.until(func(s string) bool { return strings.Contains(s, want) }) {
+		x.t.Fatalf("the screen never showed %q; it shows:\n%s", want, x.last)
 	}
-	x.t.Fatalf("the screen never showed %q; it shows:\n%s", want, x.last)
-	return ""
+	return x.last
 }
 
 // waitGone waits for the TUI to quit and leave the alternate screen.
 func (x *tmux) waitGone() {
 	x.t.Helper()
-	for i := 0; strings.Contains(x.screen(), "── transcript") && i < 200; i++ {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if strings.Contains(x.last, "── transcript") {
+	if !x.until(func(s string) bool { return !strings.Contains(s, "── transcript") }) {
 		x.t.Fatalf("the TUI did not quit:\n%s", x.last)
 	}
+}
+
+// until reads the screen until ok holds for it, and reports whether it did
+// within 30 seconds: the TUI redraws when it likes, so the test polls.
+func (x *tmux) until(ok func(screen string) bool) bool {
+	deadline := time.Now().Add(30 * time.Second)
+	for !ok(x.screen()) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return true
 }
 
 func (x *tmux) keys(keys ...string) {

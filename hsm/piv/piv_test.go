@@ -11,8 +11,6 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
-	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,41 +34,12 @@ import (
 
 var daemon *pcsctest.Daemon
 
-func TestMain(m *testing.M) {
-	opts := pcsctest.Options{}
-	if os.Getenv("PCSCD_DEBUG") != "" {
-		opts.Log, opts.Debug = os.Stderr, true
-	}
-	d, err := pcsctest.Start(opts)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	daemon = d
-	os.Setenv("PCSCLITE_CSOCK_NAME", d.Socket) // libpcsclite reads it once
-	code := m.Run()
-	d.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { pcsctest.Main(m, &daemon) }
 
+// insert puts a new card in reader 0.
 func insert(t *testing.T, cfg vpiv.Config) *vpiv.Card {
 	t.Helper()
-	card, err := vpiv.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := card.Insert(daemon.Dialer(0)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		card.Close()
-		// Let pcscd see the reader empty before the next test's card.
-		time.Sleep(450 * time.Millisecond)
-	})
-	if err := card.WaitReady(5 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	return card
+	return daemon.Insert(t, 0, cfg)
 }
 
 // syncBuffer collects the backend's prompts.
@@ -336,16 +305,13 @@ func TestPulledOutMidSigningThenBack(t *testing.T) {
 		t.Fatalf("pulled out: %v", err)
 	}
 	t.Log(err)
-	time.Sleep(700 * time.Millisecond) // pcscd polls every 400 ms
+	if err := daemon.WaitEmpty(0); err != nil { // pcscd polls every 400 ms
+		t.Fatal(err)
+	}
 	if _, err := s.Sign(rand.Reader, d, crypto.SHA256); !errors.Is(err, hsm.ErrNotFound) {
 		t.Fatalf("signing while out: %v", err)
 	}
-	if err := card.PutBack(); err != nil {
-		t.Fatal(err)
-	}
-	if err := card.WaitReady(5 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	daemon.PutBack(t, 0, card)
 	sig, err := s.Sign(rand.Reader, d, crypto.SHA256)
 	if err != nil {
 		t.Fatalf("after putting it back: %v", err)
@@ -506,12 +472,7 @@ func TestQuickReinsertAndOfflineAttestation(t *testing.T) {
 	if _, err := s.Sign(rand.Reader, d, crypto.SHA256); !errors.Is(err, hsm.ErrRemoved) {
 		t.Fatalf("pulled out: %v", err)
 	}
-	if err := card.PutBack(); err != nil {
-		t.Fatal(err)
-	}
-	if err := card.WaitReady(5 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	daemon.PutBack(t, 0, card)
 	if _, err := s.Sign(rand.Reader, d, crypto.SHA256); err != nil {
 		t.Fatalf("after a quick reinsert: %v", err)
 	}
@@ -560,18 +521,8 @@ func samePub(a, b crypto.PublicKey) bool {
 // BenchmarkSignP256 measures one signature through the whole stack
 // (go-piv, libpcsclite, pcscd, vpcd, the virtual card), PIN once.
 func BenchmarkSignP256(b *testing.B) {
-	card, err := vpiv.New(vpiv.Config{Serial: 16})
-	if err != nil {
-		b.Fatal(err)
-	}
+	card := daemon.Insert(b, 1, vpiv.Config{Serial: 16})
 	if _, err := card.GenerateKey(0x9c, vpiv.AlgP256, vpiv.PINPolicyOnce, vpiv.TouchPolicyNever); err != nil {
-		b.Fatal(err)
-	}
-	if err := card.Insert(daemon.Dialer(1)); err != nil {
-		b.Fatal(err)
-	}
-	defer card.Close()
-	if err := card.WaitReady(5 * time.Second); err != nil {
 		b.Fatal(err)
 	}
 	s, err := hsm.Open(ctx, "piv:serial=16", pinAuth("123456"))
@@ -619,17 +570,7 @@ func TestImportedKeyIsNotAttested(t *testing.T) {
 
 func TestTwoYubiKeys(t *testing.T) {
 	insert(t, vpiv.Config{Serial: 21})
-	second, err := vpiv.New(vpiv.Config{Serial: 22, Firmware: [3]byte{5, 4, 3}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := second.Insert(daemon.Dialer(1)); err != nil {
-		t.Fatal(err)
-	}
-	defer second.Close()
-	if err := second.WaitReady(5 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	second := daemon.Insert(t, 1, vpiv.Config{Serial: 22, Firmware: [3]byte{5, 4, 3}})
 	b := &piv.Backend{Out: &syncBuffer{}}
 	dks, err := b.Devices(ctx)
 	if err != nil || len(dks) != 2 || dks[0].Device.Serial != "21" || dks[1].Device.Serial != "22" || dks[1].Device.Firmware != "5.4.3" {

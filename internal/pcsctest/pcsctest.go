@@ -12,8 +12,13 @@
 // find the daemon through PCSCLITE_CSOCK_NAME; cards connect to vpcd by
 // dialling from a thread that has entered the daemon's network namespace.
 //
+// Main runs a package's tests beside one daemon. Insert, PutBack,
+// WaitPresent and WaitEmpty wait for the reader state pcscd tells its
+// clients, so that no test guesses at pcscd's 400 ms presence poll.
+//
 // This needs root (or CAP_SYS_ADMIN), util-linux's unshare, iproute2's ip,
-// pcscd and vsmartcard-vpcd: scripts/install-deps.sh installs them.
+// pcscd, vsmartcard-vpcd and libpcsclite-dev (cgo):
+// scripts/install-deps.sh installs them.
 package pcsctest
 
 import (

@@ -3,8 +3,17 @@ package pcsctest
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/ceremony-tuf/ceremony/internal/vpiv"
 )
+
+// shared is the daemon Main starts, as in the packages that use pcsctest;
+// TestStartStop starts one of its own beside it.
+var shared *Daemon
+
+func TestMain(m *testing.M) { Main(m, &shared) }
 
 // TestStartStop checks that the daemon comes up hermetically (its socket
 // in its own directory, nothing in the host's /run/pcscd) and that Stop
@@ -45,4 +54,32 @@ func TestStartStop(t *testing.T) {
 		t.Fatalf("%s still exists: %v", d.Dir, err)
 	}
 	d.Stop() // twice is harmless
+}
+
+// TestReaderStates: the waits follow the reader's state as pcscd publishes
+// it to clients, through a card's coming and going.
+func TestReaderStates(t *testing.T) {
+	card := shared.Insert(t, 0, vpiv.Config{})
+	if err := shared.WaitEmpty(1); err != nil {
+		t.Fatalf("reader 1, never used: %v", err)
+	}
+	card.PullOut()
+	if err := shared.WaitEmpty(0); err != nil {
+		t.Fatal(err)
+	}
+	shared.PutBack(t, 0, card)
+	// Out and straight back in: pcscd may or may not see the card leave,
+	// and PutBack returns once it shows the card again either way.
+	card.PullOut()
+	shared.PutBack(t, 0, card)
+
+	if err := shared.WaitEmpty(2); err == nil || !strings.Contains(err.Error(), "no reader 2") {
+		t.Fatalf("reader 2 of 2: %v", err)
+	}
+	// libpcsclite talks to one daemon per process: another is refused at
+	// once, not waited on for ten seconds.
+	other := &Daemon{Socket: filepath.Join(t.TempDir(), "pcscd.comm"), Readers: shared.Readers}
+	if err := other.WaitEmpty(1); err == nil || !strings.Contains(err.Error(), "PCSCLITE_CSOCK_NAME") {
+		t.Fatalf("a daemon libpcsclite does not talk to: %v", err)
+	}
 }

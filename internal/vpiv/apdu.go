@@ -106,6 +106,11 @@ const maxResp = 0xff
 func (c *Card) Transmit(apdu []byte) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.transmit(apdu)
+}
+
+// transmit is Transmit for a caller that holds c.mu.
+func (c *Card) transmit(apdu []byte) []byte {
 	c.apdus++
 	cmd, ok := parseAPDU(apdu)
 	if !ok {
@@ -636,11 +641,10 @@ func (c *Card) generate(cmd command) ([]byte, int) {
 func encodePublic(pub crypto.PublicKey) []byte {
 	switch p := pub.(type) {
 	case *ecdsa.PublicKey:
-		size := (p.Curve.Params().BitSize + 7) / 8
-		pt := make([]byte, 1+2*size)
-		pt[0] = 4
-		p.X.FillBytes(pt[1 : 1+size])
-		p.Y.FillBytes(pt[1+size:])
+		pt, err := p.Bytes() // uncompressed: 04 X Y
+		if err != nil {
+			return nil
+		}
 		return enc(0x86, pt)
 	case ed25519.PublicKey:
 		return enc(0x86, p)

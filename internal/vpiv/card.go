@@ -119,11 +119,12 @@ type Card struct {
 	pendingResp  []byte
 	pullOutOnIns int // -1 when not armed
 	apdus        int
-	ready        chan struct{} // closed at vpcd's first ATR request after insertion
+	ready        chan struct{} // closed at vpcd's first ATR request after insertion; nil while out
 	poweredUp    chan struct{} // closed at the first ATR request after a power-on
 	powerOnSeen  bool
 
-	// Transport.
+	// Transport. conn is nil while the card is out of its reader; serving
+	// is closed once the goroutine serving the last conn has closed it.
 	dial    func() (net.Conn, error)
 	conn    net.Conn
 	serving chan struct{}
@@ -303,14 +304,18 @@ func (c *Card) Insert(dial func() (net.Conn, error)) error {
 // PutBack inserts the card again in the reader it was last inserted in.
 func (c *Card) PutBack() error {
 	c.mu.Lock()
-	dial := c.dial
-	if c.conn != nil {
-		c.mu.Unlock()
+	dial, conn, served := c.dial, c.conn, c.serving
+	c.mu.Unlock()
+	if conn != nil {
 		return nil
 	}
-	c.mu.Unlock()
 	if dial == nil {
-		return errors.New("vpiv: card was never inserted")
+		return errors.New("vpiv: card was never inserted, or was closed")
+	}
+	// vpcd serves one card per reader: the last connection is closed
+	// before the next one opens.
+	if served != nil {
+		<-served
 	}
 	conn, err := dial()
 	if err != nil {
@@ -318,6 +323,18 @@ func (c *Card) PutBack() error {
 	}
 	done := make(chan struct{})
 	c.mu.Lock()
+	if c.conn != nil || c.dial == nil {
+		// Another PutBack won, or Close came first: this connection goes.
+		closed := c.dial == nil
+		c.mu.Unlock()
+		conn.Close()
+		if closed {
+			return errors.New("vpiv: card was closed")
+		}
+		return nil
+	}
+	// All of the card's state is in place before vpcd can get an answer
+	// from it: serve, the only reader of conn, starts below.
 	c.conn = conn
 	c.serving = done
 	c.ready = make(chan struct{})
@@ -333,13 +350,30 @@ func (c *Card) PutBack() error {
 // YubiKey out does. It returns when the card has stopped answering.
 func (c *Card) PullOut() {
 	c.mu.Lock()
-	conn, done := c.conn, c.serving
+	conn, served := c.conn, c.serving
+	if conn != nil {
+		c.takeOut(conn)
+	}
 	c.mu.Unlock()
-	if conn == nil {
+	if conn != nil {
+		conn.Close()
+	}
+	if served != nil {
+		<-served
+	}
+}
+
+// takeOut marks the card out of the reader conn connects it to, if it is
+// still there. Callers hold c.mu, and close conn only afterwards: whoever
+// sees the connection close (vpcd, then pcscd, then a client) must find
+// the card out, with its logins forgotten, when it asks.
+func (c *Card) takeOut(conn net.Conn) {
+	if c.conn != conn {
 		return
 	}
-	conn.Close()
-	<-done
+	c.conn = nil
+	c.ready, c.poweredUp = nil, nil
+	c.resetSecurity()
 }
 
 // PullOutOn arms the card to be pulled out when it next receives a command
@@ -358,25 +392,23 @@ func (c *Card) Inserted() bool {
 	return c.conn != nil
 }
 
-// Close pulls the card out for good.
+// Close pulls the card out for good: PutBack fails after it.
 func (c *Card) Close() error {
-	c.PullOut()
 	c.mu.Lock()
 	c.dial = nil
 	c.mu.Unlock()
+	c.PullOut()
 	return nil
 }
 
+// serve answers vpcd on conn until the card is pulled out or vpcd hangs up.
 func (c *Card) serve(conn net.Conn, done chan struct{}) {
 	defer close(done)
 	defer func() {
-		conn.Close()
 		c.mu.Lock()
-		if c.conn == conn {
-			c.conn = nil
-			c.resetSecurity()
-		}
+		c.takeOut(conn)
 		c.mu.Unlock()
+		conn.Close()
 	}()
 	var hdr [2]byte
 	for {
@@ -384,48 +416,17 @@ func (c *Card) serve(conn net.Conn, done chan struct{}) {
 		if _, err := io.ReadFull(conn, hdr[:]); err != nil {
 			return
 		}
-		n := int(binary.BigEndian.Uint16(hdr[:]))
-		msg := make([]byte, n)
+		msg := make([]byte, binary.BigEndian.Uint16(hdr[:]))
 		quickAck(conn)
 		if _, err := io.ReadFull(conn, msg); err != nil {
 			return
 		}
-		var reply []byte
-		switch {
-		case n == 1:
-			switch msg[0] {
-			case 0, 2: // power off, reset
-				c.mu.Lock()
-				c.resetSecurity()
-				c.mu.Unlock()
-				continue
-			case 1: // power on
-				c.mu.Lock()
-				c.powerOnSeen = true
-				c.mu.Unlock()
-				continue
-			case 4: // ATR request
-				reply = ATR
-				c.mu.Lock()
-				closeOnce(c.ready)
-				if c.powerOnSeen {
-					closeOnce(c.poweredUp)
-				}
-				c.mu.Unlock()
-			default:
-				continue
-			}
-		case n == 0:
+		reply, in := c.handle(conn, msg)
+		if !in {
+			return
+		}
+		if reply == nil {
 			continue
-		default:
-			c.mu.Lock()
-			if c.pullOutOnIns >= 0 && len(msg) >= 2 && int(msg[1]) == c.pullOutOnIns {
-				c.pullOutOnIns = -1
-				c.mu.Unlock()
-				return
-			}
-			c.mu.Unlock()
-			reply = c.Transmit(msg)
 		}
 		out := make([]byte, 2+len(reply))
 		binary.BigEndian.PutUint16(out, uint16(len(reply)))
@@ -434,6 +435,41 @@ func (c *Card) serve(conn net.Conn, done chan struct{}) {
 			return
 		}
 	}
+}
+
+// handle answers one message from vpcd on conn: nil when it needs no
+// answer. in is false when the card is (now) out of conn's reader, so that
+// nothing arriving after PullOut changes the card.
+func (c *Card) handle(conn net.Conn, msg []byte) (reply []byte, in bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn != conn {
+		return nil, false
+	}
+	if len(msg) == 1 {
+		switch msg[0] {
+		case 0, 2: // power off, reset
+			c.resetSecurity()
+		case 1: // power on
+			c.powerOnSeen = true
+		case 4: // ATR request
+			closeOnce(c.ready)
+			if c.powerOnSeen {
+				closeOnce(c.poweredUp)
+			}
+			return ATR, true
+		}
+		return nil, true
+	}
+	if len(msg) == 0 {
+		return nil, true
+	}
+	if c.pullOutOnIns >= 0 && len(msg) >= 2 && int(msg[1]) == c.pullOutOnIns {
+		c.pullOutOnIns = -1
+		c.takeOut(conn)
+		return nil, false
+	}
+	return c.transmit(msg), true
 }
 
 // quickAck sets TCP_QUICKACK before each read: vpcd writes a length and a
@@ -457,20 +493,36 @@ func quickAck(conn net.Conn) {
 // tcpQuickAck is TCP_QUICKACK from linux/tcp.h; package syscall lacks it.
 const tcpQuickAck = 12
 
-// WaitReady waits until vpcd has read the card's ATR since it was last
-// inserted, that is, until pcscd knows the card is there and clients can
-// connect to it.
-func (c *Card) WaitReady(timeout time.Duration) error {
+// WaitSeen waits until vpcd has read the card's ATR since it was last
+// inserted, that is, until the reader has taken the card. pcscd publishes
+// the card a moment later, or, when the card came back before pcscd
+// noticed it gone, never stopped publishing it; pcsctest's Insert and
+// PutBack wait for both.
+func (c *Card) WaitSeen(timeout time.Duration) error {
 	c.mu.Lock()
-	ready, poweredUp := c.ready, c.poweredUp
+	ready := c.ready
 	c.mu.Unlock()
-	if ready == nil {
+	if ready == nil { // not inserted, or pulled out since
 		return errors.New("vpiv: card is not inserted")
 	}
 	select {
 	case <-ready:
+		return nil
 	case <-time.After(timeout):
 		return fmt.Errorf("vpiv: vpcd did not ask for the card's ATR within %v: is the reader's port right?", timeout)
+	}
+}
+
+// WaitReady waits until the reader has seen the card (WaitSeen) and, when
+// pcscd powers it up for it, a little longer, for pcscd to publish it. It
+// is for a process whose libpcsclite cannot reach that daemon; where it
+// can, pcsctest's Insert and PutBack wait for the published state itself.
+func (c *Card) WaitReady(timeout time.Duration) error {
+	c.mu.Lock()
+	poweredUp := c.poweredUp
+	c.mu.Unlock()
+	if err := c.WaitSeen(timeout); err != nil {
+		return err
 	}
 	// When pcscd sees a card arrive it powers it up, reads the ATR again
 	// and then publishes the reader state. When the card came back before

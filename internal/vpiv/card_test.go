@@ -2,6 +2,8 @@ package vpiv
 
 import (
 	"bytes"
+	"io"
+	"net"
 	"testing"
 )
 
@@ -72,5 +74,63 @@ func FuzzTransmit(f *testing.F) {
 func TestParseTLVNoPanic(t *testing.T) {
 	for _, b := range [][]byte{nil, {0x5f}, {0x5f, 0xc1}, {0x5f, 0xc1, 0x81}, {0x53, 0x84, 1, 2, 3, 4}, {0x53, 0x82, 0xff, 0xff}, {0x1f, 0x81, 0x82, 0x83, 0x84, 0}} {
 		parseTLVs(b)
+	}
+}
+
+// TestOutBeforeTheReaderSeesIt: whoever sees the card's connection close
+// finds the card out, whether the card was pulled out in the middle of a
+// command or from outside. A reader stands in for vpcd here; many rounds,
+// because the order used to be a race that lost a few times in a hundred.
+func TestOutBeforeTheReaderSeesIt(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	card, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer card.Close()
+	dial := func() (net.Conn, error) { return net.Dial("tcp", l.Addr().String()) }
+	for round := 0; round < 200; round++ {
+		var err error
+		if round == 0 {
+			err = card.Insert(dial)
+		} else {
+			err = card.PutBack()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		reader, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		send := func(msg ...byte) {
+			if _, err := reader.Write(append([]byte{0, byte(len(msg))}, msg...)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		send(4) // ATR request
+		var hdr [2]byte
+		if _, err := io.ReadFull(reader, hdr[:]); err != nil {
+			t.Fatalf("round %d: no ATR: %v", round, err)
+		}
+		io.ReadFull(reader, make([]byte, int(hdr[0])<<8|int(hdr[1])))
+		if round%2 == 0 {
+			card.PullOutOn(0x87)
+			send(0, 0x87, 0x11, 0x9c, 0) // a signature: never answered
+		} else {
+			go card.PullOut()
+		}
+		if n, err := reader.Read(hdr[:]); err != io.EOF {
+			t.Fatalf("round %d: the reader read %d bytes, %v; want the connection closed", round, n, err)
+		}
+		if card.Inserted() {
+			t.Fatalf("round %d: the reader saw the connection close before the card was out", round)
+		}
+		reader.Close()
+		card.PullOut() // waits until the card has stopped serving
 	}
 }

@@ -10,10 +10,8 @@ import (
 	"crypto/sha512"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ceremony-tuf/ceremony/internal/pcsctest"
 	"github.com/ceremony-tuf/ceremony/internal/vpiv"
@@ -25,39 +23,13 @@ import (
 
 var daemon *pcsctest.Daemon
 
-func TestMain(m *testing.M) {
-	opts := pcsctest.Options{}
-	if os.Getenv("PCSCD_DEBUG") != "" { // pcscd's log with every APDU
-		opts.Log, opts.Debug = os.Stderr, true
-	}
-	d, err := pcsctest.Start(opts)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	daemon = d
-	// libpcsclite reads this once per process, at the first call.
-	os.Setenv("PCSCLITE_CSOCK_NAME", d.Socket)
-	code := m.Run()
-	d.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { pcsctest.Main(m, &daemon) }
 
 // insert puts a new card in reader 0 and opens it with go-piv. Tests using
 // reader 0 must not run in parallel.
 func insert(t *testing.T, cfg vpiv.Config) (*vpiv.Card, *piv.YubiKey) {
 	t.Helper()
-	card, err := vpiv.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := card.Insert(daemon.Dialer(0)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { card.Close() })
-	if err := card.WaitReady(5 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	card := daemon.Insert(t, 0, cfg)
 	yk, err := piv.Open(daemon.Readers[0])
 	if err != nil {
 		t.Fatal(err)
@@ -300,21 +272,19 @@ func TestPulledOutMidSignature(t *testing.T) {
 		t.Fatal("card still inserted")
 	}
 	// pcscd notices at its next presence poll (every 400 ms) that the
-	// card is gone. (Not polled with piv.Open: when Open fails after
-	// connecting, go-piv v2.6.0 leaks the exclusive handle.)
-	time.Sleep(700 * time.Millisecond)
+	// card is gone; wait for the reader state it then publishes. (Not
+	// for piv.Open to fail: when Open fails after connecting, go-piv
+	// v2.6.0 leaks the exclusive handle.)
+	if err := daemon.WaitEmpty(0); err != nil {
+		t.Fatal(err)
+	}
 	if y, err := piv.Open(daemon.Readers[0]); err == nil {
 		y.Close()
 		t.Fatal("pcscd still sees the card after it was pulled out")
 	} else if !strings.Contains(err.Error(), "no Smart Card") {
 		t.Fatalf("open with the card out: %v", err)
 	}
-	if err := card.PutBack(); err != nil {
-		t.Fatal(err)
-	}
-	if err := card.WaitReady(5 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	daemon.PutBack(t, 0, card)
 	yk2, err := piv.Open(daemon.Readers[0])
 	if err != nil {
 		t.Fatal(err)
@@ -330,17 +300,7 @@ func TestPulledOutMidSignature(t *testing.T) {
 func TestTwoReaders(t *testing.T) {
 	// Reader 1 holds a second card while reader 0 may hold another: each
 	// reader is its own vpcd port.
-	card, err := vpiv.New(vpiv.Config{Serial: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := card.Insert(daemon.Dialer(1)); err != nil {
-		t.Fatal(err)
-	}
-	defer card.Close()
-	if err := card.WaitReady(5 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	daemon.Insert(t, 1, vpiv.Config{Serial: 2})
 	yk, err := piv.Open(daemon.Readers[1])
 	if err != nil {
 		t.Fatal(err)
