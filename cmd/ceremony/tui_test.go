@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
+	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/internal/softhsmtest"
 )
 
@@ -297,14 +298,14 @@ func TestTUIPlain(t *testing.T) {
 func TestTUINeedsTerminal(t *testing.T) {
 	var stderr bytes.Buffer
 	e := &env{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr}
-	if code := run(context.Background(), e, []string{"tui", t.TempDir()}); code != exitUsage {
-		t.Fatalf("exit %d, want %d", code, exitUsage)
+	if code := run(context.Background(), e, []string{"tui", t.TempDir()}); code != int(exitcode.Usage) {
+		t.Fatalf("exit %d, want %d", code, exitcode.Usage)
 	}
 	if !strings.Contains(stderr.String(), "--plain") {
 		t.Errorf("stderr: %s", stderr.String())
 	}
 	stderr.Reset()
-	if code := run(context.Background(), e, []string{"tui", t.TempDir(), "--plain"}); code != exitInput || !strings.Contains(stderr.String(), "no ceremony in") {
+	if code := run(context.Background(), e, []string{"tui", t.TempDir(), "--plain"}); code != int(exitcode.Input) || !strings.Contains(stderr.String(), "no ceremony in") {
 		t.Fatalf("no workspace: exit %d, %s", code, stderr.String())
 	}
 	if handled, _ := maybeTUI(context.Background(), e, nil); handled {
@@ -312,20 +313,31 @@ func TestTUINeedsTerminal(t *testing.T) {
 	}
 }
 
-// TestResponseWriter: a response is written once and never over a file.
-func TestResponseWriter(t *testing.T) {
+// TestResponseFile: a response is written once and never over a file,
+// and the one-signer view's outcome says whether it was.
+func TestResponseFile(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "alice.response.json")
-	write := responseWriter(out)
+	f := &responseFile{path: out}
+	if err := f.outcome(); exitcode.Of(err) != exitcode.Declined {
+		t.Fatalf("nothing written yet: %v, want declined", err)
+	}
 	r := &ceremony.Response{Format: ceremony.ResponseFormat, Ceremony: "c", Role: "root", Version: 1}
-	if p, err := write(r); err != nil || p != out {
+	if p, err := f.write(r); err != nil || p != out {
 		t.Fatalf("write: %q, %v", p, err)
 	}
-	if _, err := write(r); !errors.Is(err, ceremony.ErrConflict) {
+	if err := f.outcome(); err != nil {
+		t.Fatalf("written: %v", err)
+	}
+	again := &responseFile{path: out}
+	if _, err := again.write(r); !errors.Is(err, ceremony.ErrConflict) {
 		t.Fatalf("second write: %v, want ErrConflict", err)
+	}
+	if err := again.outcome(); !errors.Is(err, ceremony.ErrConflict) {
+		t.Fatalf("outcome after a refused write: %v, want ErrConflict", err)
 	}
 	var stderr bytes.Buffer
 	e := &env{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr}
-	if err := runRequestTUI(context.Background(), e, "x.request.json", out, false); exitCode(err) != exitUsage {
+	if err := runRequestTUI(context.Background(), e, "x.request.json", out, false); exitcode.Of(err) != exitcode.Usage {
 		t.Fatalf("without a terminal: %v", err)
 	}
 }
