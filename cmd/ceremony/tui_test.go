@@ -342,6 +342,37 @@ func TestResponseFile(t *testing.T) {
 	}
 }
 
+// TestRequestViewLeftUnsigned: leaving the one-signer view without
+// signing exits 7 (declined), as not typing "yes" does, and writes no
+// response.
+func TestRequestViewLeftUnsigned(t *testing.T) {
+	w := newTUIWorld(t)
+	reqs := filepath.Join(w.dir, "requests")
+	w.run(t, "request", "export", "--workspace", w.ws, "--out", reqs)
+	names, err := filepath.Glob(filepath.Join(reqs, "*-root-v1.request.json"))
+	if err != nil || len(names) != 1 {
+		t.Fatalf("the root request: %v, %v", names, err)
+	}
+	resp := filepath.Join(w.dir, "alice.response.json")
+	x := &tmux{t: t, sock: fmt.Sprintf("ceremony-request-tui-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	start := exec.Command("tmux", "-L", x.sock, "-f", "/dev/null", "new-session", "-d", "-s", "tui", "-x", "80", "-y", "24",
+		"-c", w.dir, w.bin+" sign "+names[0]+" --out "+resp+"; echo EXIT=$?; sleep 60")
+	start.Env = w.env
+	if b, err := start.CombinedOutput(); err != nil {
+		t.Fatalf("tmux new-session: %v\n%s", err, b)
+	}
+	t.Cleanup(func() { exec.Command("tmux", "-L", x.sock, "kill-server").Run() })
+	x.wait("signing request for root v1")
+	x.keys("q")
+	s := strings.ReplaceAll(x.wait("EXIT="), "\n", "")
+	if !strings.Contains(s, "EXIT=7") || !strings.Contains(s, "left the signing view without signing") {
+		t.Errorf("leaving unsigned: want exit 7 and why:\n%s", x.last)
+	}
+	if _, err := os.Stat(resp); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a response was written: %v", err)
+	}
+}
+
 // TestDemoTUI: 'ceremony demo --tui' hands the quarterly ceremony to the
 // TUI at the Sign step, logged out of the demo tokens, so choosing a key
 // asks for its PIN and the PIN screen shows the demo token's PIN; leaving
