@@ -3,40 +3,37 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
+	"github.com/ceremony-tuf/ceremony/internal/scripttest"
 )
 
 // scriptSetups and scriptCmds let each command's tests add set-up steps
 // (SoftHSM tokens, a virtual PIV card) and custom script commands from their
-// own _test.go files, registered in init. Every script has these commands
-// and condition:
+// own _test.go files, registered in init. Every script has the commands of
+// internal/scripttest (exits N PROGRAM ARGS..., fill-keyids FILE), and
+// this command and condition:
 //
-//	exits N PROGRAM ARGS...   run PROGRAM and require exit status N
 //	tree-digest DIR FILE      write into FILE every file under DIR with its
 //	                          mode and SHA-256, to compare with cmp: a
 //	                          refused command changes no file
 //	[network]                 a network interface other than loopback is up
 var (
 	scriptSetups []func(*testscript.Env) error
-	scriptCmds   = map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		"exits":       cmdExits,
-		"tree-digest": cmdTreeDigest,
-	}
+	scriptCmds   = scripttest.Commands()
 )
+
+func init() { scriptCmds["tree-digest"] = cmdTreeDigest }
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
@@ -63,28 +60,6 @@ func TestScripts(t *testing.T) {
 		Condition:           scriptCondition,
 		RequireExplicitExec: true,
 	})
-}
-
-func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 2 {
-		ts.Fatalf("usage: exits N PROGRAM [ARGS...]")
-	}
-	want, err := strconv.Atoi(args[0])
-	if err != nil {
-		ts.Fatalf("exits: %q is not an exit status", args[0])
-	}
-	err = ts.Exec(args[1], args[2:]...)
-	got := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		got = ee.ExitCode()
-	case err != nil:
-		ts.Fatalf("exits: %v", err)
-	}
-	if got != want {
-		ts.Fatalf("%s exited with status %d, want %d", strings.Join(args[1:], " "), got, want)
-	}
 }
 
 func cmdTreeDigest(ts *testscript.TestScript, neg bool, args []string) {
