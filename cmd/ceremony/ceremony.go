@@ -13,6 +13,7 @@ import (
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
+	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/internal/pgpwords"
 	"github.com/ceremony-tuf/ceremony/roles"
 	"github.com/ceremony-tuf/ceremony/transcripts"
@@ -125,6 +126,32 @@ type roleJSON struct {
 	Online  bool     `json:"online,omitempty"`
 	Digest  string   `json:"signed_sha256"`
 	Summary []string `json:"summary"`
+}
+
+// printStatus prints the review and the thresholds, or with asJSON the
+// status as JSON.
+func printStatus(e *env, eng *ceremony.Engine, asJSON bool) error {
+	if asJSON {
+		return writeJSON(e.stdout, statusOf(eng))
+	}
+	printReview(e.stdout, eng.State())
+	printProgress(e.stdout, eng.State())
+	return nil
+}
+
+// signWith signs every staged role signer's key may sign, and prints
+// what it signed and the thresholds.
+func signWith(e *env, eng *ceremony.Engine, signer hsm.Signer) error {
+	dev := signer.Key().Device
+	res, err := eng.Sign(signer, &dev)
+	for _, r := range res {
+		fmt.Fprintf(e.stdout, "signed %s with key %s, verified\n", r.Role, r.KeyID[:8])
+	}
+	if err != nil {
+		return err
+	}
+	printProgress(e.stdout, eng.State())
+	return nil
 }
 
 func statusOf(eng *ceremony.Engine) statusJSON {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
@@ -38,6 +39,21 @@ func tufKey(k hsm.Key) (*roles.Key, error) {
 		return nil, exitcode.Errorf(hsm.ErrUnsupported, "key %s cannot be a TUF key: %w", k.URI, err)
 	}
 	return tk, nil
+}
+
+// openSigner opens the key uri names, as a signer and as TUF metadata
+// holds it. The caller closes the signer.
+func openSigner(ctx context.Context, uri string, auth hsm.Auth) (hsm.Signer, *roles.Key, error) {
+	s, err := hsm.Open(ctx, uri, auth)
+	if err != nil {
+		return nil, nil, err
+	}
+	tk, err := tufKey(s.Key())
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	return s, tk, nil
 }
 
 // showKey prints a device key as 'keys show' does.

@@ -12,7 +12,6 @@ import (
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/hsm/piv"
-	"github.com/ceremony-tuf/ceremony/roles"
 )
 
 const maintainerEnrollHelp = `For maintainers (PEP 480). Uses the key in a YubiKey slot, or with
@@ -81,15 +80,11 @@ func runMaintainerEnroll(ctx context.Context, e *env, o *maintainerEnrollOptions
 	if err != nil {
 		return err
 	}
-	s, err := hsm.Open(ctx, *o.key, auth)
+	s, tk, err := openSigner(ctx, *o.key, auth)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	tk, err := roles.KeyFromPublic(s.Public())
-	if err != nil {
-		return err
-	}
 	enr, err := ceremony.NewEnrollment(tk, s, att, *o.project, *o.nonce, time.Now())
 	if err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
-	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
@@ -40,15 +39,11 @@ func runMaintainerSign(ctx context.Context, e *env, o *maintainerSignOptions, ar
 	if err != nil {
 		return err
 	}
-	s, err := hsm.Open(ctx, *o.key, terminalAuth(e, *o.allowLastPINTry))
+	s, tk, err := openSigner(ctx, *o.key, terminalAuth(e, *o.allowLastPINTry))
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	tk, err := roles.KeyFromPublic(s.Public())
-	if err != nil {
-		return err
-	}
 	sig, err := roles.Sign(s, tk, m.CanonicalSigned())
 	if err != nil {
 		return err

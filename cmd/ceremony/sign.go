@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 
 	"github.com/ceremony-tuf/ceremony/hsm"
 )
@@ -75,14 +74,5 @@ func runSign(ctx context.Context, e *env, o *signOptions, args []string) error {
 	if err := confirm(e, "sign these with "+signer.Key().Device.String()); err != nil {
 		return err
 	}
-	dev := signer.Key().Device
-	res, err := eng.Sign(signer, &dev)
-	for _, r := range res {
-		fmt.Fprintf(e.stdout, "signed %s with key %s, verified\n", r.Role, r.KeyID[:8])
-	}
-	if err != nil {
-		return err
-	}
-	printProgress(e.stdout, eng.State())
-	return nil
+	return signWith(e, eng, signer)
 }

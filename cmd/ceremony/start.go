@@ -52,11 +52,9 @@ func runStart(ctx context.Context, e *env, o *startOptions, args []string) error
 		return err
 	}
 	defer eng.Close()
-	if *o.json {
-		return writeJSON(e.stdout, statusOf(eng))
+	if err := printStatus(e, eng, *o.json); err != nil || *o.json {
+		return err
 	}
-	printReview(e.stdout, eng.State())
-	printProgress(e.stdout, eng.State())
 	fmt.Fprintf(e.stdout, "\nNext: each key holder runs `ceremony sign --workspace %s --key URI`,\nor `ceremony request export` for signers who are elsewhere.\n", *o.workspace)
 	return nil
 }

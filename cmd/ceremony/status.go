@@ -18,10 +18,5 @@ func runStatus(ctx context.Context, e *env, o *workspaceJSONOptions, args []stri
 		return err
 	}
 	defer eng.Close()
-	if *o.json {
-		return writeJSON(e.stdout, statusOf(eng))
-	}
-	printReview(e.stdout, eng.State())
-	printProgress(e.stdout, eng.State())
-	return nil
+	return printStatus(e, eng, *o.json)
 }

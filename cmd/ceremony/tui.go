@@ -217,15 +217,7 @@ func plainSign(ctx context.Context, e *env, in *bufio.Reader, eng *ceremony.Engi
 		fmt.Fprintf(e.stdout, "not confirmed (typed %q): nothing was signed\n", strings.TrimSpace(line))
 		return nil
 	}
-	res, err := eng.Sign(signer, &dev)
-	for _, r := range res {
-		fmt.Fprintf(e.stdout, "signed %s with key %s, verified\n", r.Role, r.KeyID[:8])
-	}
-	if err != nil {
-		return err
-	}
-	printProgress(e.stdout, eng.State())
-	return nil
+	return signWith(e, eng, signer)
 }
 
 func plainPublish(ctx context.Context, e *env, eng *ceremony.Engine, online string, allowLast bool) error {
