@@ -191,13 +191,13 @@ func Backends() []Backend {
 func BackendFor(uri string) (Backend, error) {
 	scheme, _, ok := strings.Cut(uri, ":")
 	if !ok {
-		return nil, fmt.Errorf("key URI %q has no scheme: it must start with pkcs11: or piv:", uri)
+		return nil, fmt.Errorf("key URI %q has no scheme; it must start with \"pkcs11:\" or \"piv:\": %w", uri, ErrBadURI)
 	}
 	backendsMu.Lock()
 	b := backends[scheme]
 	backendsMu.Unlock()
 	if b == nil {
-		return nil, fmt.Errorf("key URI %q: unknown scheme %q: use pkcs11: or piv:", uri, scheme)
+		return nil, fmt.Errorf("key URI %q: unknown scheme %q; use \"pkcs11:\" or \"piv:\": %w", uri, scheme, ErrBadURI)
 	}
 	return b, nil
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/ceremony-tuf/ceremony/internal/softhsmtest"
@@ -12,10 +10,9 @@ import (
 )
 
 // Scripts named ceremony*.txtar get SoftHSM tokens for five admins and an
-// online key, a pin file, and the command fill-keyids.
+// online key, and a pin file.
 func init() {
 	scriptSetups = append(scriptSetups, setupCeremonyTokens)
-	scriptCmds["fill-keyids"] = cmdFillKeyIDs
 }
 
 func setupCeremonyTokens(e *testscript.Env) error {
@@ -37,25 +34,4 @@ func setupCeremonyTokens(e *testscript.Env) error {
 	}
 	e.Setenv("PCSCLITE_CSOCK_NAME", filepath.Join(e.WorkDir, "no-pcscd.comm"))
 	return os.WriteFile(filepath.Join(e.WorkDir, "pin"), []byte(softhsmtest.UserPIN+"\n"), 0o600)
-}
-
-// cmdFillKeyIDs replaces KEYID(name) in a file with the keyid in name.json
-// (a file `ceremony keys show --json` wrote), so that scripts can write
-// plans for keys they have just generated.
-func cmdFillKeyIDs(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: fill-keyids FILE")
-	}
-	path := ts.MkAbs(args[0])
-	b, err := os.ReadFile(path)
-	ts.Check(err)
-	out := regexp.MustCompile(`KEYID\(([a-z0-9-]+)\)`).ReplaceAllStringFunc(string(b), func(m string) string {
-		name := m[len("KEYID(") : len(m)-1]
-		var kf struct{ KeyID string }
-		kb, err := os.ReadFile(ts.MkAbs(name + ".json"))
-		ts.Check(err)
-		ts.Check(json.Unmarshal(kb, &kf))
-		return kf.KeyID
-	})
-	ts.Check(os.WriteFile(path, []byte(out), 0o644))
 }

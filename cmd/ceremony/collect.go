@@ -24,83 +24,84 @@ type collected struct {
 	Signer  string `json:"signer"`
 }
 
-func init() {
-	register(&command{
-		name:    "collect",
-		summary: "check air-gapped signers' responses and record their signatures",
-		usage:   "[--workspace DIR] [--json] RESPONSE...",
-		help:    collectHelp,
-		setup: func(fs *flag.FlagSet) runFunc {
-			ws := workspaceFlag(fs)
-			asJSON := fs.Bool("json", false, "print what was collected and the threshold progress as JSON")
-			return func(ctx context.Context, e *env, args []string) error {
-				if len(args) == 0 {
-					return usageErrorf("name the response files to collect, e.g. ceremony collect /media/usb/*.response.json")
-				}
-				// Parse every file before the workspace is touched.
-				resps := make([]*ceremony.Response, len(args))
-				for i, path := range args {
-					b, err := reqReadFile(path, "response")
-					if err != nil {
-						return err
-					}
-					if resps[i], err = ceremony.ParseResponse(b); err != nil {
-						return reqErr(fmt.Errorf("%s: %w", path, err))
-					}
-				}
-				eng, err := openWorkspace(*ws)
-				if err != nil {
-					return err
-				}
-				defer eng.Release()
-				// Check them all before recording any: one bad response
-				// leaves the transcript as it was.
-				seen := map[string]string{}
-				for i, r := range resps {
-					if err := eng.CheckResponse(r); err != nil {
-						return reqErr(fmt.Errorf("%s: %w", args[i], err))
-					}
-					k := r.Role + " " + r.KeyID
-					if prev, dup := seen[k]; dup {
-						return reqErr(fmt.Errorf("%s: %w: %s holds a signature over %s by the same key %s; give one of them", args[i], ceremony.ErrDuplicate, prev, r.Role, r.KeyID[:8]))
-					}
-					seen[k] = args[i]
-				}
-				rep := collectJSON{Collected: []collected{}}
-				for i, r := range resps {
-					if err := eng.Collect(r); err != nil {
-						return reqErr(fmt.Errorf("%s: %w", args[i], err))
-					}
-					rep.Collected = append(rep.Collected, collected{File: args[i], Role: r.Role, Version: r.Version, KeyID: r.KeyID, Signer: r.Signer})
-				}
-				st := eng.State()
-				rep.Progress, rep.Done = st.Progress(), st.Done()
-				if rep.Progress == nil {
-					rep.Progress = []ceremony.Progress{}
-				}
-				if *asJSON {
-					return writeJSON(e.stdout, rep)
-				}
-				for _, c := range rep.Collected {
-					who := c.Signer
-					if who == "" {
-						who = "key " + c.KeyID[:8]
-					}
-					fmt.Fprintf(e.stdout, "collected %s's signature over %s v%d (%s)\n", who, c.Role, c.Version, c.File)
-				}
-				fmt.Fprintln(e.stdout, "\nThresholds:")
-				for _, p := range rep.Progress {
-					mark := "missing"
-					if p.Reached {
-						mark = "reached"
-					}
-					fmt.Fprintf(e.stdout, "  %-20s under %-12s %d of %d  %s  signed: %s\n", p.Role, p.Under, len(p.Signed), p.Threshold, mark, strings.Join(p.Signed, ", "))
-				}
-				if rep.Done {
-					fmt.Fprintln(e.stdout, "\nEvery threshold is reached: the ceremony can publish.")
-				}
-				return nil
-			}
-		},
-	})
+type collectOptions struct {
+	workspace *string
+	json      *bool
+}
+
+func collectFlags(fs *flag.FlagSet) *collectOptions {
+	return &collectOptions{
+		workspace: workspaceFlags(fs),
+		json:      fs.Bool("json", false, "print what was collected and the threshold progress as JSON"),
+	}
+}
+
+// runCollect is 'ceremony collect RESPONSE...'.
+func runCollect(ctx context.Context, e *env, o *collectOptions, args []string) error {
+	if len(args) == 0 {
+		return usageErrorf("name the response files to collect, e.g. ceremony collect /media/usb/*.response.json")
+	}
+	// Parse every file before the workspace is touched.
+	resps := make([]*ceremony.Response, len(args))
+	for i, path := range args {
+		b, err := reqReadFile(path, "response")
+		if err != nil {
+			return err
+		}
+		if resps[i], err = ceremony.ParseResponse(b); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	eng, err := openWorkspace(*o.workspace)
+	if err != nil {
+		return err
+	}
+	defer eng.Release()
+	// Check them all before recording any: one bad response
+	// leaves the transcript as it was.
+	seen := map[string]string{}
+	for i, r := range resps {
+		if err := eng.CheckResponse(r); err != nil {
+			return fmt.Errorf("%s: %w", args[i], err)
+		}
+		k := r.Role + " " + r.KeyID
+		if prev, dup := seen[k]; dup {
+			return fmt.Errorf("%s: %w: %s holds a signature over %s by the same key %s; give one of them", args[i], ceremony.ErrDuplicate, prev, r.Role, r.KeyID[:8])
+		}
+		seen[k] = args[i]
+	}
+	rep := collectJSON{Collected: []collected{}}
+	for i, r := range resps {
+		if err := eng.Collect(r); err != nil {
+			return fmt.Errorf("%s: %w", args[i], err)
+		}
+		rep.Collected = append(rep.Collected, collected{File: args[i], Role: r.Role, Version: r.Version, KeyID: r.KeyID, Signer: r.Signer})
+	}
+	st := eng.State()
+	rep.Progress, rep.Done = st.Progress(), st.Done()
+	if rep.Progress == nil {
+		rep.Progress = []ceremony.Progress{}
+	}
+	if *o.json {
+		return writeJSON(e.stdout, rep)
+	}
+	for _, c := range rep.Collected {
+		who := c.Signer
+		if who == "" {
+			who = "key " + c.KeyID[:8]
+		}
+		fmt.Fprintf(e.stdout, "collected %s's signature over %s v%d (%s)\n", who, c.Role, c.Version, c.File)
+	}
+	fmt.Fprintln(e.stdout, "\nThresholds:")
+	for _, p := range rep.Progress {
+		mark := "missing"
+		if p.Reached {
+			mark = "reached"
+		}
+		fmt.Fprintf(e.stdout, "  %-20s under %-12s %d of %d  %s  signed: %s\n", p.Role, p.Under, len(p.Signed), p.Threshold, mark, strings.Join(p.Signed, ", "))
+	}
+	if rep.Done {
+		fmt.Fprintln(e.stdout, "\nEvery threshold is reached: the ceremony can publish.")
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -56,75 +55,62 @@ Examples:
   ceremony demo --out /tmp/pypi-demo
   ceremony demo --tui`
 
-func init() {
-	register(&command{
-		name:    "demo",
-		summary: "bootstrap a repository and run a quarterly ceremony on throwaway SoftHSM tokens",
-		usage:   "[--out DIR] [--tui]",
-		help:    demoHelp,
-		setup: func(fs *flag.FlagSet) runFunc {
-			out := fs.String("out", "", "the output folder, empty or new (default: a new temporary folder)")
-			inTUI := fs.Bool("tui", false, "run the quarterly ceremony's signing, publishing and closing in the TUI, with the demo tokens' PINs on screen")
-			return func(ctx context.Context, e *env, args []string) error {
-				if len(args) > 0 {
-					return usageErrorf("demo takes no arguments, only --out DIR and --tui")
-				}
-				if *inTUI && (!isTerminal(e.stdin) || !isTerminal(e.stdout)) {
-					return usageErrorf("--tui needs a terminal: run it in one")
-				}
-				dir := *out
-				if dir == "" {
-					var err error
-					if dir, err = os.MkdirTemp("", "ceremony-demo-"); err != nil {
-						return fmt.Errorf("make a temporary output folder: %w (give one with --out DIR)", err)
-					}
-				}
-				facts, _ := readBuildFacts()
-				opts := demo.Options{Dir: dir, Out: e.stdout,
-					Tool: facts.tool()}
-				if *inTUI {
-					opts.Interactive = func(ctx context.Context, eng *ceremony.Engine, pins map[string]string) error {
-						o := tuiOptions(ctx, eng, "", false)
-						o.DemoPINs = pins
-						return tui.Run(o, e.stdin, e.stdout)
-					}
-				}
-				res, err := demo.Run(ctx, opts)
-				switch {
-				case errors.Is(err, demo.ErrNotEmpty):
-					return withCode(exitConflict, err)
-				case errors.Is(err, demo.ErrNoSoftHSM):
-					return withCode(exitDevice, err)
-				case err != nil:
-					return ceremonyError(err)
-				}
-				demoNext(e, res)
-				return nil
-			}
-		},
-	})
+type demoOptions struct {
+	out *string
+	tui *bool
 }
 
-// demoNext suggests commands to look at the result with, those of them
-// this build has.
+func demoFlags(fs *flag.FlagSet) *demoOptions {
+	return &demoOptions{
+		out: fs.String("out", "", "the output folder, empty or new (default: a new temporary folder)"),
+		tui: fs.Bool("tui", false, "run the quarterly ceremony's signing, publishing and closing in the TUI, with the demo tokens' PINs on screen"),
+	}
+}
+
+// runDemo is 'ceremony demo'.
+func runDemo(ctx context.Context, e *env, o *demoOptions, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("demo takes no arguments, only --out DIR and --tui")
+	}
+	if *o.tui && (!isTerminal(e.stdin) || !isTerminal(e.stdout)) {
+		return usageErrorf("--tui needs a terminal: run it in one")
+	}
+	dir := *o.out
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "ceremony-demo-"); err != nil {
+			return fmt.Errorf("make a temporary output folder: %w (give one with --out DIR)", err)
+		}
+	}
+	facts, _ := readBuildFacts()
+	opts := demo.Options{Dir: dir, Out: e.stdout,
+		Tool: facts.tool()}
+	if *o.tui {
+		opts.Interactive = func(ctx context.Context, eng *ceremony.Engine, pins map[string]string) error {
+			o := tuiOptions(ctx, eng, "", false)
+			o.DemoPINs = pins
+			return tui.Run(o, e.stdin, e.stdout)
+		}
+	}
+	res, err := demo.Run(ctx, opts)
+	if err != nil {
+		return err
+	}
+	demoNext(e, res)
+	return nil
+}
+
+// demoNext suggests commands to look at the result with.
 func demoNext(e *env, res *demo.Result) {
 	last := res.Ceremonies[len(res.Ceremonies)-1]
-	tries := []struct{ cmd, line string }{
-		{"transcript verify", "ceremony transcript verify " + last.Transcript + " --head " + last.Head.String()},
-		{"transcript replay", "ceremony transcript replay " + last.Transcript + " --against " + res.Metadata},
-		{"verify", "ceremony verify " + res.Metadata + " --root " + res.TrustedRoot},
-		{"status", "ceremony status --workspace " + last.Workspace},
-	}
-	first := true
-	for _, t := range tries {
-		if commands[t.cmd] == nil {
-			continue
-		}
-		if first {
-			fmt.Fprintf(e.stdout, "\nLook at it:\n")
-			first = false
-		}
-		fmt.Fprintf(e.stdout, "  %s\n", t.line)
+	fmt.Fprintf(e.stdout, "\nLook at it:\n")
+	for _, line := range []string{
+		"ceremony transcript verify " + last.Transcript + " --head " + last.Head.String(),
+		"ceremony transcript replay " + last.Transcript + " --against " + res.Metadata,
+		"ceremony verify " + res.Metadata + " --root " + res.TrustedRoot,
+		"ceremony status --workspace " + last.Workspace,
+	} {
+		fmt.Fprintf(e.stdout, "  %s\n", line)
 	}
 	fmt.Fprintf(e.stdout, "\nEverything is in %s\n", res.Dir)
 }

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 
+	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/hsm"
 )
 
@@ -35,68 +35,58 @@ type backendProblem struct {
 	Error   string `json:"error"`
 }
 
-func init() {
-	register(&command{
-		name:    "devices",
-		summary: "list tokens and cards, with the keys on each",
-		usage:   "[--json]",
-		help:    devicesHelp,
-		setup: func(fs *flag.FlagSet) runFunc {
-			asJSON := fs.Bool("json", false, "print JSON for scripts")
-			return func(ctx context.Context, e *env, args []string) error {
-				if len(args) > 0 {
-					return usageErrorf("devices takes no arguments")
-				}
-				rep := devicesReport{Devices: []hsm.DeviceKeys{}}
-				var errs []error
-				backends := hsm.Backends()
-				for _, b := range backends {
-					devs, err := b.Devices(ctx)
-					if err != nil {
-						errs = append(errs, fmt.Errorf("%s: %w", b.Scheme(), err))
-						rep.Problems = append(rep.Problems, backendProblem{Backend: b.Scheme(), Error: err.Error()})
-						continue
-					}
-					rep.Devices = append(rep.Devices, devs...)
-				}
-				if len(backends) > 0 && len(errs) == len(backends) {
-					err := errors.Join(errs...)
-					return withCode(exitDevice, fmt.Errorf("no backend could list its devices:\n%w", err))
-				}
-				for _, p := range rep.Problems {
-					fmt.Fprintf(e.stderr, "ceremony devices: warning: %s backend: %s\n", p.Backend, p.Error)
-				}
-				if *asJSON {
-					return writeJSON(e.stdout, rep)
-				}
-				if len(rep.Devices) == 0 {
-					fmt.Fprintln(e.stdout, "No tokens or cards found. Plug one in, or name the PKCS#11 module with CEREMONY_PKCS11_MODULE.")
-					return nil
-				}
-				for i, d := range rep.Devices {
-					if i > 0 {
-						fmt.Fprintln(e.stdout)
-					}
-					fmt.Fprintf(e.stdout, "%s\n", d.Device)
-					fmt.Fprintf(e.stdout, "  uri           %s\n", d.Device.URI)
-					fmt.Fprintf(e.stdout, "  manufacturer  %s\n", d.Device.Manufacturer)
-					if d.Device.Firmware != "" {
-						fmt.Fprintf(e.stdout, "  firmware      %s\n", d.Device.Firmware)
-					}
-					if len(d.Keys) == 0 {
-						fmt.Fprintln(e.stdout, "  keys          none")
-					} else {
-						fmt.Fprintln(e.stdout, "  keys")
-						for _, k := range d.Keys {
-							fmt.Fprintf(e.stdout, "    %-11s %-20s %s\n", k.Type, k.Label, k.URI)
-						}
-					}
-					if d.Note != "" {
-						fmt.Fprintf(e.stdout, "  note          %s\n", d.Note)
-					}
-				}
-				return nil
+// runDevices is 'ceremony devices'.
+func runDevices(ctx context.Context, e *env, asJSON *bool, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("devices takes no arguments")
+	}
+	rep := devicesReport{Devices: []hsm.DeviceKeys{}}
+	var errs []error
+	backends := hsm.Backends()
+	for _, b := range backends {
+		devs, err := b.Devices(ctx)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", b.Scheme(), err))
+			rep.Problems = append(rep.Problems, backendProblem{Backend: b.Scheme(), Error: err.Error()})
+			continue
+		}
+		rep.Devices = append(rep.Devices, devs...)
+	}
+	if len(backends) > 0 && len(errs) == len(backends) {
+		err := errors.Join(errs...)
+		return exitcode.Errorf(hsm.ErrDevice, "no backend could list its devices:\n%w", err)
+	}
+	for _, p := range rep.Problems {
+		fmt.Fprintf(e.stderr, "ceremony devices: warning: %s backend: %s\n", p.Backend, p.Error)
+	}
+	if *asJSON {
+		return writeJSON(e.stdout, rep)
+	}
+	if len(rep.Devices) == 0 {
+		fmt.Fprintln(e.stdout, "No tokens or cards found. Plug one in, or name the PKCS#11 module with CEREMONY_PKCS11_MODULE.")
+		return nil
+	}
+	for i, d := range rep.Devices {
+		if i > 0 {
+			fmt.Fprintln(e.stdout)
+		}
+		fmt.Fprintf(e.stdout, "%s\n", d.Device)
+		fmt.Fprintf(e.stdout, "  uri           %s\n", d.Device.URI)
+		fmt.Fprintf(e.stdout, "  manufacturer  %s\n", d.Device.Manufacturer)
+		if d.Device.Firmware != "" {
+			fmt.Fprintf(e.stdout, "  firmware      %s\n", d.Device.Firmware)
+		}
+		if len(d.Keys) == 0 {
+			fmt.Fprintln(e.stdout, "  keys          none")
+		} else {
+			fmt.Fprintln(e.stdout, "  keys")
+			for _, k := range d.Keys {
+				fmt.Fprintf(e.stdout, "    %-11s %-20s %s\n", k.Type, k.Label, k.URI)
 			}
-		},
-	})
+		}
+		if d.Note != "" {
+			fmt.Fprintf(e.stdout, "  note          %s\n", d.Note)
+		}
+	}
+	return nil
 }

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -26,12 +23,10 @@ import (
 //
 //	softhsm-init LABEL            initialise another token
 //	softhsm-flags LABEL FLAG      set locked or lasttry in the token's flags
-//	exits N PROGRAM ARGS...       run PROGRAM and require exit status N
 func init() {
 	scriptSetups = append(scriptSetups, setupSoftHSM)
 	scriptCmds["softhsm-init"] = cmdSoftHSMInit
 	scriptCmds["softhsm-flags"] = cmdSoftHSMFlags
-	scriptCmds["exits"] = cmdExits
 }
 
 // softhsmEnvs maps a script's SOFTHSM2_CONF to its tokens.
@@ -96,27 +91,5 @@ func cmdSoftHSMFlags(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if err := scriptSoftHSM(ts).SetTokenFlags(args[0], set, 0); err != nil {
 		ts.Fatalf("%v", err)
-	}
-}
-
-func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 2 {
-		ts.Fatalf("usage: exits N PROGRAM [ARGS...]")
-	}
-	want, err := strconv.Atoi(args[0])
-	if err != nil {
-		ts.Fatalf("exits: %q is not an exit status", args[0])
-	}
-	err = ts.Exec(args[1], args[2:]...)
-	got := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		got = ee.ExitCode()
-	case err != nil:
-		ts.Fatalf("exits: %v", err)
-	}
-	if got != want {
-		ts.Fatalf("%s exited with status %d, want %d", strings.Join(args[1:], " "), got, want)
 	}
 }

@@ -1,8 +1,10 @@
 // Command ceremony runs hardware-backed, offline key ceremonies for a TUF
 // repository laid out as PyPI lays it out (PEP 458, PEP 480).
 //
-// Each subcommand lives in its own file and registers itself in init with
-// register; this file holds the dispatch, the help and the exit codes.
+// commands.go lists every subcommand; each runs in a named function in a
+// file of its own. This file holds the dispatch and the help. What exit
+// code an error gives is decided in one place, the table in
+// internal/exitcode, which the TUI shares.
 package main
 
 import (
@@ -13,39 +15,17 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
+	"slices"
 	"strings"
+
+	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 )
-
-// command is one subcommand. name may have two words ("keys generate").
-type command struct {
-	name    string
-	summary string // one line for the command list
-	usage   string // the synopsis after "ceremony NAME"
-	help    string // what it does, its flags' meaning, and an example
-	// setup declares the command's flags on fs and returns what runs it.
-	setup func(fs *flag.FlagSet) runFunc
-}
-
-// runFunc does a command's work once its flags are parsed.
-type runFunc = func(ctx context.Context, e *env, args []string) error
 
 // env is what a command sees of the world; tests substitute its parts.
 type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
-}
-
-var commands = map[string]*command{}
-
-func register(c *command) {
-	if _, dup := commands[c.name]; dup {
-		// A programming error caught by every test run, never by users.
-		fmt.Fprintf(os.Stderr, "ceremony: command %q registered twice\n", c.name)
-		os.Exit(exitInternal)
-	}
-	commands[c.name] = c
 }
 
 func main() {
@@ -65,19 +45,19 @@ func run(ctx context.Context, e *env, args []string) int {
 		if len(args) > 1 {
 			if c := lookup(args[1:]); c != nil {
 				printHelp(e.stdout, c)
-				return exitOK
+				return int(exitcode.OK)
 			}
 		}
 		printOverview(e.stdout)
 		if len(args) == 0 {
-			return exitUsage
+			return int(exitcode.Usage)
 		}
-		return exitOK
+		return int(exitcode.OK)
 	}
 	c := lookup(args)
 	if c == nil {
 		fmt.Fprintf(e.stderr, "ceremony: unknown command %q. Run 'ceremony help' for the list of commands.\n", strings.Join(args[:min(2, len(args))], " "))
-		return exitUsage
+		return int(exitcode.Usage)
 	}
 	args = args[len(strings.Fields(c.name)):]
 	fs := flag.NewFlagSet("ceremony "+c.name, flag.ContinueOnError)
@@ -87,20 +67,25 @@ func run(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printHelp(e.stdout, c)
-			return exitOK
+			return int(exitcode.OK)
 		}
 		fmt.Fprintf(e.stderr, "ceremony %s: %v. Usage: ceremony %s %s (see 'ceremony help %s').\n", c.name, err, c.name, c.usage, c.name)
-		return exitUsage
+		return int(exitcode.Usage)
 	}
 	if err := do(ctx, e, positional); err != nil {
-		code := exitCode(err)
+		code := exitcode.Of(err)
 		fmt.Fprintf(e.stderr, "ceremony %s: %v\n", c.name, err)
-		if code == exitUsage {
+		if code == exitcode.Usage {
 			fmt.Fprintf(e.stderr, "Usage: ceremony %s %s (see 'ceremony help %s').\n", c.name, c.usage, c.name)
 		}
-		return code
+		return int(code)
 	}
-	return exitOK
+	return int(exitcode.OK)
+}
+
+// usageErrorf is a usage error: bad arguments or flags.
+func usageErrorf(format string, args ...any) error {
+	return exitcode.Errorf(exitcode.ErrUsage, format, args...)
 }
 
 // parseInterspersed parses flags wherever they stand among the arguments
@@ -125,12 +110,18 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // lookup finds the command named by the first one or two words of args.
 func lookup(args []string) *command {
+	find := func(name string) *command {
+		if i := slices.IndexFunc(commands, func(c *command) bool { return c.name == name }); i >= 0 {
+			return commands[i]
+		}
+		return nil
+	}
 	if len(args) >= 2 {
-		if c := commands[args[0]+" "+args[1]]; c != nil {
+		if c := find(args[0] + " " + args[1]); c != nil {
 			return c
 		}
 	}
-	return commands[args[0]]
+	return find(args[0])
 }
 
 func printOverview(w io.Writer) {
@@ -142,13 +133,9 @@ Usage: ceremony COMMAND [FLAGS] [ARGS]
 
 Commands:
 `)
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-22s %s\n", n, commands[n].summary)
+	sorted := slices.SortedFunc(slices.Values(commands), func(a, b *command) int { return strings.Compare(a.name, b.name) })
+	for _, c := range sorted {
+		fmt.Fprintf(w, "  %-22s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Run 'ceremony help COMMAND' for a command's flags and an example.

@@ -12,9 +12,9 @@ import (
 	"strings"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
+	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/internal/pgpwords"
-	"github.com/ceremony-tuf/ceremony/roles"
 )
 
 const requestExportHelp = `Writes a self-contained signing request for every staged offline role that
@@ -32,9 +32,10 @@ folder with the same bytes is left as it is; one with other bytes (an
 earlier export, before more signatures came in) is refused and nothing is
 written: export into an empty folder.
 
-Exit status 2 means publishing has started (nothing is left to sign); 3
-that there is no ceremony in the workspace; 6 that a request file exists
-with other content, or that the workspace is in use by another process.
+Exit status 3 means that there is no ceremony in the workspace; 6 that a
+request file exists with other content, or that the workspace is in use
+by another process; 8 that publishing has started (nothing is left to
+sign).
 
 Example:
   ceremony request export --workspace /ceremony/ws --out /media/usb/requests
@@ -48,32 +49,16 @@ not signed that role yet. Every response given is checked before any is
 recorded: if one is refused, none is taken and nothing on disk changes.
 Afterwards the threshold progress of every role is shown.
 
-Exit status 2 means publishing has started and no more signatures are
-taken; 3 that a response file is malformed, truncated or was changed (its
-signature does not verify), or there is no ceremony in the workspace; 4
-that a response is for another ceremony, for another version or other bytes
-of the role, or by a key the role does not trust; 6 that a signature by
-that key is already collected, or the workspace is in use.
+Exit status 3 means that a response file is malformed, truncated or was
+changed (its signature does not verify), or there is no ceremony in the
+workspace; 4 that a response is for another ceremony, for another version
+or other bytes of the role, or by a key the role does not trust; 6 that a
+signature by that key is already collected, or the workspace is in use; 8
+that publishing has started and no more signatures are taken.
 
 Example:
   ceremony collect --workspace /ceremony/ws /media/usb/*.response.json
   ceremony collect --json carol-root.response.json`
-
-// reqErr marks the errors of signing requests and responses with their
-// exit codes.
-func reqErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, ceremony.ErrRequestInvalid):
-		return withCode(exitInput, err)
-	case errors.Is(err, ceremony.ErrOtherCeremony), errors.Is(err, ceremony.ErrStale), errors.Is(err, ceremony.ErrUntrustedKey):
-		return withCode(exitVerify, err)
-	case errors.Is(err, ceremony.ErrDuplicate):
-		return withCode(exitConflict, err)
-	}
-	return ceremonyError(err)
-}
 
 // reqExportJSON is the --json form of 'request export'.
 type reqExportJSON struct {
@@ -88,63 +73,64 @@ type reqExported struct {
 	Signers []string `json:"signers"`
 }
 
-func init() {
-	register(&command{
-		name:    "request export",
-		summary: "write signing requests for air-gapped signers",
-		usage:   "[--workspace DIR] --out DIR [--json]",
-		help:    requestExportHelp,
-		setup: func(fs *flag.FlagSet) runFunc {
-			ws := workspaceFlag(fs)
-			out := fs.String("out", "", "the `folder` to write the requests into (removable media)")
-			asJSON := fs.Bool("json", false, "print the requests written as JSON")
-			return func(ctx context.Context, e *env, args []string) error {
-				if len(args) > 0 {
-					return usageErrorf("request export takes no arguments; name the folder with --out")
-				}
-				if *out == "" {
-					return usageErrorf("name the folder to write the requests into with --out, e.g. --out /media/usb/requests")
-				}
-				eng, err := openWorkspace(*ws)
-				if err != nil {
-					return err
-				}
-				defer eng.Release()
-				paths, err := eng.ExportRequests(*out)
-				if err != nil {
-					return reqErr(err)
-				}
-				rep := reqExportJSON{Requests: []reqExported{}}
-				for _, p := range paths {
-					b, err := os.ReadFile(p)
-					if err != nil {
-						return err
-					}
-					req, err := ceremony.ParseRequest(b)
-					if err != nil {
-						return fmt.Errorf("the request just written to %s does not read back: %w", p, err)
-					}
-					x := reqExported{Path: p, Role: req.Role, Version: req.Version, Digest: req.Digest, Signers: []string{}}
-					for _, s := range req.Signers {
-						x.Signers = append(x.Signers, reqWho(s))
-					}
-					rep.Requests = append(rep.Requests, x)
-				}
-				if *asJSON {
-					return writeJSON(e.stdout, rep)
-				}
-				if len(rep.Requests) == 0 {
-					fmt.Fprintln(e.stdout, "Every offline role has reached its thresholds: there is nothing to export.")
-					return nil
-				}
-				for _, x := range rep.Requests {
-					fmt.Fprintf(e.stdout, "%s v%d  sha256 %s\n  %s\n  may sign: %s\n", x.Role, x.Version, x.Digest, x.Path, strings.Join(x.Signers, ", "))
-				}
-				fmt.Fprintf(e.stdout, "Wrote %d signing request(s) into %s. Each signer runs:\n  ceremony sign REQUEST --key URI --out RESPONSE\n", len(rep.Requests), *out)
-				return nil
-			}
-		},
-	})
+type requestExportOptions struct {
+	workspace, out *string
+	json           *bool
+}
+
+func requestExportFlags(fs *flag.FlagSet) *requestExportOptions {
+	return &requestExportOptions{
+		workspace: workspaceFlags(fs),
+		out:       fs.String("out", "", "the `folder` to write the requests into (removable media)"),
+		json:      fs.Bool("json", false, "print the requests written as JSON"),
+	}
+}
+
+// runRequestExport is 'ceremony request export'.
+func runRequestExport(ctx context.Context, e *env, o *requestExportOptions, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("request export takes no arguments; name the folder with --out")
+	}
+	if *o.out == "" {
+		return usageErrorf("name the folder to write the requests into with --out, e.g. --out /media/usb/requests")
+	}
+	eng, err := openWorkspace(*o.workspace)
+	if err != nil {
+		return err
+	}
+	defer eng.Release()
+	paths, err := eng.ExportRequests(*o.out)
+	if err != nil {
+		return err
+	}
+	rep := reqExportJSON{Requests: []reqExported{}}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		req, err := ceremony.ParseRequest(b)
+		if err != nil {
+			return fmt.Errorf("the request just written to %s does not read back: %w", p, err)
+		}
+		x := reqExported{Path: p, Role: req.Role, Version: req.Version, Digest: req.Digest, Signers: []string{}}
+		for _, s := range req.Signers {
+			x.Signers = append(x.Signers, reqWho(s))
+		}
+		rep.Requests = append(rep.Requests, x)
+	}
+	if *o.json {
+		return writeJSON(e.stdout, rep)
+	}
+	if len(rep.Requests) == 0 {
+		fmt.Fprintln(e.stdout, "Every offline role has reached its thresholds: there is nothing to export.")
+		return nil
+	}
+	for _, x := range rep.Requests {
+		fmt.Fprintf(e.stdout, "%s v%d  sha256 %s\n  %s\n  may sign: %s\n", x.Role, x.Version, x.Digest, x.Path, strings.Join(x.Signers, ", "))
+	}
+	fmt.Fprintf(e.stdout, "Wrote %d signing request(s) into %s. Each signer runs:\n  ceremony sign REQUEST --key URI --out RESPONSE\n", len(rep.Requests), *o.out)
+	return nil
 }
 
 // reqWho names a signer for people: "alice (YubiKey 5 #123)" or the
@@ -168,14 +154,27 @@ func reqWho(s ceremony.RequestSigner) string {
 func reqReadFile(path, what string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, withCode(exitInput, fmt.Errorf("read the %s: %w", what, err))
+		return nil, exitcode.Errorf(exitcode.ErrInput, "read the %s: %w", what, err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, ceremony.MaxRequestSize+1))
 	if err != nil {
-		return nil, withCode(exitInput, fmt.Errorf("read the %s %s: %w", what, path, err))
+		return nil, exitcode.Errorf(exitcode.ErrInput, "read the %s %s: %w", what, path, err)
 	}
 	return b, nil
+}
+
+// readRequest reads and parses a signing request file.
+func readRequest(path string) (*ceremony.Request, error) {
+	b, err := reqReadFile(path, "request")
+	if err != nil {
+		return nil, err
+	}
+	req, err := ceremony.ParseRequest(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return req, nil
 }
 
 // reqReadLine reads one line, a byte at a time so that nothing after it
@@ -239,15 +238,6 @@ func reqPrintRequest(w io.Writer, path string, req *ceremony.Request) {
 	}
 }
 
-// reqKeyID is the TUF keyid of a device key.
-func reqKeyID(k hsm.Key) (string, error) {
-	tk, err := roles.KeyFromPublic(k.Public)
-	if err != nil {
-		return "", withCode(exitDevice, fmt.Errorf("key %s cannot be a TUF key: %w", k.URI, err))
-	}
-	return tk.ID(), nil
-}
-
 // signRequestFile is `ceremony sign REQUEST --key URI --out RESPONSE`: an
 // air-gapped signer's side, with no workspace. It reads and checks the
 // request, shows what it asks in plain words with the digest in hex and
@@ -262,13 +252,9 @@ func signRequestFile(ctx context.Context, e *env, request, keyURI, out string, a
 	if keyURI == "" {
 		return usageErrorf("name the key to sign with with --key URI (see 'ceremony devices')")
 	}
-	b, err := reqReadFile(request, "request")
+	req, err := readRequest(request)
 	if err != nil {
 		return err
-	}
-	req, err := ceremony.ParseRequest(b)
-	if err != nil {
-		return reqErr(fmt.Errorf("%s: %w", request, err))
 	}
 	if err := reqRefuseExisting(out); err != nil {
 		return err
@@ -277,22 +263,23 @@ func signRequestFile(ctx context.Context, e *env, request, keyURI, out string, a
 
 	// Learn the key from its public half first: a wrong device is refused
 	// before a PIN try is spent.
-	backend, err := backendFor(keyURI)
+	backend, err := hsm.BackendFor(keyURI)
 	if err != nil {
 		return err
 	}
 	keys, err := backend.Keys(ctx, keyURI, hsm.Auth{})
 	if err != nil {
-		return keyErr(err)
+		return err
 	}
 	if len(keys) == 1 {
-		id, err := reqKeyID(keys[0])
+		tk, err := tufKey(keys[0])
 		if err != nil {
 			return err
 		}
+		id := tk.ID()
 		if req.Signer(id) == nil {
-			return withCode(exitVerify, fmt.Errorf("%w: the key %s names (keyid %s, on %s) is none of the keys that may sign %s v%d: check you plugged in the right device and gave the right key URI; nothing was signed",
-				ceremony.ErrUntrustedKey, keyURI, id[:8], keys[0].Device, req.Role, req.Version))
+			return fmt.Errorf("%w: the key %s names (keyid %s, on %s) is none of the keys that may sign %s v%d: check you plugged in the right device and gave the right key URI; nothing was signed",
+				ceremony.ErrUntrustedKey, keyURI, id[:8], keys[0].Device, req.Role, req.Version)
 		}
 		fmt.Fprintf(e.stdout, "\nSigning with %s on %s.\n", reqWho(*req.Signer(id)), keys[0].Device)
 	}
@@ -304,18 +291,18 @@ func signRequestFile(ctx context.Context, e *env, request, keyURI, out string, a
 		return fmt.Errorf("read the answer: %w", err)
 	}
 	if !strings.EqualFold(answer, "yes") {
-		return withCode(exitDeclined, fmt.Errorf("not signed: the answer was %q, not \"yes\"; nothing was signed or written", answer))
+		return exitcode.Errorf(exitcode.ErrDeclined, "not signed: the answer was %q, not \"yes\"; nothing was signed or written", answer)
 	}
 
 	signer, err := hsm.Open(ctx, keyURI, auth)
 	if err != nil {
-		return keyErr(err)
+		return err
 	}
 	defer signer.Close()
 	dev := signer.Key().Device
 	resp, err := ceremony.SignRequest(req, signer, &dev)
 	if err != nil {
-		return reqErr(err)
+		return err
 	}
 	rb, err := resp.Marshal()
 	if err != nil {
@@ -325,7 +312,7 @@ func signRequestFile(ctx context.Context, e *env, request, keyURI, out string, a
 		return err
 	}
 	if err := ceremony.WriteFileAtomic(out, rb, 0o644); err != nil {
-		return withCode(exitInput, err)
+		return exitcode.Mark(exitcode.ErrInput, err)
 	}
 	fmt.Fprintf(e.stdout, "Signed %s v%d with key %s on %s.\nWrote %s: carry it back to the ceremony for 'ceremony collect'.\n", req.Role, req.Version, resp.KeyID[:8], dev, out)
 	return nil
@@ -334,9 +321,9 @@ func signRequestFile(ctx context.Context, e *env, request, keyURI, out string, a
 // reqRefuseExisting refuses an output path that already exists.
 func reqRefuseExisting(out string) error {
 	if _, err := os.Lstat(out); err == nil {
-		return withCode(exitConflict, fmt.Errorf("%s already exists: ceremony never overwrites a file; name another response file with --out", out))
+		return exitcode.Errorf(ceremony.ErrConflict, "%s already exists: ceremony never overwrites a file; name another response file with --out", out)
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return withCode(exitInput, fmt.Errorf("check %s: %w", out, err))
+		return exitcode.Errorf(exitcode.ErrInput, "check %s: %w", out, err)
 	}
 	return nil
 }

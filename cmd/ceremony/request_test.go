@@ -3,12 +3,9 @@ package main
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -18,9 +15,8 @@ import (
 
 // Scripts named request*.txtar get SoftHSM tokens alice, bob, carol,
 // online and mallory (user PIN 123456, also in $WORK/pin), and these
-// commands:
+// commands (with exits, which every script has):
 //
-//	req-exits CODE PROG ARGS...   runs PROG and checks its exit code
 //	req-plan TEMPLATE OUT         writes OUT with each @name@ replaced by
 //	                              the keyid in name.json
 //	req-edit FILE OUT FIELD JSON  writes FILE with FIELD set to the JSON value
@@ -33,7 +29,6 @@ import (
 func init() {
 	scriptCmds["req-add-signer"] = reqAddSigner
 	scriptSetups = append(scriptSetups, setupRequestSoftHSM)
-	scriptCmds["req-exits"] = reqExits
 	scriptCmds["req-plan"] = reqPlan
 	scriptCmds["req-edit"] = reqEdit
 	scriptCmds["req-flip"] = reqFlip
@@ -63,27 +58,6 @@ func setupRequestSoftHSM(e *testscript.Env) error {
 		e.Setenv(k, v)
 	}
 	return os.WriteFile(filepath.Join(e.WorkDir, "pin"), []byte(softhsmtest.UserPIN+"\n"), 0o600)
-}
-
-func reqExits(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 2 {
-		ts.Fatalf("usage: req-exits CODE PROG ARGS...")
-	}
-	want, err := strconv.Atoi(args[0])
-	if err != nil {
-		ts.Fatalf("req-exits: %v", err)
-	}
-	err = ts.Exec(args[1], args[2:]...)
-	got := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		got = ee.ExitCode()
-	} else if err != nil {
-		ts.Fatalf("req-exits: %v", err)
-	}
-	if got != want {
-		ts.Fatalf("%s exited %d, want %d", strings.Join(args[1:], " "), got, want)
-	}
 }
 
 var reqPlaceholder = regexp.MustCompile(`@([a-z]+)@`)

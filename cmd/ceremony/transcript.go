@@ -7,15 +7,11 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/transcripts"
 )
 
-func init() {
-	register(&command{
-		name:    "transcript verify",
-		summary: "check a transcript's hash chain and every artifact it names",
-		usage:   "FILE [--head DIGEST] [--json]",
-		help: `Checks the transcript FILE (a .jsonl file) and its artifacts (in the
+const transcriptVerifyHelp = `Checks the transcript FILE (a .jsonl file) and its artifacts (in the
 directory beside it, FILE without .jsonl plus .artifacts): every line parses
 strictly, sequence numbers count up by one, times never go backwards, each
 line names the SHA-256 of the line before, nothing follows the last newline,
@@ -32,35 +28,41 @@ Exit codes: 0 intact, 4 a check failed, 3 the file cannot be read or --head
 is malformed.
 
 Example:
-  ceremony transcript verify ceremony.jsonl --head 2bde86fa04862be456b34765fc5a10d1cdecee432b80d3423df512611e4af972`,
-		setup: func(fs *flag.FlagSet) runFunc {
-			asJSON := fs.Bool("json", false, "print the report as JSON for scripts")
-			head := fs.String("head", "", "the expected head `digest`: 64 hex digits or 32 PGP words")
-			return func(ctx context.Context, e *env, args []string) error {
-				if len(args) != 1 {
-					return usageErrorf("transcript verify takes one FILE, got %d arguments", len(args))
-				}
-				r, err := transcripts.Verify(args[0], *head)
-				if r == nil {
-					return withCode(exitInput, err)
-				}
-				if *asJSON {
-					if werr := writeJSON(e.stdout, r); werr != nil {
-						return werr
-					}
-				} else {
-					printReport(e.stdout, r)
-				}
-				if err != nil {
-					if errors.Is(err, transcripts.ErrIntegrity) {
-						return withCode(exitVerify, fmt.Errorf("%w. It is not as it was written: do not replay or publish from it; compare it with another copy and with the head the witnesses wrote down", err))
-					}
-					return err
-				}
-				return nil
-			}
-		},
-	})
+  ceremony transcript verify ceremony.jsonl --head 2bde86fa04862be456b34765fc5a10d1cdecee432b80d3423df512611e4af972`
+
+type transcriptVerifyOptions struct {
+	json *bool
+	head *string
+}
+
+func transcriptVerifyFlags(fs *flag.FlagSet) *transcriptVerifyOptions {
+	return &transcriptVerifyOptions{
+		json: fs.Bool("json", false, "print the report as JSON for scripts"),
+		head: fs.String("head", "", "the expected head `digest`: 64 hex digits or 32 PGP words"),
+	}
+}
+
+// runTranscriptVerify is 'ceremony transcript verify FILE'.
+func runTranscriptVerify(ctx context.Context, e *env, o *transcriptVerifyOptions, args []string) error {
+	if len(args) != 1 {
+		return usageErrorf("transcript verify takes one FILE, got %d arguments", len(args))
+	}
+	r, err := transcripts.Verify(args[0], *o.head)
+	if r == nil {
+		// No report: the file cannot be read, or --head is malformed.
+		return exitcode.Mark(exitcode.ErrInput, err)
+	}
+	if *o.json {
+		if werr := writeJSON(e.stdout, r); werr != nil {
+			return werr
+		}
+	} else {
+		printReport(e.stdout, r)
+	}
+	if errors.Is(err, transcripts.ErrIntegrity) {
+		return fmt.Errorf("%w. It is not as it was written: do not replay or publish from it; compare it with another copy and with the head the witnesses wrote down", err)
+	}
+	return err
 }
 
 // printReport writes a verification report for people.

@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/term"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
+	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/tui"
 	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/hsm/piv"
@@ -47,28 +49,29 @@ Example:
   ceremony tui ws-2026-q4
   ceremony tui ws-2026-q4 --plain`
 
-func init() {
-	register(&command{
-		name:    "tui",
-		summary: "the guided terminal UI for the ceremony room",
-		usage:   "[WORKSPACE] [--online-key URI] [--allow-last-pin-try] [--plain]",
-		help:    tuiHelp,
-		setup: func(fs *flag.FlagSet) runFunc {
-			online := fs.String("online-key", "", "the online key's URI for publishing (default: the plan's online.key_uri)")
-			allowLast := fs.Bool("allow-last-pin-try", false, "let a login spend the device's last PIN try")
-			plain := fs.Bool("plain", false, "line-by-line mode for serial consoles and screen readers")
-			return func(ctx context.Context, e *env, args []string) error {
-				if len(args) > 1 {
-					return usageErrorf("tui takes at most one workspace folder")
-				}
-				ws := "."
-				if len(args) == 1 {
-					ws = args[0]
-				}
-				return runTUI(ctx, e, ws, *online, *allowLast, *plain)
-			}
-		},
-	})
+type tuiCommandOptions struct {
+	onlineKey              *string
+	allowLastPINTry, plain *bool
+}
+
+func tuiFlags(fs *flag.FlagSet) *tuiCommandOptions {
+	return &tuiCommandOptions{
+		onlineKey:       fs.String("online-key", "", "the online key's URI for publishing (default: the plan's online.key_uri)"),
+		allowLastPINTry: fs.Bool("allow-last-pin-try", false, "let a login spend the device's last PIN try"),
+		plain:           fs.Bool("plain", false, "line-by-line mode for serial consoles and screen readers"),
+	}
+}
+
+// runTUICommand is 'ceremony tui [WORKSPACE]'.
+func runTUICommand(ctx context.Context, e *env, o *tuiCommandOptions, args []string) error {
+	if len(args) > 1 {
+		return usageErrorf("tui takes at most one workspace folder")
+	}
+	ws := "."
+	if len(args) == 1 {
+		ws = args[0]
+	}
+	return runTUI(ctx, e, ws, *o.onlineKey, *o.allowLastPINTry, *o.plain)
 }
 
 // maybeTUI opens the TUI when ceremony is run with no arguments in a
@@ -83,9 +86,9 @@ func maybeTUI(ctx context.Context, e *env, args []string) (handled bool, code in
 	}
 	if err := runTUI(ctx, e, ".", "", false, false); err != nil {
 		fmt.Fprintf(e.stderr, "ceremony tui: %v\n", err)
-		return true, exitCode(err)
+		return true, int(exitcode.Of(err))
 	}
-	return true, exitOK
+	return true, int(exitcode.OK)
 }
 
 func isTerminal(x any) bool {
@@ -214,15 +217,7 @@ func plainSign(ctx context.Context, e *env, in *bufio.Reader, eng *ceremony.Engi
 		fmt.Fprintf(e.stdout, "not confirmed (typed %q): nothing was signed\n", strings.TrimSpace(line))
 		return nil
 	}
-	res, err := eng.Sign(signer, &dev)
-	for _, r := range res {
-		fmt.Fprintf(e.stdout, "signed %s with key %s, verified\n", r.Role, r.KeyID[:8])
-	}
-	if err != nil {
-		return err
-	}
-	printProgress(e.stdout, eng.State())
-	return nil
+	return signWith(e, eng, signer)
 }
 
 func plainPublish(ctx context.Context, e *env, eng *ceremony.Engine, online string, allowLast bool) error {
@@ -263,42 +258,58 @@ func runRequestTUI(ctx context.Context, e *env, request, out string, allowLast b
 	if !isTerminal(e.stdin) || !isTerminal(e.stdout) {
 		return usageErrorf("the signing view needs a terminal: run it in one, or give --key URI to sign without it")
 	}
-	f, err := os.Open(request)
+	req, err := readRequest(request)
 	if err != nil {
-		return withCode(exitInput, fmt.Errorf("read the request: %w", err))
+		return err
 	}
-	b, err := io.ReadAll(io.LimitReader(f, ceremony.MaxRequestSize+1))
-	f.Close()
-	if err != nil {
-		return withCode(exitInput, fmt.Errorf("read the request: %w", err))
+	if err := reqRefuseExisting(out); err != nil {
+		return err
 	}
-	if len(b) > ceremony.MaxRequestSize {
-		return withCode(exitInput, fmt.Errorf("%s is larger than %d bytes: it is not a signing request", request, ceremony.MaxRequestSize))
+	resp := &responseFile{path: out}
+	if err := tui.Run(tui.Options{Request: req, WriteResponse: resp.write, AllowLastTry: allowLast, Context: ctx, PromptOut: pivPrompts}, e.stdin, e.stdout); err != nil {
+		return err
 	}
-	req, err := ceremony.ParseRequest(b)
-	if err != nil {
-		return withCode(exitInput, fmt.Errorf("%s: %w", request, err))
-	}
-	if _, err := os.Lstat(out); err == nil {
-		return withCode(exitConflict, fmt.Errorf("%s exists: responses are never written over; name another file with --out", out))
-	}
-	return tui.Run(tui.Options{Request: req, WriteResponse: responseWriter(out), AllowLastTry: allowLast, Context: ctx, PromptOut: pivPrompts}, e.stdin, e.stdout)
+	return resp.outcome()
 }
 
-// responseWriter writes a signed response to out, atomically and never
-// over an existing file.
-func responseWriter(out string) func(*ceremony.Response) (string, error) {
-	return func(r *ceremony.Response) (string, error) {
-		b, err := r.Marshal()
-		if err != nil {
-			return "", err
-		}
-		if _, err := os.Lstat(out); err == nil {
-			return "", fmt.Errorf("%w: %s exists: responses are never written over", ceremony.ErrConflict, out)
-		}
-		if err := ceremony.WriteFileAtomic(out, b, 0o644); err != nil {
-			return "", err
-		}
-		return out, nil
+// responseFile is where the one-signer view writes the signed response:
+// atomically, never over an existing file. It remembers how that went,
+// for the exit status.
+type responseFile struct {
+	path string
+
+	mu      sync.Mutex
+	written bool
+	err     error // the last write's failure
+}
+
+func (f *responseFile) write(r *ceremony.Response) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := r.Marshal()
+	if err == nil {
+		err = reqRefuseExisting(f.path)
 	}
+	if err == nil {
+		err = ceremony.WriteFileAtomic(f.path, b, 0o644)
+	}
+	f.written, f.err = err == nil, err
+	if err != nil {
+		return "", err
+	}
+	return f.path, nil
+}
+
+// outcome is how the view ended: nil once the response is written, the
+// last failure to write it, or else the signer's leaving without signing.
+func (f *responseFile) outcome() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.written:
+		return nil
+	case f.err != nil:
+		return f.err
+	}
+	return exitcode.Errorf(exitcode.ErrDeclined, "left the signing view without signing: nothing was signed and %s was not written", f.path)
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
+	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/internal/softhsmtest"
 )
 
@@ -297,14 +298,14 @@ func TestTUIPlain(t *testing.T) {
 func TestTUINeedsTerminal(t *testing.T) {
 	var stderr bytes.Buffer
 	e := &env{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr}
-	if code := run(context.Background(), e, []string{"tui", t.TempDir()}); code != exitUsage {
-		t.Fatalf("exit %d, want %d", code, exitUsage)
+	if code := run(context.Background(), e, []string{"tui", t.TempDir()}); code != int(exitcode.Usage) {
+		t.Fatalf("exit %d, want %d", code, exitcode.Usage)
 	}
 	if !strings.Contains(stderr.String(), "--plain") {
 		t.Errorf("stderr: %s", stderr.String())
 	}
 	stderr.Reset()
-	if code := run(context.Background(), e, []string{"tui", t.TempDir(), "--plain"}); code != exitInput || !strings.Contains(stderr.String(), "no ceremony in") {
+	if code := run(context.Background(), e, []string{"tui", t.TempDir(), "--plain"}); code != int(exitcode.Input) || !strings.Contains(stderr.String(), "no ceremony in") {
 		t.Fatalf("no workspace: exit %d, %s", code, stderr.String())
 	}
 	if handled, _ := maybeTUI(context.Background(), e, nil); handled {
@@ -312,21 +313,63 @@ func TestTUINeedsTerminal(t *testing.T) {
 	}
 }
 
-// TestResponseWriter: a response is written once and never over a file.
-func TestResponseWriter(t *testing.T) {
+// TestResponseFile: a response is written once and never over a file,
+// and the one-signer view's outcome says whether it was.
+func TestResponseFile(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "alice.response.json")
-	write := responseWriter(out)
+	f := &responseFile{path: out}
+	if err := f.outcome(); exitcode.Of(err) != exitcode.Declined {
+		t.Fatalf("nothing written yet: %v, want declined", err)
+	}
 	r := &ceremony.Response{Ceremony: "c", Role: "root", Version: 1}
-	if p, err := write(r); err != nil || p != out {
+	if p, err := f.write(r); err != nil || p != out {
 		t.Fatalf("write: %q, %v", p, err)
 	}
-	if _, err := write(r); !errors.Is(err, ceremony.ErrConflict) {
+	if err := f.outcome(); err != nil {
+		t.Fatalf("written: %v", err)
+	}
+	again := &responseFile{path: out}
+	if _, err := again.write(r); !errors.Is(err, ceremony.ErrConflict) {
 		t.Fatalf("second write: %v, want ErrConflict", err)
+	}
+	if err := again.outcome(); !errors.Is(err, ceremony.ErrConflict) {
+		t.Fatalf("outcome after a refused write: %v, want ErrConflict", err)
 	}
 	var stderr bytes.Buffer
 	e := &env{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr}
-	if err := runRequestTUI(context.Background(), e, "x.request.json", out, false); exitCode(err) != exitUsage {
+	if err := runRequestTUI(context.Background(), e, "x.request.json", out, false); exitcode.Of(err) != exitcode.Usage {
 		t.Fatalf("without a terminal: %v", err)
+	}
+}
+
+// TestRequestViewLeftUnsigned: leaving the one-signer view without
+// signing exits 7 (declined), as not typing "yes" does, and writes no
+// response.
+func TestRequestViewLeftUnsigned(t *testing.T) {
+	w := newTUIWorld(t)
+	reqs := filepath.Join(w.dir, "requests")
+	w.run(t, "request", "export", "--workspace", w.ws, "--out", reqs)
+	names, err := filepath.Glob(filepath.Join(reqs, "*-root-v1.request.json"))
+	if err != nil || len(names) != 1 {
+		t.Fatalf("the root request: %v, %v", names, err)
+	}
+	resp := filepath.Join(w.dir, "alice.response.json")
+	x := &tmux{t: t, sock: fmt.Sprintf("ceremony-request-tui-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	start := exec.Command("tmux", "-L", x.sock, "-f", "/dev/null", "new-session", "-d", "-s", "tui", "-x", "80", "-y", "24",
+		"-c", w.dir, w.bin+" sign "+names[0]+" --out "+resp+"; echo EXIT=$?; sleep 60")
+	start.Env = w.env
+	if b, err := start.CombinedOutput(); err != nil {
+		t.Fatalf("tmux new-session: %v\n%s", err, b)
+	}
+	t.Cleanup(func() { exec.Command("tmux", "-L", x.sock, "kill-server").Run() })
+	x.wait("signing request for root v1")
+	x.keys("q")
+	s := strings.ReplaceAll(x.wait("EXIT="), "\n", "")
+	if !strings.Contains(s, "EXIT=7") || !strings.Contains(s, "left the signing view without signing") {
+		t.Errorf("leaving unsigned: want exit 7 and why:\n%s", x.last)
+	}
+	if _, err := os.Stat(resp); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a response was written: %v", err)
 	}
 }
 

@@ -2,24 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"time"
 
+	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/repoverify"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
-func init() {
-	register(&command{
-		name:    "verify",
-		summary: "verify a whole published TUF repository from a trusted root",
-		usage:   "METADATA_DIR --root TRUSTED_ROOT [--at TIME] [--json]",
-		help: `Verifies the published metadata in METADATA_DIR as a TUF client would, from
+const verifyHelp = `Verifies the published metadata in METADATA_DIR as a TUF client would, from
 the root you trust, and more strictly: the root chain (N.root.json from the
 trusted version on, each signed by a threshold of the previous root's keys
 and of its own; expiry checked on the newest), timestamp.json, the snapshot
@@ -49,67 +43,50 @@ read (or METADATA_DIR has no timestamp.json), 2 for bad flags.
 
 Example:
   ceremony verify metadata/ --root trusted-root.json
-  ceremony verify metadata/ --root trusted-root.json --at 2027-01-15T00:00:00Z --json`,
-		setup: func(fs *flag.FlagSet) runFunc {
-			rootPath := fs.String("root", "", "the root metadata file you trust (required)")
-			atFlag := fs.String("at", "", "verify as of this time, RFC 3339 (default: now)")
-			asJSON := fs.Bool("json", false, "print every check as JSON for scripts")
-			return func(ctx context.Context, e *env, args []string) error {
-				if len(args) != 1 {
-					return usageErrorf("verify takes one metadata folder")
-				}
-				if *rootPath == "" {
-					return usageErrorf("--root is required: give the root metadata file you trust")
-				}
-				at := time.Now().UTC()
-				if *atFlag != "" {
-					t, err := time.Parse(time.RFC3339, *atFlag)
-					if err != nil {
-						return usageErrorf("--at %q is not an RFC 3339 time such as 2027-01-15T00:00:00Z", *atFlag)
-					}
-					at = t.UTC()
-				}
-				trusted, err := os.ReadFile(*rootPath)
-				if err != nil {
-					return withCode(exitInput, fmt.Errorf("cannot read the trusted root: %w; give the root metadata file you trust with --root", err))
-				}
-				rep, err := repoverify.Verify(args[0], trusted, at)
-				if rep != nil {
-					var werr error
-					if *asJSON {
-						werr = writeJSON(e.stdout, rep)
-					} else {
-						werr = printRepoReport(e.stdout, rep)
-					}
-					if werr != nil && err == nil {
-						return werr
-					}
-				}
-				return verifyError(err)
-			}
-		},
-	})
+  ceremony verify metadata/ --root trusted-root.json --at 2027-01-15T00:00:00Z --json`
+
+type verifyOptions struct {
+	root, at *string
+	json     *bool
 }
 
-// verifyError gives a verification error its exit code: bad input (3)
-// for a malformed or unreadable file, verification (4) for the rest.
-func verifyError(err error) error {
-	if err == nil {
-		return nil
+func verifyFlags(fs *flag.FlagSet) *verifyOptions {
+	return &verifyOptions{
+		root: fs.String("root", "", "the root metadata file you trust (required)"),
+		at:   fs.String("at", "", "verify as of this time, RFC 3339 (default: now)"),
+		json: fs.Bool("json", false, "print every check as JSON for scripts"),
 	}
-	var ve *repoverify.Error
-	if errors.As(err, &ve) {
-		if errors.Is(ve, repoverify.ErrBadInput) {
-			return withCode(exitInput, err)
+}
+
+// runVerify is 'ceremony verify METADATA_DIR --root TRUSTED_ROOT'.
+func runVerify(ctx context.Context, e *env, o *verifyOptions, args []string) error {
+	if len(args) != 1 {
+		return usageErrorf("verify takes one metadata folder")
+	}
+	if *o.root == "" {
+		return usageErrorf("--root is required: give the root metadata file you trust")
+	}
+	at, err := atFlag(*o.at)
+	if err != nil {
+		return err
+	}
+	trusted, err := os.ReadFile(*o.root)
+	if err != nil {
+		return exitcode.Errorf(exitcode.ErrInput, "cannot read the trusted root: %w; give the root metadata file you trust with --root", err)
+	}
+	rep, err := repoverify.Verify(args[0], trusted, at)
+	if rep != nil {
+		var werr error
+		if *o.json {
+			werr = writeJSON(e.stdout, rep)
+		} else {
+			werr = printRepoReport(e.stdout, rep)
 		}
-		return withCode(exitVerify, err)
+		if werr != nil && err == nil {
+			return werr
+		}
 	}
-	var se *roles.SyntaxError
-	var pe *os.PathError
-	if errors.As(err, &se) || errors.As(err, &pe) {
-		return withCode(exitInput, err)
-	}
-	return withCode(exitVerify, err)
+	return err
 }
 
 // printRepoReport prints what was verified, one role a line, then every

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
+	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/repoverify"
 )
 
@@ -18,10 +19,10 @@ func TestStartAndVerifyExitAlike(t *testing.T) {
 		name, file, old, new string
 		want                 int
 	}{
-		{"duplicate member name", "timestamp.json", `"_type":"timestamp"`, `"_type":"timestamp","_type":"timestamp"`, exitInput},
-		{"spec version 9", "timestamp.json", `"spec_version":"1.0.31"`, `"spec_version":"9.0.31"`, exitInput},
-		{"no timestamp.json", "timestamp.json", "", "", exitInput},
-		{"claimed changed after snapshot listed it", "1.claimed.json", `"sampleproject/*"`, `"sampleprojecx/*"`, exitVerify},
+		{"duplicate member name", "timestamp.json", `"_type":"timestamp"`, `"_type":"timestamp","_type":"timestamp"`, int(exitcode.Input)},
+		{"spec version 9", "timestamp.json", `"spec_version":"1.0.31"`, `"spec_version":"9.0.31"`, int(exitcode.Input)},
+		{"no timestamp.json", "timestamp.json", "", "", int(exitcode.Input)},
+		{"claimed changed after snapshot listed it", "1.claimed.json", `"sampleproject/*"`, `"sampleprojecx/*"`, int(exitcode.Verify)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -48,7 +49,7 @@ func TestStartAndVerifyExitAlike(t *testing.T) {
 			}
 			_, lerr := ceremony.LoadRepo(md, trusted)
 			_, verr := repoverify.Verify(md, trusted, verifyRef)
-			start, verify := exitCode(ceremonyError(lerr)), exitCode(verifyError(verr))
+			start, verify := int(exitcode.Of(lerr)), int(exitcode.Of(verr))
 			if start != c.want || verify != c.want {
 				t.Errorf("start exits %d (%v), verify %d (%v); want %d", start, lerr, verify, verr, c.want)
 			}

@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
 	"fmt"
+	"github.com/ceremony-tuf/ceremony/ceremony"
 	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
-
-	"github.com/ceremony-tuf/ceremony/ceremony"
 )
 
 // version is the release this source tree is; make build leaves it as is so
@@ -62,40 +60,32 @@ func readBuildFacts() (buildFacts, error) {
 	return f, nil
 }
 
-func init() {
-	register(&command{
-		name:    "version",
-		summary: "print the version, commit and the binary's SHA-256",
-		usage:   "[--json]",
-		help: `Prints the tool's version, the git commit it was built from, and the SHA-256
+const versionHelp = `Prints the tool's version, the git commit it was built from, and the SHA-256
 of the running binary. 'make build' is reproducible: rebuilding the same
 commit with the same Go gives the same digest, so an auditor can check that
 a ceremony ran the tool it says it ran.
 
 Example:
-  ceremony version --json`,
-		setup: func(fs *flag.FlagSet) runFunc {
-			asJSON := fs.Bool("json", false, "print JSON for scripts")
-			return func(ctx context.Context, e *env, args []string) error {
-				if len(args) > 0 {
-					return usageErrorf("version takes no arguments")
-				}
-				f, err := readBuildFacts()
-				if err != nil {
-					return err
-				}
-				if *asJSON {
-					return writeJSON(e.stdout, f)
-				}
-				commit := f.Commit
-				if commit == "" {
-					commit = "unknown (not stamped: built outside git, or with -buildvcs=false)"
-				} else if f.Modified {
-					commit += " (modified)"
-				}
-				fmt.Fprintf(e.stdout, "ceremony %s\ncommit  %s\ngo      %s\nsha256  %s\n", f.Version, commit, f.Go, f.Binary)
-				return nil
-			}
-		},
-	})
+  ceremony version --json`
+
+// runVersion is 'ceremony version'.
+func runVersion(ctx context.Context, e *env, asJSON *bool, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("version takes no arguments")
+	}
+	f, err := readBuildFacts()
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(e.stdout, f)
+	}
+	commit := f.Commit
+	if commit == "" {
+		commit = "unknown (not stamped: built outside git, or with -buildvcs=false)"
+	} else if f.Modified {
+		commit += " (modified)"
+	}
+	fmt.Fprintf(e.stdout, "ceremony %s\ncommit  %s\ngo      %s\nsha256  %s\n", f.Version, commit, f.Go, f.Binary)
+	return nil
 }

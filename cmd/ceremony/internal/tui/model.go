@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"io"
 	"sync"
 	"time"
@@ -458,24 +459,12 @@ func explain(err error) *errPanel {
 	switch {
 	case errors.Is(err, ErrPINCancelled):
 		p.ToDo = "Nothing was signed. Choose the device again when you are ready."
-	case errors.Is(err, hsm.ErrPINLocked):
-		p.ToDo = "The PIN is locked: unblock it with the PUK or SO PIN, away from this ceremony, then sign again."
-	case errors.Is(err, hsm.ErrLastTry):
-		p.ToDo = "Only one PIN try is left. Make sure of the PIN, then restart with 'ceremony tui --allow-last-pin-try'."
-	case errors.As(err, &pe) && pe.TriesLeft >= 0:
+	case errors.Is(err, hsm.ErrWrongPIN) && errors.As(err, &pe) && pe.TriesLeft >= 0:
 		p.ToDo = fmt.Sprintf("Check the PIN and choose the device again: %d tries left.", pe.TriesLeft)
-	case errors.Is(err, hsm.ErrWrongPIN):
-		p.ToDo = "Check the PIN and choose the device again."
-	case errors.Is(err, hsm.ErrRemoved), errors.Is(err, hsm.ErrNotFound):
-		p.ToDo = "Plug the device in again, wait for it in the device panel, and choose it."
-	case errors.Is(err, ceremony.ErrWrongKey):
-		p.ToDo = "This key is not one the plan expects: use the device the plan names for you."
-	case errors.Is(err, ceremony.ErrNotSigned):
-		p.ToDo = "More signatures are needed first: see who is missing on the threshold board (t)."
-	case errors.Is(err, ceremony.ErrConflict):
-		p.ToDo = "Publish into an empty folder, or start again from the repository as it is."
-	case errors.Is(err, ceremony.ErrState):
-		p.ToDo = "The ceremony is past that step: see the step rail for where it stands."
+	case exitcode.Hint(err) != "":
+		// The one table of kinds of failure says what to do, for the CLI
+		// and the TUI alike.
+		p.ToDo = exitcode.Hint(err)
 	default:
 		p.ToDo = "Nothing was lost: every step is in the transcript. Press q to leave and run 'ceremony tui' again to resume."
 	}

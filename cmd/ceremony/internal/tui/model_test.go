@@ -598,7 +598,7 @@ func TestDeviceErrors(t *testing.T) {
 
 	w.set(func() { w.pulled["alice"] = true })
 	d.key(tea.KeyEnter)
-	if f := d.wait("What to do"); !strings.Contains(f, "Plug the device in again") {
+	if f := d.wait("What to do"); !strings.Contains(f, "Plug the device in") {
 		t.Errorf("pulled token:\n%s", f)
 	}
 	d.key(tea.KeyEnter)

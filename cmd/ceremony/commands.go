@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"flag"
+)
+
+// command is one subcommand. name may have two words ("keys generate").
+type command struct {
+	name    string
+	summary string // one line for the command list
+	usage   string // the synopsis after "ceremony NAME"
+	help    string // what it does, its flags' meaning, and an example
+	// setup declares the command's flags on fs and returns what runs it
+	// once they are parsed; define makes it from a flags and a run
+	// function.
+	setup func(fs *flag.FlagSet) runFunc
+}
+
+// runFunc does a command's work once its flags are parsed.
+type runFunc = func(ctx context.Context, e *env, args []string) error
+
+// define makes a command from its text, a function that declares its
+// flags on a flag set and returns where their values land (O), and the
+// named function that runs it with them.
+func define[O any](c command, flags func(*flag.FlagSet) *O, run func(context.Context, *env, *O, []string) error) *command {
+	c.setup = func(fs *flag.FlagSet) runFunc {
+		o := flags(fs)
+		return func(ctx context.Context, e *env, args []string) error { return run(ctx, e, o, args) }
+	}
+	return &c
+}
+
+// noFlags is the flags function of a command that has none.
+func noFlags(*flag.FlagSet) *struct{} { return &struct{}{} }
+
+// commands lists every command: 'ceremony help' shows them sorted by name.
+var commands = []*command{
+	// In the ceremony room.
+	define(command{name: "start", summary: "open a ceremony from a plan: load, verify, stage, review",
+		usage: "PLAN [--workspace DIR] [--publish-dir DIR] [--json]", help: startHelp}, startFlags, runStart),
+	define(command{name: "sign", summary: "sign the staged roles with a device key, or an air-gapped request",
+		usage: "--key URI [--workspace DIR] [--allow-last-pin-try] | REQUEST [--key URI] --out RESPONSE", help: signHelp}, signFlags, runSign),
+	define(command{name: "status", summary: "who has signed, who is missing, per role and threshold",
+		usage: "[--workspace DIR] [--json]", help: statusHelp}, workspaceJSONFlags, runStatus),
+	define(command{name: "request export", summary: "write signing requests for air-gapped signers",
+		usage: "[--workspace DIR] --out DIR [--json]", help: requestExportHelp}, requestExportFlags, runRequestExport),
+	define(command{name: "collect", summary: "check air-gapped signers' responses and record their signatures",
+		usage: "[--workspace DIR] [--json] RESPONSE...", help: collectHelp}, collectFlags, runCollect),
+	define(command{name: "publish", summary: "write the signed metadata once every threshold holds",
+		usage: "[--workspace DIR] [--online-key URI]", help: publishHelp}, publishFlags, runPublish),
+	define(command{name: "resume", summary: "rebuild the state from the transcript after a crash, and go on",
+		usage: "[--workspace DIR]", help: resumeHelp}, workspaceFlags, runResume),
+	define(command{name: "close", summary: "end the ceremony and print the transcript's head for witnesses",
+		usage: "[--workspace DIR] [--json]", help: closeHelp}, workspaceJSONFlags, runClose),
+	define(command{name: "tui", summary: "the guided terminal UI for the ceremony room",
+		usage: "[WORKSPACE] [--online-key URI] [--allow-last-pin-try] [--plain]", help: tuiHelp}, tuiFlags, runTUICommand),
+
+	// Devices and keys.
+	define(command{name: "devices", summary: "list tokens and cards, with the keys on each",
+		usage: "[--json]", help: devicesHelp}, jsonFlag, runDevices),
+	define(command{name: "keys show", summary: "show a key's keyid, TUF key object, PEM and PGP words",
+		usage: "[--json] URI", help: keysShowHelp}, keysShowFlags, runKeysShow),
+	define(command{name: "keys generate", summary: "generate a key pair on a token or card",
+		usage: "--type TYPE [--pin-policy P] [--touch-policy P] [--allow-last-pin-try] [--json] URI", help: keysGenerateHelp}, keysGenerateFlags, runKeysGenerate),
+	define(command{name: "keys attest", summary: "verify a YubiKey key's attestation and print what it proves",
+		usage: "[--json] [--roots PEM] URI", help: keysAttestHelp}, keysAttestFlags, runKeysAttest),
+
+	// Maintainers (PEP 480).
+	define(command{name: "maintainer enroll", summary: "enroll a YubiKey key for a project: attestation and proof of possession",
+		usage: "--project NAME --nonce HEX --key piv:URI [--generate] [--out FILE]", help: maintainerEnrollHelp}, maintainerEnrollFlags, runMaintainerEnroll),
+	define(command{name: "maintainer verify-enrollment", summary: "check an enrollment: attestation, policies, proof of possession",
+		usage: "FILE --project NAME --nonce HEX [--roots PEM] [--pin-policy P] [--touch-policy P] [--max-age-days N] [--at TIME] [--json]", help: maintainerVerifyEnrollmentHelp},
+		maintainerVerifyEnrollmentFlags, runMaintainerVerifyEnrollment),
+	define(command{name: "maintainer sign", summary: "sign a project's delegated targets metadata with a YubiKey",
+		usage: "METADATA --key URI [--out FILE]", help: maintainerSignHelp}, maintainerSignFlags, runMaintainerSign),
+	define(command{name: "maintainer request", summary: "a signing request for a project's metadata, for maintainers who sign apart",
+		usage: "METADATA --project NAME --delegator FILE --out REQUEST", help: maintainerRequestHelp}, maintainerRequestFlags, runMaintainerRequest),
+	define(command{name: "maintainer collect", summary: "add maintainers' response signatures to a project's metadata",
+		usage: "METADATA --project NAME --delegator FILE RESPONSE...", help: maintainerCollectHelp}, projectFlags, runMaintainerCollect),
+
+	// Auditors.
+	define(command{name: "verify", summary: "verify a whole published TUF repository from a trusted root",
+		usage: "METADATA_DIR --root TRUSTED_ROOT [--at TIME] [--json]", help: verifyHelp}, verifyFlags, runVerify),
+	define(command{name: "transcript verify", summary: "check a transcript's hash chain and every artifact it names",
+		usage: "FILE [--head DIGEST] [--json]", help: transcriptVerifyHelp}, transcriptVerifyFlags, runTranscriptVerify),
+	define(command{name: "transcript replay", summary: "re-run a ceremony from its transcript and compare what it published",
+		usage: "FILE [--against METADATA_DIR] [--json]", help: transcriptReplayHelp}, transcriptReplayFlags, runTranscriptReplay),
+
+	// Everyone.
+	define(command{name: "demo", summary: "bootstrap a repository and run a quarterly ceremony on throwaway SoftHSM tokens",
+		usage: "[--out DIR] [--tui]", help: demoHelp}, demoFlags, runDemo),
+	define(command{name: "version", summary: "print the version, commit and the binary's SHA-256",
+		usage: "[--json]", help: versionHelp}, jsonFlag, runVersion),
+	define(command{name: "exit-codes", summary: "list the exit codes and what each means",
+		usage: "", help: exitCodesHelp()}, noFlags, runExitCodes),
+}
+
+// jsonFlag is the flags function of a command whose one flag is --json.
+func jsonFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("json", false, "print JSON for scripts")
+}

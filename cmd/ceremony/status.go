@@ -1,0 +1,22 @@
+package main
+
+import (
+	"context"
+)
+
+const statusHelp = `Prints, per staged role, who has signed and who may still sign, against
+each threshold the role must reach (for a new root, the old root's and its
+own), and whether the ceremony is ready to publish.
+
+Example:
+  ceremony status --workspace ws-2026-q4 --json`
+
+// runStatus is 'ceremony status'.
+func runStatus(ctx context.Context, e *env, o *workspaceJSONOptions, args []string) error {
+	eng, err := openWorkspace(*o.workspace)
+	if err != nil {
+		return err
+	}
+	defer eng.Release()
+	return printStatus(e, eng, *o.json)
+}
