@@ -142,9 +142,8 @@ func (f FilePIN) PIN(req PINRequest) ([]byte, error) {
 	return b, nil
 }
 
-// StaticPIN is a PINSource with a fixed PIN, for tests and for RFC 7512's
-// pin-value attribute (which callers should warn about: it puts the PIN on
-// the command line).
+// StaticPIN is a PINSource with a fixed PIN, for tests. (Key URIs cannot
+// carry a PIN: RFC 7512's pin-value is refused.)
 type StaticPIN []byte
 
 // PIN implements PINSource.

@@ -716,14 +716,11 @@ func TestPINSourceFromURI(t *testing.T) {
 	if _, err := s.Sign(nil, in, opts); err != nil {
 		t.Fatal(err)
 	}
+	// A PIN in the URI itself is refused, and the refusal does not repeat it.
 	logout(t, "bob")
-	var warn strings.Builder
-	b := &Backend{Warn: &warn}
-	if _, err := b.Signer(ctx, k.URI+"?pin-value="+softhsmtest.UserPIN, hsm.Auth{}); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(warn.String(), "pin-value") {
-		t.Errorf("no warning for pin-value: %q", warn.String())
+	_, err = Default().Signer(ctx, k.URI+"?pin-value="+softhsmtest.UserPIN, hsm.Auth{})
+	if !errors.Is(err, hsm.ErrBadURI) || !strings.Contains(err.Error(), "pin-source") || strings.Contains(err.Error(), softhsmtest.UserPIN) {
+		t.Errorf("pin-value: got %v, want ErrBadURI pointing to pin-source, without the PIN", err)
 	}
 	// No PIN source at all: a clear "PIN required".
 	logout(t, "bob")
