@@ -284,7 +284,8 @@ func (c *card) protectedManagementKey(auth hsm.Auth) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := c.yk.Metadata(pin)
+	m, err := c.yk.Metadata(hsm.PINString(pin))
+	hsm.Wipe(pin)
 	if err != nil {
 		return nil, classify(c, "read the PIN-protected management key", err)
 	}
