@@ -499,13 +499,25 @@ func (v *sigCheck) check() error {
 			return fmt.Errorf("%w (ECDSA signatures must be DER-encoded)", ErrSignature)
 		}
 	case SchemeRSAPSS:
-		err := rsa.VerifyPSS(v.pub.(*rsa.PublicKey), crypto.SHA256, v.h.Sum(nil), v.sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
-		if err != nil {
-			return ErrSignature
+		pub, digest := v.pub.(*rsa.PublicKey), v.h.Sum(nil)
+		if rsa.VerifyPSS(pub, crypto.SHA256, digest, v.sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) == nil {
+			return nil
 		}
+		if rsa.VerifyPSS(pub, crypto.SHA256, digest, v.sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}) == nil {
+			return ErrPSSSalt
+		}
+		return ErrSignature
 	}
 	return nil
 }
+
+// ErrPSSSalt reports an RSA-PSS signature whose salt is not as long as the
+// digest (32 bytes for rsassa-pss-sha256). python-tuf accepts any salt
+// length, go-tuf (go-securesystemslib) only that one, so such a signature
+// does not count: a threshold must hold for every client. It wraps
+// ErrSignature. VerifyOptions.AnyPSSSalt counts it, for a repository this
+// tool did not sign.
+var ErrPSSSalt = fmt.Errorf("%w: its RSA-PSS salt is not as long as the digest, which go-tuf refuses (python-tuf accepts it)", ErrSignature)
 
 // verifyEd25519 finishes an RFC 8032 verification given SHA-512(R||A||M),
 // as crypto/ed25519 does: the encoded [S]B - [k]A must equal R.

@@ -3,6 +3,8 @@ package piv
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -180,6 +182,13 @@ func samePublic(a, b crypto.PublicKey) bool {
 // YubiKey when its touch policy asks for it, and verifies the signature in
 // software before returning it.
 func (s *signer) Sign(rand io.Reader, msg []byte, opts crypto.SignerOpts) ([]byte, error) {
+	if pss, ok := opts.(*rsa.PSSOptions); ok {
+		o, err := hsm.PSSOptions(pss)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.k.Device, err)
+		}
+		opts = o // and the signature is verified with it: no other salt passes
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -234,6 +243,11 @@ func (s *signer) Sign(rand io.Reader, msg []byte, opts crypto.SignerOpts) ([]byt
 			cerr = fmt.Errorf("%s: the YubiKey was not touched in time, or the PIN was not accepted: sign again and touch it while it blinks: %w", c.dev, hsm.ErrNotLoggedIn)
 		}
 		return nil, s.fail(cerr)
+	}
+	if pub, ok := s.k.Public.(*ecdsa.PublicKey); ok {
+		if sig, err = hsm.LowS(pub, sig); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", c.dev, slotLabel(s.slot), err)
+		}
 	}
 	if err := hsm.Verify(s.k.Public, msg, sig, opts); err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", c.dev, slotLabel(s.slot), err)
