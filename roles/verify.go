@@ -48,6 +48,15 @@ type VerifyOptions struct {
 	AnyPSSSalt bool
 }
 
+// VerifyOptionsFor returns the options verification takes in scope:
+// relaxed only where the severity table makes CheckSignaturesEveryClient
+// a warning, so that what a threshold counts follows the same table as
+// every other check. A signature counted only so is reported under that
+// check, with its severity.
+func VerifyOptionsFor(scope Scope) VerifyOptions {
+	return VerifyOptions{AnyPSSSalt: SeverityOf(CheckSignaturesEveryClient, scope) == Warning}
+}
+
 // Count is the number of distinct keys that signed.
 func (r *VerifyReport) Count() int { return len(r.Signed) }
 
