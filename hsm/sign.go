@@ -1,6 +1,7 @@
 package hsm
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"errors"
@@ -14,25 +15,30 @@ import (
 // What every backend's signer makes of a request, so that no device signs
 // in a form some verifier refuses.
 
-// PSSOptions returns the RSA-PSS options a signer signs with: the hash of
-// opts and a salt exactly as long as the digest. python-tuf accepts any
-// salt length, but go-securesystemslib (go-tuf) accepts only that one, so
-// it is the only one a signature of this module uses. PSSSaltLengthAuto
-// and PSSSaltLengthEqualsHash both mean it; any other length is refused,
-// wrapping ErrUnsupported.
-func PSSOptions(opts *rsa.PSSOptions) (*rsa.PSSOptions, error) {
-	if opts == nil {
+// SignOptions returns the options a signer signs with: opts, except that
+// RSA-PSS gets a salt exactly as long as the digest. python-tuf accepts
+// any salt length, but go-securesystemslib accepts only that one, so it is
+// the only one a signature of this module has. PSSSaltLengthAuto and
+// PSSSaltLengthEqualsHash both mean it; any other length is refused,
+// wrapping ErrUnsupported. Signers verify with the options returned, so a
+// device that used another salt is caught.
+func SignOptions(opts crypto.SignerOpts) (crypto.SignerOpts, error) {
+	pss, ok := opts.(*rsa.PSSOptions)
+	if !ok {
+		return opts, nil
+	}
+	if pss == nil {
 		return nil, errors.New("nil *rsa.PSSOptions: give the hash and salt length")
 	}
-	h := opts.HashFunc()
-	if h == 0 || !h.Available() {
+	h := pss.HashFunc()
+	if !h.Available() {
 		return nil, fmt.Errorf("RSA-PSS needs a hash function, got %v: %w", h, ErrUnsupported)
 	}
-	switch opts.SaltLength {
+	switch pss.SaltLength {
 	case rsa.PSSSaltLengthAuto, rsa.PSSSaltLengthEqualsHash, h.Size():
 	default:
 		return nil, fmt.Errorf("RSA-PSS with a %d-byte salt: signatures here have a salt as long as the digest (%d bytes), the only length every TUF client accepts: %w",
-			opts.SaltLength, h.Size(), ErrUnsupported)
+			pss.SaltLength, h.Size(), ErrUnsupported)
 	}
 	return &rsa.PSSOptions{SaltLength: h.Size(), Hash: h}, nil
 }

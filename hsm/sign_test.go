@@ -15,20 +15,24 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
-func TestPSSOptions(t *testing.T) {
+func TestSignOptions(t *testing.T) {
 	for _, salt := range []int{rsa.PSSSaltLengthAuto, rsa.PSSSaltLengthEqualsHash, 32} {
-		o, err := PSSOptions(&rsa.PSSOptions{Hash: crypto.SHA256, SaltLength: salt})
-		if err != nil || o.SaltLength != 32 || o.Hash != crypto.SHA256 {
+		o, err := SignOptions(&rsa.PSSOptions{Hash: crypto.SHA256, SaltLength: salt})
+		if pss, ok := o.(*rsa.PSSOptions); err != nil || !ok || pss.SaltLength != 32 || pss.Hash != crypto.SHA256 {
 			t.Errorf("salt %d: got %+v, %v; want a 32-byte salt", salt, o, err)
 		}
 	}
-	for _, o := range []*rsa.PSSOptions{nil, {Hash: crypto.SHA256, SaltLength: 20}, {SaltLength: rsa.PSSSaltLengthEqualsHash}} {
-		if _, err := PSSOptions(o); err == nil {
+	var nilPSS *rsa.PSSOptions
+	for _, o := range []crypto.SignerOpts{nilPSS, &rsa.PSSOptions{Hash: crypto.SHA256, SaltLength: 20}, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}} {
+		if _, err := SignOptions(o); err == nil {
 			t.Errorf("%+v accepted", o)
 		}
 	}
-	if _, err := PSSOptions(&rsa.PSSOptions{Hash: crypto.SHA256, SaltLength: 20}); !errors.Is(err, ErrUnsupported) {
+	if _, err := SignOptions(&rsa.PSSOptions{Hash: crypto.SHA256, SaltLength: 20}); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("salt 20: %v, want ErrUnsupported", err)
+	}
+	if o, err := SignOptions(crypto.SHA384); o != crypto.SHA384 || err != nil {
+		t.Errorf("ECDSA options changed: %v, %v", o, err)
 	}
 }
 

@@ -20,11 +20,11 @@ type URISyntax struct {
 	Vendor bool
 }
 
-// URIAttr is one attribute of a key URI.
+// URIAttr is one attribute of a key URI. Split has checked that it stood
+// in the part (path or query) its name belongs to.
 type URIAttr struct {
 	Name  string // lower case
 	Value string // as written: still percent-encoded
-	Query bool   // it stood after '?'
 }
 
 // Split splits uri into its attributes, checking what every key URI
@@ -71,7 +71,7 @@ func (s URISyntax) Split(uri string) ([]URIAttr, error) {
 			if slices.ContainsFunc(attrs, func(a URIAttr) bool { return a.Name == name }) {
 				return fmt.Errorf("%s has attribute %s twice: %w", s.Name, name, ErrBadURI)
 			}
-			attrs = append(attrs, URIAttr{Name: name, Value: value, Query: inQuery})
+			attrs = append(attrs, URIAttr{Name: name, Value: value})
 		}
 		return nil
 	}

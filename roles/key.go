@@ -265,13 +265,13 @@ func (k *Key) PublicKey() (crypto.PublicKey, error) {
 	return pub, nil
 }
 
-// MinRSABits is the smallest RSA key a signature may count for. Keys this
+// minRSABits is the smallest RSA key a signature may count for. Keys this
 // tool generates have 3072 bits.
-const MinRSABits = 2048
+const minRSABits = 2048
 
 func checkRSA(pub *rsa.PublicKey) error {
-	if n := pub.N.BitLen(); n < MinRSABits {
-		return fmt.Errorf("RSA key of %d bits is too weak: use %d bits or more (ceremony generates 3072)", n, MinRSABits)
+	if n := pub.N.BitLen(); n < minRSABits {
+		return fmt.Errorf("RSA key of %d bits is too weak: use %d bits or more (ceremony generates 3072)", n, minRSABits)
 	}
 	return nil
 }
@@ -279,9 +279,10 @@ func checkRSA(pub *rsa.PublicKey) error {
 // checkEd25519 refuses a public key that is not the one canonical encoding
 // of its point (y below p; the sign of x only where x is not 0), since a
 // second encoding would be a second keyid for one key, and a point of small
-// order, under which a signature anyone can make, (R = identity, S = 0)
-// for one, verifies. Both are tested on the bytes: decoding every key of a
-// role with a hundred thousand delegations would cost seconds.
+// order, under which signatures anyone can make verify: (R = identity,
+// S = 0) for every message, for one. Both are tested on the bytes:
+// decoding every key of a role with a hundred thousand delegations would
+// cost seconds.
 func checkEd25519(pub []byte) error {
 	if !canonicalY(pub) {
 		return errors.New("ed25519 public key is not canonically encoded (its y is not below 2^255-19): another encoding names the same point")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -182,12 +181,9 @@ func samePublic(a, b crypto.PublicKey) bool {
 // YubiKey when its touch policy asks for it, and verifies the signature in
 // software before returning it.
 func (s *signer) Sign(rand io.Reader, msg []byte, opts crypto.SignerOpts) ([]byte, error) {
-	if pss, ok := opts.(*rsa.PSSOptions); ok {
-		o, err := hsm.PSSOptions(pss)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.k.Device, err)
-		}
-		opts = o // and the signature is verified with it: no other salt passes
+	opts, err := hsm.SignOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.k.Device, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

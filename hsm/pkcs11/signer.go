@@ -55,12 +55,9 @@ func (s *signer) Sign(_ io.Reader, msg []byte, opts crypto.SignerOpts) ([]byte, 
 	if s.closed.Load() {
 		return nil, fmt.Errorf("%s: this signer was closed; open the key again", s.key.Device)
 	}
-	if pss, ok := opts.(*rsa.PSSOptions); ok {
-		o, err := hsm.PSSOptions(pss)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.key.Device, err)
-		}
-		opts = o // and the signature is verified with it: no other salt passes
+	opts, err := hsm.SignOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.key.Device, err)
 	}
 	mech, size, err := s.mechanism(msg, opts)
 	if err != nil {
@@ -131,7 +128,7 @@ func (s *signer) mechanism(msg []byte, opts crypto.SignerOpts) (m []*p11.Mechani
 		if len(msg) != hash.Size() {
 			return nil, 0, fmt.Errorf("%s: RSA-PSS signs a digest: got %d bytes, but %v digests are %d", s.key.Device, len(msg), hash, hash.Size())
 		}
-		// Sign has made the salt as long as the digest (hsm.PSSOptions).
+		// Sign has made the salt as long as the digest (hsm.SignOptions).
 		return []*p11.Mechanism{p11.NewMechanism(p11.CKM_RSA_PKCS_PSS, p11.NewPSSParams(hm, mgf, uint(pss.SaltLength)))}, 0, nil
 	}
 	return nil, 0, fmt.Errorf("%s: unsupported key type %T: %w", s.key.Device, s.key.Public, hsm.ErrUnsupported)
