@@ -155,10 +155,11 @@ func (s *State) Role(name string) *RoleState {
 
 // Engine drives one ceremony in a workspace folder.
 type Engine struct {
-	ws    string
-	tpath string
-	w     *transcripts.Writer
-	st    *State
+	ws     string
+	tpath  string
+	w      *transcripts.Writer
+	st     *State
+	repair *transcripts.Repair
 }
 
 // State returns the ceremony's state; the caller must not change it.
@@ -181,6 +182,10 @@ func (e *Engine) CloseCeremony() error {
 	}
 	return e.record(EventClosed, struct{}{})
 }
+
+// Repaired says how Resume mended a torn last line of the transcript, or
+// is nil when there was none.
+func (e *Engine) Repaired() *transcripts.Repair { return e.repair }
 
 // Close releases the workspace.
 func (e *Engine) Close() error { return e.w.Close() }
@@ -286,40 +291,46 @@ func reopenAborted(tpath string, plan *Plan) (*transcripts.Writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Nothing but the format's own events (its header, the record of a
+	// torn tail resume dropped) leaves the plan unrecorded.
 	st, err := Fold(tpath)
-	if err != nil || st.Plan != nil || w.Last().Type != transcripts.HeaderType {
+	if err != nil || st.Plan != nil {
 		w.Close()
 		return nil, fmt.Errorf("%w: %s holds a ceremony already: go on with 'ceremony resume', or start in another workspace", ErrConflict, tpath)
 	}
 	return w, nil
 }
 
-// Resume reopens the ceremony in workspace ws: it folds the transcript's
-// events (repairing a torn last line, which a crash mid-write leaves) and
-// goes on from where it stopped.
+// Resume reopens the ceremony in workspace ws: it mends a torn last line,
+// which a crash mid-write leaves (Repaired says how), folds the
+// transcript's events and goes on from where it stopped.
 func Resume(ws string) (*Engine, error) {
 	tpath := filepath.Join(ws, TranscriptName)
-	w, err := transcripts.Open(tpath)
+	w, repair, err := transcripts.OpenRepair(tpath)
 	if err != nil {
 		return nil, fmt.Errorf("open transcript: %w", err)
 	}
-	st, err := Fold(tpath)
-	if err != nil {
+	fail := func(err error) (*Engine, error) {
 		w.Close()
+		if repair != nil { // done all the same: say so
+			err = fmt.Errorf("%w (the transcript was repaired first: resume %s)", err, repair)
+		}
 		return nil, err
 	}
-	if st.Plan == nil {
-		w.Close()
-		return nil, fmt.Errorf("%w: the ceremony in %s was cut short before its plan was recorded: run 'ceremony start PLAN' there again", ErrState, ws)
+	st, err := Fold(tpath)
+	if err != nil {
+		return fail(err)
 	}
-	e := &Engine{ws: ws, tpath: tpath, w: w, st: st}
+	if st.Plan == nil {
+		return fail(fmt.Errorf("%w: the ceremony in %s was cut short before its plan was recorded: run 'ceremony start PLAN' there again", ErrState, ws))
+	}
+	e := &Engine{ws: ws, tpath: tpath, w: w, st: st, repair: repair}
 	// A start cut short may have staged some roles and not others.
 	if st.Publishing == nil {
 		for _, s := range st.expected {
 			if st.Role(s.Role) == nil {
 				if err := e.stage(s); err != nil {
-					w.Close()
-					return nil, err
+					return fail(err)
 				}
 			}
 		}

@@ -31,7 +31,9 @@ type ReplayFile struct {
 
 // Replay folds a transcript with the same code that ran the ceremony,
 // which re-derives every staged role from the recorded plan and trusted
-// state, re-verifies every signature and reruns every policy check; then
+// state, re-verifies every signature and reruns every policy check; it
+// checks that each signature is recorded under the name of the
+// participant whose key made it; then
 // it checks that the files the fold produces are byte for byte those the
 // transcript says were published, and, when against is not empty, those
 // in that folder. No hardware is needed.
@@ -46,6 +48,13 @@ func Replay(tpath, against string) (*ReplayReport, error) {
 	rep := &ReplayReport{Ceremony: st.Plan.Ceremony, Roles: len(st.Roles), Published: st.Published}
 	for _, r := range st.Roles {
 		rep.Signatures += len(r.Signatures)
+		// The fold verified each signature under its keyid; the name the
+		// transcript gives the signer must be that key's holder's.
+		for _, sg := range r.Signatures {
+			if want := st.name(sg.KeyID); sg.Signer != want {
+				return nil, fmt.Errorf("%w: %s's signature by key %s is recorded as %q's, but the plan gives that key to %s", ErrReplay, r.Role, short(sg.KeyID), sg.Signer, want)
+			}
+		}
 	}
 	if st.Publishing == nil {
 		return rep, nil

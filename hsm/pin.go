@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 	"unsafe"
+
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 )
 
 // PINRequest is what a backend tells a PINSource when it needs a PIN.
@@ -205,22 +207,23 @@ func (f FilePIN) PIN(req PINRequest) ([]byte, error) {
 	if err := protect(); err != nil {
 		return nil, err
 	}
-	file, err := os.Open(f.Path)
+	// Bounded, regular files only: a FIFO or /dev/zero named as the
+	// pin-source must not hang or exhaust the process.
+	file, err := boundedfile.Open(f.Path, boundedfile.PINSource)
 	if err != nil {
-		return nil, fmt.Errorf("read pin-source: %w", err)
+		return nil, err
 	}
 	defer file.Close()
-	// Read straight into the buffer, and at most its size: a pin-source
-	// may be a pipe (/dev/fd/3), never something to read without bound.
+	// Straight into the buffer, which no PIN outgrows.
 	b := PINBuffer()
 	n, err := io.ReadFull(file, b[:cap(b)])
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		Wipe(b[:n])
-		return nil, fmt.Errorf("read pin-source: %w", err)
+		return nil, err
 	}
 	if n == cap(b) {
 		Wipe(b[:n])
-		return nil, fmt.Errorf("pin-source %s holds %d bytes or more: it must hold only the PIN", f.Path, cap(b))
+		return nil, fmt.Errorf("the pin-source file holds %d bytes or more: it must hold only the PIN", cap(b))
 	}
 	b = bytes.TrimRight(b[:n], "\r\n")
 	if len(b) == 0 {

@@ -12,6 +12,7 @@ packages=(
   ykcs11                    # YubiKey PKCS#11 module, tested on the virtual card
   tmux                      # drives the TUI end-to-end test
   util-linux iproute2       # unshare and ip for the hermetic pcscd namespace
+  python3                   # runs docs/TRANSCRIPT.md's verifier in package transcripts' tests
 )
 
 missing=()
@@ -21,11 +22,26 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# tuf-js, the second independent client softhsm-tests/ checks every
+# published repository with, runs on node: Debian 12's own nodejs 18 will
+# do when the machine has no node at all.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 
-echo "install-deps: installing ${missing[*]}" >&2
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# tuf-js itself, at the version softhsm-tests/tufjs/package-lock.json pins,
+# from the npm registry; again only when it is missing or the lock changed.
+tufjs="$(dirname "$0")/../softhsm-tests/tufjs"
+if [ ! -f "$tufjs/node_modules/.package-lock.json" ] || [ "$tufjs/package-lock.json" -nt "$tufjs/node_modules/.package-lock.json" ]; then
+  echo "install-deps: npm ci in softhsm-tests/tufjs" >&2
+  npm ci --prefix "$tufjs" --no-audit --no-fund --loglevel=error >&2
+fi

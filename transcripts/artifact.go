@@ -33,20 +33,39 @@ func artifactPath(transcript, name string) string {
 }
 
 // ReadArtifact returns the bytes of an artifact of the transcript at path,
-// after checking that they hash to its name.
+// after checking that they hash to its name. ReadArtifact only reads.
 func ReadArtifact(path string, a Artifact) ([]byte, error) {
 	if !validArtifactName(a.Digest) {
 		return nil, fmt.Errorf("artifact name %q is not sha256:<64 lowercase hex>", clip(a.Digest))
 	}
-	if _, err := hashFile(artifactPath(path, a.Digest)); err != nil {
-		return nil, fmt.Errorf("read artifact %s: %w", a.Digest, err)
-	}
-	b, err := os.ReadFile(artifactPath(path, a.Digest))
+	b, err := loadArtifact(path, a.Digest)
 	if err != nil {
-		return nil, fmt.Errorf("read artifact %s: %w", a.Digest, err)
+		return nil, fmt.Errorf("read %w", err)
 	}
-	if got := artifactPrefix + hex.EncodeToString(sha256Sum(b)); got != a.Digest {
-		return nil, fmt.Errorf("artifact %s: its bytes hash to %s: %w", a.Digest, got, ErrIntegrity)
+	return b, nil
+}
+
+// loadArtifact reads the artifact named name (a valid name) and checks
+// that it is a regular file, not a symbolic link, and that its bytes hash
+// to its name.
+func loadArtifact(transcript, name string) ([]byte, error) {
+	p := artifactPath(transcript, name)
+	// A FIFO or device in the store would block or never end, and a link
+	// would make the store name bytes kept elsewhere: open neither.
+	f, err := openRegular(p, os.O_RDONLY, true)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("artifact %s is missing (%s): %w", name, p, ErrIntegrity)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("artifact %s cannot be read: %v: %w", name, err, ErrIntegrity)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("artifact %s cannot be read: %w", name, err)
+	}
+	if got := artifactPrefix + hex.EncodeToString(sha256Sum(b)); got != name {
+		return nil, fmt.Errorf("artifact %s has been altered: its bytes hash to %s: %w", name, got, ErrIntegrity)
 	}
 	return b, nil
 }
@@ -56,70 +75,47 @@ func sha256Sum(b []byte) []byte {
 	return s[:]
 }
 
-// hashFile returns the artifact name of the file at p.
-func hashFile(p string) (string, error) {
-	// A FIFO or device in the store would block or never end: look first.
-	if fi, err := os.Stat(p); err != nil {
-		return "", err
-	} else if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("%s is not a regular file", p)
-	}
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return artifactPrefix + hex.EncodeToString(h.Sum(nil)), nil
-}
-
 // artifactIntact reports why the artifact named name is not intact, or nil.
 func artifactIntact(transcript, name string) error {
-	got, err := hashFile(artifactPath(transcript, name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("artifact %s is missing (%s)", name, artifactPath(transcript, name))
-	}
-	if err != nil {
-		return fmt.Errorf("artifact %s cannot be read: %v", name, err)
-	}
-	if got != name {
-		return fmt.Errorf("artifact %s has been altered: its bytes hash to %s", name, got)
-	}
-	return nil
+	_, err := loadArtifact(transcript, name)
+	return err
 }
 
 // putArtifact stores the bytes of r under their digest beside the
 // transcript at path: written to a temporary file, fsynced, renamed into
 // place, and the directory fsynced, so that an artifact either is complete
-// or is not there. Storing the same bytes again changes nothing.
+// or is not there. Storing the same bytes again changes nothing. Bytes that
+// fail the secret screen are refused before anything is written.
 func putArtifact(path string, r io.Reader) (Artifact, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return Artifact{}, fmt.Errorf("store artifact: %w", err)
+	}
+	if e := screenArtifact(b); e != nil {
+		return Artifact{}, fmt.Errorf("store artifact: byte %d: %s", e.col, e.msg)
+	}
 	dir := filepath.Join(ArtifactDir(path), "sha256")
 	if err := mkdirDurable(dir); err != nil {
 		return Artifact{}, fmt.Errorf("artifact directory: %w", err)
+	}
+	name := artifactPrefix + hex.EncodeToString(sha256Sum(b))
+	final := artifactPath(path, name)
+	if _, err := os.Lstat(final); err == nil {
+		if err := artifactIntact(path, name); err != nil {
+			return Artifact{}, fmt.Errorf("store artifact: %w", err)
+		}
+		// It may have been renamed into place by a process that died before
+		// its directory fsync.
+		return Artifact{name}, syncDir(dir)
 	}
 	tmp, err := os.CreateTemp(dir, ".tmp-*")
 	if err != nil {
 		return Artifact{}, fmt.Errorf("store artifact: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, h), r); err != nil {
+	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return Artifact{}, fmt.Errorf("store artifact: %w", err)
-	}
-	name := artifactPrefix + hex.EncodeToString(h.Sum(nil))
-	final := artifactPath(path, name)
-	if _, err := os.Lstat(final); err == nil {
-		tmp.Close()
-		if err := artifactIntact(path, name); err != nil {
-			return Artifact{}, fmt.Errorf("store artifact: %v: %w", err, ErrIntegrity)
-		}
-		// It may have been renamed into place by a process that died before
-		// its directory fsync.
-		return Artifact{name}, syncDir(dir)
 	}
 	if err := syncFile(tmp); err != nil {
 		tmp.Close()
@@ -156,6 +152,23 @@ func mkdirDurable(dir string) error {
 		return err
 	}
 	return syncDir(parent)
+}
+
+// regularOnly passes on what opening a file returned, unless the file is
+// not a regular one: then it closes it and says so.
+func regularOnly(f *os.File, err error) (*os.File, error) {
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file (%s)", f.Name(), fi.Mode().Type())
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // syncFile fsyncs f. Tests replace it to count calls and inject failures.

@@ -10,86 +10,133 @@ import (
 	"unicode/utf8"
 )
 
-// The checks a Problem names. They are part of the --json form.
+// The checks a Problem names. They are part of the --json form. Within a
+// line they are made in this order; docs/TRANSCRIPT.md, section 8, says
+// which stop the line's other checks.
 const (
 	checkLine     = "line"     // a line breaks the line grammar
 	checkData     = "data"     // data is not a strict, compact JSON object
-	checkSecret   = "secret"   // data holds a member named like a secret
-	checkSeq      = "seq"      // seq is not the line number
-	checkTime     = "time"     // time goes backwards
+	checkArtifact = "artifact" // a reference is malformed, or the artifact it names is missing or altered
+	checkSecret   = "secret"   // data, or an artifact, holds something that looks like a secret
+	checkSeq      = "seq"      // seq is not one more than the previous line's
 	checkPrev     = "prev"     // prev is not the hash of the previous line
+	checkTime     = "time"     // time is before the previous line's
 	checkHeader   = "header"   // the first line is not a valid header, or a later one is
+	checkReserved = "reserved" // a "transcript." type this format does not define
+	checkRepair   = "repair"   // a transcript.torn event breaks the rules for recording a repair
 	checkTorn     = "torn"     // bytes after the last newline: a write cut short
-	checkArtifact = "artifact" // a named artifact is malformed, missing or altered
 	checkHead     = "head"     // the head is not the one the caller expected
 )
 
 // maxDepth bounds nesting in data: the engine's events are shallow, and a
-// bound keeps the parser's recursion safe on hostile input.
+// bound keeps the parser's recursion safe on hostile input. The data
+// object itself is at depth 0; an array or object directly inside it is at
+// depth 1, and none may be deeper than maxDepth.
 const maxDepth = 64
 
 // artifactPrefix starts every artifact name.
 const artifactPrefix = "sha256:"
 
+// scanMode says which JSON a dataScanner accepts.
+type scanMode int
+
+const (
+	// eventData is an event's data: one object in compact form, no two
+	// members of an object with the same name, and "artifact" members
+	// that are references.
+	eventData scanMode = iota
+	// artifactJSON is an artifact screened for secrets: any JSON text,
+	// white space allowed between tokens, duplicate names allowed, and
+	// "artifact" an ordinary name.
+	artifactJSON
+)
+
 // scanData checks that b is one JSON object (RFC 8259) in compact form, with
-// valid UTF-8, no duplicate member names at any depth, no member named like
-// a secret and no string that holds a PEM private key, and that every member
-// named "artifact" is a string "sha256:<64 lowercase hex>". It returns those
-// artifact names in order of appearance.
-func scanData(b []byte) ([]string, error) {
+// valid UTF-8, no duplicate member names at any depth, no array or object
+// deeper than maxDepth, no member named like a secret and no string that
+// holds a secret marker, and that every member named "artifact" is a string
+// "sha256:<64 lowercase hex>". It returns the artifact names that are well
+// formed, in order of appearance, and what failed: one "data" error, which
+// stops the scan, or else at most the first "artifact" error and then the
+// first "secret" error, since those leave the rest of the data readable.
+func scanData(b []byte) ([]string, []*lineError) {
 	s := dataScanner{b: b}
 	if len(b) == 0 || b[0] != '{' {
-		return nil, s.errf(checkData, "data must be a JSON object")
+		return nil, []*lineError{s.errf(checkData, "data must be a JSON object")}
 	}
 	if err := s.value(0); err != nil {
-		return nil, err
+		return nil, []*lineError{err}
 	}
 	if s.i != len(b) {
-		return nil, s.errf(checkData, "unexpected bytes after the data object")
+		return nil, []*lineError{s.errf(checkData, "unexpected bytes after the data object")}
 	}
-	return s.refs, nil
+	var errs []*lineError
+	for _, e := range []*lineError{s.badRef, s.secret} {
+		if e != nil {
+			errs = append(errs, e)
+		}
+	}
+	return s.refs, errs
+}
+
+// screenArtifact reports where an artifact's bytes look as if they hold a
+// secret, or nil: anywhere in the bytes, a secret marker (see
+// secretMarker); and, when the bytes are one JSON text nested no deeper
+// than maxDepth, a member named like a secret or a string holding a marker
+// once unescaped, as in an event's data.
+func screenArtifact(b []byte) *lineError {
+	if i := secretMarker(b); i >= 0 {
+		return &lineError{checkSecret, i + 1, "the bytes hold " + markerWords + ": secrets never go in a transcript"}
+	}
+	s := dataScanner{b: b, mode: artifactJSON}
+	s.ws()
+	if s.value(0) != nil {
+		return nil // not JSON: the marker scan above is the whole screen
+	}
+	if s.ws(); s.i != len(b) {
+		return nil
+	}
+	return s.secret
 }
 
 type dataScanner struct {
-	b    []byte
-	i    int
-	refs []string
+	b      []byte
+	i      int
+	mode   scanMode
+	refs   []string
+	badRef *lineError // the first malformed artifact reference
+	secret *lineError // the first thing named like, or holding, a secret
 }
 
-func (s *dataScanner) errf(check, format string, args ...any) error {
+func (s *dataScanner) errf(check, format string, args ...any) *lineError {
 	return &lineError{check: check, col: s.i + 1, msg: fmt.Sprintf(format, args...)}
 }
 
-func (s *dataScanner) value(depth int) error {
-	if depth > maxDepth {
-		return s.errf(checkData, "data is nested deeper than %d levels", maxDepth)
+// ws skips white space between tokens where the mode allows it.
+func (s *dataScanner) ws() {
+	if s.mode != artifactJSON {
+		return
 	}
+	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
+		s.i++
+	}
+}
+
+// value reads one value at depth: the depth an array or object there
+// would have.
+func (s *dataScanner) value(depth int) *lineError {
 	if s.i >= len(s.b) {
 		return s.errf(checkData, "data ends early")
 	}
 	switch c := s.b[s.i]; {
-	case c == '{':
-		return s.object(depth)
-	case c == '[':
-		s.i++
-		if s.i < len(s.b) && s.b[s.i] == ']' {
-			s.i++
-			return nil
+	case c == '{' || c == '[':
+		if depth > maxDepth {
+			return s.errf(checkData, "data nests arrays and objects deeper than %d levels", maxDepth)
 		}
-		for {
-			if err := s.value(depth + 1); err != nil {
-				return err
-			}
-			if s.i < len(s.b) && s.b[s.i] == ',' {
-				s.i++
-				continue
-			}
-			if s.i < len(s.b) && s.b[s.i] == ']' {
-				s.i++
-				return nil
-			}
-			return s.errf(checkData, `expected "," or "]" (no whitespace is allowed)`)
+		if c == '{' {
+			return s.object(depth)
 		}
+		return s.array(depth)
 	case c == '"':
 		_, err := s.str()
 		return err
@@ -106,14 +153,16 @@ func (s *dataScanner) value(depth int) error {
 	}
 }
 
-func (s *dataScanner) object(depth int) error {
-	s.i++ // '{'
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		return nil
+func (s *dataScanner) array(depth int) *lineError {
+	return s.elements(']', func() *lineError { return s.value(depth + 1) })
+}
+
+func (s *dataScanner) object(depth int) *lineError {
+	var seen map[string]bool
+	if s.mode == eventData {
+		seen = map[string]bool{}
 	}
-	seen := map[string]bool{}
-	for {
+	return s.elements('}', func() *lineError {
 		keyAt := s.i
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
 			return s.errf(checkData, "expected a member name (no whitespace is allowed)")
@@ -122,52 +171,81 @@ func (s *dataScanner) object(depth int) error {
 		if err != nil {
 			return err
 		}
-		if seen[key] {
-			return &lineError{checkData, keyAt + 1, fmt.Sprintf("duplicate member %s", strconv.Quote(clip(key)))}
+		if seen != nil {
+			if seen[key] {
+				return &lineError{checkData, keyAt + 1, fmt.Sprintf("duplicate member %s", strconv.Quote(clip(key)))}
+			}
+			seen[key] = true
 		}
-		seen[key] = true
-		if secretName(key) {
-			return &lineError{checkSecret, keyAt + 1, fmt.Sprintf("member %s is named like a secret (PIN, PUK, password, management key, private key): secrets never go in a transcript", strconv.Quote(clip(key)))}
+		if s.secret == nil && secretName(key) {
+			s.secret = &lineError{checkSecret, keyAt + 1, fmt.Sprintf("member %s is named like a secret (PIN, PUK, password, management key, private key): secrets never go in a transcript", strconv.Quote(clip(key)))}
 		}
+		s.ws()
 		if s.i >= len(s.b) || s.b[s.i] != ':' {
 			return s.errf(checkData, `expected ":" (no whitespace is allowed)`)
 		}
 		s.i++
-		if key == "artifact" {
-			ref, err := s.artifactRef()
-			if err != nil {
-				return err
-			}
-			s.refs = append(s.refs, ref)
-		} else if err := s.value(depth + 1); err != nil {
+		s.ws()
+		if s.mode == eventData && key == "artifact" {
+			return s.artifactRef(depth + 1)
+		}
+		return s.value(depth + 1)
+	})
+}
+
+// elements reads the rest of an array or object, from its opening bracket
+// to close, calling elem for each element or member.
+func (s *dataScanner) elements(close byte, elem func() *lineError) *lineError {
+	s.i++ // the opening bracket
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == close {
+		s.i++
+		return nil
+	}
+	for {
+		s.ws()
+		if err := elem(); err != nil {
 			return err
 		}
+		s.ws()
 		if s.i < len(s.b) && s.b[s.i] == ',' {
 			s.i++
 			continue
 		}
-		if s.i < len(s.b) && s.b[s.i] == '}' {
+		if s.i < len(s.b) && s.b[s.i] == close {
 			s.i++
 			return nil
 		}
-		return s.errf(checkData, `expected "," or "}" (no whitespace is allowed)`)
+		return s.errf(checkData, `expected "," or %q (no whitespace is allowed)`, string(close))
 	}
 }
 
-// artifactRef reads the value of an "artifact" member.
-func (s *dataScanner) artifactRef() (string, error) {
+// artifactRef reads the value of an "artifact" member, at depth: a
+// malformed reference is noted and the value read on as any other, so
+// that the rest of the data is still checked.
+func (s *dataScanner) artifactRef(depth int) *lineError {
 	at := s.i
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
-		return "", s.errf(checkArtifact, `member "artifact" must be a string "sha256:<64 lowercase hex>"`)
+		if err := s.value(depth); err != nil {
+			return err
+		}
+		if s.badRef == nil {
+			s.badRef = &lineError{checkArtifact, at + 1, `member "artifact" must be a string "sha256:<64 lowercase hex>"`}
+		}
+		return nil
 	}
 	v, err := s.str()
 	if err != nil {
-		return "", err
+		return err
 	}
 	if !validArtifactName(v) {
-		return "", &lineError{checkArtifact, at + 1, fmt.Sprintf(`member "artifact" is %s, not "sha256:<64 lowercase hex>"`, strconv.Quote(clip(v)))}
+		if s.badRef == nil {
+			s.badRef = &lineError{checkArtifact, at + 1, fmt.Sprintf(`member "artifact" is %s, not "sha256:<64 lowercase hex>"`, strconv.Quote(clip(v)))}
+		}
+		return nil
 	}
-	return v, nil
+	s.refs = append(s.refs, v)
+	return nil
 }
 
 func validArtifactName(v string) bool {
@@ -176,8 +254,10 @@ func validArtifactName(v string) bool {
 }
 
 // str reads a string and returns its value, refusing control characters,
-// invalid UTF-8, unknown escapes and unpaired surrogates.
-func (s *dataScanner) str() (string, error) {
+// invalid UTF-8, unknown escapes and unpaired surrogates, and noting a
+// value that holds a secret marker.
+func (s *dataScanner) str() (string, *lineError) {
+	at := s.i
 	s.i++ // '"'
 	var out strings.Builder
 	for {
@@ -189,8 +269,8 @@ func (s *dataScanner) str() (string, error) {
 		case c == '"':
 			s.i++
 			v := out.String()
-			if strings.Contains(v, "PRIVATE KEY-----") {
-				return "", s.errf(checkSecret, "a string holds a PEM private key: secrets never go in a transcript")
+			if s.secret == nil && secretMarker([]byte(v)) >= 0 {
+				s.secret = &lineError{checkSecret, at + 1, "a string holds " + markerWords + ": secrets never go in a transcript"}
 			}
 			return v, nil
 		case c < 0x20:
@@ -269,7 +349,7 @@ func (s *dataScanner) hex4(at int) (rune, bool) {
 }
 
 // number reads a number in RFC 8259's grammar.
-func (s *dataScanner) number() error {
+func (s *dataScanner) number() *lineError {
 	start := s.i
 	if s.b[s.i] == '-' {
 		s.i++
@@ -311,18 +391,20 @@ func (s *dataScanner) number() error {
 
 // secretWords are the last word(s) of member names that a transcript
 // refuses: a name like "pin", "so_pin", "newPIN", "user-puk", "password",
-// "management_key", "mgmKey", "private_key" or "privateKey". Names that only
-// start with such a word ("pin_retries", "pin_policy") are allowed: they
-// describe a secret without holding it.
+// "management_key", "mgmKey", "private_key", "privateKey" or "pin_value".
+// Names that only start with such a word ("pin_retries", "pin_policy") are
+// allowed: they describe a secret without holding it.
 var secretWords = map[string]bool{
 	"pin": true, "puk": true, "password": true, "passwd": true, "passphrase": true,
-	"managementkey": true, "mgmkey": true, "privatekey": true, "privkey": true,
+	"managementkey": true, "mgmkey": true, "privatekey": true, "privkey": true, "pinvalue": true,
 }
 
 // secretName reports whether a member name is named like a secret: split
-// into words at '_', '-', '.', spaces and lower-to-upper case changes,
-// lowercased, its last word, or its last two words joined, is one of
-// secretWords.
+// into words at '_', '-', '.', ASCII white space and each ASCII lowercase
+// letter followed by an ASCII uppercase one, with ASCII letters lowercased,
+// its last word, or its last two words joined, is one of secretWords. Only
+// ASCII counts, so that any verifier, in any language, splits and folds a
+// name exactly as this one does.
 func secretName(name string) bool {
 	words := splitWords(name)
 	if len(words) == 0 {
@@ -337,26 +419,73 @@ func secretName(name string) bool {
 
 func splitWords(name string) []string {
 	var words []string
-	var cur []rune
-	flush := func() {
-		if len(cur) > 0 {
-			words = append(words, strings.ToLower(string(cur)))
-			cur = cur[:0]
+	start := 0
+	flush := func(end int) {
+		if end > start {
+			words = append(words, asciiLower(name[start:end]))
 		}
 	}
-	var prev rune
-	for _, r := range name {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
 		switch {
-		case r == '_' || r == '-' || r == '.' || unicode.IsSpace(r):
-			flush()
-		case unicode.IsUpper(r) && unicode.IsLower(prev):
-			flush()
-			cur = append(cur, r)
-		default:
-			cur = append(cur, r)
+		case c == '_' || c == '-' || c == '.' || isASCIISpace(c):
+			flush(i)
+			start = i + 1
+		case 'A' <= c && c <= 'Z' && i > 0 && 'a' <= name[i-1] && name[i-1] <= 'z':
+			flush(i)
+			start = i
 		}
-		prev = r
 	}
-	flush()
+	flush(len(name))
 	return words
+}
+
+// isASCIISpace reports whether c is ASCII white space: tab, line feed,
+// vertical tab, form feed, carriage return or space.
+func isASCIISpace(c byte) bool { return c == ' ' || '\t' <= c && c <= '\r' }
+
+// asciiLower lowercases the ASCII letters of s and leaves every other byte.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// hasPrefixFold reports whether b begins with the lowercase ASCII string
+// prefix, ASCII letters in b compared in any case.
+func hasPrefixFold(b []byte, prefix string) bool {
+	if len(b) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// markerWords names the secret markers in messages.
+const markerWords = `a PEM private key ("PRIVATE KEY-----") or a PIN in a key URI ("pin-value=")`
+
+// secretMarker returns the index of the first secret marker in b, or -1:
+// "PRIVATE KEY-----" (the end of a PEM private key's header, exactly), or
+// "pin-value=" in any ASCII case (a PIN inside a PKCS#11 or PIV key URI).
+func secretMarker(b []byte) int {
+	first := bytes.Index(b, []byte("PRIVATE KEY-----"))
+	const pv = "pin-value="
+	for i := 0; i+len(pv) <= len(b) && (first < 0 || i < first); i++ {
+		if hasPrefixFold(b[i:], pv) {
+			return i
+		}
+	}
+	return first
 }

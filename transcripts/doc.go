@@ -3,16 +3,24 @@
 // of the line before, with large inputs and outputs stored beside it as
 // content-addressed artifacts. docs/TRANSCRIPT.md specifies the format.
 //
-// A Writer (Create, Open) appends an event and fsyncs it before Append
-// returns, so that the engine can let an event take effect only once it is
-// on disk. One Writer at a time may hold a transcript, across processes
-// (ErrInUse). Open repairs the one fault a crash leaves, a torn last line,
-// and records the repair in the transcript.
+// A Writer (Create, Open, OpenRepair) appends an event and fsyncs it before
+// Append returns, so that the engine can let an event take effect only once
+// it is on disk. One Writer at a time may hold a transcript, across
+// processes (ErrInUse): the lock is a flock on the transcript file itself,
+// and before each append the Writer checks that the file still ends where
+// it left it.
+//
+// Reading never writes: Verify, Events, ReadArtifact and Open change no
+// file, and Open refuses a torn last line (ErrTorn). OpenRepair alone mends
+// the one fault a crash leaves: it completes a last event that lacks only
+// its newline, or else moves the torn bytes to an artifact and records the
+// repair in the transcript, and says which it did.
 //
 // Verify checks a transcript and its artifacts and locates every problem;
 // Events iterates over the checked events, for the engine's fold to replay.
 //
-// The package refuses any event whose data has a member named like a
-// secret (a PIN, PUK, password, management key or private key): a last line
-// of defence, since the engine never puts one there.
+// The package refuses any event whose data, and any artifact whose bytes,
+// hold a member named like a secret (a PIN, PUK, password, management key
+// or private key), a PEM private key or a PIN in a key URI: a last line of
+// defence, since the engine never puts one there.
 package transcripts

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -74,38 +73,45 @@ func parseHex(s string) (Digest, error) {
 	return d, nil
 }
 
-// wordIndex maps a lowercased PGP word to its byte value, for even and odd
-// positions separately.
+// wordIndex maps a PGP word, its ASCII letters lowercased, to its byte
+// value, for even and odd positions separately.
 var wordIndex = func() [2]map[string]byte {
 	m := [2]map[string]byte{{}, {}}
 	for b := 0; b < 256; b++ {
 		w := pgpwords.Encode([]byte{byte(b), byte(b)})
-		m[0][strings.ToLower(w[0])] = byte(b)
-		m[1][strings.ToLower(w[1])] = byte(b)
+		m[0][asciiLower(w[0])] = byte(b)
+		m[1][asciiLower(w[1])] = byte(b)
 	}
 	return m
 }()
 
-// parseDigest reads a digest written as hex (upper or lower case) or as 32
-// PGP words, as a witness may have copied it down.
+// parseDigest reads a digest written as 64 hex digits or as 32 PGP words,
+// as a witness may have copied it down: letters in any ASCII case, words
+// separated by ASCII white space, which may also surround either form.
 func parseDigest(s string) (Digest, error) {
-	s = strings.TrimSpace(s)
-	if d, err := parseHex(strings.ToLower(s)); err == nil {
-		return d, nil
+	words := asciiFields(s)
+	if len(words) == 1 {
+		if d, err := parseHex(asciiLower(words[0])); err == nil {
+			return d, nil
+		}
 	}
 	var d Digest
-	words := strings.Fields(s)
 	if len(words) != len(d) {
 		return d, fmt.Errorf("head %q is neither 64 hex digits nor 32 PGP words", clip(s))
 	}
 	for i, w := range words {
-		b, ok := wordIndex[i%2][strings.ToLower(w)]
+		b, ok := wordIndex[i%2][asciiLower(w)]
 		if !ok {
 			return d, fmt.Errorf("head: word %d %q is not a PGP word for an %s position", i+1, clip(w), [2]string{"even", "odd"}[i%2])
 		}
 		d[i] = b
 	}
 	return d, nil
+}
+
+// asciiFields splits s at runs of ASCII white space (0x09-0x0D, 0x20).
+func asciiFields(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r < 0x80 && isASCIISpace(byte(r)) })
 }
 
 func isLowerHex(s string) bool {
@@ -177,21 +183,37 @@ func (e *lineError) Error() string { return fmt.Sprintf("byte %d: %s", e.col, e.
 
 // parseLine parses one complete line (newline included) strictly: the
 // fields in their fixed order, nothing else, and data a strict JSON object.
-// It does not check the chain; see chain.
-func parseLine(raw []byte) (Event, []string, error) {
-	p := lineParser{b: raw}
+// It returns what failed: a "line" error alone when the envelope breaks the
+// grammar (then nothing in the line can be trusted), else scanData's
+// errors. It does not check the chain; see chain.
+func parseLine(raw []byte) (Event, []string, []*lineError) {
+	ev, err := parseEnvelope(raw)
+	if err != nil {
+		return ev, nil, []*lineError{err}
+	}
+	refs, errs := scanData(ev.Data)
+	start := len(raw) - 2 - len(ev.Data) // where data starts in the line
+	for _, e := range errs {
+		e.col += start
+	}
+	return ev, refs, errs
+}
+
+// parseEnvelope checks section 2's grammar and splits the line into its
+// fields; data is left to scanData.
+func parseEnvelope(raw []byte) (Event, *lineError) {
 	ev := Event{Raw: raw}
 	if len(raw) > MaxLine {
-		return ev, nil, &lineError{checkLine, MaxLine + 1, fmt.Sprintf("line is longer than %d bytes", MaxLine)}
+		return ev, &lineError{checkLine, MaxLine + 1, fmt.Sprintf("line is longer than %d bytes", MaxLine)}
 	}
 	if len(raw) == 0 || raw[len(raw)-1] != '\n' {
-		return ev, nil, &lineError{checkLine, len(raw) + 1, "line does not end in a newline"}
+		return ev, &lineError{checkLine, len(raw) + 1, "line does not end in a newline"}
 	}
 	body := raw[:len(raw)-1]
-	p.b = body
+	p := lineParser{b: body}
 
 	if err := p.lit(`{"seq":`); err != nil {
-		return ev, nil, err
+		return ev, err
 	}
 	start := p.i
 	for p.i < len(body) && '0' <= body[p.i] && body[p.i] <= '9' {
@@ -199,31 +221,34 @@ func parseLine(raw []byte) (Event, []string, error) {
 	}
 	digits := string(body[start:p.i])
 	if digits == "" || digits[0] == '0' {
-		return ev, nil, &lineError{checkLine, start + 1, "seq must be a positive integer without leading zeros"}
+		return ev, &lineError{checkLine, start + 1, "seq must be a positive integer without leading zeros"}
 	}
 	seq, err := strconv.ParseInt(digits, 10, 64)
 	if err != nil {
-		return ev, nil, &lineError{checkLine, start + 1, "seq is too large"}
+		return ev, &lineError{checkLine, start + 1, "seq is too large"}
 	}
 	ev.Seq = seq
 
 	if err := p.lit(`,"time":"`); err != nil {
-		return ev, nil, err
+		return ev, err
 	}
 	start = p.i
 	if p.i+len(timeLayout) > len(body) {
-		return ev, nil, &lineError{checkLine, start + 1, "time must be YYYY-MM-DDThh:mm:ss.nnnnnnnnnZ"}
+		return ev, &lineError{checkLine, start + 1, "time must be YYYY-MM-DDThh:mm:ss.nnnnnnnnnZ"}
 	}
 	ts := string(body[p.i : p.i+len(timeLayout)])
 	tm, err := time.Parse(timeLayout, ts)
 	if err != nil || tm.Format(timeLayout) != ts {
-		return ev, nil, &lineError{checkLine, start + 1, fmt.Sprintf("time %q is not YYYY-MM-DDThh:mm:ss.nnnnnnnnnZ in UTC", ts)}
+		return ev, &lineError{checkLine, start + 1, fmt.Sprintf("time %q is not YYYY-MM-DDThh:mm:ss.nnnnnnnnnZ in UTC", ts)}
+	}
+	if tm.Year() < 1 {
+		return ev, &lineError{checkLine, start + 1, fmt.Sprintf("time %q is in year 0000: years run from 0001 to 9999", ts)}
 	}
 	ev.Time = tm
 	p.i += len(timeLayout)
 
 	if err := p.lit(`","type":"`); err != nil {
-		return ev, nil, err
+		return ev, err
 	}
 	start = p.i
 	for p.i < len(body) && body[p.i] != '"' {
@@ -231,40 +256,33 @@ func parseLine(raw []byte) (Event, []string, error) {
 	}
 	ev.Type = string(body[start:p.i])
 	if err := validType(ev.Type); err != nil {
-		return ev, nil, &lineError{checkLine, start + 1, err.Error()}
+		return ev, &lineError{checkLine, start + 1, err.Error()}
 	}
 
 	if err := p.lit(`","prev":"`); err != nil {
-		return ev, nil, err
+		return ev, err
 	}
 	start = p.i
 	if p.i+64 > len(body) {
-		return ev, nil, &lineError{checkLine, start + 1, "prev must be 64 lowercase hex digits"}
+		return ev, &lineError{checkLine, start + 1, "prev must be 64 lowercase hex digits"}
 	}
 	prev, err := parseHex(string(body[p.i : p.i+64]))
 	if err != nil {
-		return ev, nil, &lineError{checkLine, start + 1, "prev must be 64 lowercase hex digits"}
+		return ev, &lineError{checkLine, start + 1, "prev must be 64 lowercase hex digits"}
 	}
 	ev.Prev = prev
 	p.i += 64
 
-	if err := p.lit(`","data":`); err != nil {
-		return ev, nil, err
+	if err := p.lit(`","data":{`); err != nil {
+		return ev, err
 	}
-	start = p.i
-	if len(body) == start || body[len(body)-1] != '}' {
-		return ev, nil, &lineError{checkLine, len(body) + 1, `line must end with "}" and a newline`}
+	p.i-- // data starts at its "{"
+	// As section 2's expression has it: data is "{" ... "}", then "}".
+	if len(body)-1-p.i < 2 || body[len(body)-2] != '}' || body[len(body)-1] != '}' {
+		return ev, &lineError{checkLine, len(body) + 1, `data must be an object, and the line must end with "}}" and a newline`}
 	}
-	ev.Data = body[start : len(body)-1]
-	refs, err := scanData(ev.Data)
-	if err != nil {
-		var le *lineError
-		if errors.As(err, &le) {
-			le.col += start
-		}
-		return ev, nil, err
-	}
-	return ev, refs, nil
+	ev.Data = body[p.i : len(body)-1]
+	return ev, nil
 }
 
 type lineParser struct {
@@ -273,7 +291,7 @@ type lineParser struct {
 }
 
 // lit consumes the literal s or says what was expected where.
-func (p *lineParser) lit(s string) error {
+func (p *lineParser) lit(s string) *lineError {
 	if !bytes.HasPrefix(p.b[p.i:], []byte(s)) {
 		return &lineError{checkLine, p.i + 1, fmt.Sprintf("expected %s", strconv.Quote(s))}
 	}

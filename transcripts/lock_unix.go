@@ -9,26 +9,49 @@ import (
 	"syscall"
 )
 
-// lock takes an exclusive, non-blocking flock on path, creating it if need
-// be. The lock file is never removed: removing it would let two processes
-// lock two different files of the same name.
-func lock(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
+// lock takes an exclusive, non-blocking flock on f, the open transcript
+// itself. The lock belongs to the open file and lives until it is closed
+// (or the process dies); since it is on the transcript's own inode, no
+// other file (a lock file someone could delete) decides who may write.
+func lock(f *os.File) error {
+	var err error
 	for {
 		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if !errors.Is(err, syscall.EINTR) {
 			break
 		}
 	}
-	if err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%s is locked by another process: %w", path, ErrInUse)
-		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return fmt.Errorf("%s is locked by another writer: %w", f.Name(), ErrInUse)
 	}
-	return f, nil
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", f.Name(), err)
+	}
+	return nil
+}
+
+// openRegular opens path with flag and refuses anything but a regular
+// file; with noFollow, a symbolic link too. It never blocks on a FIFO.
+func openRegular(path string, flag int, noFollow bool) (*os.File, error) {
+	flag |= syscall.O_NONBLOCK
+	if noFollow {
+		flag |= syscall.O_NOFOLLOW
+	}
+	f, err := os.OpenFile(path, flag, 0)
+	if errors.Is(err, syscall.ELOOP) && noFollow {
+		return nil, fmt.Errorf("%s is a symbolic link, not a regular file", path)
+	}
+	return regularOnly(f, err)
+}
+
+// renamed returns f under the name name, for errors to show, and closes f:
+// the same open file, and so the same lock.
+func renamed(f *os.File, name string) (*os.File, error) {
+	fd, err := syscall.Dup(int(f.Fd()))
+	if err != nil {
+		return nil, err
+	}
+	syscall.CloseOnExec(fd)
+	f.Close()
+	return os.NewFile(uintptr(fd), name), nil
 }

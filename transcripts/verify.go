@@ -9,7 +9,12 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"math"
 	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,38 +22,57 @@ import (
 // artifact that is not intact: changed, cut short, reordered or missing.
 var ErrIntegrity = errors.New("transcript integrity check failed")
 
+// ErrTorn is wrapped, with ErrIntegrity, by the Problem that reports a torn
+// tail (bytes after the last newline), and so by the error Open returns
+// for such a transcript: OpenRepair is the one way to mend it.
+var ErrTorn = errors.New("transcript has a torn tail")
+
 // Problem is one failed check, located in the file.
 //
 // Check is one of: "line" (the line grammar), "data" (data is not a
-// strict, compact JSON object), "secret" (data holds a member named like a
-// secret, or a PEM private key), "seq", "time" (time goes backwards),
-// "prev" (the previous line's hash), "header", "torn" (bytes after the last
-// newline), "artifact" or "head".
+// strict, compact JSON object), "artifact" (a malformed reference, or a
+// named artifact missing or altered), "secret" (data or an artifact holds
+// something that looks like a secret), "seq", "prev" (the previous line's
+// hash), "time" (time goes backwards), "header", "reserved" (a
+// "transcript." type this format does not define), "repair" (a
+// transcript.torn event breaks the rules for recording a repair), "torn"
+// (bytes after the last newline) or "head".
 type Problem struct {
-	Line     int    `json:"line"`               // 1-based line number; the torn tail is the line after the last
+	Line     int    `json:"line"`               // 1-based line number; the torn tail is the line after the last; 0 for an artifact no line names
 	Seq      int64  `json:"seq,omitempty"`      // the line's seq, when it could be read
 	Offset   int64  `json:"offset"`             // byte offset of the line's start in the file
 	Column   int    `json:"column,omitempty"`   // 1-based byte within the line, when known
 	Check    string `json:"check"`              // which check failed
-	Artifact string `json:"artifact,omitempty"` // for check "artifact": its name
+	Artifact string `json:"artifact,omitempty"` // for a problem with an artifact's bytes: its name
 	Detail   string `json:"detail"`             // what is wrong, in words
 }
 
 // Error describes the problem and where it is.
 func (p *Problem) Error() string {
 	s := fmt.Sprintf("line %d", p.Line)
+	if p.Line == 0 {
+		s = "artifact store"
+	}
 	if p.Seq > 0 {
 		s += fmt.Sprintf(" (seq %d)", p.Seq)
 	}
-	s += fmt.Sprintf(", file offset %d", p.Offset)
+	if p.Line > 0 {
+		s += fmt.Sprintf(", file offset %d", p.Offset)
+	}
 	if p.Column > 0 {
 		s += fmt.Sprintf(", byte %d of the line", p.Column)
 	}
 	return s + ": " + p.Check + ": " + p.Detail
 }
 
-// Unwrap returns ErrIntegrity: every problem is an integrity failure.
-func (p *Problem) Unwrap() error { return ErrIntegrity }
+// Unwrap returns ErrIntegrity, since every problem is an integrity
+// failure, and ErrTorn too for a torn tail.
+func (p *Problem) Unwrap() []error {
+	if p.Check == checkTorn {
+		return []error{ErrIntegrity, ErrTorn}
+	}
+	return []error{ErrIntegrity}
+}
 
 // Report is the result of Verify, for people and (as JSON) for scripts.
 type Report struct {
@@ -59,6 +83,7 @@ type Report struct {
 	Tool      string    `json:"tool,omitempty"`     // from the header
 	Events    int       `json:"events"`             // complete lines
 	Artifacts int       `json:"artifacts"`          // distinct artifacts named, each checked
+	Unnamed   int       `json:"unnamed,omitempty"`  // artifacts in the store that no event names, each checked
 	Head      Digest    `json:"head"`               // SHA-256 of the last complete line
 	HeadWords string    `json:"head_words"`         // Head in PGP words
 	Problems  []Problem `json:"problems"`           // empty when OK
@@ -70,57 +95,81 @@ const maxProblems = 1000
 
 // header is the data of the first event.
 type header struct {
-	Format   *int    `json:"format"`
-	Ceremony *string `json:"ceremony"`
-	Tool     *string `json:"tool"`
+	Format   int
+	Ceremony string
+	Tool     string
 }
 
-// chain checks lines one after another: grammar, seq, time, prev and the
-// header. After a problem it goes on from the line as it is, so that one
-// change is reported where it is and not again on every later line.
+// tornRecord is what a transcript.torn event says was cut.
+type tornRecord struct {
+	length   int64
+	artifact string
+	at       Problem // the line that records it
+}
+
+// lineResult is what checking one line found.
+type lineResult struct {
+	at    Problem // where the line is
+	ev    Event
+	refs  []string    // the well-formed artifact names in data, in order
+	torn  *tornRecord // for a transcript.torn event whose fields are valid
+	probs []Problem
+}
+
+// chain checks lines one after another: grammar, data, seq, prev, time and
+// the format's own events. Each line is compared with the line before it
+// as that line is, so that one change is reported where it is and not
+// again on every later line.
 type chain struct {
 	n        int
 	offset   int64 // where the next line starts
 	start    int64 // where the last line started
 	prev     Digest
+	seq      int64 // the last line's seq, or the seq expected of it when it could not be read
 	lastTime time.Time
-	hdr      header
-	refs     []string
-	refAt    map[string]Problem // where each artifact is first named
+	haveTime bool // lastTime is the last line's: it could be read
+	hdr      *header
 }
 
 // next checks one complete line (newline included) whose SHA-256 is sum;
-// raw may be cut short when the line is longer than MaxLine.
-func (c *chain) next(raw []byte, sum Digest, size int64) (Event, []Problem) {
+// raw may be cut short when the line is longer than MaxLine. The checks
+// run in docs/TRANSCRIPT.md's order: "line" and "data" stop the others.
+func (c *chain) next(raw []byte, sum Digest, size int64) lineResult {
 	c.n++
 	at := Problem{Line: c.n, Offset: c.offset}
 	c.start = c.offset
 	c.offset += size
+	wantSeq, prevTime, havePrevTime := c.seq+1, c.lastTime, c.haveTime
+	c.seq, c.haveTime = wantSeq, false // for a line that cannot be read
 	defer func() { c.prev = sum }()
-	var probs []Problem
+	var r lineResult
 	add := func(check string, col int, format string, args ...any) {
 		p := at
 		p.Check, p.Column, p.Detail = check, col, fmt.Sprintf(format, args...)
-		probs = append(probs, p)
+		r.probs = append(r.probs, p)
 	}
-	ev, refs, err := parseLine(raw)
-	at.Seq = ev.Seq
 	if size > MaxLine {
 		add(checkLine, MaxLine+1, "line is %d bytes, longer than %d", size, MaxLine)
-		return ev, probs
+		return r
 	}
-	if err != nil {
-		var le *lineError
-		if errors.As(err, &le) {
-			add(le.check, le.col, "%s", le.msg)
-		} else {
-			add(checkLine, 0, "%v", err)
+	ev, refs, errs := parseLine(raw)
+	at.Seq = ev.Seq
+	r.at, r.ev = at, ev
+	if len(errs) > 0 && (errs[0].check == checkLine || errs[0].check == checkData) {
+		add(errs[0].check, errs[0].col, "%s", errs[0].msg)
+		if errs[0].check == checkData { // the envelope, and so seq and time, could be read
+			c.seq, c.lastTime, c.haveTime = ev.Seq, ev.Time, true
 		}
-		return ev, probs
+		return r
 	}
-	if ev.Seq != int64(c.n) {
-		add(checkSeq, 8, "seq is %d, expected %d: a line was removed, inserted or moved here", ev.Seq, c.n)
+	r.refs = refs
+	for _, e := range errs {
+		add(e.check, e.col, "%s", e.msg)
 	}
+	if ev.Seq != wantSeq {
+		add(checkSeq, 8, "seq is %d, expected %d (one more than the previous line's): a line was removed, inserted or moved here", ev.Seq, wantSeq)
+	}
+	c.seq = ev.Seq
 	if ev.Prev != c.prev {
 		what := fmt.Sprintf("line %d", c.n-1)
 		if c.n == 1 {
@@ -128,50 +177,152 @@ func (c *chain) next(raw []byte, sum Digest, size int64) (Event, []Problem) {
 		}
 		add(checkPrev, 0, "prev is %s but %s hashes to %s: that line, or this prev, was changed, or a line was removed, inserted or moved", ev.Prev, what, c.prev)
 	}
-	if ev.Time.Before(c.lastTime) {
-		add(checkTime, 0, "time %s is before the previous event's %s", ev.Time.Format(timeLayout), c.lastTime.Format(timeLayout))
-	} else {
-		c.lastTime = ev.Time
+	if havePrevTime && ev.Time.Before(prevTime) {
+		add(checkTime, 0, "time %s is before the previous line's %s", ev.Time.Format(timeLayout), prevTime.Format(timeLayout))
 	}
+	c.lastTime, c.haveTime = ev.Time, true
 	switch {
 	case c.n == 1 && ev.Type != HeaderType:
 		add(checkHeader, 0, "the first event must be of type %q, not %q", HeaderType, ev.Type)
 	case c.n == 1:
-		if err := c.readHeader(ev.Data); err != nil {
+		h, err := readHeader(ev.Data)
+		if err != nil {
 			add(checkHeader, 0, "%v", err)
+		} else {
+			c.hdr = &h
 		}
 	case ev.Type == HeaderType:
 		add(checkHeader, 0, "a %q event may only be the first line", HeaderType)
-	}
-	for _, r := range refs {
-		if _, ok := c.refAt[r]; !ok {
-			if c.refAt == nil {
-				c.refAt = map[string]Problem{}
-			}
-			c.refAt[r] = at
-			c.refs = append(c.refs, r)
+	case ev.Type == tornType:
+		rec, err := readTornRecord(ev.Data, c.start)
+		if err != nil {
+			add(checkRepair, 0, "%v", err)
+		} else {
+			rec.at = at
+			r.torn = rec
 		}
+	case strings.HasPrefix(ev.Type, reservedPrefix):
+		add(checkReserved, 0, "type %q begins %q, but format %d defines only %q and %q: a newer format, or a forged event", ev.Type, reservedPrefix, Format, HeaderType, tornType)
 	}
-	return ev, probs
+	return r
 }
 
-func (c *chain) readHeader(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
+// readHeader reads the header's data: exactly the members format (the
+// number 1, written "1"), ceremony (a non-empty string) and tool (a
+// string), their names compared exactly.
+func readHeader(data []byte) (header, error) {
 	var h header
-	if err := dec.Decode(&h); err != nil {
-		return fmt.Errorf("header data: %v", err)
+	m, err := members(data, "format", "ceremony", "tool")
+	if err != nil {
+		return h, fmt.Errorf("header data: %w", err)
 	}
-	switch {
-	case h.Format == nil || h.Ceremony == nil || h.Tool == nil:
-		return fmt.Errorf(`header data must have "format", "ceremony" and "tool"`)
-	case *h.Format != Format:
-		return fmt.Errorf("transcript format %d is not %d, the one this tool reads: use a tool that knows it", *h.Format, Format)
-	case *h.Ceremony == "":
-		return fmt.Errorf("header names no ceremony")
+	switch f := string(m["format"]); {
+	case f == strconv.Itoa(Format):
+		h.Format = Format
+	case isUint(f):
+		return h, fmt.Errorf("transcript format %s is not %d, the one this tool reads: use a tool that knows it", f, Format)
+	default:
+		return h, fmt.Errorf(`header "format" is %s, not the number %d`, clip(f), Format)
 	}
-	c.hdr = h
-	return nil
+	if h.Ceremony, err = jsonString(m["ceremony"]); err != nil {
+		return h, fmt.Errorf(`header "ceremony": %w`, err)
+	}
+	if h.Ceremony == "" {
+		return h, fmt.Errorf("header names no ceremony")
+	}
+	if h.Tool, err = jsonString(m["tool"]); err != nil {
+		return h, fmt.Errorf(`header "tool": %w`, err)
+	}
+	return h, nil
+}
+
+// readTornRecord reads a transcript.torn event's data, whose line starts at
+// byte start: exactly the members offset (start itself: the repair cut the
+// file there and appended this record), length (1 to MaxLine-1: a torn
+// tail is part of a line without its newline) and bytes (an object with the
+// one member "artifact").
+func readTornRecord(data []byte, start int64) (*tornRecord, error) {
+	m, err := members(data, "offset", "length", "bytes")
+	if err != nil {
+		return nil, err
+	}
+	off, ok := uintValue(m["offset"])
+	if !ok {
+		return nil, fmt.Errorf(`"offset" is %s, not an integer written without sign, fraction or exponent`, clip(string(m["offset"])))
+	}
+	if off != start {
+		return nil, fmt.Errorf(`"offset" is %d, but this line starts at byte %d: a repair cuts the torn tail and appends its record where the tail began`, off, start)
+	}
+	n, ok := uintValue(m["length"])
+	if !ok || n < 1 || n >= MaxLine {
+		return nil, fmt.Errorf(`"length" is %s, not an integer from 1 to %d (a torn tail is part of a line, without its newline)`, clip(string(m["length"])), MaxLine-1)
+	}
+	b, err := members(m["bytes"], "artifact")
+	if err != nil {
+		return nil, fmt.Errorf(`"bytes": %w`, err)
+	}
+	name, err := jsonString(b["artifact"])
+	if err != nil || !validArtifactName(name) {
+		return nil, fmt.Errorf(`"bytes" must name an artifact: {"artifact":"sha256:<64 lowercase hex>"}`)
+	}
+	return &tornRecord{length: n, artifact: name}, nil
+}
+
+// members decodes a JSON object that scanData accepted (so no name is
+// there twice) and checks that its member names are exactly names,
+// compared code point by code point after unescaping.
+func members(obj []byte, names ...string) (map[string]json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &m); err != nil || m == nil {
+		return nil, fmt.Errorf("must be an object with the members %s", strings.Join(names, ", "))
+	}
+	var extra []string
+	for k := range m {
+		if !slices.Contains(names, k) {
+			extra = append(extra, strconv.Quote(clip(k)))
+		}
+	}
+	if len(extra) > 0 {
+		slices.Sort(extra)
+		return nil, fmt.Errorf("unknown member %s (names are compared exactly, case included; the members are %s)", strings.Join(extra, ", "), strings.Join(names, ", "))
+	}
+	for _, n := range names {
+		if _, ok := m[n]; !ok {
+			return nil, fmt.Errorf("missing member %q (the members are %s)", n, strings.Join(names, ", "))
+		}
+	}
+	return m, nil
+}
+
+// jsonString decodes a JSON string token; anything else is an error.
+func jsonString(raw json.RawMessage) (string, error) {
+	var s string
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", fmt.Errorf("%s is not a string", clip(string(raw)))
+	}
+	return s, nil
+}
+
+// isUint reports whether s is 0 or a positive integer without leading zeros.
+func isUint(s string) bool {
+	if s == "" || len(s) > 1 && s[0] == '0' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// uintValue decodes a JSON number token that isUint and fits in an int64.
+func uintValue(raw json.RawMessage) (int64, bool) {
+	if !isUint(string(raw)) {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(raw), 10, 64)
+	return n, err == nil
 }
 
 // lineReader reads lines of any length, keeping at most MaxLine+1 bytes of
@@ -204,10 +355,11 @@ func (lr *lineReader) next() (raw []byte, sum Digest, size int64, nl bool, err e
 }
 
 // Events returns the events of the transcript read from r, in order, each
-// checked for its grammar and against the previous line (seq, time, prev,
-// header); artifacts are not checked (Verify does that). It stops after the
-// first error, which is a *Problem for a failed check. A torn tail (bytes
-// after the last newline) is reported as a problem with Check "torn".
+// checked for its grammar and against the previous line (seq, prev, time,
+// the format's own events); artifacts are not checked (Verify does that).
+// It stops after the first error, which is a *Problem for a failed check.
+// A torn tail (bytes after the last newline) ends it with a Problem that
+// wraps ErrTorn, after every complete event. Events only reads.
 //
 // The engine's fold ranges over Events to replay a transcript. Events whose
 // type begins "transcript." (the header, and the record of a repaired torn
@@ -229,47 +381,52 @@ func Events(r io.Reader) iter.Seq2[Event, error] {
 				return
 			}
 			if !nl {
-				yield(Event{}, tornProblem(c.n+1, c.offset, size))
+				yield(Event{}, tornProblem(c.n+1, c.offset, size, "a write cut short by a crash, or a line whose newline was removed"))
 				return
 			}
-			ev, probs := c.next(raw, sum, size)
-			if len(probs) > 0 {
-				yield(Event{}, &probs[0])
+			r := c.next(raw, sum, size)
+			if len(r.probs) > 0 {
+				yield(Event{}, &r.probs[0])
 				return
 			}
-			if !yield(ev, nil) {
+			if !yield(r.ev, nil) {
 				return
 			}
 		}
 	}
 }
 
-func tornProblem(line int, offset, size int64) *Problem {
+func tornProblem(line int, offset, size int64, what string) *Problem {
 	return &Problem{Line: line, Offset: offset, Check: checkTorn,
-		Detail: fmt.Sprintf("%d bytes after the last newline: a write cut short by a crash (opening the transcript to resume moves them to an artifact and records that), or a line whose newline was removed", size)}
+		Detail: fmt.Sprintf("%d bytes after the last newline: %s", size, what)}
 }
 
-// scan is what Verify learns, and what Open needs to go on appending.
+// scan is what Verify learns, and what Open and OpenRepair need to go on
+// appending.
 type scan struct {
-	report *Report
-	last   Event // the last line, when it parsed
-	size   int64 // bytes up to and including the last newline
-	torn   int64 // bytes after it
+	report   *Report
+	last     Event  // the last complete line, when it passed every check of its own
+	size     int64  // bytes up to and including the last newline
+	torn     int64  // bytes after it
+	complete *Event // the torn tail with a newline added, when that makes it a valid last event
 }
 
-// Verify checks the transcript at path and its artifacts: every line parses
-// strictly, seq counts from 1 by one, times never go backwards, every prev
-// is the SHA-256 of the line before (the first's is 64 zeros), the first
-// line is a valid header and no other is, no data holds a secret, nothing
-// follows the last newline, and every artifact named in any event's data
-// exists and hashes to its name. If head is not empty, it is the head digest
+// Verify checks the transcript at path and its artifacts, as
+// docs/TRANSCRIPT.md specifies: every line parses strictly, each seq is
+// one more than the one before (1 first), no time is before the one
+// before, every prev is the SHA-256 of the line before (the first's is 64
+// zeros), the first line is a valid header and no other is, the format's
+// other events follow its rules, no data holds a secret, nothing follows
+// the last newline, and every artifact in the store, named by an event or
+// not, is a regular file that hashes to its name and holds nothing that
+// looks like a secret. If head is not empty, it is the head digest
 // witnesses wrote down (64 hex digits or 32 PGP words) and the transcript
 // must end there.
 //
 // The report lists every problem found, located by line, seq, offset and
 // check; the error is nil when there are none, and otherwise wraps
 // ErrIntegrity and the first problem. A file that cannot be read at all is
-// an error without a report.
+// an error without a report. Verify only reads.
 func Verify(path, head string) (*Report, error) {
 	var want *Digest
 	if head != "" {
@@ -279,7 +436,12 @@ func Verify(path, head string) (*Report, error) {
 		}
 		want = &d
 	}
-	s, err := verify(path, want)
+	f, err := openRegular(path, os.O_RDONLY, false)
+	if err != nil {
+		return nil, fmt.Errorf("open transcript: %w", err)
+	}
+	defer f.Close()
+	s, err := verify(f, path, want)
 	if err != nil {
 		return nil, err
 	}
@@ -297,23 +459,23 @@ func reportError(r *Report) error {
 	return fmt.Errorf("transcript %s: %d problems, the first: %w", r.Path, n, &r.Problems[0])
 }
 
-func verify(path string, want *Digest) (*scan, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open transcript: %w", err)
-	}
-	defer f.Close()
+// verify checks the transcript open as f, whose name is path, reading it
+// from its start whatever f's offset.
+func verify(f *os.File, path string, want *Digest) (*scan, error) {
 	rep := &Report{Path: path, Problems: []Problem{}}
 	s := &scan{report: rep}
-	addProblem := func(p Problem) {
-		if len(rep.Problems) < maxProblems {
-			rep.Problems = append(rep.Problems, p)
-		} else {
-			rep.Omitted++
+	addProblem := func(ps ...Problem) {
+		for _, p := range ps {
+			if len(rep.Problems) < maxProblems {
+				rep.Problems = append(rep.Problems, p)
+			} else {
+				rep.Omitted++
+			}
 		}
 	}
-	lr := lineReader{br: bufio.NewReaderSize(f, 64<<10)}
+	lr := lineReader{br: bufio.NewReaderSize(io.NewSectionReader(f, 0, math.MaxInt64), 64<<10)}
 	var c chain
+	var arts artifactChecks
 	for {
 		raw, sum, size, nl, err := lr.next()
 		if err == io.EOF {
@@ -324,18 +486,18 @@ func verify(path string, want *Digest) (*scan, error) {
 		}
 		if !nl {
 			s.torn = size
-			addProblem(*tornProblem(c.n+1, c.offset, size))
+			s.complete = completeTail(c, path, raw, size)
+			addProblem(*tornProblem(c.n+1, c.offset, size, tornWhat(c.n, size, s.complete)))
 			break
 		}
-		ev, probs := c.next(raw, sum, size)
-		for _, p := range probs {
-			addProblem(p)
-		}
-		if len(probs) == 0 {
-			s.last = ev
+		r := c.next(raw, sum, size)
+		addProblem(r.probs...)
+		if len(r.probs) == 0 {
+			s.last = r.ev
 		} else {
 			s.last = Event{}
 		}
+		arts.add(r)
 		s.size = c.offset
 		rep.Head = sum
 	}
@@ -343,17 +505,17 @@ func verify(path string, want *Digest) (*scan, error) {
 	if c.n == 0 {
 		addProblem(Problem{Line: 1, Check: checkHeader, Detail: "the transcript has no complete line, so no header"})
 	}
-	if c.hdr.Format != nil {
-		rep.Format, rep.Ceremony, rep.Tool = *c.hdr.Format, *c.hdr.Ceremony, *c.hdr.Tool
+	if c.hdr != nil {
+		rep.Format, rep.Ceremony, rep.Tool = c.hdr.Format, c.hdr.Ceremony, c.hdr.Tool
 	}
-	rep.Artifacts = len(c.refs)
-	for _, name := range c.refs {
-		if err := artifactIntact(path, name); err != nil {
-			p := c.refAt[name]
-			p.Check, p.Artifact, p.Detail = checkArtifact, name, err.Error()
-			addProblem(p)
-		}
+	rep.Artifacts = len(arts.names)
+	addProblem(arts.check(path)...)
+	unnamed, probs, err := checkUnnamed(path, arts.at)
+	if err != nil {
+		return nil, err
 	}
+	rep.Unnamed = unnamed
+	addProblem(probs...)
 	rep.HeadWords = rep.Head.Words()
 	if want != nil && *want != rep.Head {
 		addProblem(Problem{Line: c.n, Seq: s.last.Seq, Offset: c.start, Check: checkHead,
@@ -361,4 +523,139 @@ func verify(path string, want *Digest) (*scan, error) {
 	}
 	rep.OK = len(rep.Problems) == 0
 	return s, nil
+}
+
+// tornWhat says what a torn tail of size bytes after n complete lines is,
+// and what repairing it would do.
+func tornWhat(n int, size int64, complete *Event) string {
+	switch {
+	case n == 0:
+		return "the header line is incomplete, and a transcript without a complete header is never repaired"
+	case size >= MaxLine:
+		return "more than a line's worth, so not what a crash leaves; it is never repaired"
+	case complete != nil:
+		return fmt.Sprintf("a complete event (seq %d, %s) missing only its newline; resuming the ceremony completes it", complete.Seq, complete.Type)
+	}
+	return "not a complete event: a write cut short by a crash; resuming the ceremony moves them to an artifact and records that with a transcript.torn event"
+}
+
+// completeTail returns the event a torn tail is when a newline is added,
+// if it then passes every check a last line gets (c is the chain before
+// it), its artifacts included; else nil.
+func completeTail(c chain, path string, raw []byte, size int64) *Event {
+	if c.n == 0 || size >= MaxLine {
+		return nil
+	}
+	line := append(bytes.Clone(raw), '\n')
+	r := c.next(line, sha256.Sum256(line), size+1)
+	var arts artifactChecks
+	arts.add(r)
+	if len(r.probs) > 0 || len(arts.check(path)) > 0 {
+		return nil
+	}
+	return &r.ev
+}
+
+// artifactChecks collects what the lines say about artifacts, to check
+// once the lines are read.
+type artifactChecks struct {
+	names []string           // in order of first reference
+	at    map[string]Problem // where each is first named
+	torn  []*tornRecord
+}
+
+func (a *artifactChecks) add(r lineResult) {
+	for _, name := range r.refs {
+		if _, ok := a.at[name]; ok {
+			continue
+		}
+		if a.at == nil {
+			a.at = map[string]Problem{}
+		}
+		a.at[name] = r.at
+		a.names = append(a.names, name)
+	}
+	if r.torn != nil {
+		a.torn = append(a.torn, r.torn)
+	}
+}
+
+// check reads every named artifact: it must be a regular file that hashes
+// to its name and passes the secret screen. A transcript.torn event's
+// artifact must then hold exactly the bytes of a torn tail: as many as it
+// says, and no newline.
+func (a *artifactChecks) check(path string) []Problem {
+	var out []Problem
+	type seen struct {
+		size    int64
+		newline bool
+	}
+	intact := map[string]seen{}
+	for _, name := range a.names {
+		p := a.at[name]
+		p.Column, p.Artifact = 0, name
+		b, err := loadArtifact(path, name)
+		if err != nil {
+			p.Check, p.Detail = checkArtifact, err.Error()
+			out = append(out, p)
+			continue
+		}
+		intact[name] = seen{int64(len(b)), bytes.IndexByte(b, '\n') >= 0}
+		if e := screenArtifact(b); e != nil {
+			p.Check, p.Detail = checkSecret, fmt.Sprintf("artifact %s, byte %d: %s", name, e.col, e.msg)
+			out = append(out, p)
+		}
+	}
+	for _, t := range a.torn {
+		got, ok := intact[t.artifact]
+		if !ok {
+			continue // reported above
+		}
+		p := t.at
+		p.Check, p.Artifact = checkRepair, t.artifact
+		switch {
+		case got.size != t.length:
+			p.Detail = fmt.Sprintf(`"length" is %d, but artifact %s holds %d bytes`, t.length, t.artifact, got.size)
+		case got.newline:
+			p.Detail = fmt.Sprintf("artifact %s holds a newline, so it is not a torn tail (the bytes after the last newline)", t.artifact)
+		default:
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// checkUnnamed checks the artifacts in the store that no line names, in
+// name order, as named ones are checked: a crash between storing and
+// appending leaves one, and what it holds is on disk all the same. Files
+// whose names are not 64 lowercase hex digits are not artifacts, and are
+// left alone.
+func checkUnnamed(path string, named map[string]Problem) (int, []Problem, error) {
+	ents, err := os.ReadDir(filepath.Join(ArtifactDir(path), "sha256"))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil, nil
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("read the artifact store: %w", err)
+	}
+	n := 0
+	var out []Problem
+	for _, e := range ents {
+		name := artifactPrefix + e.Name()
+		if _, ok := named[name]; ok || !validArtifactName(name) {
+			continue
+		}
+		n++
+		p := Problem{Artifact: name}
+		b, err := loadArtifact(path, name)
+		if err != nil {
+			p.Check, p.Detail = checkArtifact, err.Error()+" (no line names it)"
+			out = append(out, p)
+		} else if e := screenArtifact(b); e != nil {
+			p.Check, p.Detail = checkSecret, fmt.Sprintf("artifact %s (no line names it), byte %d: %s", name, e.col, e.msg)
+			out = append(out, p)
+		}
+	}
+	return n, out, nil
 }

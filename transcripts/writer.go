@@ -17,8 +17,8 @@ import (
 // now is the clock; tests set it to make transcripts reproducible.
 var now = time.Now
 
-// ErrInUse is wrapped by the error Create and Open return when another
-// process (or another Writer in this one) has the transcript open.
+// ErrInUse is wrapped by the error Create, Open and OpenRepair return when
+// another process (or another Writer in this one) has the transcript open.
 var ErrInUse = errors.New("transcript is in use by another process")
 
 // Header is what the first event of a transcript records.
@@ -28,24 +28,27 @@ type Header struct {
 }
 
 // Writer appends events to a transcript. Only one Writer at a time may have
-// a transcript open, across processes: Create and Open hold an exclusive
-// flock on the file named by the transcript's path plus ".lock" until
-// Close. A Writer is safe for use by several goroutines.
+// a transcript open, across processes: Create, Open and OpenRepair hold an
+// exclusive flock on the transcript file itself until Close. Before each
+// append a Writer checks that the file is still the one it opened and
+// still ends with the line it last wrote or read, so that nothing that
+// escaped the lock can fork the chain. A Writer is safe for use by several
+// goroutines.
 type Writer struct {
-	mu        sync.Mutex
-	path      string
-	f         *os.File
-	lockf     *os.File
-	last      Event
-	intact    map[string]bool // artifacts hashed by this Writer
-	recovered *Problem
-	err       error // set once a write or fsync fails: the file's tail is unknown
+	mu     sync.Mutex
+	path   string
+	f      *os.File // the transcript, open to append, flocked
+	size   int64    // where this Writer left the file's end
+	last   Event
+	intact map[string]bool // artifacts checked or stored by this Writer
+	err    error           // set once a write or fsync fails: the file's tail is unknown
 }
 
 // Create creates the transcript at path, which must end in ".jsonl" and
 // must not exist, and writes its header event. The header line is written
-// to a temporary file, fsynced and then linked into place, so that a
-// transcript either exists with its header or does not exist.
+// to a temporary file, locked, fsynced and then linked into place, so that
+// a transcript either exists with its header or does not exist, and is
+// locked from the moment it exists.
 func Create(path string, h Header) (*Writer, error) {
 	if !strings.HasSuffix(path, ".jsonl") {
 		return nil, fmt.Errorf("create transcript %s: the name must end in .jsonl", path)
@@ -53,21 +56,17 @@ func Create(path string, h Header) (*Writer, error) {
 	if h.Ceremony == "" {
 		return nil, fmt.Errorf("create transcript %s: the header names no ceremony", path)
 	}
-	lk, err := lock(path + ".lock")
-	if err != nil {
-		return nil, fmt.Errorf("create transcript: %w", err)
-	}
-	w := &Writer{path: path, lockf: lk, intact: map[string]bool{}}
+	w := &Writer{path: path, intact: map[string]bool{}}
 	if err := w.create(h); err != nil {
-		lk.Close()
 		return nil, fmt.Errorf("create transcript %s: %w", path, err)
 	}
 	return w, nil
 }
 
 func (w *Writer) create(h Header) error {
+	exists := fmt.Errorf("it already exists (open it to resume, or choose another name): %w", fs.ErrExist)
 	if _, err := os.Lstat(w.path); err == nil {
-		return fmt.Errorf("it already exists (open it to resume, or choose another name): %w", fs.ErrExist)
+		return exists
 	}
 	data, err := json.Marshal(struct {
 		Format   int    `json:"format"`
@@ -87,135 +86,194 @@ func (w *Writer) create(h Header) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(ev.Raw); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := syncFile(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("fsync: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
+	tmp.Close()
+	// Opened again to append; locked before it has its name.
+	f, err := writeLocked(tmp.Name(), os.O_RDWR|os.O_APPEND, ev.Raw)
+	if err != nil {
 		return err
 	}
 	// A hard link never replaces an existing file: this is the exclusive
 	// step. File systems without hard links (FAT) get an O_EXCL create
 	// instead, where a crash can leave a torn header.
-	if err := os.Link(tmp.Name(), w.path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("it already exists (open it to resume, or choose another name): %w", fs.ErrExist)
+	if err := os.Link(tmp.Name(), w.path); err == nil {
+		// Named as the transcript, so that errors name the file that stays.
+		if f, err = renamed(f, w.path); err != nil {
+			return err
 		}
-		if err := writeExclusive(w.path, ev.Raw); err != nil {
+	} else {
+		f.Close()
+		if errors.Is(err, fs.ErrExist) {
+			return exists
+		}
+		if f, err = writeLocked(w.path, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL, ev.Raw); err != nil {
 			return err
 		}
 	}
 	if err := syncDir(dir); err != nil {
+		f.Close()
 		return fmt.Errorf("fsync directory: %w", err)
 	}
-	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		return err
-	}
-	w.f, w.last = f, ev
+	w.f, w.size, w.last = f, int64(len(ev.Raw)), ev
 	return nil
 }
 
-func writeExclusive(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+// writeLocked opens path with flag, locks it, writes b and fsyncs it.
+func writeLocked(path string, flag int, b []byte) (*os.File, error) {
+	f, err := os.OpenFile(path, flag, 0o644)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := f.Write(b); err != nil {
+	err = lock(f)
+	if err == nil {
+		_, err = f.Write(b)
+	}
+	if err == nil {
+		if err = syncFile(f); err != nil {
+			err = fmt.Errorf("fsync: %w", err)
+		}
+	}
+	if err != nil {
 		f.Close()
-		return err
+		return nil, err
 	}
-	if err := syncFile(f); err != nil {
-		f.Close()
-		return fmt.Errorf("fsync: %w", err)
-	}
-	return f.Close()
+	return f, nil
 }
 
 // Open opens an existing transcript to append to it, after verifying it as
-// Verify does. A torn tail (bytes after the last newline, which is what a
-// crash in the middle of Append leaves, since Append returns only once the
-// whole line and its newline are on disk) is the one problem Open repairs:
-// it stores the torn bytes as an artifact, truncates the file after the last
-// newline, and appends a "transcript.torn" event naming the artifact, its
-// offset and its length, so that the repair is itself on the record and no
-// byte is lost. Recovered then describes what was cut. Any other problem
-// is an error wrapping ErrIntegrity, and the file is left as it is.
+// Verify does. It never changes the file: any problem, a torn tail
+// included (ErrTorn), is an error wrapping ErrIntegrity, and the file is
+// left as it is. OpenRepair is the one way to mend a torn tail.
 func Open(path string) (*Writer, error) {
-	lk, err := lock(path + ".lock")
+	w, s, err := openLocked(path)
 	if err != nil {
-		return nil, fmt.Errorf("open transcript: %w", err)
-	}
-	w, err := open(path, lk)
-	if err != nil {
-		lk.Close()
 		return nil, err
+	}
+	if len(s.report.Problems) > 0 {
+		w.f.Close()
+		return nil, fmt.Errorf("open transcript to append: %w", reportError(s.report))
 	}
 	return w, nil
 }
 
-func open(path string, lk *os.File) (*Writer, error) {
-	s, err := verify(path, nil)
+// Repair is what OpenRepair did to a torn tail, for the caller to say.
+type Repair struct {
+	Offset int64 // where the torn tail began: the byte after the last newline
+	Length int64 // its length in bytes
+	// Completed is true when the tail was a complete event missing only its
+	// newline: the newline was added and the event kept.
+	Completed bool
+	// Dropped, when the tail was not a complete event, is the artifact
+	// that now holds its bytes, cut from the transcript.
+	Dropped Artifact
+	// Event is the completed event, or the transcript.torn event that
+	// records the drop.
+	Event Event
+}
+
+// String says what the repair did, in words.
+func (r *Repair) String() string {
+	if r.Completed {
+		return fmt.Sprintf("completed the last event (seq %d, %s), which was missing only its newline", r.Event.Seq, r.Event.Type)
+	}
+	return fmt.Sprintf("dropped %d bytes at offset %d, the torn tail of a write cut short: they are kept in artifact %s, and event %d (%s) records the drop", r.Length, r.Offset, r.Dropped.Digest, r.Event.Seq, r.Event.Type)
+}
+
+// OpenRepair opens an existing transcript to append to it, as Open does,
+// after mending a torn tail, the one fault a crash in the middle of Append
+// leaves (Append returns only once the whole line and its newline are on
+// disk). A tail that is a complete event missing only its newline (it
+// passes every check a last line gets, artifacts included) is completed:
+// OpenRepair appends the newline. Any other tail is dropped: OpenRepair
+// stores its bytes as an artifact, truncates the file after the last
+// newline and appends a "transcript.torn" event naming the artifact, the
+// tail's offset and its length, so that the repair is on the record and no
+// byte is lost. The Repair says which, and is nil when there was nothing
+// to mend.
+//
+// Any other problem is an error wrapping ErrIntegrity, and the file is
+// left as it is; so is a tail as long as a line (not what a crash leaves)
+// and a transcript without a complete header line.
+func OpenRepair(path string) (*Writer, *Repair, error) {
+	w, s, err := openLocked(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rep := s.report
-	if len(rep.Problems) > 1 || len(rep.Problems) == 1 && (s.torn == 0 || rep.Events == 0) {
-		return nil, fmt.Errorf("open transcript to append: %w", reportError(rep))
+	repairable := len(rep.Problems) == 1 && s.torn > 0 && rep.Events > 0 && s.torn < MaxLine
+	if len(rep.Problems) > 0 && !repairable {
+		w.f.Close()
+		return nil, nil, fmt.Errorf("open transcript to repair: %w", reportError(rep))
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if s.torn == 0 {
+		return w, nil, nil
+	}
+	r, err := w.repair(s)
 	if err != nil {
-		return nil, fmt.Errorf("open transcript: %w", err)
+		w.f.Close()
+		return nil, nil, fmt.Errorf("open transcript %s: repair torn tail: %w", path, err)
 	}
-	w := &Writer{path: path, f: f, lockf: lk, last: s.last, intact: map[string]bool{}}
-	if s.torn > 0 {
-		if err := w.repair(s.size, s.torn, rep.Problems[0]); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("open transcript %s: repair torn tail: %w", path, err)
-		}
-	}
-	return w, nil
+	return w, r, nil
 }
 
-// repair moves the torn tail at offset into an artifact and records it.
-func (w *Writer) repair(offset, length int64, p Problem) error {
-	a, err := putArtifact(w.path, io.NewSectionReader(w.f, offset, length))
+// openLocked opens and locks the transcript at path, and verifies it
+// through the locked file.
+func openLocked(path string) (*Writer, *scan, error) {
+	f, err := openRegular(path, os.O_RDWR|os.O_APPEND, false)
 	if err != nil {
-		return err
+		return nil, nil, fmt.Errorf("open transcript: %w", err)
+	}
+	if err := lock(f); err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("open transcript: %w", err)
+	}
+	s, err := verify(f, path, nil)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return &Writer{path: path, f: f, size: s.size, last: s.last, intact: map[string]bool{}}, s, nil
+}
+
+// repair completes or drops the torn tail that s found.
+func (w *Writer) repair(s *scan) (*Repair, error) {
+	r := &Repair{Offset: s.size, Length: s.torn}
+	if s.complete != nil {
+		// The file must still end with the tail, which checkTail compares
+		// with the last line.
+		w.size = s.size + s.torn
+		w.last = Event{Raw: s.complete.Raw[:len(s.complete.Raw)-1]}
+		if err := w.write([]byte("\n")); err != nil {
+			return nil, err
+		}
+		w.last = *s.complete
+		r.Completed, r.Event = true, w.last
+		return r, nil
+	}
+	a, err := putArtifact(w.path, io.NewSectionReader(w.f, s.size, s.torn))
+	if err != nil {
+		return nil, err
 	}
 	w.intact[a.Digest] = true
-	if err := w.f.Truncate(offset); err != nil {
-		return err
+	if err := w.f.Truncate(s.size); err != nil {
+		return nil, err
 	}
 	if err := syncFile(w.f); err != nil {
-		return fmt.Errorf("fsync: %w", err)
+		return nil, fmt.Errorf("fsync: %w", err)
 	}
 	data, err := json.Marshal(struct {
 		Offset int64    `json:"offset"`
 		Length int64    `json:"length"`
 		Bytes  Artifact `json:"bytes"`
-	}{offset, length, a})
+	}{s.size, s.torn, a})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := w.append(tornType, data); err != nil {
-		return err
+	ev, err := w.append(tornType, data)
+	if err != nil {
+		return nil, err
 	}
-	p.Artifact = a.Digest
-	w.recovered = &p
-	return nil
-}
-
-// Recovered returns the torn tail that Open cut and recorded, with the
-// artifact now holding its bytes, or nil if there was none.
-func (w *Writer) Recovered() *Problem {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.recovered
+	r.Dropped, r.Event = a, ev
+	return r, nil
 }
 
 // Append writes an event of type typ whose data is v encoded as a JSON
@@ -267,27 +325,63 @@ func (w *Writer) append(typ string, data []byte) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	// One write of the whole line: a crash leaves either nothing, the
-	// line, or a prefix of it without its newline (a torn tail).
-	if _, err := w.f.Write(ev.Raw); err != nil {
-		w.err = err
-		return Event{}, fmt.Errorf("append %s: write %s: %w", typ, w.path, err)
-	}
-	if err := syncFile(w.f); err != nil {
-		w.err = err
-		return Event{}, fmt.Errorf("append %s: fsync %s: %w", typ, w.path, err)
+	if err := w.write(ev.Raw); err != nil {
+		return Event{}, fmt.Errorf("append %s: %w", typ, err)
 	}
 	w.last = ev
 	return ev, nil
+}
+
+// write appends b, in one write, after checking that the file still ends
+// where this Writer left it, and fsyncs it. A crash leaves either nothing,
+// all of b, or a prefix of it (a torn tail).
+func (w *Writer) write(b []byte) error {
+	if err := w.checkTail(); err != nil {
+		return err
+	}
+	if _, err := w.f.Write(b); err != nil {
+		w.err = err
+		return fmt.Errorf("write %s: %w", w.path, err)
+	}
+	if err := syncFile(w.f); err != nil {
+		w.err = err
+		return fmt.Errorf("fsync %s: %w", w.path, err)
+	}
+	w.size += int64(len(b))
+	return nil
+}
+
+// checkTail reports, wrapping ErrIntegrity, a transcript that changed
+// behind this Writer's back: its path names another file now, or the file
+// does not end where this Writer left it, with the line it last wrote or
+// read. The flock keeps out every writer that takes it; this catches what
+// does not (an editor, a copy, a tool of another version).
+func (w *Writer) checkTail() error {
+	fi, err := w.f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", w.path, err)
+	}
+	if pi, err := os.Stat(w.path); err != nil || !os.SameFile(fi, pi) {
+		return fmt.Errorf("%s is no longer the file this writer opened (it was removed, renamed or replaced): refusing to append; open the transcript again and verify it: %w", w.path, ErrIntegrity)
+	}
+	if fi.Size() != w.size {
+		return fmt.Errorf("%s is %d bytes, but this writer left it at %d: something else wrote to it; refusing to append, so that the chain does not fork: open it again and verify it: %w", w.path, fi.Size(), w.size, ErrIntegrity)
+	}
+	n := int64(len(w.last.Raw))
+	tail := make([]byte, n)
+	if _, err := w.f.ReadAt(tail, w.size-n); err != nil || !bytes.Equal(tail, w.last.Raw) {
+		return fmt.Errorf("%s no longer ends with the line this writer last wrote or read: something else rewrote it; refusing to append: open it again and verify it: %w", w.path, ErrIntegrity)
+	}
+	return nil
 }
 
 // event builds and checks the line for an event; the time is now, but
 // never before notBefore, so that a clock set back does not break the
 // chain's order.
 func (w *Writer) event(typ string, data []byte, prev Digest, seq int64, notBefore time.Time) (Event, error) {
-	refs, err := scanData(data)
-	if err != nil {
-		return Event{}, fmt.Errorf("append %s: data: %w", typ, err)
+	refs, errs := scanData(data)
+	if len(errs) > 0 {
+		return Event{}, fmt.Errorf("append %s: data: %w", typ, errs[0])
 	}
 	for _, r := range refs {
 		if w.intact[r] {
@@ -309,9 +403,9 @@ func (w *Writer) event(typ string, data []byte, prev Digest, seq int64, notBefor
 	if len(raw) > MaxLine {
 		return Event{}, fmt.Errorf("append %s: the line would be %d bytes, more than %d: store large data with PutArtifact and name it", typ, len(raw), MaxLine)
 	}
-	ev, _, err := parseLine(raw)
-	if err != nil { // a bug here, never bad input: data was checked above
-		return Event{}, fmt.Errorf("append %s: %w", typ, err)
+	ev, _, errs := parseLine(raw)
+	if len(errs) > 0 { // a bug here, never bad input: data was checked above
+		return Event{}, fmt.Errorf("append %s: %w", typ, errs[0])
 	}
 	return ev, nil
 }
@@ -335,11 +429,19 @@ func (w *Writer) PutArtifact(r io.Reader) (Artifact, error) {
 	return a, nil
 }
 
-// Last returns the last event written; its Hash is the transcript's head.
+// Last returns the last event written or read; its Hash is the
+// transcript's head.
 func (w *Writer) Last() Event {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.last
+}
+
+// Head returns the transcript's head, the SHA-256 of its last line, for
+// witnesses to write down after every command that appends (Digest.String
+// in hex, Digest.Words in PGP words).
+func (w *Writer) Head() Digest {
+	return w.Last().Hash()
 }
 
 // Close closes the transcript and releases its lock. It need not fsync:
@@ -352,8 +454,5 @@ func (w *Writer) Close() error {
 	}
 	err := w.f.Close()
 	w.f = nil
-	if lerr := w.lockf.Close(); err == nil {
-		err = lerr
-	}
 	return err
 }

@@ -1,0 +1,107 @@
+package softhsmtests
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ceremony-tuf/ceremony/internal/scripttest"
+	"github.com/ceremony-tuf/ceremony/internal/softhsmtest"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// binDir holds the ceremony binary that TestMain built with the Makefile.
+var binDir string
+
+// TestMain builds the binary once for the whole run, exactly as `make
+// build` builds it for an admin (the same flags, the same reproducible
+// output), so that every scenario runs what a person would run.
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "ceremony-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binDir = dir
+	root, err := filepath.Abs("..")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	build := exec.Command("make", "-s", "-C", root, "build", "BIN="+filepath.Join(dir, "ceremony"))
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "softhsm-tests: make build: %v\n", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// TestScenarios runs each scenario in testdata/ against the built binary:
+// the admin's flows as docs/RUNBOOK.md tells them, step by step.
+func TestScenarios(t *testing.T) {
+	cmds := scripttest.Commands()
+	cmds["tuf-clients"] = cmdTUFClients
+	cmds["fill-now"] = cmdFillNow
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata",
+		Setup:               setupScenario,
+		Cmds:                cmds,
+		RequireExplicitExec: true,
+	})
+}
+
+// now is the scenarios' reference time: this run's clock to the minute,
+// as the room's witnesses would confirm it, so that what is published is
+// fresh for the clients that refresh it today.
+var now = time.Now().UTC().Truncate(time.Minute).Format(time.RFC3339)
+
+// cmdFillNow replaces the word NOW in a file with the run's reference time:
+// plans are files, and testscript does not expand variables in files.
+func cmdFillNow(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: fill-now FILE")
+	}
+	path := ts.MkAbs(args[0])
+	b, err := os.ReadFile(path)
+	ts.Check(err)
+	ts.Check(os.WriteFile(path, bytes.ReplaceAll(b, []byte("NOW"), []byte(now)), 0o644))
+}
+
+// tokenLabels are the SoftHSM tokens every scenario gets: five admins and
+// the online key, each with softhsmtest's default PINs.
+var tokenLabels = []string{"alice", "bob", "carol", "dave", "erin", "online"}
+
+// setupScenario gives a scenario the built binary on PATH, SoftHSM tokens
+// of its own, and a pin file ($WORK/pin) for pin-source.
+func setupScenario(e *testscript.Env) error {
+	e.Setenv("PATH", binDir+string(os.PathListSeparator)+e.Getenv("PATH"))
+	s, err := softhsmtest.New(filepath.Join(e.WorkDir, ".softhsm"))
+	if err != nil {
+		return err
+	}
+	for _, l := range tokenLabels {
+		if _, err := s.InitToken(l, "", ""); err != nil {
+			return err
+		}
+	}
+	for _, kv := range s.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		e.Setenv(k, v)
+	}
+	// No pcscd for SoftHSM scenarios: PC/SC clients find nothing, quickly.
+	e.Setenv("PCSCLITE_CSOCK_NAME", filepath.Join(e.WorkDir, ".no-pcscd.comm"))
+	e.Setenv("CEREMONY_E2E_KEEP", os.Getenv("CEREMONY_E2E_KEEP"))
+	e.Setenv("NOW", now)
+	return os.WriteFile(filepath.Join(e.WorkDir, "pin"), []byte(softhsmtest.UserPIN+"\n"), 0o600)
+}
