@@ -12,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/roles"
 	"go.yaml.in/yaml/v3"
 )
@@ -278,6 +279,9 @@ func (p *Plan) validate() error {
 	if p.Online != nil {
 		if !names[p.Online.Participant] {
 			return planErrorf("online.participant", "%q is not a participant", p.Online.Participant)
+		}
+		if err := hsm.CheckNoPIN(p.Online.KeyURI); err != nil {
+			return planErrorf("online.key_uri", "%v", err)
 		}
 		if b := p.Online.UnclaimedBinBits; b < 0 || b > 14 {
 			return planErrorf("online.unclaimed_bin_bits", "%d is out of range: use 1 to 14 (2 to 16384 bins)", b)

@@ -189,17 +189,28 @@ func Backends() []Backend {
 
 // BackendFor returns the backend that answers uri's scheme.
 func BackendFor(uri string) (Backend, error) {
+	// The URI itself is never quoted: a mangled one may hold a PIN.
 	scheme, _, ok := strings.Cut(uri, ":")
 	if !ok {
-		return nil, fmt.Errorf("key URI %q has no scheme; it must start with \"pkcs11:\" or \"piv:\": %w", uri, ErrBadURI)
+		return nil, fmt.Errorf("the key URI has no scheme: it must start with pkcs11: or piv: (%w)", ErrBadURI)
 	}
 	backendsMu.Lock()
 	b := backends[scheme]
 	backendsMu.Unlock()
 	if b == nil {
-		return nil, fmt.Errorf("key URI %q: unknown scheme %q; use \"pkcs11:\" or \"piv:\": %w", uri, scheme, ErrBadURI)
+		return nil, fmt.Errorf("the key URI has an unknown scheme%s: use pkcs11: or piv: (%w)", showScheme(scheme), ErrBadURI)
 	}
 	return b, nil
+}
+
+// showScheme quotes a scheme that looks like one ("gpg", "file"), and
+// withholds anything with a digit, which may be a PIN typed in the wrong
+// place.
+func showScheme(s string) string {
+	if !nameLike(s, "+-.") || strings.ContainsAny(s, "0123456789") {
+		return ""
+	}
+	return fmt.Sprintf(" %q", s)
 }
 
 // Open returns a signer for the one key that uri names.

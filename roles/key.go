@@ -79,6 +79,9 @@ func KeyFromPublic(pub crypto.PublicKey) (*Key, error) {
 		if len(k) != ed25519.PublicKeySize {
 			return nil, fmt.Errorf("ed25519 public key has %d bytes, want %d", len(k), ed25519.PublicKeySize)
 		}
+		if err := checkEd25519(k); err != nil {
+			return nil, err
+		}
 		return NewKey(KeyTypeEd25519, SchemeEd25519, hex.EncodeToString(k)), nil
 	case *ecdsa.PublicKey:
 		var scheme string
@@ -96,8 +99,8 @@ func KeyFromPublic(pub crypto.PublicKey) (*Key, error) {
 		}
 		return NewKey(KeyTypeECDSA, scheme, p), nil
 	case *rsa.PublicKey:
-		if k.N.BitLen() < 2048 {
-			return nil, fmt.Errorf("RSA key of %d bits is too weak: use 2048 bits or more", k.N.BitLen())
+		if err := checkRSA(k); err != nil {
+			return nil, err
 		}
 		p, err := publicPEM(k)
 		if err != nil {
@@ -242,8 +245,87 @@ func ParseKey(data []byte) (*Key, error) {
 }
 
 // PublicKey returns the key as a crypto.PublicKey, checking that its type,
-// scheme and public value agree.
+// scheme and public value agree, and refusing a key no signature may count
+// for: an Ed25519 point of small order or not canonically encoded, an RSA
+// key below 2048 bits.
 func (k *Key) PublicKey() (crypto.PublicKey, error) {
+	pub, err := k.decodePublic()
+	if err != nil {
+		return nil, err
+	}
+	switch pk := pub.(type) {
+	case ed25519.PublicKey:
+		err = checkEd25519(pk)
+	case *rsa.PublicKey:
+		err = checkRSA(pk)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return pub, nil
+}
+
+// minRSABits is the smallest RSA key a signature may count for. Keys this
+// tool generates have 3072 bits.
+const minRSABits = 2048
+
+func checkRSA(pub *rsa.PublicKey) error {
+	if n := pub.N.BitLen(); n < minRSABits {
+		return fmt.Errorf("RSA key of %d bits is too weak: use %d bits or more (ceremony generates 3072)", n, minRSABits)
+	}
+	return nil
+}
+
+// checkEd25519 refuses a public key that is not the one canonical encoding
+// of its point (y below p; the sign of x only where x is not 0), since a
+// second encoding would be a second keyid for one key, and a point of small
+// order, under which signatures anyone can make verify: (R = identity,
+// S = 0) for every message, for one. Both are tested on the bytes:
+// decoding every key of a role with a hundred thousand delegations would
+// cost seconds.
+func checkEd25519(pub []byte) error {
+	if !canonicalY(pub) {
+		return errors.New("ed25519 public key is not canonically encoded (its y is not below 2^255-19): another encoding names the same point")
+	}
+	for _, y := range smallOrderY {
+		// Each y names the point and its negation; y = 1 and y = p-1 have
+		// x = 0, and their sign-bit forms are non-canonical encodings.
+		if string(pub[:31]) == string(y[:31]) && pub[31]&0x7f == y[31] {
+			return errors.New("ed25519 public key is a point of small order: signatures anyone can make verify under it")
+		}
+	}
+	return nil
+}
+
+// canonicalY reports whether the y an Ed25519 encoding holds (its 255 low
+// bits, little-endian) is below p = 2^255-19.
+func canonicalY(b []byte) bool {
+	if b[31]&0x7f != 0x7f || b[0] < 0xed {
+		return true
+	}
+	for _, c := range b[1:31] {
+		if c != 0xff {
+			return true
+		}
+	}
+	return false
+}
+
+// smallOrderY are the y coordinates of edwards25519's eight points of
+// small order (the identity, one point of order 2, two of order 4, four of
+// order 8), canonically encoded with the sign bit clear. TestSmallOrderY
+// derives them with filippo.io/edwards25519.
+var smallOrderY = [...][32]byte{
+	{0x01}, // identity (0, 1)
+	{0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, // (0, -1), order 2
+	{}, // (±sqrt(-1), 0), order 4
+	{0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05}, // order 8
+	{0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a}, // order 8
+}
+
+// decodePublic is PublicKey without the strength checks: a weak key still
+// has an identity, so that a revocation can name it.
+func (k *Key) decodePublic() (crypto.PublicKey, error) {
 	switch k.Scheme {
 	case SchemeEd25519:
 		if k.Type != KeyTypeEd25519 {
@@ -418,13 +500,25 @@ func (v *sigCheck) check() error {
 			return fmt.Errorf("%w (ECDSA signatures must be DER-encoded)", ErrSignature)
 		}
 	case SchemeRSAPSS:
-		err := rsa.VerifyPSS(v.pub.(*rsa.PublicKey), crypto.SHA256, v.h.Sum(nil), v.sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
-		if err != nil {
-			return ErrSignature
+		pub, digest := v.pub.(*rsa.PublicKey), v.h.Sum(nil)
+		if rsa.VerifyPSS(pub, crypto.SHA256, digest, v.sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) == nil {
+			return nil
 		}
+		if rsa.VerifyPSS(pub, crypto.SHA256, digest, v.sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}) == nil {
+			return ErrPSSSalt
+		}
+		return ErrSignature
 	}
 	return nil
 }
+
+// ErrPSSSalt reports an RSA-PSS signature whose salt is not as long as the
+// digest (32 bytes for rsassa-pss-sha256). python-tuf accepts any salt
+// length, go-tuf (go-securesystemslib) only that one, so such a signature
+// does not count: a threshold must hold for every client. It wraps
+// ErrSignature. VerifyOptions.AnyPSSSalt counts it, for a repository this
+// tool did not sign.
+var ErrPSSSalt = fmt.Errorf("%w: its RSA-PSS salt is not as long as the digest, which go-tuf refuses (python-tuf accepts it)", ErrSignature)
 
 // verifyEd25519 finishes an RFC 8032 verification given SHA-512(R||A||M),
 // as crypto/ed25519 does: the encoded [S]B - [k]A must equal R.
@@ -447,14 +541,22 @@ func verifyEd25519(pub ed25519.PublicKey, sig, hram []byte) bool {
 }
 
 // identity is what makes two key objects the same key for threshold
-// counting: the public key itself, not the keyid, which extra members
-// change.
+// counting: the public key itself in its one canonical encoding (an
+// Ed25519 point re-encoded, an ECDSA or RSA key as DER), not the keyid,
+// which extra members and other encodings change.
 func (k *Key) identity() (string, error) {
-	pub, err := k.PublicKey()
+	pub, err := k.decodePublic()
 	if err != nil {
 		return "", err
 	}
 	if ed, ok := pub.(ed25519.PublicKey); ok {
+		if checkEd25519(ed) != nil {
+			// Possibly a second encoding of a point: name it by the
+			// canonical one. (Keys that pass the check are canonical.)
+			if p, err := new(edwards25519.Point).SetBytes(ed); err == nil {
+				ed = p.Bytes()
+			}
+		}
 		return "ed25519:" + string(ed), nil
 	}
 	der, err := x509.MarshalPKIXPublicKey(pub)

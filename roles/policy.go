@@ -87,6 +87,9 @@ type Policy struct {
 	// MaxFileSize is the size beyond which stock clients refuse a targets
 	// file by default (python-tuf: 5,000,000 bytes); 0 means that value.
 	MaxFileSize int
+	// Scope is where the checks run, which sets their severities
+	// (SeverityOf); the zero value is ScopeCeremony.
+	Scope Scope
 }
 
 // Check ids, stable across releases.
@@ -101,27 +104,74 @@ const (
 	CheckVersionIncreases       = "version.strictly-increasing"
 	CheckRevocationsAppendOnly  = "revocations.append-only"
 	CheckFileSizeClientLimit    = "size.client-limit"
+	// CheckSignaturesEveryClient fails for a signature that counts only
+	// under VerifyOptions (one some clients refuse).
+	CheckSignaturesEveryClient = "signature.every-client"
 )
+
+// Scope is where a check runs. A failed check can be graver in a ceremony,
+// which signs and publishes only what every client accepts, than in the
+// verification of a repository another tool may have made.
+type Scope uint8
+
+const (
+	// ScopeCeremony is a ceremony's start, review and publish, and the
+	// full repository verification publish ends with.
+	ScopeCeremony Scope = iota
+	// ScopeVerify is `ceremony verify` of a repository.
+	ScopeVerify
+)
+
+// severities is the one table of how grave each check's failure is, by
+// scope: start, publish and verify all take their severities from it, so
+// that a check tightened in one place and relaxed for foreign repositories
+// in another cannot disagree. A check is relaxed in ScopeVerify where what
+// fails it is valid TUF that this project's policy refuses, or what one
+// reference client accepts and another refuses.
+var severities = map[string][2]Severity{
+	CheckRootThresholdAboveOne:  {Error, Warning},
+	CheckThresholdWithinKeys:    {Error, Error},
+	CheckKeysValid:              {Error, Error},
+	CheckExpiryInFuture:         {Error, Error},
+	CheckExpiryWithinLimit:      {Error, Warning},
+	CheckNoRevokedKeyTrusted:    {Error, Error},
+	CheckOfflineNotSharedOnline: {Error, Warning},
+	CheckVersionIncreases:       {Error, Error},
+	CheckRevocationsAppendOnly:  {Error, Error},
+	CheckFileSizeClientLimit:    {Warning, Warning},
+	CheckSignaturesEveryClient:  {Error, Warning},
+}
+
+// SeverityOf returns how grave a failure of the named check is in scope.
+// A check the table does not name is an Error: a new check is strict until
+// the table says otherwise.
+func SeverityOf(check string, scope Scope) Severity {
+	if sev, ok := severities[check]; ok && int(scope) < len(sev) {
+		return sev[scope]
+	}
+	return Error
+}
 
 // DefaultClientMaxFileSize is python-tuf's default limit for a targets
 // file (UpdaterConfig.targets_max_length).
 const DefaultClientMaxFileSize = 5_000_000
 
 type checker struct {
-	role string
-	out  Findings
+	role  string
+	scope Scope
+	out   Findings
 }
 
-func (c *checker) add(check string, sev Severity, passed bool, format string, args ...any) {
-	c.out = append(c.out, Finding{Check: check, Role: c.role, Severity: sev, Passed: passed, Message: fmt.Sprintf(format, args...)})
+func (c *checker) add(check string, passed bool, format string, args ...any) {
+	c.out = append(c.out, Finding{Check: check, Role: c.role, Severity: SeverityOf(check, c.scope), Passed: passed, Message: fmt.Sprintf(format, args...)})
 }
 
 // CheckRoot runs the policy checks on a staged root. prev is the root it
 // replaces, or nil for version 1.
 func CheckRoot(prev, next *Root, p Policy) Findings {
-	c := &checker{role: TypeRoot}
+	c := &checker{role: TypeRoot, scope: p.Scope}
 	rk := next.Roles[TypeRoot]
-	c.add(CheckRootThresholdAboveOne, Error, rk != nil && rk.Threshold > 1, "root threshold is %d%s", thresholdOf(rk),
+	c.add(CheckRootThresholdAboveOne, rk != nil && rk.Threshold > 1, "root threshold is %d%s", thresholdOf(rk),
 		ifElse(rk != nil && rk.Threshold > 1, ": no single key decides root", "; one stolen or lost key must not decide root: set it to 2 or more"))
 	for _, role := range slices.Sorted(maps.Keys(next.Roles)) {
 		c.thresholdWithinKeys(role, identities(next.Keys), next.Roles[role].KeyIDs, next.Roles[role].Threshold)
@@ -151,11 +201,11 @@ func CheckRoot(prev, next *Root, p Policy) Findings {
 			}
 		}
 	}
-	c.add(CheckOfflineNotSharedOnline, Error, len(shared) == 0, "%s",
+	c.add(CheckOfflineNotSharedOnline, len(shared) == 0, "%s",
 		ifElse(len(shared) == 0, "no root or targets key signs for snapshot or timestamp",
 			"an offline key also signs for an online role ("+strings.Join(shared, ", ")+"): give the online roles keys of their own"))
 	if prev != nil {
-		c.add(CheckVersionIncreases, Error, next.Version == prev.Version+1,
+		c.add(CheckVersionIncreases, next.Version == prev.Version+1,
 			"root v%d follows v%d; clients accept only version %d next", next.Version, prev.Version, prev.Version+1)
 	}
 	return c.out
@@ -165,7 +215,7 @@ func CheckRoot(prev, next *Root, p Policy) Findings {
 // claimed, a project, a bin) named role. prev is the version it replaces,
 // or nil; size is the length of the file as it will be published.
 func CheckTargets(role string, prev, next *Targets, size int, p Policy) Findings {
-	c := &checker{role: role}
+	c := &checker{role: role, scope: p.Scope}
 	if dl := next.Delegations; dl != nil {
 		c.keysValid(dl.Keys)
 		c.notRevoked(dl.Keys, p.Revoked)
@@ -181,16 +231,16 @@ func CheckTargets(role string, prev, next *Targets, size int, p Policy) Findings
 				bad = append(bad, fmt.Sprintf("%s (threshold %d of %d distinct keys)", r.Name, r.Threshold, n))
 			}
 		}
-		c.add(CheckThresholdWithinKeys, Error, len(bad) == 0, "%s", ifElse(len(bad) == 0,
+		c.add(CheckThresholdWithinKeys, len(bad) == 0, "%s", ifElse(len(bad) == 0,
 			fmt.Sprintf("all %d delegated roles can reach their thresholds", len(dl.Roles)),
 			"these roles can never be signed: "+firstFew(bad)+"; lower the threshold or add keys"))
 	}
 	c.expiry(&next.Header, p)
 	if prev != nil {
-		c.add(CheckVersionIncreases, Error, next.Version > prev.Version,
+		c.add(CheckVersionIncreases, next.Version > prev.Version,
 			"%s v%d follows v%d; a client refuses a version that does not increase", role, next.Version, prev.Version)
 	}
-	c.add(CheckFileSizeClientLimit, Warning, size <= p.maxFileSize(),
+	c.add(CheckFileSizeClientLimit, size <= p.maxFileSize(),
 		"%s is %d bytes; stock clients refuse targets files over %d bytes by default. Split it into hashed bins (succinct delegations) so every file stays below the limit",
 		role, size, p.maxFileSize())
 	return c.out
@@ -199,12 +249,12 @@ func CheckTargets(role string, prev, next *Targets, size int, p Policy) Findings
 // CheckRevocations runs the policy checks on a staged revocation list:
 // prev is the list it replaces, or nil for version 1.
 func CheckRevocations(prev, next *Revocations, p Policy) Findings {
-	c := &checker{role: TypeRevocations}
+	c := &checker{role: TypeRevocations, scope: p.Scope}
 	c.expiry(&next.Header, p)
 	if prev == nil {
 		return c.out
 	}
-	c.add(CheckVersionIncreases, Error, next.Version > prev.Version,
+	c.add(CheckVersionIncreases, next.Version > prev.Version,
 		"revocations v%d follows v%d; the list's version must increase", next.Version, prev.Version)
 	var dropped []string
 	for _, old := range prev.Revoked {
@@ -213,7 +263,7 @@ func CheckRevocations(prev, next *Revocations, p Policy) Findings {
 			dropped = append(dropped, short(old.KeyID))
 		}
 	}
-	c.add(CheckRevocationsAppendOnly, Error, len(dropped) == 0, "%s", ifElse(len(dropped) == 0,
+	c.add(CheckRevocationsAppendOnly, len(dropped) == 0, "%s", ifElse(len(dropped) == 0,
 		fmt.Sprintf("all %d earlier entries kept unchanged", len(prev.Revoked)),
 		"entries dropped or changed: "+firstFew(dropped)+"; a revocation can never be undone: keep every entry as it was"))
 	return c.out
@@ -226,7 +276,7 @@ func sameRevocation(a, b *Revocation) bool {
 
 func (c *checker) thresholdWithinKeys(role string, idents map[string]string, keyids []string, threshold int64) {
 	n := int64(distinctKeys(idents, keyids))
-	c.add(CheckThresholdWithinKeys, Error, threshold <= n,
+	c.add(CheckThresholdWithinKeys, threshold <= n,
 		"%s: threshold %d of %d distinct keys%s", role, threshold, n,
 		ifElse(threshold <= n, "", ": it can never be reached; lower the threshold or add keys"))
 }
@@ -265,12 +315,12 @@ func (c *checker) keysValid(keys map[string]*Key) {
 		}
 	}
 	slices.Sort(bad)
-	c.add(CheckKeysValid, Error, len(bad) == 0, "%s", ifElse(len(bad) == 0,
+	c.add(CheckKeysValid, len(bad) == 0, "%s", ifElse(len(bad) == 0,
 		fmt.Sprintf("all %d keys parse and match their keyids", len(keys)), "bad keys: "+firstFew(bad)))
 }
 
 func (c *checker) expiry(h *Header, p Policy) {
-	c.add(CheckExpiryInFuture, Error, h.Expires.After(p.Now),
+	c.add(CheckExpiryInFuture, h.Expires.After(p.Now),
 		"expires %s, reference time %s%s", h.Expires.Format(TimeFormat), p.Now.UTC().Format(TimeFormat),
 		ifElse(h.Expires.After(p.Now), "", ": set an expiry after the reference time"))
 	limit := p.DefaultMaxExpiry
@@ -279,7 +329,7 @@ func (c *checker) expiry(h *Header, p Policy) {
 	}
 	if limit > 0 {
 		ok := !h.Expires.After(p.Now.Add(limit))
-		c.add(CheckExpiryWithinLimit, Error, ok, "expires %s, at most %s after the reference time allowed%s",
+		c.add(CheckExpiryWithinLimit, ok, "expires %s, at most %s after the reference time allowed%s",
 			h.Expires.Format(TimeFormat), limit, ifElse(ok, "", ": shorten the expiry"))
 	}
 }
@@ -295,7 +345,7 @@ func (c *checker) notRevoked(keys map[string]*Key, rev *Revocations) {
 		}
 	}
 	slices.Sort(hits)
-	c.add(CheckNoRevokedKeyTrusted, Error, len(hits) == 0, "%s", ifElse(len(hits) == 0,
+	c.add(CheckNoRevokedKeyTrusted, len(hits) == 0, "%s", ifElse(len(hits) == 0,
 		fmt.Sprintf("none of %d keys is revoked", len(keys)),
 		"trusts revoked keys: "+firstFew(hits)+"; remove them before signing"))
 }

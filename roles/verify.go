@@ -34,6 +34,27 @@ type VerifyReport struct {
 	Invalid map[string]error
 	// Missing lists the delegation's keyids with no valid signature.
 	Missing []string
+	// Relaxed lists the keyids in Signed that count only because of
+	// VerifyOptions: their signatures are ones some clients refuse.
+	Relaxed []string
+}
+
+// VerifyOptions relax Verify for a repository this tool did not sign. A
+// ceremony never uses them: what it counts, every client counts.
+type VerifyOptions struct {
+	// AnyPSSSalt counts an RSA-PSS signature whatever its salt length, as
+	// python-tuf does; go-tuf refuses a salt not as long as the digest
+	// (ErrPSSSalt). Such signatures are listed in VerifyReport.Relaxed.
+	AnyPSSSalt bool
+}
+
+// VerifyOptionsFor returns the options verification takes in scope:
+// relaxed only where the severity table makes CheckSignaturesEveryClient
+// a warning, so that what a threshold counts follows the same table as
+// every other check. A signature counted only so is reported under that
+// check, with its severity.
+func VerifyOptionsFor(scope Scope) VerifyOptions {
+	return VerifyOptions{AnyPSSSalt: SeverityOf(CheckSignaturesEveryClient, scope) == Warning}
 }
 
 // Count is the number of distinct keys that signed.
@@ -44,16 +65,24 @@ func (r *VerifyReport) Count() int { return len(r.Signed) }
 // bytes are written once and fanned out to every signature check, so a
 // large role is canonicalised a single time and never held twice.
 func Verify[R Role](m *Metadata[R], del Delegation) (*VerifyReport, error) {
-	return verify(m.WriteSigned, m.Signatures, del)
+	return verify(m.WriteSigned, m.Signatures, del, VerifyOptions{})
+}
+
+// VerifyWith is Verify with relaxed rules, for a repository this tool did
+// not sign: a signature counted only under them is listed in the report's
+// Relaxed, for the caller to warn about (the threshold holds for every
+// client only if Count() - len(Relaxed) reaches it).
+func VerifyWith[R Role](m *Metadata[R], del Delegation, opts VerifyOptions) (*VerifyReport, error) {
+	return verify(m.WriteSigned, m.Signatures, del, opts)
 }
 
 // VerifyCanonical is Verify for signatures over signed bytes already in
 // canonical form (a staged role whose bytes a ceremony holds).
 func VerifyCanonical(canonical []byte, sigs []Signature, del Delegation) (*VerifyReport, error) {
-	return verify(func(w io.Writer) error { _, err := w.Write(canonical); return err }, sigs, del)
+	return verify(func(w io.Writer) error { _, err := w.Write(canonical); return err }, sigs, del, VerifyOptions{})
 }
 
-func verify(writeSigned func(io.Writer) error, sigs []Signature, del Delegation) (*VerifyReport, error) {
+func verify(writeSigned func(io.Writer) error, sigs []Signature, del Delegation, opts VerifyOptions) (*VerifyReport, error) {
 	rep := &VerifyReport{Role: del.Role, Threshold: del.Threshold, Invalid: map[string]error{}}
 	if del.Threshold < 1 {
 		return rep, fmt.Errorf("role %s: threshold %d is below 1", del.Role, del.Threshold)
@@ -95,22 +124,37 @@ func verify(writeSigned func(io.Writer) error, sigs []Signature, del Delegation)
 			return rep, fmt.Errorf("role %s: write signed bytes: %w", del.Role, err)
 		}
 	}
+	var relaxed []*sigCheck
 	identities := map[string]bool{}
-	for _, v := range checks {
-		if err := v.check(); err != nil {
-			rep.Invalid[v.keyid] = err
-			continue
-		}
+	count := func(v *sigCheck) bool {
 		ident, err := v.key.identity()
 		if err != nil {
 			rep.Invalid[v.keyid] = err
-			continue
+			return false
 		}
 		if identities[ident] {
-			continue // the same key again under another keyid
+			return false // the same key again under another keyid
 		}
 		identities[ident] = true
 		rep.Signed = append(rep.Signed, v.keyid)
+		return true
+	}
+	for _, v := range checks {
+		switch err := v.check(); {
+		case err == nil:
+			count(v)
+		case errors.Is(err, ErrPSSSalt) && opts.AnyPSSSalt:
+			relaxed = append(relaxed, v)
+		default:
+			rep.Invalid[v.keyid] = err
+		}
+	}
+	// After every signature all clients accept, so that a key which
+	// signed both ways counts as such.
+	for _, v := range relaxed {
+		if count(v) {
+			rep.Relaxed = append(rep.Relaxed, v.keyid)
+		}
 	}
 	for _, id := range del.KeyIDs {
 		if !slices.Contains(rep.Signed, id) {

@@ -47,14 +47,11 @@ func (b *Backend) out() io.Writer {
 
 func parse(uri string) (*URI, error) { return ParseURI(uri) }
 
-// authFor adds the URI's pin-source or pin-value to an Auth that has no
-// PIN source of its own.
+// authFor applies the URI's pin-source over the caller's PIN source: a
+// URI that says where its PIN is wins over the terminal.
 func authFor(u *URI, a hsm.Auth) hsm.Auth {
-	switch {
-	case u.PINSource != "":
+	if u.PINSource != "" {
 		a.PINs = hsm.FilePIN{Path: u.PINSource}
-	case u.PINValue != "":
-		a.PINs = hsm.StaticPIN(u.PINValue)
 	}
 	return a
 }
@@ -287,7 +284,8 @@ func (c *card) protectedManagementKey(auth hsm.Auth) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := c.yk.Metadata(pin)
+	m, err := c.yk.Metadata(hsm.PINString(pin))
+	hsm.Wipe(pin)
 	if err != nil {
 		return nil, classify(c, "read the PIN-protected management key", err)
 	}

@@ -343,7 +343,7 @@ func TestPINProtectedManagementKey(t *testing.T) {
 	if _, err := b.Generate(ctx, "piv:slot=9c", hsm.ECDSAP256, hsm.GenerateOptions{}, hsm.Auth{}); !errors.Is(err, hsm.ErrNotLoggedIn) {
 		t.Fatalf("generate without a PIN: %v", err)
 	}
-	if _, err := b.Generate(ctx, "piv:slot=9c?pin-value=123456", hsm.ECDSAP256, hsm.GenerateOptions{}, hsm.Auth{}); err != nil {
+	if _, err := b.Generate(ctx, "piv:slot=9c", hsm.ECDSAP256, hsm.GenerateOptions{}, pinAuth("123456")); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(out.String(), "default") {
@@ -419,7 +419,7 @@ func TestSignerHoldsTheCardUntilClose(t *testing.T) {
 func TestNoSecretInErrors(t *testing.T) {
 	insert(t, vpiv.Config{Serial: 13})
 	generate(t, "piv:", "always")
-	err := signOnce("piv:?pin-value=87654321", hsm.Auth{})
+	err := signOnce("piv:", pinAuth("87654321"))
 	if err == nil || strings.Contains(err.Error(), "87654321") {
 		t.Fatalf("wrong PIN error: %v", err)
 	}

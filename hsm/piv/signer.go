@@ -3,6 +3,7 @@ package piv
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"io"
@@ -20,57 +21,60 @@ import (
 // blocked PIN with what to do. With always set it asks for the PIN even
 // when the card is already logged in, and returns it (for go-piv's PIN
 // policy "always", which verifies it again just before signing); the
-// caller drops it at once.
-func (c *card) login(auth hsm.Auth, always bool) (string, error) {
+// caller wipes it once the signature is made.
+func (c *card) login(auth hsm.Auth, always bool) ([]byte, error) {
 	retry := false
 	for attempt := 0; attempt < 3; attempt++ {
 		tries, verified, err := c.retries()
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		if verified && !always {
-			return "", nil
+			return nil, nil
 		}
 		if err := auth.Policy.Check(c.dev, tries); err != nil {
 			if retry {
 				// Say first that the PIN just typed was wrong.
-				return "", fmt.Errorf("%w. %w", hsm.PINError{Device: c.dev, Err: hsm.ErrWrongPIN, TriesLeft: tries}, pinError(err))
+				return nil, fmt.Errorf("%w. %w", hsm.PINError{Device: c.dev, Err: hsm.ErrWrongPIN, TriesLeft: tries}, pinError(err))
 			}
-			return "", pinError(err)
+			return nil, pinError(err)
 		}
 		if auth.PINs == nil {
-			return "", fmt.Errorf("%s needs its PIN and none can be asked for: run on a terminal, or add ?pin-source=FILE to the key URI: %w", c.dev, hsm.ErrNotLoggedIn)
+			return nil, fmt.Errorf("%s needs its PIN and none can be asked for: run on a terminal, or add ?pin-source=FILE to the key URI: %w", c.dev, hsm.ErrNotLoggedIn)
 		}
-		pinBytes, err := auth.PINs.PIN(hsm.PINRequest{Device: c.dev, TriesLeft: tries, Retry: retry})
+		pin, err := auth.PIN(hsm.PINRequest{Device: c.dev, TriesLeft: tries, Retry: retry})
 		if err != nil {
-			return "", pinError(err)
+			return nil, pinError(err)
 		}
-		if len(pinBytes) == 0 || len(pinBytes) > 8 {
-			n := len(pinBytes)
-			hsm.Wipe(pinBytes)
-			return "", fmt.Errorf("%s: a PIV PIN is 1 to 8 characters, this one has %d: no try was spent: %w", c.dev, n, hsm.ErrWrongPIN)
+		if len(pin) == 0 || len(pin) > 8 {
+			n := len(pin)
+			hsm.Wipe(pin)
+			return nil, fmt.Errorf("%s: a PIV PIN is 1 to 8 characters, this one has %d: no try was spent: %w", c.dev, n, hsm.ErrWrongPIN)
 		}
-		// go-piv takes the PIN as a string, a copy that cannot be wiped;
-		// the byte slice at least goes at once.
-		pin := string(pinBytes)
-		hsm.Wipe(pinBytes)
-		err = c.yk.VerifyPIN(pin)
+		// go-piv takes the PIN as a string and pads a copy of its own
+		// (docs/SECURITY.md); PINString at least adds no Go copy.
+		err = c.yk.VerifyPIN(hsm.PINString(pin))
 		if err == nil {
+			if !always {
+				hsm.Wipe(pin)
+				pin = nil
+			}
 			return pin, nil
 		}
+		hsm.Wipe(pin)
 		var ae gopiv.AuthErr
 		if !errors.As(err, &ae) {
-			return "", classify(c, "verify the PIN", err)
+			return nil, classify(c, "verify the PIN", err)
 		}
 		if ae.Retries == 0 {
-			return "", pinError(hsm.PINError{Device: c.dev, Err: hsm.ErrPINLocked, TriesLeft: 0})
+			return nil, pinError(hsm.PINError{Device: c.dev, Err: hsm.ErrPINLocked, TriesLeft: 0})
 		}
 		retry = true
 		if attempt == 2 {
-			return "", hsm.PINError{Device: c.dev, Err: hsm.ErrWrongPIN, TriesLeft: ae.Retries}
+			return nil, hsm.PINError{Device: c.dev, Err: hsm.ErrWrongPIN, TriesLeft: ae.Retries}
 		}
 	}
-	return "", fmt.Errorf("%s: PIN not accepted: %w", c.dev, hsm.ErrWrongPIN)
+	return nil, fmt.Errorf("%s: PIN not accepted: %w", c.dev, hsm.ErrWrongPIN)
 }
 
 // pinError adds the PIV way out to a blocked PIN.
@@ -177,6 +181,10 @@ func samePublic(a, b crypto.PublicKey) bool {
 // YubiKey when its touch policy asks for it, and verifies the signature in
 // software before returning it.
 func (s *signer) Sign(rand io.Reader, msg []byte, opts crypto.SignerOpts) ([]byte, error) {
+	opts, err := hsm.SignOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.k.Device, err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -197,7 +205,8 @@ func (s *signer) Sign(rand io.Reader, msg []byte, opts crypto.SignerOpts) ([]byt
 		if err != nil {
 			return nil, s.fail(err)
 		}
-		ka.PIN = pin
+		defer hsm.Wipe(pin)
+		ka.PIN = hsm.PINString(pin)
 	default:
 		if _, err := c.login(s.auth, false); err != nil {
 			return nil, s.fail(err)
@@ -230,6 +239,11 @@ func (s *signer) Sign(rand io.Reader, msg []byte, opts crypto.SignerOpts) ([]byt
 			cerr = fmt.Errorf("%s: the YubiKey was not touched in time, or the PIN was not accepted: sign again and touch it while it blinks: %w", c.dev, hsm.ErrNotLoggedIn)
 		}
 		return nil, s.fail(cerr)
+	}
+	if pub, ok := s.k.Public.(*ecdsa.PublicKey); ok {
+		if sig, err = hsm.LowS(pub, sig); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", c.dev, slotLabel(s.slot), err)
+		}
 	}
 	if err := hsm.Verify(s.k.Public, msg, sig, opts); err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", c.dev, slotLabel(s.slot), err)

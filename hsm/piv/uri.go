@@ -22,8 +22,7 @@ type URI struct {
 	HasSerial bool
 	Slot      byte // 0x9a, 0x9c, 0x9d, 0x9e or 0x82 to 0x95
 	HasSlot   bool
-	PINSource string // a file holding the PIN
-	PINValue  string // the PIN itself: tests only, callers warn
+	PINSource string // a file holding the PIN; there is no pin-value
 }
 
 // DefaultSlot is the slot a URI without slot= names: PIV's digital
@@ -43,87 +42,46 @@ func validSlot(s byte) bool {
 	return s >= 0x82 && s <= 0x95
 }
 
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:77] + "..."
-	}
-	return s
-}
+// syntax is the piv: URI's attributes; pin-value is refused by Split.
+var syntax = hsm.URISyntax{Scheme: "piv", Name: "PIV URI", Path: []string{"serial", "slot"}, Query: []string{"pin-source"}}
 
 // ParseURI parses a "piv:" URI strictly: an unknown or repeated attribute,
 // a bad number or an unknown slot is an error wrapping hsm.ErrBadURI, so
-// that a typo never quietly selects a different key.
+// that a typo never quietly selects a different key. pin-value is refused:
+// PINs come from the terminal or a pin-source file. Errors name the
+// attribute at fault, never its value.
 func ParseURI(s string) (*URI, error) {
-	scheme, rest, ok := strings.Cut(s, ":")
-	if !ok || !strings.EqualFold(scheme, "piv") {
-		return nil, badURI("%q is not a PIV URI: it must start with \"piv:\", e.g. piv:serial=12345678;slot=9c", clip(s))
+	attrs, err := syntax.Split(s)
+	if err != nil {
+		return nil, err
 	}
-	if strings.Contains(rest, "#") {
-		return nil, badURI("PIV URI %q has a fragment ('#'); percent-encode '#' as %%23 in values", clip(s))
-	}
-	path, query, _ := strings.Cut(rest, "?")
 	u := &URI{}
-	seen := map[string]bool{}
-	set := func(part string, inQuery bool) error {
-		name, raw, ok := strings.Cut(part, "=")
-		if !ok || name == "" {
-			return badURI("PIV URI %q: %q is not name=value", clip(s), clip(part))
-		}
-		if seen[name] {
-			return badURI("PIV URI %q repeats %q", clip(s), name)
-		}
-		seen[name] = true
-		val, err := url.PathUnescape(raw)
+	for _, a := range attrs {
+		val, err := url.PathUnescape(a.Value)
 		if err != nil {
-			return badURI("PIV URI %q: bad percent escape in %s", clip(s), name)
+			return nil, badURI("PIV URI attribute %s has a bad percent escape ('%%' must be followed by two hex digits)", a.Name)
 		}
-		switch {
-		case name == "serial" && !inQuery:
+		switch a.Name {
+		case "serial":
 			if val == "" || strings.TrimLeft(val, "0123456789") != "" {
-				return badURI("PIV URI %q: serial must be the YubiKey's decimal serial number, as 'ceremony devices' prints it", clip(s))
+				return nil, badURI("PIV URI serial must be the YubiKey's decimal serial number, as 'ceremony devices' prints it")
 			}
 			n, err := strconv.ParseUint(val, 10, 32)
 			if err != nil {
-				return badURI("PIV URI %q: serial %s is out of range", clip(s), clip(val))
+				return nil, badURI("PIV URI serial is out of range: a YubiKey's serial is below 2^32")
 			}
 			u.Serial, u.HasSerial = uint32(n), true
-		case name == "slot" && !inQuery:
+		case "slot":
 			n, err := strconv.ParseUint(val, 16, 8)
 			if err != nil || len(val) != 2 || !validSlot(byte(n)) {
-				return badURI("PIV URI %q: slot must be one of 9a, 9c, 9d, 9e or 82 to 95 (two hex digits)", clip(s))
+				return nil, badURI("PIV URI slot must be one of 9a, 9c, 9d, 9e or 82 to 95 (two hex digits)")
 			}
 			u.Slot, u.HasSlot = byte(n), true
-		case name == "pin-source" && inQuery:
+		case "pin-source":
 			if val == "" {
-				return badURI("PIV URI %q: pin-source is empty", clip(s))
+				return nil, badURI("PIV URI pin-source is empty: name the file holding the PIN")
 			}
 			u.PINSource = strings.TrimPrefix(val, "file:")
-		case name == "pin-value" && inQuery:
-			if val == "" {
-				return badURI("PIV URI %q: pin-value is empty", clip(s))
-			}
-			u.PINValue = val
-		default:
-			where := "path (before '?')"
-			if inQuery {
-				where = "query (after '?')"
-			}
-			return badURI("PIV URI %q: unknown attribute %q in the %s; known: serial and slot in the path, pin-source and pin-value in the query", clip(s), clip(name), where)
-		}
-		return nil
-	}
-	if path != "" {
-		for _, part := range strings.Split(path, ";") {
-			if err := set(part, false); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if query != "" {
-		for _, part := range strings.Split(query, "&") {
-			if err := set(part, true); err != nil {
-				return nil, err
-			}
 		}
 	}
 	return u, nil

@@ -105,7 +105,7 @@ func TestYKCS11ThroughHSMPKCS11(t *testing.T) {
 		want[kt] = k.Public
 	}
 
-	b := &hsmpkcs11.Backend{Warn: &syncBuffer{}}
+	b := &hsmpkcs11.Backend{}
 	defer b.Close()
 	auth := hsm.Auth{PINs: hsm.StaticPIN("123456")}
 	ks, err := b.Keys(ctx, "pkcs11:token=YubiKey%20PIV%20%2318?module-path="+ykcs11Path, auth)

@@ -17,28 +17,25 @@ func parse(uri string) (*URI, error) {
 	return ParseURI(uri)
 }
 
-// authFor applies the URI's pin-source or pin-value over the caller's PIN
-// source: a URI that says where its PIN is wins over the terminal.
-func (b *Backend) authFor(u *URI, a hsm.Auth) (hsm.Auth, error) {
-	switch {
-	case u.PINSource != "":
-		path := u.PINSource
-		switch {
-		case strings.HasPrefix(path, "file://"):
-			path = strings.TrimPrefix(path, "file://")
-		case strings.HasPrefix(path, "file:"):
-			path = strings.TrimPrefix(path, "file:")
-		case strings.Contains(path, ":") && !strings.HasPrefix(path, "/") && !strings.HasPrefix(path, "."):
-			return a, fmt.Errorf("pin-source %q: only files are supported (a path or file: URI): %w", clip(u.PINSource), hsm.ErrBadURI)
-		}
-		if path == "" {
-			return a, fmt.Errorf("pin-source %q names no file: %w", clip(u.PINSource), hsm.ErrBadURI)
-		}
-		a.PINs = hsm.FilePIN{Path: filepath.Clean(path)}
-	case u.PINValue != "":
-		b.warn("the key URI carries the PIN in pin-value; it is meant for tests and leaks through shell history and process lists: use pin-source=FILE or the prompt")
-		a.PINs = hsm.StaticPIN(u.PINValue)
+// authFor applies the URI's pin-source over the caller's PIN source: a
+// URI that says where its PIN is wins over the terminal.
+func authFor(u *URI, a hsm.Auth) (hsm.Auth, error) {
+	if u.PINSource == "" {
+		return a, nil
 	}
+	path := u.PINSource
+	switch {
+	case strings.HasPrefix(path, "file://"):
+		path = strings.TrimPrefix(path, "file://")
+	case strings.HasPrefix(path, "file:"):
+		path = strings.TrimPrefix(path, "file:")
+	case strings.Contains(path, ":") && !strings.HasPrefix(path, "/") && !strings.HasPrefix(path, "."):
+		return a, fmt.Errorf("PKCS#11 URI pin-source is not a file: give a path or a file: URI: %w", hsm.ErrBadURI)
+	}
+	if path == "" {
+		return a, fmt.Errorf("PKCS#11 URI pin-source names no file: %w", hsm.ErrBadURI)
+	}
+	a.PINs = hsm.FilePIN{Path: filepath.Clean(path)}
 	return a, nil
 }
 
@@ -135,7 +132,7 @@ func (b *Backend) Signer(ctx context.Context, uri string, auth hsm.Auth) (hsm.Si
 	default:
 		return nil, fmt.Errorf("key URI has type=%s, but signing needs a key pair: drop type= or use type=private: %w", u.Type, hsm.ErrBadURI)
 	}
-	auth, err = b.authFor(u, auth)
+	auth, err = authFor(u, auth)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +291,7 @@ func (b *Backend) Generate(ctx context.Context, uri string, kt hsm.KeyType, opts
 		p11.NewAttribute(p11.CKA_EXTRACTABLE, false),
 		p11.NewAttribute(p11.CKA_SIGN, true))
 
-	auth, err = b.authFor(u, auth)
+	auth, err = authFor(u, auth)
 	if err != nil {
 		return hsm.Key{}, err
 	}

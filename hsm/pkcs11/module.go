@@ -15,7 +15,6 @@ package pkcs11
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -75,10 +74,6 @@ func multiarch() string {
 // Backend is the PKCS#11 hsm.Backend. The zero value is ready to use; the
 // package registers one with hsm.Register.
 type Backend struct {
-	// Warn receives warnings, such as a PIN given in a URI's pin-value;
-	// os.Stderr when nil.
-	Warn io.Writer
-
 	mu      sync.Mutex
 	modules map[string]*module // by resolved path
 }
@@ -93,14 +88,6 @@ func Default() *Backend { return defaultBackend }
 
 // Scheme implements hsm.Backend.
 func (b *Backend) Scheme() string { return "pkcs11" }
-
-func (b *Backend) warn(format string, args ...any) {
-	w := b.Warn
-	if w == nil {
-		w = os.Stderr
-	}
-	fmt.Fprintf(w, "warning: "+format+"\n", args...)
-}
 
 // module is one loaded, initialised PKCS#11 library.
 type module struct {

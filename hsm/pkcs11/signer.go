@@ -55,6 +55,10 @@ func (s *signer) Sign(_ io.Reader, msg []byte, opts crypto.SignerOpts) ([]byte, 
 	if s.closed.Load() {
 		return nil, fmt.Errorf("%s: this signer was closed; open the key again", s.key.Device)
 	}
+	opts, err := hsm.SignOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.key.Device, err)
+	}
 	mech, size, err := s.mechanism(msg, opts)
 	if err != nil {
 		return nil, err
@@ -65,7 +69,11 @@ func (s *signer) Sign(_ io.Reader, msg []byte, opts crypto.SignerOpts) ([]byte, 
 	}
 	sig := raw
 	if size > 0 {
-		if sig, err = rsToDER(raw, size); err != nil {
+		sig, err = rsToDER(raw, size)
+		if err == nil {
+			sig, err = hsm.LowS(s.key.Public.(*ecdsa.PublicKey), sig)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("%s: %v: %w", s.key.Device, err, hsm.ErrBadSignature)
 		}
 	}
@@ -120,18 +128,8 @@ func (s *signer) mechanism(msg []byte, opts crypto.SignerOpts) (m []*p11.Mechani
 		if len(msg) != hash.Size() {
 			return nil, 0, fmt.Errorf("%s: RSA-PSS signs a digest: got %d bytes, but %v digests are %d", s.key.Device, len(msg), hash, hash.Size())
 		}
-		salt := pss.SaltLength
-		switch salt {
-		case rsa.PSSSaltLengthEqualsHash:
-			salt = hash.Size()
-		case rsa.PSSSaltLengthAuto:
-			// As Go's own signer does: the longest salt that fits.
-			salt = (pub.N.BitLen()-1+7)/8 - hash.Size() - 2
-		}
-		if salt < 0 {
-			return nil, 0, fmt.Errorf("%s: RSA-PSS salt length %d is invalid", s.key.Device, pss.SaltLength)
-		}
-		return []*p11.Mechanism{p11.NewMechanism(p11.CKM_RSA_PKCS_PSS, p11.NewPSSParams(hm, mgf, uint(salt)))}, 0, nil
+		// Sign has made the salt as long as the digest (hsm.SignOptions).
+		return []*p11.Mechanism{p11.NewMechanism(p11.CKM_RSA_PKCS_PSS, p11.NewPSSParams(hm, mgf, uint(pss.SaltLength)))}, 0, nil
 	}
 	return nil, 0, fmt.Errorf("%s: unsupported key type %T: %w", s.key.Device, s.key.Public, hsm.ErrUnsupported)
 }

@@ -119,13 +119,14 @@ func (t *token) loginLocked(auth hsm.Auth) error {
 		if auth.PINs == nil {
 			return fmt.Errorf("%s needs its user PIN and none can be asked for: run on a terminal, or give pin-source=FILE in the URI: %w", t.dev, hsm.ErrNotLoggedIn)
 		}
-		pin, err := auth.PINs.PIN(hsm.PINRequest{Device: t.dev, TriesLeft: tries, Retry: retry})
+		pin, err := auth.PIN(hsm.PINRequest{Device: t.dev, TriesLeft: tries, Retry: retry})
 		if err != nil {
 			return err
 		}
-		// miekg/pkcs11 takes the PIN as a string, a copy that cannot be
-		// wiped; the byte slice at least goes at once.
-		err = t.mod.ctx.Login(t.sess, p11.CKU_USER, string(pin))
+		// miekg/pkcs11 takes the PIN as a string and copies it to C memory
+		// it frees unwiped (docs/SECURITY.md); PINString at least adds no
+		// Go copy.
+		err = t.mod.ctx.Login(t.sess, p11.CKU_USER, hsm.PINString(pin))
 		hsm.Wipe(pin)
 		if err == nil || isCode(err, p11.CKR_USER_ALREADY_LOGGED_IN) {
 			t.loggedIn = true
@@ -156,11 +157,11 @@ func (t *token) contextLoginLocked(auth hsm.Auth) error {
 	if auth.PINs == nil {
 		return fmt.Errorf("%s: this key asks for the PIN before every signature and none can be asked for: run on a terminal, or give pin-source=FILE in the URI: %w", t.dev, hsm.ErrNotLoggedIn)
 	}
-	pin, err := auth.PINs.PIN(hsm.PINRequest{Device: t.dev, TriesLeft: tries})
+	pin, err := auth.PIN(hsm.PINRequest{Device: t.dev, TriesLeft: tries})
 	if err != nil {
 		return err
 	}
-	err = t.mod.ctx.Login(t.sess, p11.CKU_CONTEXT_SPECIFIC, string(pin))
+	err = t.mod.ctx.Login(t.sess, p11.CKU_CONTEXT_SPECIFIC, hsm.PINString(pin))
 	hsm.Wipe(pin)
 	if err != nil {
 		return t.loginErrLocked(err, tries)

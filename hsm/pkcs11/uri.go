@@ -1,6 +1,7 @@
 package pkcs11
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -30,9 +31,9 @@ type URI struct {
 	HasID               bool
 	Type                string // "public", "private", "cert", "secret-key" or "data"
 
-	// Query attributes: how to reach and log in to the token.
+	// Query attributes: how to reach and log in to the token. There is
+	// no pin-value: a PIN never stands in a URI (hsm.URISyntax.Split).
 	PINSource  string // file holding the PIN (file: URIs and plain paths)
-	PINValue   string // the PIN itself; tests only, callers warn
 	ModuleName string // module name, looked up in the usual directories
 	ModulePath string // module file
 
@@ -41,14 +42,16 @@ type URI struct {
 	Vendor map[string]string
 }
 
-// pathAttrs and queryAttrs are the attributes RFC 7512 defines, in the
-// order String writes them.
-var (
-	pathAttrs = []string{"library-manufacturer", "library-description", "library-version",
+// syntax is RFC 7512's attributes, in the order String writes them.
+var syntax = hsm.URISyntax{
+	Scheme: "pkcs11",
+	Name:   "PKCS#11 URI",
+	Path: []string{"library-manufacturer", "library-description", "library-version",
 		"slot-manufacturer", "slot-description", "slot-id",
-		"manufacturer", "model", "serial", "token", "object", "id", "type"}
-	queryAttrs = []string{"module-name", "module-path", "pin-source", "pin-value"}
-)
+		"manufacturer", "model", "serial", "token", "object", "id", "type"},
+	Query:  []string{"module-name", "module-path", "pin-source"},
+	Vendor: true,
+}
 
 func badURI(format string, args ...any) error {
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), hsm.ErrBadURI)
@@ -57,34 +60,19 @@ func badURI(format string, args ...any) error {
 // ParseURI parses an RFC 7512 "pkcs11:" URI. It is strict: an unknown
 // attribute (other than an "x-" one), a repeated attribute, a bad percent
 // escape or an invalid value is an error wrapping hsm.ErrBadURI, because a
-// typo in a key URI must not quietly select a different key.
+// typo in a key URI must not quietly select a different key. pin-value is
+// refused: PINs come from the terminal or a pin-source file. Errors name
+// the attribute at fault, never its value.
 func ParseURI(s string) (*URI, error) {
-	scheme, rest, ok := strings.Cut(s, ":")
-	if !ok || !strings.EqualFold(scheme, "pkcs11") {
-		return nil, badURI("%q is not a PKCS#11 URI: it must start with \"pkcs11:\", e.g. pkcs11:token=alice;object=root-2026", clip(s))
+	attrs, err := syntax.Split(s)
+	if err != nil {
+		return nil, err
 	}
-	if strings.ContainsAny(rest, "#") {
-		return nil, badURI("PKCS#11 URI %q has a fragment ('#'); percent-encode '#' as %%23 in values", clip(s))
-	}
-	path, query, _ := strings.Cut(rest, "?")
 	u := &URI{}
-	seen := map[string]bool{}
-	if path != "" {
-		for _, part := range strings.Split(path, ";") {
-			if err := u.set(part, seen, true); err != nil {
-				return nil, err
-			}
+	for _, a := range attrs {
+		if err := u.set(a.Name, a.Value); err != nil {
+			return nil, err
 		}
-	}
-	if query != "" {
-		for _, part := range strings.Split(query, "&") {
-			if err := u.set(part, seen, false); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if u.PINSource != "" && u.PINValue != "" {
-		return nil, badURI("PKCS#11 URI has both pin-source and pin-value: give one")
 	}
 	if u.ModuleName != "" && u.ModulePath != "" {
 		return nil, badURI("PKCS#11 URI has both module-name and module-path: give one")
@@ -92,37 +80,10 @@ func ParseURI(s string) (*URI, error) {
 	return u, nil
 }
 
-func (u *URI) set(part string, seen map[string]bool, inPath bool) error {
-	name, raw, ok := strings.Cut(part, "=")
-	where := "query"
-	if inPath {
-		where = "path"
-	}
-	if !ok || name == "" {
-		return badURI("PKCS#11 URI %s attribute %q is not name=value", where, clip(part))
-	}
-	name = strings.ToLower(name)
-	known := false
-	list := queryAttrs
-	if inPath {
-		list = pathAttrs
-	}
-	for _, a := range list {
-		if a == name {
-			known = true
-		}
-	}
-	if !known && !strings.HasPrefix(name, "x-") {
-		return badURI("PKCS#11 URI has unknown %s attribute %q: path attributes are %s; query attributes are %s",
-			where, clip(name), strings.Join(pathAttrs, ", "), strings.Join(queryAttrs, ", "))
-	}
-	if seen[name] {
-		return badURI("PKCS#11 URI has attribute %q twice", name)
-	}
-	seen[name] = true
+func (u *URI) set(name, raw string) error {
 	val, err := unescape(raw)
 	if err != nil {
-		return badURI("PKCS#11 URI attribute %s: %v", name, err)
+		return badURI("PKCS#11 URI attribute %s %v", name, err)
 	}
 	if name != "id" && !utf8.Valid(val) {
 		return badURI("PKCS#11 URI attribute %s is not valid UTF-8 once decoded", name)
@@ -143,7 +104,7 @@ func (u *URI) set(part string, seen map[string]bool, inPath bool) error {
 		u.LibraryDescription = v
 	case "library-version":
 		if !validLibVersion(v) {
-			return badURI("PKCS#11 URI library-version %q is not M or M.m with decimal numbers", clip(v))
+			return badURI("PKCS#11 URI library-version is not M or M.m with decimal numbers")
 		}
 		u.LibraryVersion = v
 	case "slot-description":
@@ -153,7 +114,7 @@ func (u *URI) set(part string, seen map[string]bool, inPath bool) error {
 	case "slot-id":
 		n, err := strconv.ParseUint(v, 10, 32)
 		if err != nil {
-			return badURI("PKCS#11 URI slot-id %q is not a decimal number", clip(v))
+			return badURI("PKCS#11 URI slot-id is not a decimal number below 2^32")
 		}
 		u.SlotID, u.HasSlotID = uint(n), true
 	case "object":
@@ -164,7 +125,7 @@ func (u *URI) set(part string, seen map[string]bool, inPath bool) error {
 		switch v {
 		case "public", "private", "cert", "secret-key", "data":
 		default:
-			return badURI("PKCS#11 URI type %q is not one of public, private, cert, secret-key, data", clip(v))
+			return badURI("PKCS#11 URI type is not one of public, private, cert, secret-key, data")
 		}
 		u.Type = v
 	case "pin-source":
@@ -172,11 +133,9 @@ func (u *URI) set(part string, seen map[string]bool, inPath bool) error {
 			return badURI("PKCS#11 URI pin-source is empty: name the file holding the PIN")
 		}
 		u.PINSource = v
-	case "pin-value":
-		u.PINValue = v
 	case "module-name":
 		if v == "" || strings.ContainsAny(v, "/\\") {
-			return badURI("PKCS#11 URI module-name %q must be a bare name such as softhsm2; use module-path for a file", clip(v))
+			return badURI("PKCS#11 URI module-name must be a bare name such as softhsm2; use module-path for a file")
 		}
 		u.ModuleName = v
 	case "module-path":
@@ -215,17 +174,17 @@ func unescape(s string) ([]byte, error) {
 		switch {
 		case c == '%':
 			if i+2 >= len(s) {
-				return nil, fmt.Errorf("%q ends in an incomplete percent escape", clip(s))
+				return nil, errors.New("ends in an incomplete percent escape ('%' needs two hex digits)")
 			}
 			h, ok1 := unhex(s[i+1])
 			l, ok2 := unhex(s[i+2])
 			if !ok1 || !ok2 {
-				return nil, fmt.Errorf("%q has a bad percent escape %q", clip(s), s[i:i+3])
+				return nil, errors.New("has a bad percent escape ('%' must be followed by two hex digits)")
 			}
 			out = append(out, h<<4|l)
 			i += 2
 		case c <= ' ' || c >= 0x7f || strings.IndexByte(`"<>\^{|}`+"`", c) >= 0:
-			return nil, fmt.Errorf("%q holds character %q, which must be percent-encoded", clip(s), c)
+			return nil, errors.New("holds a space, a control or non-ASCII byte, or one of \"<>\\^`{|}, which must be percent-encoded")
 		default:
 			out = append(out, c)
 		}
@@ -243,15 +202,6 @@ func unhex(c byte) (byte, bool) {
 		return c - 'A' + 10, true
 	}
 	return 0, false
-}
-
-// clip shortens what an error quotes, so a pasted blob does not flood the
-// terminal.
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:77] + "..."
-	}
-	return s
 }
 
 // String formats the URI with attributes in a fixed order and values
