@@ -1,6 +1,7 @@
 package ceremony
 
 import (
+	"crypto"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -21,6 +22,29 @@ func writeProjects(t *testing.T, path string, ps people, names ...string) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// projectMetadata is a project's metadata listing one target, signed by
+// its maintainer's key, as `ceremony maintainer sign` makes it.
+func projectMetadata(t *testing.T, maint crypto.Signer, project string, expires time.Time) []byte {
+	t.Helper()
+	proj := roles.NewTargets(expires)
+	proj.Targets[project+"/"+project+"-1.0.tar.gz"] = &roles.TargetFile{Length: 3, Hashes: map[string]string{"sha256": digestOf([]byte("abc"))}}
+	m := roles.New(proj)
+	k, err := roles.KeyFromPublic(maint.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := roles.Sign(maint, k, m.CanonicalSigned())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.AddSignature(sig)
+	b, err := m.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestClaimedBins: claimed split into hashed bins by project name; each
@@ -46,18 +70,10 @@ func TestClaimedBins(t *testing.T) {
 		t.Fatalf("bootstrap staged bins %v, want 4", binsStaged)
 	}
 	bin := binner(2).BinFor("sampleproject")
-	proj := roles.NewTargets(plan.ReferenceTime.AddDate(0, 1, 0))
-	proj.Targets["sampleproject/sampleproject-1.0.tar.gz"] = &roles.TargetFile{Length: 3, Hashes: map[string]string{"sha256": digestOf([]byte("abc"))}}
-	pm := roles.New(proj)
-	mk, _ := roles.KeyFromPublic(ps["maint"].Public())
-	sig, err := roles.Sign(ps["maint"], mk, pm.CanonicalSigned())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pm.AddSignature(sig)
-	pb, _ := pm.MarshalJSON()
-	if err := e.Include("sampleproject", pb); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"sampleproject", "requests", "numpy"} {
+		if err := e.Include(name, projectMetadata(t, ps["maint"], name, plan.ReferenceTime.AddDate(0, 1, 0))); err != nil {
+			t.Fatal(err)
+		}
 	}
 	signAllAs(t, e, ps, "alice", "bob", "dave", "erin")
 	if _, err := e.Publish(ps["online"], nil); err != nil {
@@ -113,6 +129,9 @@ online: {participant: online}
 	want := []string{"claimed", binner(2).BinFor("flask")}
 	if !slices.Equal(staged, want) {
 		t.Errorf("adding flask staged %v, want %v", staged, want)
+	}
+	if err := e2.Include("flask", projectMetadata(t, ps["maint"], "flask", q.ReferenceTime.AddDate(0, 1, 0))); err != nil {
+		t.Fatal(err)
 	}
 	signAllAs(t, e2, ps, "dave", "erin")
 	if _, err := e2.Publish(ps["online"], nil); err != nil {

@@ -25,8 +25,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"time"
 
 	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 	"github.com/ceremony-tuf/ceremony/roles"
 	"github.com/ceremony-tuf/ceremony/transcripts"
 )
@@ -40,6 +43,8 @@ var (
 	ErrWrongKey  = errors.New("key is not expected by this ceremony")
 	ErrNetwork   = errors.New("a network interface is up")
 	ErrNotSigned = errors.New("thresholds not reached")
+	ErrClock     = errors.New("the reference time is far from the machine's clock")
+	ErrReason    = errors.New("invalid reason")
 )
 
 // Tool describes the running tool for the transcript's opening event, so
@@ -64,6 +69,16 @@ type Options struct {
 	// Empty: the folder the plan starts from, or for a bootstrap the
 	// workspace's metadata folder.
 	PublishDir string
+	// Now, when set, is the machine's clock, for the checks only a live
+	// command makes (DESIGN: the wall clock is for live commands only):
+	// Begin refuses a reference time more than a day from it unless
+	// AllowReferenceTime, and records it; Begin and Publish refuse a
+	// repository that would be expired by it. Nil makes none of these
+	// checks, as a replay makes none; the faces set it.
+	Now func() time.Time
+	// AllowReferenceTime lets Begin take a reference time more than a
+	// day away from Now; the opening event records that it did.
+	AllowReferenceTime bool
 	// AfterAppend, when set, is called with each event's sequence number
 	// once the event is on disk and before it takes effect; an error from
 	// it stops the engine there, as a killed process would stop. It is for
@@ -79,6 +94,7 @@ type Engine struct {
 	st          *State
 	repair      *transcripts.Repair
 	afterAppend func(seq int64) error // Options.AfterAppend
+	now         func() time.Time      // Options.Now
 }
 
 // State returns the ceremony's state; the caller must not change it.
@@ -97,13 +113,23 @@ func (e *Engine) Repaired() *transcripts.Repair { return e.repair }
 // Begin opens a new ceremony in workspace ws (created if missing, and
 // holding no transcript yet): it records the plan, the tool and the host,
 // loads and verifies the trusted state, and stages every change with its
-// policy checks. Options says where metadata is published.
+// policy checks. The repository as the ceremony would publish it must
+// verify already, signatures aside (see Publish). Options says where
+// metadata is published and what the machine's clock is. A plan refused
+// leaves no workspace behind.
 func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
-	publishDir := opts.PublishDir
 	host := readHostFacts()
 	if len(host.Interfaces) > 0 && !plan.AllowNetwork {
 		return nil, fmt.Errorf("%w (%v): take the machine off every network, or set allow_network: true in the plan if this is not an air-gapped ceremony", ErrNetwork, host.Interfaces)
 	}
+	var now time.Time
+	if opts.Now != nil {
+		now = opts.Now().UTC().Truncate(time.Second)
+		if err := checkReferenceTime(plan.ReferenceTime, now, opts.AllowReferenceTime); err != nil {
+			return nil, err
+		}
+	}
+	publishDir := opts.PublishDir
 	if publishDir == "" {
 		if plan.Start != nil {
 			publishDir = plan.path(plan.Start.Metadata)
@@ -134,10 +160,43 @@ func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
 			return nil, fmt.Errorf("staged %s v%d: %w", s.Role, s.Version, err)
 		}
 	}
+	// Every event is admitted before the workspace is made: the whole
+	// opening is checked first, then written.
+	tpath := filepath.Join(ws, TranscriptName)
+	b := &batch{st: &State{}, tpath: tpath}
+	planJSON, err := json.Marshal(plan)
+	if err != nil {
+		return nil, err
+	}
+	opened := openedData{Plan: b.artifact(planJSON), Tool: opts.Tool, Host: host, Clock: now,
+		ReferenceTimeAllowed: opts.AllowReferenceTime && farFrom(plan.ReferenceTime, now)}
+	opened.Workspace, opened.PublishDir, err = workspaceRelative(ws, publishDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.add(eventOpened, opened); err != nil {
+		return nil, err
+	}
+	if repo != nil {
+		ld := loadedData{TrustedRoot: b.artifact(trusted), Files: map[string]transcripts.Artifact{}}
+		for _, name := range repo.FileOrder {
+			ld.Files[name] = b.artifact(repo.Files[name])
+		}
+		if err := b.add(eventLoaded, ld); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range staged {
+		if err := b.stage(s); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.st.verifyStaged(b.st.PublishDir, now, true); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(ws, 0o700); err != nil {
 		return nil, fmt.Errorf("create workspace: %w", err)
 	}
-	tpath := filepath.Join(ws, TranscriptName)
 	w, err := transcripts.Create(tpath, transcripts.Header{Ceremony: plan.Ceremony, Tool: opts.Tool.Version})
 	if errors.Is(err, os.ErrExist) {
 		// A start cut short before it recorded the plan leaves a transcript
@@ -147,44 +206,61 @@ func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start transcript: %w", err)
 	}
-	e := &Engine{tpath: tpath, w: w, st: &State{}, afterAppend: opts.AfterAppend}
-	fail := func(err error) (*Engine, error) {
+	e := &Engine{tpath: tpath, w: w, st: &State{}, afterAppend: opts.AfterAppend, now: opts.Now}
+	if err := e.write(b); err != nil {
 		w.Close()
 		return nil, err
 	}
-	planJSON, err := json.Marshal(plan)
-	if err != nil {
-		return fail(err)
-	}
-	pa, err := w.PutArtifact(bytes.NewReader(planJSON))
-	if err != nil {
-		return fail(err)
-	}
-	absPub, _ := filepath.Abs(publishDir)
-	absWS, _ := filepath.Abs(ws)
-	if err := e.record(eventOpened, openedData{Plan: pa, Tool: opts.Tool, Host: host, Workspace: absWS, PublishDir: absPub}); err != nil {
-		return fail(err)
-	}
-	if repo != nil {
-		ld := loadedData{Files: map[string]transcripts.Artifact{}}
-		if ld.TrustedRoot, err = w.PutArtifact(bytes.NewReader(trusted)); err != nil {
-			return fail(err)
-		}
-		for _, name := range repo.FileOrder {
-			if ld.Files[name], err = w.PutArtifact(bytes.NewReader(repo.Files[name])); err != nil {
-				return fail(err)
-			}
-		}
-		if err := e.record(eventLoaded, ld); err != nil {
-			return fail(err)
-		}
-	}
-	for _, s := range staged {
-		if err := e.stage(s); err != nil {
-			return fail(err)
-		}
-	}
 	return e, nil
+}
+
+// workspaceRelative returns the workspace's absolute path and dir
+// relative to it, as the opening event records them.
+func workspaceRelative(ws, dir string) (absWS, rel string, err error) {
+	if absWS, err = filepath.Abs(ws); err != nil {
+		return "", "", err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", "", err
+	}
+	if rel, err = filepath.Rel(absWS, abs); err != nil {
+		return "", "", err
+	}
+	return absWS, rel, nil
+}
+
+// maxClockSkew is how far a reference time may be from the machine's
+// clock before start asks for it to be allowed explicitly.
+const maxClockSkew = 24 * time.Hour
+
+func farFrom(ref, now time.Time) bool {
+	return !now.IsZero() && (ref.Sub(now) > maxClockSkew || now.Sub(ref) > maxClockSkew)
+}
+
+// checkReferenceTime refuses a reference time more than a day from the
+// machine's clock, unless allowed: every expiry is counted from it, so a
+// typo in the year publishes a repository that is expired, or not valid
+// for years.
+func checkReferenceTime(ref, now time.Time, allowed bool) error {
+	if allowed || !farFrom(ref, now) {
+		return nil
+	}
+	d := ref.Sub(now)
+	dir := "after"
+	if d < 0 {
+		d, dir = -d, "before"
+	}
+	return fmt.Errorf("%w: the plan's reference_time %s is %s %s the machine's clock (%s): check the clock with the witnesses, and the plan; if both are right (a ceremony prepared for another day), allow it explicitly (ceremony start --allow-reference-time) and the review will say so",
+		ErrClock, ref.Format(roles.TimeFormat), roughly(d), dir, now.Format(roles.TimeFormat))
+}
+
+// roughly says a duration in days, or hours under two days.
+func roughly(d time.Duration) string {
+	if d < 48*time.Hour {
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
 }
 
 // reopenAborted opens a transcript that holds nothing but the header of a
@@ -208,8 +284,8 @@ func reopenAborted(tpath string, plan *Plan) (*transcripts.Writer, error) {
 // Resume reopens the ceremony in workspace ws: it mends a torn last line,
 // which a crash mid-write leaves (Repaired says how), folds the
 // transcript's events and goes on from where it stopped. Of opts it takes
-// AfterAppend only: the tool and publish folder are those the ceremony
-// began with.
+// AfterAppend and Now only: the tool and publish folder are those the
+// ceremony began with.
 func Resume(ws string, opts Options) (*Engine, error) {
 	tpath := filepath.Join(ws, TranscriptName)
 	w, repair, err := transcripts.OpenRepair(tpath)
@@ -230,9 +306,9 @@ func Resume(ws string, opts Options) (*Engine, error) {
 	if st.Plan == nil {
 		return fail(fmt.Errorf("%w: the ceremony in %s was cut short before its plan was recorded: run 'ceremony start PLAN' there again", ErrState, ws))
 	}
-	e := &Engine{tpath: tpath, w: w, st: st, repair: repair, afterAppend: opts.AfterAppend}
+	e := &Engine{tpath: tpath, w: w, st: st, repair: repair, afterAppend: opts.AfterAppend, now: opts.Now}
 	// A start cut short may have staged some roles and not others.
-	if st.publishing == nil {
+	if st.takesSignatures() == nil {
 		for _, s := range st.expected {
 			if st.Role(s.Role) == nil {
 				if err := e.stage(s); err != nil {
@@ -244,35 +320,149 @@ func Resume(ws string, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// record appends an event and, once it is on disk, applies it.
-func (e *Engine) record(typ string, data any) error {
-	ev, err := e.w.Append(typ, data)
+// A batch is events one command records: each is admitted against the
+// state the ones before it leave, on a copy of the engine's state, and
+// nothing is written until the command has checked the lot and calls
+// write. The artifacts an event names are stored only when it is
+// recorded.
+type batch struct {
+	st     *State
+	tpath  string
+	events []pendingEvent
+	next   []pendingArtifact // the artifacts the next event added names
+}
+
+type pendingEvent struct {
+	typ       string
+	data      []byte
+	artifacts []pendingArtifact
+}
+
+type pendingArtifact struct {
+	ref transcripts.Artifact
+	b   []byte
+}
+
+// batch starts a batch on a copy of the engine's state.
+func (e *Engine) batch() *batch {
+	return &batch{st: e.st.clone(), tpath: e.tpath}
+}
+
+// artifact names data as an artifact of the next event added.
+func (b *batch) artifact(data []byte) transcripts.Artifact {
+	a := transcripts.Artifact{Digest: "sha256:" + digestOf(data)}
+	b.next = append(b.next, pendingArtifact{a, data})
+	return a
+}
+
+// add admits an event into the batch's state; a refused event leaves the
+// batch as it was, the artifacts named for it dropped.
+func (b *batch) add(typ string, data any) error {
+	next := b.next
+	b.next = nil
+	raw, err := eventJSON(data)
 	if err != nil {
-		return fmt.Errorf("record %s: %w", typ, err)
+		return err
 	}
-	if e.afterAppend != nil {
-		if err := e.afterAppend(ev.Seq); err != nil {
-			return err
+	src := eventSource{tpath: b.tpath, pending: map[string][]byte{}}
+	for _, ev := range b.events {
+		for _, a := range ev.artifacts {
+			src.pending[a.ref.Digest] = a.b
 		}
 	}
-	if err := e.st.apply(e.tpath, ev.Type, ev.Data); err != nil {
-		// The event is on the record but the fold refuses it: a bug, or a
-		// transcript edited under us. Say so; never carry on.
-		return fmt.Errorf("apply %s: %w", typ, err)
+	for _, a := range next {
+		src.pending[a.ref.Digest] = a.b
+	}
+	commit, err := b.st.admit(src, typ, raw)
+	if err != nil {
+		return err
+	}
+	commit()
+	b.events = append(b.events, pendingEvent{typ: typ, data: raw, artifacts: next})
+	return nil
+}
+
+// eventJSON encodes an event's data as the transcript writer does (no
+// HTML escaping), so that what is admitted is byte for byte what is
+// written.
+func eventJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// write records a batch's events in order, as record does each.
+func (e *Engine) write(b *batch) error {
+	for _, ev := range b.events {
+		if err := e.append(ev); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func (e *Engine) stage(s *Staged) error {
-	a, err := e.w.PutArtifact(bytes.NewReader(s.Metadata))
-	if err != nil {
+// record admits one event, appends it, and once it is on disk applies it:
+// an event the state refuses is never written, nor are its artifacts.
+func (e *Engine) record(typ string, data any) error {
+	b := e.batch()
+	if err := b.add(typ, data); err != nil {
 		return err
 	}
+	return e.write(b)
+}
+
+func (e *Engine) append(ev pendingEvent) error {
+	pending := map[string][]byte{}
+	for _, a := range ev.artifacts {
+		pending[a.ref.Digest] = a.b
+	}
+	// Admitted again, against the state as it is now: the batch's copy was
+	// the same state, so this passes unless a bug says otherwise.
+	commit, err := e.st.admit(eventSource{tpath: e.tpath, pending: pending}, ev.typ, ev.data)
+	if err != nil {
+		return fmt.Errorf("record %s: %w", ev.typ, err)
+	}
+	for _, a := range ev.artifacts {
+		got, err := e.w.PutArtifact(bytes.NewReader(a.b))
+		if err != nil {
+			return fmt.Errorf("record %s: %w", ev.typ, err)
+		}
+		if got != a.ref {
+			return fmt.Errorf("record %s: artifact stored as %s, not %s", ev.typ, got.Digest, a.ref.Digest)
+		}
+	}
+	w, err := e.w.Append(ev.typ, json.RawMessage(ev.data))
+	if err != nil {
+		return fmt.Errorf("record %s: %w", ev.typ, err)
+	}
+	if e.afterAppend != nil {
+		if err := e.afterAppend(w.Seq); err != nil {
+			return err
+		}
+	}
+	commit()
+	return nil
+}
+
+func (e *Engine) stage(s *Staged) error {
+	b := e.batch()
+	if err := b.stage(s); err != nil {
+		return err
+	}
+	return e.write(b)
+}
+
+// stage adds a role.staged event for s.
+func (b *batch) stage(s *Staged) error {
 	canon, err := canonicalOf(s.Role, s.Metadata)
 	if err != nil {
 		return err
 	}
-	return e.record(eventStaged, stagedData{Role: s.Role, Version: s.Version, Online: s.Online, Metadata: a,
+	return b.add(eventStaged, stagedData{Role: s.Role, Version: s.Version, Online: s.Online, Metadata: b.artifact(s.Metadata),
 		Digest: digestOf(canon), Summary: s.Summary, Checks: s.Checks})
 }
 
@@ -287,8 +477,8 @@ type SignResult struct {
 // refused before anything is signed. dev describes the device for the
 // transcript (nil for a key in memory).
 func (e *Engine) Sign(signer crypto.Signer, dev *hsm.Device) ([]SignResult, error) {
-	if e.st.publishing != nil {
-		return nil, fmt.Errorf("%w: publishing has started", ErrState)
+	if err := e.st.takesSignatures(); err != nil {
+		return nil, err
 	}
 	key, err := roles.KeyFromPublic(signer.Public())
 	if err != nil {
@@ -328,24 +518,47 @@ func (e *Engine) Include(role string, metadata []byte) error {
 	if err != nil {
 		return fmt.Errorf("include %s: %w", role, err)
 	}
-	if err := e.st.checkIncluded(role, m); err != nil {
+	b := e.batch()
+	if err := b.add(eventIncluded, includedData{Role: role, Version: m.Signed.Version, Metadata: b.artifact(metadata)}); err != nil {
 		return err
 	}
-	a, err := e.w.PutArtifact(bytes.NewReader(metadata))
-	if err != nil {
-		return err
-	}
-	return e.record(eventIncluded, includedData{Role: role, Version: m.Signed.Version, Metadata: a})
+	return e.write(b)
 }
 
 // End records the end of the ceremony (its ceremony.closed event):
 // nothing can be added to it afterwards. A ceremony that staged roles must
-// have published them. The workspace stays held until Release.
+// have published them; one closed or aborted already is refused. The
+// workspace stays held until Release.
 func (e *Engine) End() error {
-	if len(e.st.Roles) > 0 && !e.st.Published {
-		return fmt.Errorf("%w: nothing is published yet; publish first, or keep the workspace to go on later", ErrState)
-	}
 	return e.record(eventClosed, struct{}{})
+}
+
+// Abort records that the ceremony is given up, and why (its
+// ceremony.aborted event): a lost token, a plan found wrong. Nothing is
+// published afterwards and nothing can be added; no close is needed. A
+// ceremony whose publishing has started is refused: files may be on disk,
+// and publishing is finished, then the ceremony closed.
+func (e *Engine) Abort(reason string) error {
+	return e.record(eventAborted, abortedData{Reason: reason})
+}
+
+// maxReasonLen bounds an abort's reason: a sentence or a paragraph.
+const maxReasonLen = 2000
+
+// checkReason refuses an abort's reason that is empty, over
+// maxReasonLen bytes, or holds a control or invisible character: it is
+// shown by every face, years later.
+func checkReason(reason string) error {
+	switch {
+	case strings.TrimSpace(reason) == "":
+		return fmt.Errorf("%w: an abort needs its reason, for the record (a lost token, a plan found wrong)", ErrReason)
+	case len(reason) > maxReasonLen:
+		return fmt.Errorf("%w: the reason is %d bytes; say it in at most %d", ErrReason, len(reason), maxReasonLen)
+	}
+	if err := untrusted.CheckText("reason", reason); err != nil {
+		return fmt.Errorf("%w: %w", ErrReason, err)
+	}
+	return nil
 }
 
 // Release closes the transcript and gives up the workspace's lock, so that

@@ -162,6 +162,14 @@ online: {participant: online}
 			t.Errorf("root summary lacks %q:\n%s", want, rootSummary)
 		}
 	}
+	// The projects moved into claimed are published with their
+	// maintainers' metadata: a delegation to metadata not there would not
+	// verify.
+	for name, maint := range map[string]string{"sampleproject": "maint1", "requests": "maint2"} {
+		if err := e2.Include(name, projectMetadata(t, ps[maint], name, q.ReferenceTime.AddDate(0, 1, 0))); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// Root v2 needs 2 of root v1's keys and 3 of its own.
 	signAllAs(t, e2, ps, "alice", "bob")
 	if e2.State().Done() {
@@ -258,18 +266,8 @@ func TestIncludeProjectMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Release()
-	proj := roles.NewTargets(plan.ReferenceTime.AddDate(0, 1, 0))
-	proj.Targets["sampleproject/sampleproject-1.0.tar.gz"] = &roles.TargetFile{Length: 3, Hashes: map[string]string{"sha256": digestOf([]byte("abc"))}}
 	signedBy := func(who string) []byte {
-		m := roles.New(proj)
-		k, _ := roles.KeyFromPublic(ps[who].Public())
-		sig, err := roles.Sign(ps[who], k, m.CanonicalSigned())
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.AddSignature(sig)
-		b, _ := m.MarshalJSON()
-		return b
+		return projectMetadata(t, ps[who], "sampleproject", plan.ReferenceTime.AddDate(0, 1, 0))
 	}
 	if err := e.Include("sampleproject", signedBy("mallory")); !errors.Is(err, roles.ErrThreshold) {
 		t.Errorf("metadata signed by another key: %v", err)

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/roles"
@@ -25,16 +27,30 @@ const (
 	eventPublishStarted  = "publish.started"  // the files about to be written, by digest
 	eventPublishFinished = "publish.finished" // every file is on disk
 	eventClosed          = "ceremony.closed"  // nothing more will happen
+	eventAborted         = "ceremony.aborted" // given up, with the reason: nothing more will happen, nothing is published
 )
+
+// eventTorn is the transcript format's record of a torn tail that resume
+// dropped (docs/TRANSCRIPT.md); the fold takes it as it comes.
+const eventTorn = "transcript.torn"
 
 // The events' data, one type per event that carries any; the JSON is what
 // docs/PLANS.md documents, and the fold refuses unknown members.
 type openedData struct {
-	Plan       transcripts.Artifact `json:"plan"`
-	Tool       Tool                 `json:"tool"`
-	Host       hostFacts            `json:"host"`
-	Workspace  string               `json:"workspace"`
-	PublishDir string               `json:"publish_dir"`
+	Plan      transcripts.Artifact `json:"plan"`
+	Tool      Tool                 `json:"tool"`
+	Host      hostFacts            `json:"host"`
+	Workspace string               `json:"workspace"`
+	// PublishDir is relative to the workspace (absolute in transcripts
+	// from before it was), so that a copied workspace publishes into its
+	// own copy's place.
+	PublishDir string `json:"publish_dir"`
+	// Clock is the machine's clock when the ceremony started, when the
+	// face gave one (Options.Now); ReferenceTimeAllowed says the person
+	// who started it let the reference time be more than a day away
+	// from it.
+	Clock                time.Time `json:"clock,omitzero"`
+	ReferenceTimeAllowed bool      `json:"reference_time_allowed,omitempty"`
 }
 
 type hostFacts struct {
@@ -75,7 +91,7 @@ type signedData struct {
 }
 
 type publishData struct {
-	Dir   string        `json:"dir"`
+	Dir   string        `json:"dir"` // relative to the workspace, as openedData.PublishDir
 	Files []publishFile `json:"files"`
 }
 
@@ -83,6 +99,10 @@ type publishFile struct {
 	Name   string `json:"name"`
 	SHA256 string `json:"sha256"`
 	Length int    `json:"length"`
+}
+
+type abortedData struct {
+	Reason string `json:"reason"`
 }
 
 // Fold rebuilds a ceremony's state from its transcript: the same code that
@@ -105,124 +125,210 @@ func Fold(tpath string) (*State, error) {
 	return st, nil
 }
 
-// apply is the fold: it checks an event against the state and takes it in.
+// apply is the fold: it checks an event of the transcript at tpath
+// against the state and takes it in.
 func (s *State) apply(tpath, typ string, data []byte) error {
-	if s.Closed {
-		return fmt.Errorf("%w: the ceremony is closed", ErrState)
-	}
-	switch typ {
-	case transcripts.HeaderType, "transcript.torn":
-		return nil
-	case eventOpened:
-		var d openedData
-		if err := strictJSON(data, &d); err != nil {
-			return err
-		}
-		b, err := transcripts.ReadArtifact(tpath, d.Plan)
-		if err != nil {
-			return err
-		}
-		var p Plan
-		if err := json.Unmarshal(b, &p); err != nil {
-			return fmt.Errorf("recorded plan: %w", err)
-		}
-		if err := p.validate(); err != nil {
-			return fmt.Errorf("recorded plan: %w", err)
-		}
-		s.Plan, s.Tool, s.PublishDir = &p, d.Tool, d.PublishDir
-		if p.Start == nil {
-			return s.expect()
-		}
-	case eventLoaded:
-		var d loadedData
-		if err := strictJSON(data, &d); err != nil {
-			return err
-		}
-		var err error
-		if s.TrustedRoot, err = transcripts.ReadArtifact(tpath, d.TrustedRoot); err != nil {
-			return err
-		}
-		files := map[string][]byte{}
-		for name, a := range d.Files {
-			if files[name], err = transcripts.ReadArtifact(tpath, a); err != nil {
-				return err
-			}
-		}
-		if s.Repo, err = RepoFromFiles(s.TrustedRoot, files); err != nil {
-			return err
-		}
-		return s.expect()
-	case eventStaged:
-		var d stagedData
-		if err := strictJSON(data, &d); err != nil {
-			return err
-		}
-		b, err := transcripts.ReadArtifact(tpath, d.Metadata)
-		if err != nil {
-			return err
-		}
-		return s.applyStaged(d, b)
-	case eventIncluded:
-		var d includedData
-		if err := strictJSON(data, &d); err != nil {
-			return err
-		}
-		b, err := transcripts.ReadArtifact(tpath, d.Metadata)
-		if err != nil {
-			return err
-		}
-		return s.applyIncluded(d, b)
-	case eventSigned:
-		var d signedData
-		if err := strictJSON(data, &d); err != nil {
-			return err
-		}
-		return s.applySigned(d)
-	case eventPublishStarted:
-		var d publishData
-		if err := strictJSON(data, &d); err != nil {
-			return err
-		}
-		s.publishing = &d
-	case eventPublishFinished:
-		if s.publishing == nil {
-			return fmt.Errorf("%w: finished publishing before starting", ErrState)
-		}
-		s.Published = true
-	case eventClosed:
-		s.Closed = true
-	default:
-		return fmt.Errorf("unknown event type %q", typ)
-	}
-	return nil
-}
-
-// expect computes the staged roles the plan and trusted state call for;
-// every role.staged event must match one of them byte for byte.
-func (s *State) expect() error {
-	if s.Plan == nil {
-		return fmt.Errorf("%w: state loaded before the ceremony was opened", ErrState)
-	}
-	exp, err := stagePlan(s.Plan, s.Repo)
+	commit, err := s.admit(eventSource{tpath: tpath}, typ, data)
 	if err != nil {
 		return err
 	}
-	s.expected = exp
+	commit()
 	return nil
 }
 
-func (s *State) applyStaged(d stagedData, metadata []byte) error {
+// eventSource resolves what an event refers to: the artifacts it names,
+// from the store beside the transcript or, for an event the engine is
+// about to record, from the bytes it will store with it; and folders,
+// which events record relative to the workspace so that a copied
+// workspace refers to its own copies.
+type eventSource struct {
+	tpath   string
+	pending map[string][]byte // artifacts not stored yet, by name
+}
+
+func (src eventSource) read(a transcripts.Artifact) ([]byte, error) {
+	if b, ok := src.pending[a.Digest]; ok {
+		return b, nil
+	}
+	return transcripts.ReadArtifact(src.tpath, a)
+}
+
+// path resolves a recorded folder: relative to the workspace, or absolute
+// as transcripts before relative folders recorded it.
+func (src eventSource) path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(filepath.Dir(src.tpath), p)
+}
+
+// admit checks an event against the state and returns what taking it in
+// does; nothing changes until the returned function runs, and it cannot
+// fail. The engine admits each event before it records it and the fold as
+// it reads it, so the rules are one: whatever the engine records folds,
+// and a command the rules refuse records nothing.
+func (s *State) admit(src eventSource, typ string, data []byte) (func(), error) {
+	nothing := func() {}
+	switch typ {
+	case transcripts.HeaderType, eventTorn:
+		// The transcript format's own events: the header, and the record
+		// of a torn tail that resume dropped.
+		return nothing, nil
+	}
+	if err := s.ended(); err != nil {
+		return nil, err
+	}
+	if typ != eventOpened && s.Plan == nil {
+		return nil, fmt.Errorf("%w: %s before the ceremony was opened", ErrState, typ)
+	}
+	switch typ {
+	case eventOpened:
+		return s.admitOpened(src, data)
+	case eventLoaded:
+		return s.admitLoaded(src, data)
+	case eventStaged:
+		var d stagedData
+		if err := strictJSON(data, &d); err != nil {
+			return nil, err
+		}
+		b, err := src.read(d.Metadata)
+		if err != nil {
+			return nil, err
+		}
+		return s.admitStaged(d, b)
+	case eventIncluded:
+		var d includedData
+		if err := strictJSON(data, &d); err != nil {
+			return nil, err
+		}
+		b, err := src.read(d.Metadata)
+		if err != nil {
+			return nil, err
+		}
+		return s.admitIncluded(d, b)
+	case eventSigned:
+		var d signedData
+		if err := strictJSON(data, &d); err != nil {
+			return nil, err
+		}
+		return s.admitSigned(d)
+	case eventPublishStarted:
+		var d publishData
+		if err := strictJSON(data, &d); err != nil {
+			return nil, err
+		}
+		return s.admitPublishStarted(src, d)
+	case eventPublishFinished:
+		if err := strictJSON(data, &struct{}{}); err != nil {
+			return nil, err
+		}
+		if s.publishing == nil {
+			return nil, fmt.Errorf("%w: finished publishing before starting", ErrState)
+		}
+		return func() { s.Published = true }, nil
+	case eventClosed:
+		if err := strictJSON(data, &struct{}{}); err != nil {
+			return nil, err
+		}
+		if len(s.Roles) > 0 && !s.Published {
+			if s.publishing != nil {
+				return nil, fmt.Errorf("%w: publishing was cut short: finish it with 'ceremony publish' (or resume), then close", ErrState)
+			}
+			return nil, fmt.Errorf("%w: nothing is published yet; publish first, or keep the workspace to go on later (or abort the ceremony, with its reason, if it will not go on)", ErrState)
+		}
+		return func() { s.Closed = true }, nil
+	case eventAborted:
+		var d abortedData
+		if err := strictJSON(data, &d); err != nil {
+			return nil, err
+		}
+		if err := checkReason(d.Reason); err != nil {
+			return nil, err
+		}
+		switch {
+		case s.Published:
+			return nil, fmt.Errorf("%w: the ceremony has published; close it instead", ErrState)
+		case s.publishing != nil:
+			return nil, fmt.Errorf("%w: publishing has started and files may be on disk: finish it with 'ceremony publish' (or resume), then close", ErrState)
+		}
+		return func() { s.Aborted, s.AbortReason = true, d.Reason }, nil
+	}
+	return nil, fmt.Errorf("unknown event type %q", typ)
+}
+
+func (s *State) admitOpened(src eventSource, data []byte) (func(), error) {
+	if s.Plan != nil {
+		return nil, fmt.Errorf("%w: the ceremony is opened already", ErrState)
+	}
+	var d openedData
+	if err := strictJSON(data, &d); err != nil {
+		return nil, err
+	}
+	b, err := src.read(d.Plan)
+	if err != nil {
+		return nil, err
+	}
+	var p Plan
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("recorded plan: %w", err)
+	}
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("recorded plan: %w", err)
+	}
+	var exp []*Staged
+	if p.Start == nil {
+		// A bootstrap stages from the plan alone.
+		if exp, err = stagePlan(&p, nil); err != nil {
+			return nil, err
+		}
+	}
+	return func() {
+		s.Plan, s.Tool, s.PublishDir, s.expected = &p, d.Tool, src.path(d.PublishDir), exp
+		s.StartClock, s.ReferenceTimeAllowed = d.Clock, d.ReferenceTimeAllowed
+	}, nil
+}
+
+func (s *State) admitLoaded(src eventSource, data []byte) (func(), error) {
+	if s.Plan.Start == nil || s.Repo != nil || len(s.Roles) > 0 {
+		return nil, fmt.Errorf("%w: trusted state loaded twice, after staging, or for a bootstrap", ErrState)
+	}
+	var d loadedData
+	if err := strictJSON(data, &d); err != nil {
+		return nil, err
+	}
+	trusted, err := src.read(d.TrustedRoot)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	for name, a := range d.Files {
+		if files[name], err = src.read(a); err != nil {
+			return nil, err
+		}
+	}
+	repo, err := RepoFromFiles(trusted, files)
+	if err != nil {
+		return nil, err
+	}
+	exp, err := stagePlan(s.Plan, repo)
+	if err != nil {
+		return nil, err
+	}
+	return func() { s.TrustedRoot, s.Repo, s.expected = trusted, repo, exp }, nil
+}
+
+func (s *State) admitStaged(d stagedData, metadata []byte) (func(), error) {
 	if s.publishing != nil {
-		return fmt.Errorf("%w: staging after publishing started", ErrState)
+		return nil, fmt.Errorf("%w: staging after publishing started", ErrState)
 	}
 	if s.Role(d.Role) != nil {
-		return fmt.Errorf("role %s staged twice", d.Role)
+		return nil, fmt.Errorf("role %s staged twice", d.Role)
 	}
 	var want *Staged
 	if d.Online {
-		exp, err := s.stageOnline()
+		exp, err := s.stageOnline(false)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, x := range exp {
 			if x.Role == d.Role {
@@ -237,41 +343,51 @@ func (s *State) applyStaged(d stagedData, metadata []byte) error {
 		}
 	}
 	if want == nil || !bytes.Equal(want.Metadata, metadata) || want.Version != d.Version {
-		return fmt.Errorf("staged %s v%d is not what the plan and trusted state give: the transcript or the tool differs from the one that ran the ceremony", d.Role, d.Version)
+		return nil, fmt.Errorf("staged %s v%d is not what the plan and trusted state give: the transcript or the tool differs from the one that ran the ceremony", d.Role, d.Version)
 	}
 	if !slices.Equal(want.Summary, d.Summary) || !sameFindings(want.Checks, d.Checks) {
-		return fmt.Errorf("staged %s: recorded summary or policy checks differ from what this tool computes", d.Role)
+		return nil, fmt.Errorf("staged %s: recorded summary or policy checks differ from what this tool computes", d.Role)
 	}
 	canon, err := canonicalOf(d.Role, metadata)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if digestOf(canon) != d.Digest {
-		return fmt.Errorf("staged %s: recorded digest %s is not the digest of its signed bytes", d.Role, d.Digest)
+		return nil, fmt.Errorf("staged %s: recorded digest %s is not the digest of its signed bytes", d.Role, d.Digest)
 	}
-	rs := &RoleState{Staged: *want, Canonical: canon, Digest: d.Digest}
-	s.Roles = append(s.Roles, rs)
-	for _, r := range s.Roles {
+	// A staged role may change the delegations every other role must
+	// satisfy (a new root, new targets): work them out on the roles as
+	// they will be.
+	after := *s
+	after.Roles = append(slices.Clip(s.Roles), &RoleState{Staged: *want, Canonical: canon, Digest: d.Digest})
+	required := make([][]roles.Delegation, len(after.Roles))
+	for i, r := range after.Roles {
 		if r.Included {
+			required[i] = r.Required
 			continue
 		}
-		if r.Required, err = s.required(r.Role); err != nil {
-			return err
+		if required[i], err = after.required(r.Role); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return func() {
+		s.Roles = after.Roles
+		for i, r := range s.Roles {
+			r.Required = required[i]
+		}
+	}, nil
 }
 
-func (s *State) applyIncluded(d includedData, b []byte) error {
+func (s *State) admitIncluded(d includedData, b []byte) (func(), error) {
 	m, err := roles.Parse[*roles.Targets](b)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if m.Signed.Version != d.Version {
-		return fmt.Errorf("included %s: recorded version %d, file has %d", d.Role, d.Version, m.Signed.Version)
+		return nil, fmt.Errorf("included %s: recorded version %d, file has %d", d.Role, d.Version, m.Signed.Version)
 	}
 	if err := s.checkIncluded(d.Role, m); err != nil {
-		return err
+		return nil, err
 	}
 	del, _ := s.projectDelegation(d.Role)
 	canon := m.CanonicalSigned()
@@ -280,21 +396,43 @@ func (s *State) applyIncluded(d includedData, b []byte) error {
 	for _, sig := range m.Signatures {
 		rs.Signatures = append(rs.Signatures, SignatureRecord{Signature: sig, Signer: s.name(sig.KeyID), Via: "included"})
 	}
-	s.Roles = append(s.Roles, rs)
-	return nil
+	return func() { s.Roles = append(s.Roles, rs) }, nil
 }
 
-func (s *State) applySigned(d signedData) error {
+func (s *State) admitSigned(d signedData) (func(), error) {
 	sig, err := hex.DecodeString(d.Sig)
 	if err != nil {
-		return fmt.Errorf("signature is not hex")
+		return nil, fmt.Errorf("signature is not hex")
 	}
 	r, err := s.checkSignature(d.Role, d.KeyID, sig)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	r.Signatures = append(r.Signatures, SignatureRecord{Signature: roles.Signature{KeyID: d.KeyID, Sig: sig}, Signer: d.Signer, Via: d.Via, Device: d.Device})
-	return nil
+	rec := SignatureRecord{Signature: roles.Signature{KeyID: d.KeyID, Sig: sig}, Signer: d.Signer, Via: d.Via, Device: d.Device}
+	return func() { r.Signatures = append(r.Signatures, rec) }, nil
+}
+
+// admitPublishStarted takes in the start of publishing: every role
+// reaches every threshold, and the files are exactly those the roles give.
+func (s *State) admitPublishStarted(src eventSource, d publishData) (func(), error) {
+	if s.publishing != nil {
+		return nil, fmt.Errorf("%w: publishing has started already", ErrState)
+	}
+	if err := s.reachedAll(); err != nil {
+		return nil, err
+	}
+	files, err := s.publishFiles()
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(files, d.Files) {
+		return nil, fmt.Errorf("publish.started lists other files than the staged roles and their signatures give: the transcript or the tool differs from the one that ran the ceremony")
+	}
+	if d.Dir == "" {
+		return nil, fmt.Errorf("publish.started names no folder")
+	}
+	d.Dir = src.path(d.Dir)
+	return func() { s.publishing = &d }, nil
 }
 
 func strictJSON(b []byte, v any) error {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/roles"
@@ -18,10 +19,16 @@ import (
 // recently-claimed and the unclaimed bins (empty, PEP 458), and always a
 // new snapshot listing every targets role, then a timestamp naming the
 // snapshot once the snapshot is signed (its bytes, which timestamp hashes,
-// include the signature). Like stagePlan, it is a pure function of the state.
-func (s *State) stageOnline() ([]*Staged, error) {
+// include the signature). Like stagePlan, it is a pure function of the
+// state.
+//
+// A draft is what the repository would hold, for checking it before it
+// is signed: the timestamp names the snapshot as it stands (signed or
+// not), and a plan with no online key still gets the snapshot and
+// timestamp the online service would make. Drafts are never recorded.
+func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 	p := s.Plan
-	if p.Online == nil {
+	if p.Online == nil && (!draft || s.Repo == nil) {
 		return nil, nil
 	}
 	exp := p.expiry(0, defaultOnlineDays)
@@ -34,8 +41,6 @@ func (s *State) stageOnline() ([]*Staged, error) {
 		out = append(out, &Staged{Role: role, Version: version, Online: true, Metadata: b, Summary: []string{summary}})
 		return nil
 	}
-	_, online := p.participant(p.Online.Participant)
-	onlineID := online.ID()
 	listed := map[string]int64{}
 	if s.Repo != nil {
 		for name, mf := range s.Repo.Snapshot.Signed.Meta {
@@ -43,6 +48,8 @@ func (s *State) stageOnline() ([]*Staged, error) {
 		}
 	}
 	if s.Repo == nil {
+		_, online := p.participant(p.Online.Participant)
+		onlineID := online.ID()
 		if err := add(RoleRecentlyClaimed, roles.New(roles.NewTargets(exp)), 1, "recently-claimed v1 (new, empty)"); err != nil {
 			return nil, err
 		}
@@ -89,17 +96,22 @@ func (s *State) stageOnline() ([]*Staged, error) {
 		return nil, err
 	}
 	// The timestamp hashes the signed snapshot as it will be published.
-	if sr := s.Role(RoleSnapshot); sr != nil && len(sr.Signatures) > 0 {
-		pub, err := sr.published()
-		if err != nil {
+	var snapFile []byte
+	if sr := s.Role(RoleSnapshot); sr != nil && (len(sr.Signatures) > 0 || draft) {
+		var err error
+		if snapFile, err = sr.published(); err != nil {
 			return nil, err
 		}
+	} else if draft {
+		snapFile = out[len(out)-1].Metadata
+	}
+	if snapFile != nil {
 		ts := roles.NewTimestamp(p.expiry(0, defaultTimestampDays))
 		if s.Repo != nil {
 			ts.Version = s.Repo.Timestamp.Signed.Version + 1
 		}
-		ts.Meta["snapshot.json"] = roles.MetaFileFor(sr.Version, pub)
-		if err := add(RoleTimestamp, roles.New(ts), ts.Version, fmt.Sprintf("timestamp v%d names snapshot v%d", ts.Version, sr.Version)); err != nil {
+		ts.Meta["snapshot.json"] = roles.MetaFileFor(snap.Version, snapFile)
+		if err := add(RoleTimestamp, roles.New(ts), ts.Version, fmt.Sprintf("timestamp v%d names snapshot v%d", ts.Version, snap.Version)); err != nil {
 			return nil, err
 		}
 	}
@@ -170,65 +182,133 @@ type PublishResult struct {
 	Files []string
 }
 
-// Publish publishes the ceremony once every offline role reaches every
-// threshold. With an online signer it first stages and signs the online
-// roles (snapshot, timestamp; for a bootstrap recently-claimed and the
-// unclaimed bins), so the result is a repository a stock client refreshes;
-// without one it publishes the offline roles for the online service to
-// pick up. Files are written atomically and never over a different file;
-// a publish cut short by a crash is finished by calling Publish again.
-func (e *Engine) Publish(online crypto.Signer, dev *hsm.Device) (*PublishResult, error) {
+// Errors of publishing the faces tell apart.
+var (
+	// ErrConflict is wrapped when an output already exists with other
+	// bytes.
+	ErrConflict = errors.New("output exists")
+	// ErrWrite is wrapped when the publish folder cannot be written: it
+	// is read-only, full, or a file in it is immutable.
+	ErrWrite = errors.New("cannot write the publish folder")
+)
+
+// ReadyToPublish says whether Publish may go on, without touching any
+// device: nil once every role the people in the room sign reaches every
+// threshold, or when a publish cut short waits to be finished; otherwise
+// why not (ErrState, ErrNotSigned naming who is missing). Faces ask it
+// before they open the online key, so that a missing signature is
+// reported before any device problem.
+func (e *Engine) ReadyToPublish() error {
 	st := e.st
-	if st.Published {
-		return nil, fmt.Errorf("%w: already published", ErrState)
+	if err := st.ended(); err != nil {
+		return err
 	}
-	if st.publishing == nil {
-		if !st.Done() {
-			return nil, fmt.Errorf("%w: %s", ErrNotSigned, st.missingSummary())
-		}
-		if online != nil {
-			if err := e.signOnline(online, dev); err != nil {
-				return nil, err
-			}
-		}
-		for _, p := range st.Progress() {
-			if !p.Reached {
-				return nil, fmt.Errorf("%w: %s has %d of %d signatures under %s; give the online key to sign it", ErrNotSigned, p.Role, len(p.Signed), p.Threshold, p.Under)
-			}
-		}
-		pd := publishData{Dir: st.PublishDir}
-		for _, r := range st.Roles {
-			b, err := r.published()
-			if err != nil {
-				return nil, err
-			}
-			for _, name := range r.fileNames() {
-				pd.Files = append(pd.Files, publishFile{Name: name, SHA256: digestOf(b), Length: len(b)})
-			}
-		}
-		if err := e.checkWritable(pd); err != nil {
+	switch {
+	case st.Published:
+		return fmt.Errorf("%w: already published", ErrState)
+	case st.publishing != nil:
+		return nil
+	case !st.Done():
+		return fmt.Errorf("%w: %s", ErrNotSigned, st.missingSummary())
+	}
+	return nil
+}
+
+// Publish is PublishInto the folder the ceremony was started with.
+func (e *Engine) Publish(online crypto.Signer, dev *hsm.Device) (*PublishResult, error) {
+	return e.PublishInto("", online, dev)
+}
+
+// PublishInto publishes the ceremony into dir (empty: the folder it was
+// started with, relative to the workspace) once every offline role
+// reaches every threshold. With an online signer it first stages and
+// signs the online roles (snapshot, timestamp; for a bootstrap
+// recently-claimed and the unclaimed bins), so the result is a repository
+// a stock client refreshes; without one it publishes the offline roles
+// for the online service to pick up.
+//
+// Its last step before anything is recorded or written is the full
+// repository verification `ceremony verify` runs, over the folder as it
+// would be once published, as of the reference time and, when the engine
+// has a clock (Options.Now), as of the machine's clock: a repository that
+// would not verify, or is expired already, is refused, naming the
+// checks. (Without an online signer, the snapshot and timestamp the
+// online service would make stand in for the checking.) Versions are
+// never written over with other bytes. Files are written atomically; a
+// publish cut short by a crash is finished by calling Publish again, into
+// the same folder.
+func (e *Engine) PublishInto(dir string, online crypto.Signer, dev *hsm.Device) (*PublishResult, error) {
+	if err := e.ReadyToPublish(); err != nil {
+		return nil, err
+	}
+	if dir != "" {
+		var err error
+		if dir, err = filepath.Abs(dir); err != nil {
 			return nil, err
 		}
-		if err := e.record(eventPublishStarted, pd); err != nil {
+	}
+	if e.st.publishing == nil {
+		if dir == "" {
+			dir = e.st.PublishDir
+		}
+		if err := e.startPublishing(dir, online, dev); err != nil {
 			return nil, err
 		}
+	} else if dir != "" && filepath.Clean(dir) != filepath.Clean(e.st.publishing.Dir) {
+		return nil, fmt.Errorf("%w: publishing started into %s and was cut short: finish it there (publish without --into), then publish elsewhere by copying the folder", ErrState, e.st.publishing.Dir)
 	}
-	pd := st.publishing
-	if err := os.MkdirAll(pd.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", pd.Dir, err)
+	return e.finishPublishing()
+}
+
+// startPublishing signs the online roles, checks the repository as it
+// would be published into dir, and records publish.started: all of it
+// admitted on a copy of the state first, so that a refusal records
+// nothing.
+func (e *Engine) startPublishing(dir string, online crypto.Signer, dev *hsm.Device) error {
+	b := e.batch()
+	if online != nil {
+		if err := b.signOnline(online, dev); err != nil {
+			return err
+		}
+	}
+	if err := b.st.reachedAll(); err != nil {
+		return err
+	}
+	if err := b.st.verifyStaged(dir, e.clock(), false); err != nil {
+		return err
+	}
+	_, rel, err := workspaceRelative(filepath.Dir(e.tpath), dir)
+	if err != nil {
+		return err
+	}
+	pd := publishData{Dir: rel}
+	if pd.Files, err = b.st.publishFiles(); err != nil {
+		return err
+	}
+	if err := checkWritable(dir, pd.Files); err != nil {
+		return err
+	}
+	if err := b.add(eventPublishStarted, pd); err != nil {
+		return err
+	}
+	return e.write(b)
+}
+
+// finishPublishing writes the files publish.started recorded that are not
+// on disk yet, and records publish.finished.
+func (e *Engine) finishPublishing() (*PublishResult, error) {
+	pd := e.st.publishing
+	removeTemporaries(pd.Dir, pd.Files)
+	files, err := e.st.publishedFiles()
+	if err != nil {
+		return nil, err
 	}
 	res := &PublishResult{Dir: pd.Dir}
-	for _, r := range st.Roles {
-		b, err := r.published()
-		if err != nil {
+	for _, f := range files {
+		if err := writePublished(pd, f); err != nil {
 			return nil, err
 		}
-		for _, name := range r.fileNames() {
-			if err := writePublished(pd, name, b); err != nil {
-				return nil, err
-			}
-			res.Files = append(res.Files, name)
-		}
+		res.Files = append(res.Files, f.name)
 	}
 	if err := e.record(eventPublishFinished, struct{}{}); err != nil {
 		return nil, err
@@ -236,46 +316,172 @@ func (e *Engine) Publish(online crypto.Signer, dev *hsm.Device) (*PublishResult,
 	return res, nil
 }
 
-// checkWritable refuses, before anything is recorded, to publish over an
-// existing file with other bytes (root.json and timestamp.json, the
-// current pointers, excepted).
-func (e *Engine) checkWritable(pd publishData) error {
-	for _, f := range pd.Files {
-		if f.Name == "root.json" || f.Name == "timestamp.json" {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(pd.Dir, f.Name))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
+// clock is the machine's clock, or the zero time when the engine has none.
+func (e *Engine) clock() time.Time {
+	if e.now == nil {
+		return time.Time{}
+	}
+	return e.now().UTC()
+}
+
+// publishedFile is one file publishing writes, with its bytes.
+type publishedFile struct {
+	name string
+	b    []byte
+}
+
+// current reports whether the file is a pointer a later ceremony moves
+// on (root.json, timestamp.json), not a version that never changes.
+func (f publishedFile) current() bool { return f.name == "root.json" || f.name == "timestamp.json" }
+
+// publishedFiles are the files the staged roles give, with the
+// signatures they have so far.
+func (s *State) publishedFiles() ([]publishedFile, error) {
+	var out []publishedFile
+	for _, r := range s.Roles {
+		b, err := r.published()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if digestOf(b) != f.SHA256 {
-			return fmt.Errorf("%w: %s already exists in %s with other content; versions are never overwritten: publish into another folder or start from the repository as it is", ErrConflict, f.Name, pd.Dir)
+		for _, name := range r.fileNames() {
+			out = append(out, publishedFile{name, b})
 		}
+	}
+	return out, nil
+}
+
+// publishFiles lists publishedFiles as publish.started records them.
+func (s *State) publishFiles() ([]publishFile, error) {
+	files, err := s.publishedFiles()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]publishFile, len(files))
+	for i, f := range files {
+		out[i] = publishFile{Name: f.name, SHA256: digestOf(f.b), Length: len(f.b)}
+	}
+	return out, nil
+}
+
+// reachedAll refuses unless every staged role reaches every threshold,
+// the online roles' included.
+func (s *State) reachedAll() error {
+	if len(s.Roles) == 0 {
+		return fmt.Errorf("%w: nothing is staged", ErrState)
+	}
+	var online bool
+	for _, p := range s.Progress() {
+		if !p.Reached && s.Role(p.Role).Online {
+			online = true
+		}
+	}
+	if msg := s.missingSummary(); msg != "" {
+		if online {
+			msg += "; the online roles are signed with the online key: give it to publish"
+		}
+		return fmt.Errorf("%w: %s", ErrNotSigned, msg)
 	}
 	return nil
 }
 
-// ErrConflict is wrapped when an output already exists.
-var ErrConflict = errors.New("output exists")
+// checkWritable refuses, before anything is recorded, to publish over an
+// existing version with other bytes, and into a folder that cannot be
+// written.
+func checkWritable(dir string, files []publishFile) error {
+	for _, f := range files {
+		if f.Name == "root.json" || f.Name == "timestamp.json" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, f.Name))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrWrite, err)
+		}
+		if got := digestOf(b); got != f.SHA256 {
+			return versionConflict(dir, f.Name, got, f.SHA256)
+		}
+	}
+	// A folder that cannot be written is found before publishing is
+	// recorded as started.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return writeError(dir, err)
+	}
+	probe, err := os.CreateTemp(dir, "."+probeName+tempInfix+"*")
+	if err != nil {
+		return writeError(dir, err)
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
 
-func writePublished(pd *publishData, name string, b []byte) error {
+// versionConflict is the refusal to write a version over other bytes.
+func versionConflict(dir, name, onDisk, ours string) error {
+	return fmt.Errorf("%w: %s in %s has SHA-256 %s, and this ceremony's %s has SHA-256 %s; a version is never written over. Either that folder moved on since this ceremony started (another ceremony or the online service published that version): start a new ceremony from the repository as it is now; or publish this ceremony into a copy of the repository as it was, with 'ceremony publish --into DIR'",
+		ErrConflict, name, dir, onDisk, name, ours)
+}
+
+// writeError says what to do about a publish folder that refused a write.
+func writeError(dir string, err error) error {
+	return fmt.Errorf("%w %s: %w: make the folder writable (a read-only mount, permissions, a full disk, an immutable file), then run 'ceremony publish' again: publishing goes on where it stopped", ErrWrite, dir, err)
+}
+
+// The names of this package's temporary files in a publish folder:
+// WriteFileAtomic's ".NAME.tmp-RANDOM", and the probe checkWritable makes.
+const (
+	tempInfix = ".tmp-"
+	probeName = "publish-probe"
+)
+
+// removeTemporaries removes the temporary files a publish killed midway
+// left in dir: only names this package makes, for the files publishing
+// writes.
+func removeTemporaries(dir string, files []publishFile) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	ours := map[string]bool{probeName: true}
+	for _, f := range files {
+		ours[f.Name] = true
+	}
+	for _, en := range ents {
+		base, _, ok := strings.Cut(strings.TrimPrefix(en.Name(), "."), tempInfix)
+		if ok && strings.HasPrefix(en.Name(), ".") && ours[base] && en.Type().IsRegular() {
+			os.Remove(filepath.Join(dir, en.Name()))
+		}
+	}
+}
+
+// writePublished writes one file publish.started recorded: a file
+// already there with the same bytes (written before a crash) is left as
+// it is; a version there with other bytes is never replaced.
+func writePublished(pd *publishData, f publishedFile) error {
 	var want *publishFile
 	for i := range pd.Files {
-		if pd.Files[i].Name == name {
+		if pd.Files[i].Name == f.name {
 			want = &pd.Files[i]
 		}
 	}
-	if want == nil || want.SHA256 != digestOf(b) {
-		return fmt.Errorf("%s is not what publishing recorded: the transcript and the state disagree", name)
+	ours := digestOf(f.b)
+	if want == nil || want.SHA256 != ours {
+		return fmt.Errorf("%s is not what publishing recorded: the transcript and the state disagree", f.name)
 	}
-	path := filepath.Join(pd.Dir, name)
-	if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, b) {
+	path := filepath.Join(pd.Dir, f.name)
+	cur, err := os.ReadFile(path)
+	switch {
+	case err == nil && bytes.Equal(cur, f.b):
 		return nil // written before a crash; nothing to do
+	case err == nil && !f.current():
+		return versionConflict(pd.Dir, f.name, digestOf(cur), ours)
+	case err != nil && !errors.Is(err, os.ErrNotExist):
+		return writeError(pd.Dir, err)
 	}
-	return WriteFileAtomic(path, b, 0o644)
+	if err := WriteFileAtomic(path, f.b, 0o644); err != nil {
+		return writeError(pd.Dir, err)
+	}
+	return nil
 }
 
 // WriteFileAtomic writes a file so that it is either wholly there or not
@@ -315,10 +521,14 @@ func WriteFileAtomic(path string, b []byte, perm os.FileMode) error {
 	return d.Sync()
 }
 
-// signOnline stages the online roles and signs them with the online key,
-// the timestamp last because it hashes the signed snapshot.
-func (e *Engine) signOnline(online crypto.Signer, dev *hsm.Device) error {
-	st := e.st
+// signOnline stages the online roles into the batch and signs them with
+// the online key, the timestamp last because it hashes the signed
+// snapshot.
+func (b *batch) signOnline(online crypto.Signer, dev *hsm.Device) error {
+	st := b.st
+	if st.Plan.Online == nil {
+		return fmt.Errorf("%w: the plan names no online key (it has no online: section), so publishing signs no online roles: publish without an online key, and the online service signs snapshot and timestamp", ErrWrongKey)
+	}
 	key, err := roles.KeyFromPublic(online.Public())
 	if err != nil {
 		return err
@@ -328,13 +538,13 @@ func (e *Engine) signOnline(online crypto.Signer, dev *hsm.Device) error {
 		return fmt.Errorf("%w: the online key given is %s, the plan's online key is %s", ErrWrongKey, short(key.ID()), short(want.ID()))
 	}
 	for round := 0; round < 2; round++ {
-		staged, err := st.stageOnline()
+		staged, err := st.stageOnline(false)
 		if err != nil {
 			return err
 		}
 		for _, s := range staged {
 			if st.Role(s.Role) == nil {
-				if err := e.stage(s); err != nil {
+				if err := b.stage(s); err != nil {
 					return err
 				}
 			}
@@ -346,7 +556,7 @@ func (e *Engine) signOnline(online crypto.Signer, dev *hsm.Device) error {
 			if err != nil {
 				return fmt.Errorf("sign %s with the online key: %w", s.Role, err)
 			}
-			if err := e.record(eventSigned, signedData{Role: s.Role, KeyID: key.ID(), Sig: hex.EncodeToString(sig.Sig),
+			if err := b.add(eventSigned, signedData{Role: s.Role, KeyID: key.ID(), Sig: hex.EncodeToString(sig.Sig),
 				Signer: st.Plan.Online.Participant, Via: "online", Device: dev}); err != nil {
 				return err
 			}

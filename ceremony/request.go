@@ -135,8 +135,8 @@ func requestFileName(ceremony, role string, version int64) string {
 // transcript is not changed.
 func (e *Engine) ExportRequests(dir string) ([]string, error) {
 	st := e.st
-	if st.publishing != nil || st.Closed {
-		return nil, fmt.Errorf("%w: publishing has started, there is nothing left to sign", ErrState)
+	if err := st.takesSignatures(); err != nil {
+		return nil, err
 	}
 	type file struct {
 		path string

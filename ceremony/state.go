@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/roles"
@@ -22,9 +23,57 @@ type State struct {
 	// ceremony has ended (End).
 	Published bool
 	Closed    bool
+	// Aborted is set once the ceremony was given up (Abort), for
+	// AbortReason: nothing is published afterwards, and no close is
+	// needed.
+	Aborted     bool
+	AbortReason string
+	// StartClock is the machine's clock when the ceremony started, when
+	// the face that started it gave one; ReferenceTimeAllowed says the
+	// reference time was let be more than a day away from it.
+	StartClock           time.Time
+	ReferenceTimeAllowed bool
 
 	publishing *publishData // the files publishing writes, once it started
 	expected   []*Staged    // what stagePlan computes from Plan and Repo
+}
+
+// ended refuses anything more once the ceremony is closed or aborted.
+func (s *State) ended() error {
+	switch {
+	case s.Closed:
+		return fmt.Errorf("%w: the ceremony is closed; nothing can be added to it", ErrState)
+	case s.Aborted:
+		return fmt.Errorf("%w: the ceremony was aborted (%s); nothing can be added to it: start a new ceremony", ErrState, s.AbortReason)
+	}
+	return nil
+}
+
+// takesSignatures refuses signatures, and roles to sign, once publishing
+// has started or the ceremony has ended.
+func (s *State) takesSignatures() error {
+	if err := s.ended(); err != nil {
+		return err
+	}
+	if s.publishing != nil {
+		return fmt.Errorf("%w: publishing has started; no more signatures are taken", ErrState)
+	}
+	return nil
+}
+
+// clone is a copy of the state that commands may take events into
+// without changing s: the roles and their signatures are copied, the
+// bytes they hold are shared (nothing changes them).
+func (s *State) clone() *State {
+	c := *s
+	c.Roles = make([]*RoleState, len(s.Roles))
+	for i, r := range s.Roles {
+		rc := *r
+		rc.Signatures = slices.Clip(r.Signatures)
+		rc.Required = slices.Clip(r.Required)
+		c.Roles[i] = &rc
+	}
+	return &c
 }
 
 // Publishing reports whether publishing has started: from then on no
@@ -155,8 +204,8 @@ func (s *State) checkSignature(role, keyid string, sig []byte) (*RoleState, erro
 	if r == nil {
 		return nil, fmt.Errorf("signature for %s, which is not staged", role)
 	}
-	if s.publishing != nil || s.Closed {
-		return nil, fmt.Errorf("%w: publishing has started; no more signatures are taken", ErrState)
+	if err := s.takesSignatures(); err != nil {
+		return nil, err
 	}
 	var key *roles.Key
 	for _, del := range r.Required {
@@ -177,14 +226,13 @@ func (s *State) checkSignature(role, keyid string, sig []byte) (*RoleState, erro
 }
 
 func (s *State) checkIncluded(role string, m *roles.Metadata[*roles.Targets]) error {
-	if s.publishing != nil {
-		return fmt.Errorf("%w: publishing has started", ErrState)
+	if err := s.takesSignatures(); err != nil {
+		return err
 	}
 	if s.Role(role) != nil {
 		return fmt.Errorf("role %s is already in this ceremony", role)
 	}
-	switch role {
-	case RoleRoot, RoleTargets, RoleClaimed, RoleRevocations, RoleSnapshot, RoleTimestamp, RoleRecentlyClaimed, RoleUnclaimed:
+	if ownRole(role) {
 		return fmt.Errorf("role %s is the ceremony's own: only roles claimed delegates to can be included", role)
 	}
 	del, err := s.projectDelegation(role)

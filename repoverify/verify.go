@@ -79,6 +79,11 @@ type Options struct {
 	// revocations that no delegation reaches, or snapshot does not list,
 	// fails the walk.
 	Require []string
+	// Unsigned names files staged for signing and not signed yet (a root
+	// of version N, trusted or in the chain, as N.root.json): their
+	// signatures are not judged, everything else about them is. A
+	// ceremony checks so what it will publish before anyone signs.
+	Unsigned map[string]bool
 }
 
 // Repository is what a walk verified: the newest root, timestamp, the
@@ -116,6 +121,24 @@ func FromFiles(files map[string][]byte, trustedRoot []byte, opts Options) (*Repo
 		return nil, err
 	}
 	return w.result()
+}
+
+// VerifyStaged is Verify, with opts, over the repository in dir as it will
+// be once the files in staged (by name) are written into it; nothing is
+// written. A dir that does not exist yet holds nothing. It is how a
+// ceremony checks what it is about to publish.
+func VerifyStaged(dir string, staged map[string][]byte, trustedRoot []byte, opts Options) (*Report, error) {
+	if _, err := os.Stat(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, inputErrorf("metadata folder %s cannot be read: %w", dir, err)
+	}
+	w, err := walkSource(overlay{folder(dir), recorded(staged)}, dir, trustedRoot, opts)
+	if err != nil {
+		return nil, err
+	}
+	if w.first != nil {
+		return w.rep, w.first
+	}
+	return w.rep, nil
 }
 
 // walkDir walks the folder dir.
