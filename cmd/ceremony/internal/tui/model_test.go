@@ -492,7 +492,7 @@ func TestPINPromptNeverKeeps(t *testing.T) {
 }
 
 const rotationPlan = `ceremony: tui-rotation
-reference_time: 2026-12-01T00:00:00Z
+reference_time: 2026-11-05T00:00:00Z
 allow_network: true
 start: {trusted_root: ws/metadata/1.root.json, metadata: ws/metadata}
 participants:
