@@ -3,12 +3,10 @@ package ceremony
 import (
 	"crypto"
 	"crypto/ed25519"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -272,24 +270,12 @@ func (p *propertyRun) collect(b []byte, what string) (string, error) {
 	return what, p.e.Collect(resp)
 }
 
-// snapshot is the SHA-256 of every file of the workspace and the publish
-// folders, by path.
+// snapshot is every file of the workspace and the publish folders, by
+// path.
 func (p *propertyRun) snapshot() map[string]string {
 	out := map[string]string{}
-	for _, root := range []string{p.ws, p.other, filepath.Join(p.dir, "repo"), filepath.Join(p.ws, "metadata")} {
-		filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return nil
-			}
-			b, err := os.ReadFile(path)
-			if err != nil {
-				out[path] = "unreadable"
-				return nil
-			}
-			sum := sha256.Sum256(b)
-			out[path] = hex.EncodeToString(sum[:])
-			return nil
-		})
+	for _, root := range []string{p.ws, p.other, filepath.Join(p.dir, "repo")} {
+		maps.Copy(out, snapshotDir(p.t, root))
 	}
 	return out
 }
