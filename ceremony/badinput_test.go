@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -42,13 +43,24 @@ func TestPlanErrorsNameTheField(t *testing.T) {
 	parts := ps.participants("alice", "bob", "carol", "dave", "erin", "online")
 	cases := []struct{ name, plan, want string }{
 		{"unknown participant", strings.Replace(bootstrapPlan, "add: [alice, bob, carol], threshold: 2}", "add: [alice, zed], threshold: 2}", 1) + parts, `root.add[1]: "zed" is not a participant`},
-		{"unknown key", bootstrapPlan + parts + "unknown_field: 1\n", "field unknown_field not found"},
+		{"unknown key", bootstrapPlan + parts + "unknown_field: 1\n", "unknown_field (line 17): there is no such field; a plan takes: ceremony, reference_time,"},
+		{"misspelt nested key", strings.Replace(bootstrapPlan, "claimed: {add: [dave, erin], threshold: 2}", "claimed: {add: [dave, erin], threshhold: 2}", 1) + parts,
+			"targets.claimed.threshhold (line 8): there is no such field (did you mean threshold?); targets.claimed takes: add, remove, threshold, expires_days"},
+		{"a word for a number", strings.Replace(bootstrapPlan, "threshold: 2}", "threshold: two}", 1) + parts, `root.threshold (line 4): "two" is not a whole number`},
+		{"a word for a list", strings.Replace(bootstrapPlan, "add: [alice, bob, carol], threshold: 2}", "add: alice, threshold: 2}", 1) + parts, `root.add (line 4): give a list, not "alice"`},
+		{"a time that is none", strings.Replace(bootstrapPlan, "2026-11-01T00:00:00Z", "next tuesday", 1) + parts, `reference_time (line 2): "next tuesday" is not a time in UTC`},
+		{"expires_days 0", bootstrapPlan + parts + "claimed: {expires_days: 0}\n", "claimed.expires_days (line 17): 0 days would expire at once: leave expires_days out for the default"},
+		{"threshold 0", strings.Replace(bootstrapPlan, "threshold: 2}", "threshold: 0}", 1) + parts, "root.threshold (line 4): 0 is no threshold"},
+		{"projects file of the wrong shape", bootstrapPlan + parts + "claimed: {projects_file: bad-projects.json}\n", `bad-projects.json: projects.threshold: a JSON string where a whole number belongs`},
+		{"revoked key file of another key", bootstrapPlan + parts + "revocations: {add: [{keyid: " + ps.id("bob") + ", key_file: alice.json, role: root, reason: lost}]}\n",
+			"revocations.add[0].keyid: the key in alice.json has keyid " + ps.id("alice")},
 		{"second document", bootstrapPlan + parts + "---\nceremony: other\n", "second YAML document"},
 		{"wrong keyid", bootstrapPlan + strings.Replace(parts, ps.id("bob"), ps.id("alice"), 1), "participants[1].keyid"},
 		{"bad reference time", strings.Replace(bootstrapPlan, "2026-11-01T00:00:00Z", "2026-11-01T00:00:00+02:00", 1) + parts, "reference_time"},
 		{"bad id", strings.Replace(bootstrapPlan, "bootstrap-test", "Bootstrap Test", 1) + parts, "ceremony: \"Bootstrap Test\" is not an id"},
 		{"root threshold 1", strings.Replace(bootstrapPlan, "root: {add: [alice, bob, carol], threshold: 2}", "root: {add: [alice, bob, carol], threshold: 1}", 1) + parts, "root.threshold-above-one"},
 	}
+	os.WriteFile(filepath.Join(dir, "bad-projects.json"), []byte(`{"projects": [{"name": "x", "threshold": "one", "keys": []}]}`), 0o644)
 	for _, c := range cases {
 		path := filepath.Join(dir, "plan.yaml")
 		os.WriteFile(path, []byte(c.plan), 0o644)
@@ -59,6 +71,10 @@ func TestPlanErrorsNameTheField(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want %q", c.name, err, c.want)
+		}
+		// The plan's words, never Go's.
+		if err != nil && regexp.MustCompile(`ceremony\.[A-Z]|int64|time\.Time|\bstruct\b|!!`).MatchString(err.Error()) {
+			t.Errorf("%s: the error speaks Go or YAML: %v", c.name, err)
 		}
 		if !sameState(before, dirState(t, dir)) {
 			t.Errorf("%s: a refused plan changed files on disk", c.name)

@@ -255,12 +255,12 @@ func checkReferenceTime(ref, now time.Time, allowed bool) error {
 		ErrClock, ref.Format(roles.TimeFormat), roughly(d), dir, now.Format(roles.TimeFormat))
 }
 
-// roughly says a duration in days, or hours under two days.
+// roughly says a duration in whole days, or hours under two days.
 func roughly(d time.Duration) string {
 	if d < 48*time.Hour {
-		return fmt.Sprintf("%d hours", int(d.Hours()))
+		return fmt.Sprintf("%d hours", int(d.Round(time.Hour).Hours()))
 	}
-	return fmt.Sprintf("%d days", int(d.Hours()/24))
+	return fmt.Sprintf("%d days", int(d.Round(24*time.Hour).Hours()/24))
 }
 
 // reopenAborted opens a transcript that holds nothing but the header of a

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/hsm"
@@ -160,11 +163,20 @@ type RevocationsChange struct {
 }
 
 // RevokeEntry names a key to revoke: by keyid, found among the keys the
-// repository trusts (a project's maintainer key, a participant's key).
+// repository trusts (a project's maintainer key, a participant's key), or
+// read from KeyFile, for a key nobody trusts today (revoked before it is
+// ever trusted again) whose holder is no participant.
 type RevokeEntry struct {
-	KeyID  string `yaml:"keyid" json:"keyid"`
-	Role   string `yaml:"role" json:"role"`
-	Reason string `yaml:"reason" json:"reason"`
+	KeyID string `yaml:"keyid" json:"keyid"`
+	// KeyFile is the key as `ceremony keys show --json` prints it; its
+	// keyid must be KeyID.
+	KeyFile string `yaml:"key_file,omitempty" json:"-"`
+	Role    string `yaml:"role" json:"role"`
+	Reason  string `yaml:"reason" json:"reason"`
+
+	// Key is the key read from KeyFile, kept in the resolved plan the
+	// transcript records.
+	Key json.RawMessage `yaml:"-" json:"key,omitempty"`
 }
 
 // ErrPlan is wrapped by every error about a plan's content.
@@ -196,22 +208,232 @@ func LoadPlan(path string) (*Plan, error) {
 // files it names.
 func parsePlan(b []byte) (*Plan, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	var p Plan
-	if err := dec.Decode(&p); err != nil {
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%w: the plan is empty", ErrPlan)
 		}
 		return nil, fmt.Errorf("%w: %v", ErrPlan, err)
 	}
-	var extra any
+	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%w: the plan has a second YAML document: a plan is one document", ErrPlan)
+	}
+	// The fields are checked against the plan's shape first, so that an
+	// error names the field's path and what it may be, in the plan's
+	// words, never Go's.
+	if err := checkPlanNode(&doc, reflect.TypeFor[Plan](), "", 0); err != nil {
+		return nil, err
+	}
+	var p Plan
+	if err := doc.Decode(&p); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPlan, err)
 	}
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
 	return &p, nil
+}
+
+// noZero are the fields whose 0, given, would silently mean "leave it as
+// it is" (the default): a plan leaves them out instead.
+var noZero = map[string]string{
+	"expires_days":    "0 days would expire at once: leave expires_days out for the default validity, or give 1 or more",
+	"threshold":       "0 is no threshold: leave threshold out to keep the current one (1 for a new role), or give 1 or more",
+	"max_expiry_days": "0 days allows no expiry: leave max_expiry_days out for the policy's default limit, or give 1 or more",
+}
+
+// checkPlanNode checks a YAML node against the Go type it decodes into:
+// every mapping key names a field, every value has the field's kind, and
+// no field in noZero is 0. path is the field's path in the plan
+// ("targets.claimed.threshold", "participants[2].keyid").
+func checkPlanNode(n *yaml.Node, t reflect.Type, path string, depth int) error {
+	if depth > 32 {
+		return planErrorf(path, "nested too deeply")
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return fmt.Errorf("%w: the plan is empty", ErrPlan)
+		}
+		return checkPlanNode(n.Content[0], t, path, depth+1)
+	case yaml.AliasNode:
+		return checkPlanNode(n.Alias, t, path, depth+1)
+	}
+	if n.ShortTag() == "!!null" {
+		return nil
+	}
+	where := func() string {
+		if path == "" {
+			return fmt.Sprintf("the plan (line %d)", n.Line)
+		}
+		return fmt.Sprintf("%s (line %d)", path, n.Line)
+	}
+	switch {
+	case t == reflect.TypeFor[time.Time]() || t.Kind() != reflect.Struct && t.Kind() != reflect.Slice:
+		if n.Kind != yaml.ScalarNode {
+			return fmt.Errorf("%w: %s: give %s, not %s", ErrPlan, where(), kindWords(t), nodeWords(n))
+		}
+		if err := n.Decode(reflect.New(t).Interface()); err != nil {
+			return fmt.Errorf("%w: %s: %q is not %s", ErrPlan, where(), n.Value, kindWords(t))
+		}
+		if msg, ok := noZero[lastField(path)]; ok && n.Value == "0" {
+			return fmt.Errorf("%w: %s: %s", ErrPlan, where(), msg)
+		}
+		return nil
+	case t.Kind() == reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return fmt.Errorf("%w: %s: give %s, not %s", ErrPlan, where(), kindWords(t), nodeWords(n))
+		}
+		for i, c := range n.Content {
+			if err := checkPlanNode(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("%w: %s: give %s, not %s", ErrPlan, where(), kindWords(t), nodeWords(n))
+	}
+	fields := yamlFields(t)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Value == "<<" { // a merge key: the merged mapping's fields are this one's
+			if err := checkPlanNode(v, t, path, depth+1); err != nil {
+				return err
+			}
+			continue
+		}
+		sub := k.Value
+		if path != "" {
+			sub = path + "." + k.Value
+		}
+		f, ok := fields[k.Value]
+		if !ok {
+			return fmt.Errorf("%w: %s (line %d): there is no such field%s; %s takes: %s", ErrPlan, sub, k.Line, didYouMean(k.Value, fields), orPlan(path), strings.Join(fieldNames(t), ", "))
+		}
+		if err := checkPlanNode(v, f, sub, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// yamlFields maps the YAML names of a struct's fields, inlined ones
+// included, to their types.
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		switch {
+		case name == "-" || !f.IsExported():
+		case opts == "inline":
+			maps.Copy(out, yamlFields(f.Type))
+		default:
+			out[name] = f.Type
+		}
+	}
+	return out
+}
+
+// fieldNames lists a struct's YAML field names in the order it declares
+// them.
+func fieldNames(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		switch {
+		case name == "-" || !f.IsExported():
+		case opts == "inline":
+			out = append(out, fieldNames(f.Type)...)
+		default:
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func orPlan(path string) string {
+	if path == "" {
+		return "a plan"
+	}
+	return path
+}
+
+func lastField(path string) string {
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
+
+// kindWords says what a field holds, in a plan's words.
+func kindWords(t reflect.Type) string {
+	switch {
+	case t == reflect.TypeFor[time.Time]():
+		return "a time in UTC, whole seconds, such as 2026-11-01T00:00:00Z"
+	case t.Kind() == reflect.Bool:
+		return "true or false"
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
+		return "a whole number"
+	case t.Kind() == reflect.String:
+		return "text"
+	case t.Kind() == reflect.Slice:
+		return "a list"
+	}
+	return "a mapping of fields (name: value)"
+}
+
+// nodeWords says what a YAML node is.
+func nodeWords(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	}
+	return fmt.Sprintf("%q", n.Value)
+}
+
+// didYouMean suggests the field a misspelt name was meant to be: one
+// within two edits of it.
+func didYouMean(name string, fields map[string]reflect.Type) string {
+	best, bestD := "", 3
+	for f := range fields {
+		if d := editDistance(name, f); d < bestD || d == bestD && f < best {
+			best, bestD = f, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s?)", best)
+}
+
+// editDistance is the Levenshtein distance between two short names.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
@@ -324,6 +546,12 @@ func (p *Plan) validate() error {
 			if e.Role == "" || e.Reason == "" {
 				return planErrorf(field, "role and reason are both required: say where the key was trusted and why it is revoked")
 			}
+			if e.Key != nil {
+				// A resolved plan (the one a transcript records) holds the key.
+				if err := checkKeyID(field, e.Key, e.KeyID); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	if p.MaxExpiryDays < 0 {
@@ -374,13 +602,19 @@ func (pt *Participant) validate(field string) error {
 	}
 	if pt.Key != nil {
 		// A resolved plan (the one a transcript records) holds the key.
-		k, err := roles.ParseKey(pt.Key)
-		if err != nil {
-			return planErrorf(field+".key", "%v", err)
-		}
-		if k.ID() != pt.KeyID {
-			return planErrorf(field+".keyid", "the key recorded has keyid %s, not %s", k.ID(), pt.KeyID)
-		}
+		return checkKeyID(field, pt.Key, pt.KeyID)
+	}
+	return nil
+}
+
+// checkKeyID checks that a key a resolved plan records has keyid id.
+func checkKeyID(field string, key json.RawMessage, id string) error {
+	k, err := roles.ParseKey(key)
+	if err != nil {
+		return planErrorf(field+".key", "%v", err)
+	}
+	if k.ID() != id {
+		return planErrorf(field+".keyid", "the key recorded has keyid %s, not %s", k.ID(), id)
 	}
 	return nil
 }
@@ -406,29 +640,22 @@ func (c *KeysChange) validate(field string) error {
 func (p *Plan) resolve() error {
 	for i := range p.Participants {
 		pt := &p.Participants[i]
-		field := fmt.Sprintf("participants[%d].key_file", i)
-		b, err := os.ReadFile(p.path(pt.KeyFile))
-		if err != nil {
-			return planErrorf(field, "%v", err)
+		var err error
+		if pt.Key, err = p.readKeyFile(fmt.Sprintf("participants[%d]", i), pt.KeyFile, pt.KeyID, pt.Name+"'s key"); err != nil {
+			return err
 		}
-		var kf struct {
-			KeyID string          `json:"keyid"`
-			Key   json.RawMessage `json:"key"`
+	}
+	if c := p.Revocations; c != nil {
+		for i := range c.Add {
+			e := &c.Add[i]
+			if e.KeyFile == "" {
+				continue
+			}
+			var err error
+			if e.Key, err = p.readKeyFile(fmt.Sprintf("revocations.add[%d]", i), e.KeyFile, e.KeyID, "the key to revoke"); err != nil {
+				return err
+			}
 		}
-		if err := json.Unmarshal(b, &kf); err != nil || kf.Key == nil {
-			return planErrorf(field, "%s is not a key file of the form {\"keyid\": \"…\", \"key\": {…}}", pt.KeyFile)
-		}
-		k, err := roles.ParseKey(kf.Key)
-		if err != nil {
-			return planErrorf(field, "%v", err)
-		}
-		if _, err := k.PublicKey(); err != nil {
-			return planErrorf(field, "%v", err)
-		}
-		if k.ID() != pt.KeyID {
-			return planErrorf(fmt.Sprintf("participants[%d].keyid", i), "the key in %s has keyid %s, not %s: check you have %s's key", pt.KeyFile, k.ID(), pt.KeyID, pt.Name)
-		}
-		pt.Key = kf.Key
 	}
 	if c := p.Claimed; c != nil {
 		for i := range c.Enrollments {
@@ -462,7 +689,11 @@ func (p *Plan) resolve() error {
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&pf); err != nil {
-			return planErrorf("claimed.projects_file", "%s: %v", c.ProjectsFile, err)
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				return planErrorf("claimed.projects_file", "%s: %s: a JSON %s where %s belongs", c.ProjectsFile, te.Field, te.Value, kindWords(te.Type))
+			}
+			return planErrorf("claimed.projects_file", "%s: %v (a projects file is {\"projects\": [{\"name\": …, \"threshold\": …, \"keys\": [{TUF key}, …]}]})", c.ProjectsFile, err)
 		}
 		for i, pr := range pf.Projects {
 			field := fmt.Sprintf("claimed.projects_file: projects[%d]", i)
@@ -485,6 +716,34 @@ func (p *Plan) resolve() error {
 		c.Projects = pf.Projects
 	}
 	return nil
+}
+
+// readKeyFile reads a key file (`ceremony keys show --json`) that the
+// field names, and checks that its key has keyid id; whose says whose key
+// it should be, for the error.
+func (p *Plan) readKeyFile(field, file, id, whose string) (json.RawMessage, error) {
+	b, err := os.ReadFile(p.path(file))
+	if err != nil {
+		return nil, planErrorf(field+".key_file", "%v", err)
+	}
+	var kf struct {
+		KeyID string          `json:"keyid"`
+		Key   json.RawMessage `json:"key"`
+	}
+	if err := json.Unmarshal(b, &kf); err != nil || kf.Key == nil {
+		return nil, planErrorf(field+".key_file", "%s is not a key file of the form {\"keyid\": \"…\", \"key\": {…}}", file)
+	}
+	k, err := roles.ParseKey(kf.Key)
+	if err == nil {
+		_, err = k.PublicKey()
+	}
+	if err != nil {
+		return nil, planErrorf(field+".key_file", "%v", err)
+	}
+	if k.ID() != id {
+		return nil, planErrorf(field+".keyid", "the key in %s has keyid %s, not %s: check you have %s", file, k.ID(), id, whose)
+	}
+	return kf.Key, nil
 }
 
 func (p *Plan) path(rel string) string {

@@ -274,9 +274,6 @@ func (e *Engine) startPublishing(dir string, online crypto.Signer, dev *hsm.Devi
 	if err := b.st.reachedAll(); err != nil {
 		return err
 	}
-	if err := b.st.verifyStaged(dir, e.clock(), false); err != nil {
-		return err
-	}
 	_, rel, err := workspaceRelative(filepath.Dir(e.tpath), dir)
 	if err != nil {
 		return err
@@ -285,7 +282,13 @@ func (e *Engine) startPublishing(dir string, online crypto.Signer, dev *hsm.Devi
 	if pd.Files, err = b.st.publishFiles(); err != nil {
 		return err
 	}
-	if err := checkWritable(dir, pd.Files); err != nil {
+	if err := checkVersions(dir, pd.Files); err != nil {
+		return err
+	}
+	if err := b.st.verifyStaged(dir, e.clock(), false); err != nil {
+		return err
+	}
+	if err := probeWritable(dir); err != nil {
 		return err
 	}
 	if err := b.add(eventPublishStarted, pd); err != nil {
@@ -384,10 +387,10 @@ func (s *State) reachedAll() error {
 	return nil
 }
 
-// checkWritable refuses, before anything is recorded, to publish over an
-// existing version with other bytes, and into a folder that cannot be
-// written.
-func checkWritable(dir string, files []publishFile) error {
+// checkVersions refuses, before anything is recorded, to publish over an
+// existing version with other bytes, or into a folder that cannot be
+// read (a file in its place, say).
+func checkVersions(dir string, files []publishFile) error {
 	for _, f := range files {
 		if f.Name == "root.json" || f.Name == "timestamp.json" {
 			continue
@@ -397,14 +400,19 @@ func checkWritable(dir string, files []publishFile) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrWrite, err)
+			return writeError(dir, err)
 		}
 		if got := digestOf(b); got != f.SHA256 {
 			return versionConflict(dir, f.Name, got, f.SHA256)
 		}
 	}
-	// A folder that cannot be written is found before publishing is
-	// recorded as started.
+	return nil
+}
+
+// probeWritable finds a folder that cannot be written before publishing is
+// recorded as started: it makes the folder if need be, and a file in it,
+// which it removes.
+func probeWritable(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return writeError(dir, err)
 	}
@@ -428,7 +436,7 @@ func writeError(dir string, err error) error {
 }
 
 // The names of this package's temporary files in a publish folder:
-// WriteFileAtomic's ".NAME.tmp-RANDOM", and the probe checkWritable makes.
+// WriteFileAtomic's ".NAME.tmp-RANDOM", and the one probeWritable makes.
 const (
 	tempInfix = ".tmp-"
 	probeName = "publish-probe"

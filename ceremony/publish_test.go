@@ -172,6 +172,25 @@ online: {participant: online}
 	if _, err := os.Stat(ws); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused start left a workspace: %v", err)
 	}
+	// A key nobody trusts today is revoked by its key file, its holder no
+	// participant.
+	mallory := seededPeople(t, dir, "mallory")
+	byFile := writePlan(t, dir, "byfile.yaml", fmt.Sprintf(`ceremony: revoke-mallory
+reference_time: 2026-11-02T00:00:00Z
+allow_network: true
+start: {trusted_root: trusted.json, metadata: ws/metadata}
+revocations:
+  add: [{keyid: %s, key_file: mallory.json, role: claimed, reason: stolen before it was ever enrolled}]
+online: {participant: online}
+`, mallory.id("mallory"))+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
+	e2, err := Begin(filepath.Join(dir, "ws-mallory"), byFile, Options{})
+	if err != nil {
+		t.Fatalf("revoking a key by its key file: %v", err)
+	}
+	if sum := strings.Join(e2.State().Role(RoleRevocations).Summary, "\n"); !strings.Contains(sum, mallory.id("mallory")[:8]) {
+		t.Errorf("the revocation list's summary does not name the key: %s", sum)
+	}
+	e2.Release()
 
 	clock := func(s string) func() time.Time {
 		return func() time.Time { return mustTime(t, s) }
@@ -189,12 +208,12 @@ online: {participant: online}
 		t.Errorf("a refused start left a workspace: %v", err)
 	}
 	// A ceremony prepared for the day after tomorrow: allowed, and said.
-	e2, err := Begin(filepath.Join(dir, "ws-early"), plan, Options{Now: clock("2026-10-29T23:00:00Z"), AllowReferenceTime: true})
+	early, err := Begin(filepath.Join(dir, "ws-early"), plan, Options{Now: clock("2026-10-29T23:00:00Z"), AllowReferenceTime: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e2.Release()
-	st, err := Fold(e2.TranscriptPath())
+	early.Release()
+	st, err := Fold(early.TranscriptPath())
 	if err != nil || !st.ReferenceTimeAllowed || !st.StartClock.Equal(mustTime(t, "2026-10-29T23:00:00Z")) {
 		t.Errorf("fold: allowed %v, clock %v, %v", st.ReferenceTimeAllowed, st.StartClock, err)
 	}
@@ -268,14 +287,17 @@ claimed: {expires_days: 30}
 	}
 }
 
-// immutable makes dir unwritable, even for root (chattr +i), until the
-// test ends or the returned function runs.
+// immutable makes dir unwritable until the test ends or the returned
+// function runs: immutable (chattr +i) where the test may, which stops
+// root too, else read-only by its mode.
 func immutable(t *testing.T, dir string) func() {
 	t.Helper()
-	if out, err := exec.Command("chattr", "+i", dir).CombinedOutput(); err != nil {
-		t.Fatalf("chattr +i %s: %v: %s", dir, err, out)
+	undo := func() { os.Chmod(dir, 0o755) }
+	if exec.Command("chattr", "+i", dir).Run() == nil {
+		undo = func() { exec.Command("chattr", "-i", dir).Run() }
+	} else if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
 	}
-	undo := func() { exec.Command("chattr", "-i", dir).Run() }
 	t.Cleanup(undo)
 	return undo
 }

@@ -401,8 +401,11 @@ func (s *staging) applyRevocations() error {
 	}
 	for i, e := range c.Add {
 		k := s.findKey(e.KeyID)
+		if e.Key != nil {
+			k, _ = roles.ParseKey(e.Key) // checked by validate
+		}
 		if k == nil {
-			return planErrorf(fmt.Sprintf("revocations.add[%d].keyid", i), "no key %s is known to the repository or the plan: revoke a key that was trusted", e.KeyID[:8])
+			return planErrorf(fmt.Sprintf("revocations.add[%d].keyid", i), "no key %s is known to the repository or the plan: name its key_file (from `ceremony keys show --json`), or revoke a key that was trusted", e.KeyID[:8])
 		}
 		if s.rev.Signed.IsRevoked(e.KeyID, nil) != nil {
 			return planErrorf(fmt.Sprintf("revocations.add[%d].keyid", i), "key %s is already revoked", e.KeyID[:8])
