@@ -1,7 +1,6 @@
 package softhsmtests
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -52,7 +51,6 @@ func runMain(m *testing.M) int {
 func TestScenarios(t *testing.T) {
 	cmds := scripttest.Commands()
 	cmds["tuf-clients"] = cmdTUFClients
-	cmds["fill-now"] = cmdFillNow
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		Setup:               setupScenario,
@@ -65,18 +63,6 @@ func TestScenarios(t *testing.T) {
 // as the room's witnesses would confirm it, so that what is published is
 // fresh for the clients that refresh it today.
 var now = time.Now().UTC().Truncate(time.Minute).Format(time.RFC3339)
-
-// cmdFillNow replaces the word NOW in a file with the run's reference time:
-// plans are files, and testscript does not expand variables in files.
-func cmdFillNow(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: fill-now FILE")
-	}
-	path := ts.MkAbs(args[0])
-	b, err := os.ReadFile(path)
-	ts.Check(err)
-	ts.Check(os.WriteFile(path, bytes.ReplaceAll(b, []byte("NOW"), []byte(now)), 0o644))
-}
 
 // tokenLabels are the SoftHSM tokens every scenario gets: five admins and
 // the online key, each with softhsmtest's default PINs.

@@ -10,11 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/internal/pgpwords"
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 	"github.com/ceremony-tuf/ceremony/roles"
 	"github.com/ceremony-tuf/ceremony/transcripts"
 )
@@ -34,7 +36,7 @@ func openWorkspace(ws string) (*ceremony.Engine, error) {
 	if _, err := os.Stat(filepath.Join(ws, ceremony.TranscriptName)); errors.Is(err, fs.ErrNotExist) {
 		return nil, exitcode.Errorf(exitcode.ErrInput, "no ceremony in %s (no %s there): run in the ceremony's workspace or name it with --workspace", ws, ceremony.TranscriptName)
 	}
-	return ceremony.Resume(ws, ceremony.Options{AfterAppend: afterAppend})
+	return ceremony.Resume(ws, ceremony.Options{AfterAppend: afterAppend, Now: time.Now})
 }
 
 // workspaceFlags declares --workspace, the flag of every command on a
@@ -71,6 +73,12 @@ func confirm(e *env, what string) error {
 // by name, and the digest to read aloud.
 func printReview(w io.Writer, st *ceremony.State) {
 	fmt.Fprintf(w, "Ceremony %s, reference time %s\n", st.Plan.Ceremony, st.Plan.ReferenceTime.Format(roles.TimeFormat))
+	if st.ReferenceTimeAllowed {
+		fmt.Fprintf(w, "  NOTE: the reference time is more than a day from the machine's clock at start (%s): allowed with --allow-reference-time\n", st.StartClock.Format(roles.TimeFormat))
+	}
+	if st.Aborted {
+		fmt.Fprintf(w, "  ABORTED: %s. Nothing is published; nothing can be added.\n", untrusted.Line(st.AbortReason))
+	}
 	for _, r := range st.Roles {
 		fmt.Fprintf(w, "\n%s v%d\n", r.Role, r.Version)
 		for _, s := range r.Summary {
@@ -121,6 +129,8 @@ type statusJSON struct {
 	Done      bool                      `json:"ready_to_publish"`
 	Published bool                      `json:"published"`
 	Closed    bool                      `json:"closed"`
+	Aborted   bool                      `json:"aborted"`
+	Reason    string                    `json:"abort_reason,omitempty"`
 	Head      transcripts.Digest        `json:"transcript_head"`
 	Checks    map[string]roles.Findings `json:"checks,omitempty"`
 }
@@ -162,7 +172,7 @@ func signWith(e *env, eng *ceremony.Engine, signer hsm.Signer) error {
 func statusOf(eng *ceremony.Engine) statusJSON {
 	st := eng.State()
 	out := statusJSON{Ceremony: st.Plan.Ceremony, Progress: st.Progress(), Done: st.Done(), Published: st.Published,
-		Closed: st.Closed, Head: eng.Head(), Checks: map[string]roles.Findings{}}
+		Closed: st.Closed, Aborted: st.Aborted, Reason: st.AbortReason, Head: eng.Head(), Checks: map[string]roles.Findings{}}
 	for _, r := range st.Roles {
 		out.Roles = append(out.Roles, roleJSON{Role: r.Role, Version: r.Version, Online: r.Online, Digest: r.Digest, Summary: r.Summary})
 		out.Checks[r.Role] = r.Checks

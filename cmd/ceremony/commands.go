@@ -53,6 +53,8 @@ var commands = []*command{
 		usage: "[--workspace DIR]", help: resumeHelp}, workspaceFlags, runResume),
 	define(command{name: "close", summary: "end the ceremony and print the transcript's head for witnesses",
 		usage: "[--workspace DIR] [--json]", help: closeHelp}, workspaceJSONFlags, runClose),
+	define(command{name: "abort", summary: "give the ceremony up, with the reason, for the record: nothing is published",
+		usage: "--reason TEXT [--workspace DIR] [--json]", help: abortHelp}, abortFlags, runAbort),
 	define(command{name: "tui", summary: "the guided terminal UI for the ceremony room",
 		usage: "[WORKSPACE] [--online-key URI] [--allow-last-pin-try] [--plain]", help: tuiHelp}, tuiFlags, runTUICommand),
 

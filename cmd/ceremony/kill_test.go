@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ceremony-tuf/ceremony/internal/softhsmtest"
 )
@@ -90,8 +91,10 @@ func TestKillAtEveryEventBoundary(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, n+".json"), []byte(out), 0o644)
 		fmt.Fprintf(&parts, "  - {name: %s, key_file: %s.json, keyid: %s}\n", n, n, kf.KeyID)
 	}
+	// The reference time is the clock's, as start asks; every run of the
+	// test publishes from this one plan.
 	os.WriteFile(filepath.Join(dir, "plan.yaml"), []byte(`ceremony: kill-test
-reference_time: 2026-11-01T00:00:00Z
+reference_time: `+time.Now().UTC().Truncate(time.Minute).Format(time.RFC3339)+`
 allow_network: true
 root: {add: [alice, bob, carol], threshold: 2}
 targets: {add: [alice, bob, carol], threshold: 2, claimed: {add: [dave, erin], threshold: 2}}

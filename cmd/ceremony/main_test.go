@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,19 +18,14 @@ import (
 // scriptSetups and scriptCmds let each command's tests add set-up steps
 // (SoftHSM tokens, a virtual PIV card) and custom script commands from their
 // own _test.go files, registered in init. Every script has the commands of
-// internal/scripttest (exits N PROGRAM ARGS..., fill-keyids FILE), and
-// this command and condition:
+// internal/scripttest (exits N PROGRAM ARGS..., fill-keyids FILE,
+// fill-now FILE, tree-digest DIR FILE), and this condition:
 //
-//	tree-digest DIR FILE      write into FILE every file under DIR with its
-//	                          mode and SHA-256, to compare with cmp: a
-//	                          refused command changes no file
 //	[network]                 a network interface other than loopback is up
 var (
 	scriptSetups []func(*testscript.Env) error
 	scriptCmds   = scripttest.Commands()
 )
-
-func init() { scriptCmds["tree-digest"] = cmdTreeDigest }
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
@@ -60,35 +52,6 @@ func TestScripts(t *testing.T) {
 		Condition:           scriptCondition,
 		RequireExplicitExec: true,
 	})
-}
-
-func cmdTreeDigest(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 2 {
-		ts.Fatalf("usage: tree-digest DIR FILE")
-	}
-	var out strings.Builder
-	root := ts.MkAbs(args[0])
-	ts.Check(filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		sum := ""
-		if d.Type().IsRegular() {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			sum = fmt.Sprintf("%x", sha256.Sum256(b))
-		}
-		fmt.Fprintf(&out, "%s %v %s\n", rel, info.Mode(), sum)
-		return nil
-	}))
-	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(out.String()), 0o644))
 }
 
 // scriptCondition answers [network]: is a network interface other than

@@ -28,7 +28,7 @@ type tuiWorld struct {
 }
 
 const tuiPlan = `ceremony: tui-e2e
-reference_time: 2026-11-01T00:00:00Z
+reference_time: %s
 allow_network: true   # the test machine has a network; a real ceremony does not
 participants:
 %s
@@ -75,7 +75,7 @@ func newTUIWorld(t *testing.T) *tuiWorld {
 		parts = append(parts, fmt.Sprintf("  - {name: %s, key_file: %s.json, keyid: %s}", n, n, kf.KeyID))
 	}
 	plan := filepath.Join(w.dir, "plan.yaml")
-	if err := os.WriteFile(plan, []byte(fmt.Sprintf(tuiPlan, strings.Join(parts, "\n"))), 0o600); err != nil {
+	if err := os.WriteFile(plan, []byte(fmt.Sprintf(tuiPlan, time.Now().UTC().Truncate(time.Minute).Format(time.RFC3339), strings.Join(parts, "\n"))), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	w.run(t, "start", plan, "--workspace", w.ws)

@@ -4,13 +4,18 @@
 package scripttest
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -21,6 +26,8 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"exits":       Exits,
 		"fill-keyids": FillKeyIDs,
+		"fill-now":    FillNow,
+		"tree-digest": TreeDigest,
 	}
 }
 
@@ -70,4 +77,67 @@ func FillKeyIDs(ts *testscript.TestScript, neg bool, args []string) {
 		return kf.KeyID
 	})
 	ts.Check(os.WriteFile(path, []byte(out), 0o644))
+}
+
+var nowPlaceholder = regexp.MustCompile(`\bNOW(?:([+-][0-9]+)d)?\b`)
+
+// FillNow replaces NOW in a file with the time the script runs at ($NOW
+// when the setup set it, else the clock to the minute), and NOW+Nd or
+// NOW-Nd with that time N days on or back, in RFC 3339: plans are files,
+// and testscript does not expand variables in files. A reference time
+// near the clock is what the room's witnesses confirm; one days away is
+// what 'start --allow-reference-time' is for.
+func FillNow(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: fill-now FILE")
+	}
+	now := time.Now().UTC().Truncate(time.Minute)
+	if v := ts.Getenv("NOW"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		ts.Check(err)
+		now = t
+	}
+	path := ts.MkAbs(args[0])
+	b, err := os.ReadFile(path)
+	ts.Check(err)
+	out := nowPlaceholder.ReplaceAllStringFunc(string(b), func(m string) string {
+		days := 0
+		if sub := nowPlaceholder.FindStringSubmatch(m); sub[1] != "" {
+			days, _ = strconv.Atoi(sub[1])
+		}
+		return now.AddDate(0, 0, days).Format(time.RFC3339)
+	})
+	ts.Check(os.WriteFile(path, []byte(out), 0o644))
+}
+
+// TreeDigest writes into a file every file under a folder with its mode
+// and SHA-256 (`tree-digest DIR FILE`), to compare with cmp: a refused
+// command changes no file.
+func TreeDigest(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: tree-digest DIR FILE")
+	}
+	var out strings.Builder
+	root := ts.MkAbs(args[0])
+	ts.Check(filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		sum := ""
+		if d.Type().IsRegular() {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			sum = fmt.Sprintf("%x", sha256.Sum256(b))
+		}
+		fmt.Fprintf(&out, "%s %v %s\n", rel, info.Mode(), sum)
+		return nil
+	}))
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(out.String()), 0o644))
 }

@@ -41,6 +41,7 @@ const (
 	Conflict Code = 6 // an output already exists or the workspace is in use
 	Declined Code = 7 // the person at the keyboard did not go on
 	State    Code = 8 // not possible in this state of the ceremony or the machine
+	IO       Code = 9 // a folder or file could not be written
 )
 
 // Class is what an exit code means, in the words the documentation uses.
@@ -59,7 +60,8 @@ var Classes = []Class{
 	{Device, "device: a token or card is missing, removed, locked, or refused the PIN"},
 	{Conflict, "conflict: an output already exists, or the workspace is in use"},
 	{Declined, "declined: the signer did not type \"yes\", or left without signing"},
-	{State, "state: not possible in this state (the ceremony is closed or publishing, or a network is up that the plan does not allow)"},
+	{State, "state: not possible in this state (the ceremony is closed, aborted or publishing, a network is up that the plan does not allow, or the reference time is far from the clock)"},
+	{IO, "i/o: a folder or file could not be written (read-only, full, or immutable); fix it and run the command again"},
 }
 
 // Doc is the list of exit codes as 'ceremony exit-codes' prints it.
@@ -135,6 +137,9 @@ var Table = []Row{
 	is(ErrDeclined, Declined, "Nothing was signed. Start again when you are ready."),
 	is(ceremony.ErrState, State, "The ceremony is past that step: see where it stands with 'ceremony status' (or on the TUI's step rail)."),
 	is(ceremony.ErrNetwork, State, "Take the machine off every network, or set allow_network: true in the plan if this is not an air-gapped ceremony."),
+	is(ceremony.ErrClock, State, "Compare the machine's clock with a time source the witnesses trust, and the plan's reference_time; if both are right, start with --allow-reference-time."),
+	is(ceremony.ErrReason, Usage, "Give the reason in words, on one line or a few: --reason 'carol's token was lost'."),
+	is(ceremony.ErrWrite, IO, "Make the folder writable (remount it read-write, free space, clear an immutable flag), then run the command again: it goes on where it stopped."),
 
 	is(ErrInput, Input, "Check the file or value named, and give it again."),
 	is(hsm.ErrBadURI, Input, "Check the key URI: see 'ceremony devices' for the URI of every key."),

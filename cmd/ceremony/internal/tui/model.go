@@ -274,7 +274,7 @@ func (m *Model) setSnap(s *snapshot) {
 func (m *Model) startScreen() screen {
 	s := m.snap
 	switch {
-	case s.Published || s.Closed:
+	case s.Published || s.Closed || s.Aborted != "":
 		return screenClose
 	case s.Done || s.Publishing:
 		return screenPublish

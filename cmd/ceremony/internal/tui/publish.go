@@ -116,9 +116,13 @@ func (m *Model) closeBody(w int) []string {
 		lines = append(lines, "  "+l)
 	}
 	lines = append(lines, "")
-	if s.Closed {
+	switch {
+	case s.Aborted != "":
+		lines = append(lines, wrap("✗ Aborted: "+s.Aborted, w-2)...)
+		lines = append(lines, "Nothing is published, and nothing can be added to this ceremony.")
+	case s.Closed:
 		lines = append(lines, m.sty.good.Render("✓ Closed:")+" nothing can be added to this ceremony.")
-	} else {
+	default:
 		lines = append(lines, "Press enter to close the ceremony: nothing can be added afterwards.")
 	}
 	return lines

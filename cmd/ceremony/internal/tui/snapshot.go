@@ -9,6 +9,7 @@ import (
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/internal/pgpwords"
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 	"github.com/ceremony-tuf/ceremony/roles"
 	"github.com/ceremony-tuf/ceremony/transcripts"
 )
@@ -29,6 +30,7 @@ type snapshot struct {
 	Publishing bool
 	Published  bool
 	Closed     bool
+	Aborted    string // the reason the ceremony was aborted for; empty if it was not
 	Head       string
 	HeadWords  string
 	PublishDir string
@@ -145,6 +147,9 @@ func takeSnapshot(eng *ceremony.Engine) *snapshot {
 	st := eng.State()
 	s := &snapshot{Progress: st.Progress(), Done: st.Done(), Publishing: st.Publishing(),
 		Published: st.Published, Closed: st.Closed, PublishDir: st.PublishDir, Keys: map[string]*keyView{}}
+	if st.Aborted {
+		s.Aborted = untrusted.Line(st.AbortReason)
+	}
 	if st.Plan != nil {
 		s.Ceremony = st.Plan.Ceremony
 		s.RefTime = st.Plan.ReferenceTime.UTC().Format("2006-01-02 15:04Z")
@@ -224,6 +229,7 @@ func eventDetail(data []byte) string {
 		Ceremony string          `json:"ceremony"`
 		Files    json.RawMessage `json:"files"`
 		Dir      string          `json:"dir"`
+		Reason   string          `json:"reason"`
 	}
 	if json.Unmarshal(data, &d) != nil {
 		return ""
@@ -235,6 +241,8 @@ func eventDetail(data []byte) string {
 		return fmt.Sprintf("%s v%d", d.Role, d.Version)
 	case d.Ceremony != "":
 		return d.Ceremony
+	case d.Reason != "":
+		return untrusted.Line(d.Reason)
 	case d.Dir != "":
 		var files []json.RawMessage
 		json.Unmarshal(d.Files, &files)

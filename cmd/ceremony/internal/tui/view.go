@@ -303,6 +303,9 @@ func (m *Model) status() string {
 		}
 		return " Sign: choose your key, give its PIN, type yes; the response is written to carry back."
 	}
+	if s.Aborted != "" {
+		return " Aborted: " + s.Aborted + ". Nothing is published; nothing can be added."
+	}
 	switch m.currentStep() {
 	case 1:
 		if s.Bootstrap {
