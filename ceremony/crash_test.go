@@ -2,7 +2,6 @@ package ceremony
 
 import (
 	"crypto"
-	"crypto/ed25519"
 	"errors"
 	"os"
 	"path/filepath"
@@ -16,18 +15,10 @@ import (
 // the lock, which the kernel does for a dead process).
 var errCrash = errors.New("simulated crash")
 
-// crashPeople are Ed25519 keys, whose signatures are deterministic, so
-// that a run cut short and resumed must publish the very bytes an
-// uninterrupted run publishes.
+// crashPeople are the bootstrap's participants, with keys whose
+// signatures are deterministic (seededPeople).
 func crashPeople(t *testing.T, dir string) people {
-	ps := people{}
-	for i, n := range []string{"alice", "bob", "carol", "dave", "erin", "online"} {
-		seed := make([]byte, ed25519.SeedSize)
-		seed[0] = byte(i + 1)
-		ps[n] = ed25519.NewKeyFromSeed(seed)
-		writeKeyFile(t, filepath.Join(dir, n+".json"), ps[n].Public())
-	}
-	return ps
+	return seededPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online")
 }
 
 // runToEnd drives a bootstrap to publication from whatever state the

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -299,6 +298,10 @@ func checkPlanNode(n *yaml.Node, t reflect.Type, path string, depth int) error {
 		return fmt.Errorf("%w: %s: give %s, not %s", ErrPlan, where(), kindWords(t), nodeWords(n))
 	}
 	fields := yamlFields(t)
+	var names []string
+	for _, f := range fields {
+		names = append(names, f.name)
+	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Value == "<<" { // a merge key: the merged mapping's fields are this one's
@@ -311,48 +314,36 @@ func checkPlanNode(n *yaml.Node, t reflect.Type, path string, depth int) error {
 		if path != "" {
 			sub = path + "." + k.Value
 		}
-		f, ok := fields[k.Value]
-		if !ok {
-			return fmt.Errorf("%w: %s (line %d): there is no such field%s; %s takes: %s", ErrPlan, sub, k.Line, didYouMean(k.Value, fields), orPlan(path), strings.Join(fieldNames(t), ", "))
+		at := slices.Index(names, k.Value)
+		if at < 0 {
+			return fmt.Errorf("%w: %s (line %d): there is no such field%s; %s takes: %s", ErrPlan, sub, k.Line, didYouMean(k.Value, names), orPlan(path), strings.Join(names, ", "))
 		}
-		if err := checkPlanNode(v, f, sub, depth+1); err != nil {
+		if err := checkPlanNode(v, fields[at].typ, sub, depth+1); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// yamlFields maps the YAML names of a struct's fields, inlined ones
-// included, to their types.
-func yamlFields(t reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		switch {
-		case name == "-" || !f.IsExported():
-		case opts == "inline":
-			maps.Copy(out, yamlFields(f.Type))
-		default:
-			out[name] = f.Type
-		}
-	}
-	return out
+// yamlField is a struct field as a plan names it.
+type yamlField struct {
+	name string
+	typ  reflect.Type
 }
 
-// fieldNames lists a struct's YAML field names in the order it declares
-// them.
-func fieldNames(t reflect.Type) []string {
-	var out []string
+// yamlFields lists a struct's fields by their YAML names, inlined ones
+// included, in the order it declares them.
+func yamlFields(t reflect.Type) []yamlField {
+	var out []yamlField
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		switch {
 		case name == "-" || !f.IsExported():
 		case opts == "inline":
-			out = append(out, fieldNames(f.Type)...)
+			out = append(out, yamlFields(f.Type)...)
 		default:
-			out = append(out, name)
+			out = append(out, yamlField{name, f.Type})
 		}
 	}
 	return out
@@ -402,10 +393,10 @@ func nodeWords(n *yaml.Node) string {
 
 // didYouMean suggests the field a misspelt name was meant to be: one
 // within two edits of it.
-func didYouMean(name string, fields map[string]reflect.Type) string {
+func didYouMean(name string, names []string) string {
 	best, bestD := "", 3
-	for f := range fields {
-		if d := editDistance(name, f); d < bestD || d == bestD && f < best {
+	for _, f := range names {
+		if d := editDistance(name, f); d < bestD {
 			best, bestD = f, d
 		}
 	}

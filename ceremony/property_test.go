@@ -3,6 +3,7 @@ package ceremony
 import (
 	"crypto"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -317,14 +318,14 @@ func stateSummary(st *State) string {
 	return b.String()
 }
 
-// seededPeople are Ed25519 keys from fixed seeds: their signatures are
-// deterministic, so a seeded run repeats exactly.
+// seededPeople are Ed25519 keys seeded by their names: their signatures
+// are deterministic, so a seeded run repeats exactly, and a run cut short
+// and resumed must publish the very bytes an uninterrupted run publishes.
 func seededPeople(t *testing.T, dir string, names ...string) people {
 	ps := people{}
-	for i, n := range names {
-		seed := make([]byte, ed25519.SeedSize)
-		seed[0], seed[1] = byte(i+1), 0x9e
-		ps[n] = ed25519.NewKeyFromSeed(seed)
+	for _, n := range names {
+		seed := sha256.Sum256([]byte("ceremony test key " + n))
+		ps[n] = ed25519.NewKeyFromSeed(seed[:])
 		writeKeyFile(t, filepath.Join(dir, n+".json"), ps[n].Public())
 	}
 	return ps
