@@ -4,11 +4,13 @@
 // live ceremony, resuming after a crash, and an auditor's replay.
 //
 // An Engine's commands (Begin, Resume, Sign, Collect, Include, Publish,
-// End; engine.go, request.go, publish.go) check what they are asked
-// against the State, append an event and let the fold apply it
-// (events.go); the State's queries (Role, Progress, Done; state.go) are
-// what faces show. Plans, staging, signing requests and enrollments have a
-// file each.
+// End, Abort; engine.go, request.go, publish.go) build their events and
+// have the fold's own rules admit each against the State before anything
+// is written (events.go): a refused command changes no file, and whatever
+// is recorded folds. The State's queries (Role, Progress, Done; state.go)
+// are what faces show. Publishing and starting verify the repository as
+// it would be published (preflight.go). Plans, staging, signing requests
+// and enrollments have a file each.
 //
 // The package knows ceremonies, not terminals: the CLI and the TUI read its
 // state and submit commands.
@@ -321,10 +323,10 @@ func Resume(ws string, opts Options) (*Engine, error) {
 }
 
 // A batch is events one command records: each is admitted against the
-// state the ones before it leave, on a copy of the engine's state, and
-// nothing is written until the command has checked the lot and calls
-// write. The artifacts an event names are stored only when it is
-// recorded.
+// state the ones before it leave, on a copy of the engine's state (the
+// same code a fold runs), and nothing is written until the command has
+// checked the lot and calls write. The artifacts an event names are
+// stored only when it is recorded.
 type batch struct {
 	st     *State
 	tpath  string
@@ -395,18 +397,25 @@ func eventJSON(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// write records a batch's events in order, as record does each.
+// write records a batch's events in order, each event's artifacts first,
+// and gives the engine the batch's state once all are on disk. A write
+// cut short (a full disk) leaves the engine with the state the
+// transcript holds.
 func (e *Engine) write(b *batch) error {
 	for _, ev := range b.events {
 		if err := e.append(ev); err != nil {
+			if st, ferr := Fold(e.tpath); ferr == nil {
+				*e.st = *st
+			}
 			return err
 		}
 	}
+	*e.st = *b.st
 	return nil
 }
 
-// record admits one event, appends it, and once it is on disk applies it:
-// an event the state refuses is never written, nor are its artifacts.
+// record admits one event and, if the state takes it, records it: an
+// event the state refuses is never written, nor are its artifacts.
 func (e *Engine) record(typ string, data any) error {
 	b := e.batch()
 	if err := b.add(typ, data); err != nil {
@@ -415,17 +424,9 @@ func (e *Engine) record(typ string, data any) error {
 	return e.write(b)
 }
 
+// append stores an event's artifacts and appends the event; AfterAppend
+// is called once it is on disk.
 func (e *Engine) append(ev pendingEvent) error {
-	pending := map[string][]byte{}
-	for _, a := range ev.artifacts {
-		pending[a.ref.Digest] = a.b
-	}
-	// Admitted again, against the state as it is now: the batch's copy was
-	// the same state, so this passes unless a bug says otherwise.
-	commit, err := e.st.admit(eventSource{tpath: e.tpath, pending: pending}, ev.typ, ev.data)
-	if err != nil {
-		return fmt.Errorf("record %s: %w", ev.typ, err)
-	}
 	for _, a := range ev.artifacts {
 		got, err := e.w.PutArtifact(bytes.NewReader(a.b))
 		if err != nil {
@@ -440,11 +441,8 @@ func (e *Engine) append(ev pendingEvent) error {
 		return fmt.Errorf("record %s: %w", ev.typ, err)
 	}
 	if e.afterAppend != nil {
-		if err := e.afterAppend(w.Seq); err != nil {
-			return err
-		}
+		return e.afterAppend(w.Seq)
 	}
-	commit()
 	return nil
 }
 

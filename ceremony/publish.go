@@ -301,6 +301,9 @@ func (e *Engine) startPublishing(dir string, online crypto.Signer, dev *hsm.Devi
 // on disk yet, and records publish.finished.
 func (e *Engine) finishPublishing() (*PublishResult, error) {
 	pd := e.st.publishing
+	if err := os.MkdirAll(pd.Dir, 0o755); err != nil {
+		return nil, writeError(pd.Dir, err)
+	}
 	removeTemporaries(pd.Dir, pd.Files)
 	files, err := e.st.publishedFiles()
 	if err != nil {
