@@ -178,6 +178,29 @@ func openRegular(path string, lim Limit) (*File, error) {
 // Size is the file's size when it was opened.
 func (f *File) Size() int64 { return f.size }
 
+// ReadAt reads len(p) bytes from offset off, within the limit: bytes at
+// or past Limit.Max are never returned, and asking for them is an *Error
+// wrapping ErrTooLarge (for a read that starts below the limit, only when
+// the file holds them).
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, f.lim.fail(f.path, errors.New("negative offset"))
+	}
+	// One byte beyond the limit tells a file that ends there from one
+	// that goes on, as Read does.
+	if room := f.lim.Max + 1 - off; int64(len(p)) > room {
+		p = p[:max(room, 0)]
+	}
+	n, err := f.f.ReadAt(p, off)
+	if off+int64(n) > f.lim.Max {
+		return int(max(f.lim.Max-off, 0)), &Error{Path: f.path, Limit: f.lim, Size: -1, Err: ErrTooLarge}
+	}
+	if err != nil && err != io.EOF {
+		err = f.lim.fail(f.path, err)
+	}
+	return n, err
+}
+
 // Read reads up to len(p) bytes, within the limit.
 func (f *File) Read(p []byte) (int, error) {
 	if f.err != nil {
