@@ -112,8 +112,10 @@ func (l Limit) fail(path string, err error) *Error {
 	return &Error{Path: path, Limit: l, Err: err}
 }
 
-// check refuses fi unless it is a regular file within the limit.
-func (l Limit) check(path string, fi fs.FileInfo) error {
+// Check returns an *Error unless fi, what a stat of path returned, is a
+// regular file within the limit: for a file opened otherwise than for
+// reading (a transcript opened to append), checked as Open checks.
+func (l Limit) Check(path string, fi fs.FileInfo) error {
 	if !fi.Mode().IsRegular() {
 		return &Error{Path: path, Limit: l, Type: fi.Mode().Type(), Err: ErrNotRegular}
 	}
@@ -146,7 +148,7 @@ func Open(path string, lim Limit) (*File, error) {
 	if err != nil {
 		return nil, lim.fail(path, err)
 	}
-	if err := lim.check(path, fi); err != nil {
+	if err := lim.Check(path, fi); err != nil {
 		return nil, err
 	}
 	return openRegular(path, lim)
@@ -163,7 +165,7 @@ func openRegular(path string, lim Limit) (*File, error) {
 	}
 	fi, err := f.Stat()
 	if err == nil {
-		err = lim.check(path, fi)
+		err = lim.Check(path, fi)
 	}
 	if err != nil {
 		f.Close()
