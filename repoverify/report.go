@@ -188,9 +188,6 @@ func (e *Error) badInput() bool {
 	if errors.Is(e.Err, fs.ErrNotExist) {
 		return e.File == "timestamp.json"
 	}
-	if e.Reason == ReasonLengthMismatch {
-		return false // longer than listed: refused unread, and a failure
-	}
 	var pe *fs.PathError
 	var be *boundedfile.Error
 	return errors.As(e.Err, &pe) || errors.As(e.Err, &be)

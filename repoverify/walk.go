@@ -214,7 +214,8 @@ func (w *walker) read(check, role string, l listing, names ...string) ([]byte, s
 		w.got.Files[name] = b
 		return b, name, true
 	case lim.Max != w.lim.Max && errors.Is(err, boundedfile.ErrTooLarge):
-		w.fail(l.prefix+".length", role, name, ReasonLengthMismatch, err, "%s is longer than the %d bytes listed; it was not read", name, lim.Max)
+		// A failed check, not bad input: the error it wraps is none.
+		w.fail(l.prefix+".length", role, name, ReasonLengthMismatch, nil, "%s is longer than the %d bytes listed; it was not read", name, lim.Max)
 	default:
 		w.readFailed(check, role, name, err)
 	}
