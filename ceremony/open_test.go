@@ -150,13 +150,8 @@ func TestOpenAfterStartCutShort(t *testing.T) {
 // found unread; a FIFO or a link to /dev/zero is refused, and never hangs
 // or reads for ever.
 func TestReplayAgainstHostileFiles(t *testing.T) {
-	dir := t.TempDir()
-	ps := crashPeople(t, dir)
-	plan := writePlan(t, dir, "b.yaml", bootstrapPlan+ps.participants("alice", "bob", "carol", "dave", "erin", "online"))
+	dir, _ := publishedAndPlan(t)
 	ws := filepath.Join(dir, "ws")
-	if err := runToEnd(ws, plan, ps, nil); err != nil {
-		t.Fatal(err)
-	}
 	meta := filepath.Join(ws, "metadata")
 	p := filepath.Join(meta, "1.claimed.json")
 	orig, _ := os.ReadFile(p)
