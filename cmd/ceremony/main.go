@@ -106,31 +106,19 @@ func run(ctx context.Context, e *env, args []string) int {
 	return int(exitcode.OK)
 }
 
-// flags declares c's flags on fs, and then the flags that raise the
-// limits of the kinds of file it reads (unless it declares one itself),
-// each once, parsed with boundedfile.ParseSize into e.limits. It returns
-// what runs the command.
+// flags declares c's flags on fs, and then a flag for the limit of each
+// kind of file it reads (unless declared already: kinds may share one),
+// parsed with boundedfile.ParseSize into e.limits. It returns what runs
+// the command.
 func (c *command) flags(fs *flag.FlagSet, e *env) runFunc {
 	run := c.setup(fs)
-	var names []string
-	whats := map[string][]string{}
-	dflt := map[string]int64{}
 	for _, l := range c.limits {
-		if l.Flag == "" {
+		name := strings.TrimPrefix(l.Flag, "--")
+		if name == "" || fs.Lookup(name) != nil {
 			continue
 		}
-		if _, seen := whats[l.Flag]; !seen {
-			names, dflt[l.Flag] = append(names, l.Flag), l.Max
-		}
-		whats[l.Flag] = append(whats[l.Flag], l.What)
-	}
-	for _, name := range names {
-		if fs.Lookup(strings.TrimPrefix(name, "--")) != nil {
-			continue
-		}
-		usage := fmt.Sprintf("the most bytes %s may hold: a `SIZE` in bytes, KiB, MiB, GiB or TiB (default %s; docs/LIMITS.md)",
-			strings.Join(whats[name], " or "), boundedfile.FormatSize(dflt[name]))
-		fs.Func(strings.TrimPrefix(name, "--"), usage, func(s string) error {
+		usage := fmt.Sprintf("the most bytes %s may hold: a `SIZE` in bytes, KiB, MiB, GiB or TiB (default %s; docs/LIMITS.md)", l.What, boundedfile.FormatSize(l.Max))
+		fs.Func(name, usage, func(s string) error {
 			n, err := boundedfile.ParseSize(s)
 			if err != nil {
 				return err
@@ -138,7 +126,7 @@ func (c *command) flags(fs *flag.FlagSet, e *env) runFunc {
 			if e.limits == nil {
 				e.limits = map[string]int64{}
 			}
-			e.limits[name] = n
+			e.limits[l.Flag] = n
 			return nil
 		})
 	}
