@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 	"github.com/ceremony-tuf/ceremony/roles"
 	"github.com/ceremony-tuf/ceremony/transcripts"
@@ -41,12 +42,15 @@ const TranscriptName = "transcript.jsonl"
 
 // Errors the faces tell apart.
 var (
-	ErrState     = errors.New("not possible in this state of the ceremony")
-	ErrWrongKey  = errors.New("key is not expected by this ceremony")
-	ErrNetwork   = errors.New("a network interface is up")
-	ErrNotSigned = errors.New("thresholds not reached")
-	ErrClock     = errors.New("the reference time is far from the machine's clock")
-	ErrReason    = errors.New("invalid reason")
+	ErrState = errors.New("not possible in this state of the ceremony")
+	// ErrNeedsResume: the transcript ends in a torn tail, or a start was
+	// cut short before it staged every role; only Resume mends either.
+	ErrNeedsResume = errors.New("the ceremony needs 'ceremony resume'")
+	ErrWrongKey    = errors.New("key is not expected by this ceremony")
+	ErrNetwork     = errors.New("a network interface is up")
+	ErrNotSigned   = errors.New("thresholds not reached")
+	ErrClock       = errors.New("the reference time is far from the machine's clock")
+	ErrReason      = errors.New("invalid reason")
 )
 
 // Tool describes the running tool for the transcript's opening event, so
@@ -71,6 +75,11 @@ type Options struct {
 	// Empty: the folder the plan starts from, or for a bootstrap the
 	// workspace's metadata folder.
 	PublishDir string
+	// MaxMetadata is the most bytes Begin reads of a metadata file of the
+	// repository the plan starts from, or of its pinned root, where the
+	// repository lists no length; zero means boundedfile.Metadata's
+	// default.
+	MaxMetadata int64
 	// Now, when set, is the machine's clock, for the checks only a live
 	// command makes (DESIGN: the wall clock is for live commands only):
 	// Begin refuses a reference time more than a day from it unless
@@ -91,8 +100,12 @@ type Options struct {
 
 // Engine drives one ceremony in a workspace folder.
 type Engine struct {
-	tpath       string
+	tpath string
+	// w holds the transcript's writer lock. An Engine from Open has none
+	// until it first appends (or Lock); head is then the head st was
+	// folded from.
 	w           *transcripts.Writer
+	head        transcripts.Digest
 	st          *State
 	repair      *transcripts.Repair
 	afterAppend func(seq int64) error // Options.AfterAppend
@@ -105,8 +118,14 @@ func (e *Engine) State() *State { return e.st }
 // TranscriptPath returns the transcript's path.
 func (e *Engine) TranscriptPath() string { return e.tpath }
 
-// Head returns the transcript's head digest.
-func (e *Engine) Head() transcripts.Digest { return e.w.Last().Hash() }
+// Head returns the transcript's head digest: that of the last event the
+// state holds.
+func (e *Engine) Head() transcripts.Digest {
+	if e.w == nil {
+		return e.head
+	}
+	return e.w.Head()
+}
 
 // Repaired says how Resume mended a torn last line of the transcript, or
 // is nil when there was none.
@@ -144,11 +163,15 @@ func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
 	var repo *Repo
 	var trusted []byte
 	if plan.Start != nil {
+		lim := boundedfile.Metadata
+		if opts.MaxMetadata > 0 {
+			lim.Max = opts.MaxMetadata
+		}
 		var err error
-		if trusted, err = os.ReadFile(plan.path(plan.Start.TrustedRoot)); err != nil {
+		if trusted, err = boundedfile.Read(plan.path(plan.Start.TrustedRoot), lim); err != nil {
 			return nil, fmt.Errorf("read trusted root: %w", err)
 		}
-		if repo, err = LoadRepo(plan.path(plan.Start.Metadata), trusted); err != nil {
+		if repo, err = loadRepo(plan.path(plan.Start.Metadata), trusted, lim.Max); err != nil {
 			return nil, err
 		}
 	}
@@ -283,10 +306,135 @@ func reopenAborted(tpath string, plan *Plan) (*transcripts.Writer, error) {
 	return w, nil
 }
 
-// Resume reopens the ceremony in workspace ws: it mends a torn last line,
-// which a crash mid-write leaves (Repaired says how), folds the
-// transcript's events and goes on from where it stopped. Of opts it takes
-// AfterAppend and Now only: the tool and publish folder are those the
+// Open opens the ceremony in workspace ws to read it: it folds the
+// transcript's events without changing the file and without its writer's
+// lock, so that status and the TUI read a ceremony while a signer holds
+// the lock at a PIN prompt. It never repairs: a torn last line, or a
+// start cut short before it staged every role, is an error wrapping
+// ErrNeedsResume. The Engine takes the writer's lock when it first
+// appends, or at Lock; of opts it takes AfterAppend and Now only.
+func Open(ws string, opts Options) (*Engine, error) {
+	tpath := filepath.Join(ws, TranscriptName)
+	st, head, err := fold(tpath)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.unfinishedStart(ws); err != nil {
+		return nil, err
+	}
+	return &Engine{tpath: tpath, head: head, st: st, afterAppend: opts.AfterAppend, now: opts.Now}, nil
+}
+
+// Lock takes the transcript's writer lock now, for a command that is to
+// append: a second writer is then refused (transcripts.ErrInUse) before
+// anyone is asked for a PIN. If another process appended since Open
+// folded the transcript, the state is folded again, under the lock. Lock
+// never repairs.
+func (e *Engine) Lock() error {
+	_, err := e.writer(true)
+	return err
+}
+
+// writer returns the transcript's writer, taking its lock at the first
+// call on an Engine from Open. If the transcript moved on since the state
+// was folded, the state is folded again under the lock; unless refold is
+// set (nothing was decided on the old state yet), that is an error
+// wrapping transcripts.ErrInUse, for the face to show the new state and
+// the person to act again.
+func (e *Engine) writer(refold bool) (*transcripts.Writer, error) {
+	if e.w != nil {
+		return e.w, nil
+	}
+	w, err := transcripts.Open(e.tpath)
+	if err != nil {
+		return nil, needsResume(e.tpath, err)
+	}
+	if w.Head() == e.head {
+		e.w = w
+		return w, nil
+	}
+	st, head, err := fold(e.tpath)
+	if err == nil && head != w.Head() {
+		err = fmt.Errorf("%s changed while it was read under the lock: %w", e.tpath, transcripts.ErrIntegrity)
+	}
+	if err == nil {
+		err = st.unfinishedStart(filepath.Dir(e.tpath))
+	}
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	e.w, e.st, e.head = w, st, head
+	if refold {
+		return w, nil
+	}
+	return nil, fmt.Errorf("%w: another process added to %s after this view of the ceremony was read; it is read again now: look at where the ceremony stands, then do that again", transcripts.ErrInUse, e.tpath)
+}
+
+// fold folds the transcript at path, read bounded and without a lock,
+// and returns the state and the head it was folded from. A torn tail is
+// an error wrapping ErrNeedsResume.
+func fold(tpath string) (*State, transcripts.Digest, error) {
+	var head transcripts.Digest
+	f, err := boundedfile.Open(tpath, boundedfile.Transcript)
+	if err != nil {
+		return nil, head, fmt.Errorf("open transcript: %w", err)
+	}
+	defer f.Close()
+	st := &State{}
+	for ev, err := range transcripts.Events(f) {
+		if err != nil {
+			return nil, head, needsResume(tpath, fmt.Errorf("read transcript: %w", err))
+		}
+		if err := st.apply(tpath, ev.Type, ev.Data); err != nil {
+			return nil, head, fmt.Errorf("transcript event %d (%s): %w", ev.Seq, ev.Type, err)
+		}
+		head = ev.Hash()
+	}
+	return st, head, nil
+}
+
+// needsResume adds to a torn tail's error what to do about it.
+func needsResume(tpath string, err error) error {
+	if !errors.Is(err, transcripts.ErrTorn) {
+		return err
+	}
+	return fmt.Errorf("%w: %w; nothing was changed: run 'ceremony resume --workspace %s', which mends it and says what it kept or dropped", ErrNeedsResume, err, filepath.Dir(tpath))
+}
+
+// unfinishedStart reports a ceremony in ws whose start was cut short:
+// before its plan was recorded (start it again), or before it staged
+// every role (resume it).
+func (s *State) unfinishedStart(ws string) error {
+	if s.Plan == nil {
+		return fmt.Errorf("%w: the ceremony in %s was cut short before its plan was recorded: run 'ceremony start PLAN' there again", ErrState, ws)
+	}
+	if n := len(s.unstaged()); n > 0 {
+		return fmt.Errorf("%w: the start of the ceremony in %s was cut short before it staged %d of its roles: run 'ceremony resume --workspace %s', which stages them", ErrNeedsResume, ws, n, ws)
+	}
+	return nil
+}
+
+// unstaged returns the roles the plan stages that a start cut short left
+// unstaged; none once publishing began.
+func (s *State) unstaged() []*Staged {
+	var out []*Staged
+	if s.publishing != nil || s.ended() != nil {
+		return nil
+	}
+	for _, x := range s.expected {
+		if s.Role(x.Role) == nil {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Resume reopens the ceremony in workspace ws to go on with it, the one
+// way to mend what a crash leaves: a torn last line (Repaired says how it
+// was mended) and a start cut short before it staged every role (the rest
+// are staged now). It holds the writer's lock from the start. Of opts it
+// takes AfterAppend and Now only: the tool and publish folder are those the
 // ceremony began with.
 func Resume(ws string, opts Options) (*Engine, error) {
 	tpath := filepath.Join(ws, TranscriptName)
@@ -301,22 +449,17 @@ func Resume(ws string, opts Options) (*Engine, error) {
 		}
 		return nil, err
 	}
-	st, err := Fold(tpath)
+	st, head, err := fold(tpath)
 	if err != nil {
 		return fail(err)
 	}
 	if st.Plan == nil {
-		return fail(fmt.Errorf("%w: the ceremony in %s was cut short before its plan was recorded: run 'ceremony start PLAN' there again", ErrState, ws))
+		return fail(st.unfinishedStart(ws))
 	}
-	e := &Engine{tpath: tpath, w: w, st: st, repair: repair, afterAppend: opts.AfterAppend, now: opts.Now}
-	// A start cut short may have staged some roles and not others.
-	if st.takesSignatures() == nil {
-		for _, s := range st.expected {
-			if st.Role(s.Role) == nil {
-				if err := e.stage(s); err != nil {
-					return fail(err)
-				}
-			}
+	e := &Engine{tpath: tpath, w: w, head: head, st: st, repair: repair, afterAppend: opts.AfterAppend, now: opts.Now}
+	for _, s := range st.unstaged() {
+		if err := e.stage(s); err != nil {
+			return fail(err)
 		}
 	}
 	return e, nil
@@ -399,13 +542,15 @@ func eventJSON(v any) ([]byte, error) {
 
 // write records a batch's events in order, each event's artifacts first,
 // and gives the engine the batch's state once all are on disk. A write
-// cut short (a full disk) leaves the engine with the state the
-// transcript holds.
+// cut short after some of them (a full disk) leaves the engine with the
+// state the transcript holds.
 func (e *Engine) write(b *batch) error {
-	for _, ev := range b.events {
+	for i, ev := range b.events {
 		if err := e.append(ev); err != nil {
-			if st, ferr := Fold(e.tpath); ferr == nil {
-				*e.st = *st
+			if i > 0 {
+				if st, _, ferr := fold(e.tpath); ferr == nil {
+					*e.st = *st
+				}
 			}
 			return err
 		}
@@ -427,8 +572,12 @@ func (e *Engine) record(typ string, data any) error {
 // append stores an event's artifacts and appends the event; AfterAppend
 // is called once it is on disk.
 func (e *Engine) append(ev pendingEvent) error {
+	w, err := e.writer(false)
+	if err != nil {
+		return err
+	}
 	for _, a := range ev.artifacts {
-		got, err := e.w.PutArtifact(bytes.NewReader(a.b))
+		got, err := w.PutArtifact(bytes.NewReader(a.b))
 		if err != nil {
 			return fmt.Errorf("record %s: %w", ev.typ, err)
 		}
@@ -436,12 +585,12 @@ func (e *Engine) append(ev pendingEvent) error {
 			return fmt.Errorf("record %s: artifact stored as %s, not %s", ev.typ, got.Digest, a.ref.Digest)
 		}
 	}
-	w, err := e.w.Append(ev.typ, json.RawMessage(ev.data))
+	appended, err := w.Append(ev.typ, json.RawMessage(ev.data))
 	if err != nil {
 		return fmt.Errorf("record %s: %w", ev.typ, err)
 	}
 	if e.afterAppend != nil {
-		return e.afterAppend(w.Seq)
+		return e.afterAppend(appended.Seq)
 	}
 	return nil
 }
@@ -559,10 +708,16 @@ func checkReason(reason string) error {
 	return nil
 }
 
-// Release closes the transcript and gives up the workspace's lock, so that
-// another process may resume the ceremony. It records nothing: the
-// ceremony stands where it stood. Whoever has an Engine releases it.
-func (e *Engine) Release() error { return e.w.Close() }
+// Release closes the transcript and gives up the workspace's lock, if the
+// Engine took it, so that another process may go on with the ceremony.
+// It records nothing: the ceremony stands where it stood. Whoever has an
+// Engine releases it.
+func (e *Engine) Release() error {
+	if e.w == nil {
+		return nil
+	}
+	return e.w.Close()
+}
 
 func readHostFacts() hostFacts {
 	h := hostFacts{OS: runtime.GOOS, Arch: runtime.GOARCH}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
@@ -70,8 +71,8 @@ func runStart(ctx context.Context, e *env, o *startOptions, args []string) error
 		return err
 	}
 	facts, _ := readBuildFacts()
-	eng, err := ceremony.Begin(*o.workspace, plan, ceremony.Options{Tool: facts.tool(), PublishDir: *o.publishDir, AfterAppend: afterAppend,
-		Now: time.Now, AllowReferenceTime: *o.allowReferenceTime})
+	eng, err := ceremony.Begin(*o.workspace, plan, ceremony.Options{Tool: facts.tool(), PublishDir: *o.publishDir, MaxMetadata: e.limit(boundedfile.Metadata).Max,
+		AfterAppend: afterAppend, Now: time.Now, AllowReferenceTime: *o.allowReferenceTime})
 	if err != nil {
 		return err
 	}

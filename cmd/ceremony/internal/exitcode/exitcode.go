@@ -137,6 +137,7 @@ var Table = []Row{
 	is(ErrDeclined, Declined, "Nothing was signed. Start again when you are ready."),
 	is(ceremony.ErrState, State, "The ceremony is past that step: see where it stands with 'ceremony status' (or on the TUI's step rail)."),
 	is(ceremony.ErrNetwork, State, "Take the machine off every network, or set allow_network: true in the plan if this is not an air-gapped ceremony."),
+	is(ceremony.ErrNeedsResume, State, "Run 'ceremony resume' in the workspace: it mends what a crash left in the transcript and says what it kept or dropped; nothing else changes it."),
 	is(ceremony.ErrClock, State, "Compare the machine's clock with a time source the witnesses trust, and the plan's reference_time; if both are right, start with --allow-reference-time."),
 	is(ceremony.ErrReason, Usage, "Give the reason in words, on one line or a few: --reason 'carol's token was lost'."),
 	is(ceremony.ErrWrite, IO, "Make the folder writable (remount it read-write, free space, clear an immutable flag), then run the command again: it goes on where it stopped."),
