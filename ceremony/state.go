@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
@@ -44,7 +45,7 @@ func (s *State) ended() error {
 	case s.Closed:
 		return fmt.Errorf("%w: the ceremony is closed; nothing can be added to it", ErrState)
 	case s.Aborted:
-		return fmt.Errorf("%w: the ceremony was aborted (%s); nothing can be added to it: start a new ceremony", ErrState, s.AbortReason)
+		return fmt.Errorf("%w: the ceremony was aborted (%s); nothing can be added to it: start a new ceremony", ErrState, untrusted.Line(s.AbortReason))
 	}
 	return nil
 }
