@@ -72,6 +72,8 @@ type signedData struct {
 	Signer string      `json:"signer"` // the participant's name
 	Via    string      `json:"via"`    // "device", "response", "online"
 	Device *hsm.Device `json:"device,omitempty"`
+	// ClaimedDevice is the device a response says signed: the signer's claim, not verified.
+	ClaimedDevice *hsm.Device `json:"device_claimed_by_signer,omitempty"`
 }
 
 type publishData struct {
@@ -293,7 +295,7 @@ func (s *State) applySigned(d signedData) error {
 	if err != nil {
 		return err
 	}
-	r.Signatures = append(r.Signatures, SignatureRecord{Signature: roles.Signature{KeyID: d.KeyID, Sig: sig}, Signer: d.Signer, Via: d.Via, Device: d.Device})
+	r.Signatures = append(r.Signatures, SignatureRecord{Signature: roles.Signature{KeyID: d.KeyID, Sig: sig}, Signer: d.Signer, Via: d.Via, Device: d.Device, ClaimedDevice: d.ClaimedDevice})
 	return nil
 }
 
