@@ -450,6 +450,40 @@ func checkFields(kind error, fields map[string]string) error {
 // shown, apart from what the request says about them.
 func (r *Request) Review() *Summary { return r.review }
 
+// Claims are what the request says that this tool does not read from
+// its bytes: its summary, the policy checks it says the role passed, the
+// thresholds it says the role must reach, and who it says holds each key.
+// A face shows them apart from Review, as the requester's words. They are
+// escaped with untrusted.Line, a line each.
+func (r *Request) Claims() []string {
+	var out []string
+	for _, s := range r.Summary {
+		out = append(out, untrusted.Lines(s)...)
+	}
+	if len(r.ChecksPassed) > 0 {
+		checks := make([]string, len(r.ChecksPassed))
+		for i, c := range r.ChecksPassed {
+			checks[i] = untrusted.Line(c)
+		}
+		out = append(out, "policy checks passed: "+strings.Join(checks, ", "))
+	}
+	z := summarizer{}
+	for _, t := range r.Thresholds {
+		out = append(out, fmt.Sprintf("under %s: %s", untrusted.Line(t.Under), z.threshold(t.Threshold, t.KeyIDs)))
+	}
+	for _, s := range r.Signers {
+		who := untrusted.Line(s.Name)
+		if who == "" {
+			who = "no one named"
+		}
+		if s.Device != "" {
+			who += ", " + untrusted.Line(s.Device)
+		}
+		out = append(out, fmt.Sprintf("key %s: %s", z.key(s.KeyID), who))
+	}
+	return out
+}
+
 // delegatorsOf names the roles whose metadata links role to root, from
 // the top, as Delegators carries them.
 func delegatorsOf(role string) []string {

@@ -23,6 +23,8 @@ import (
 type Summary struct {
 	Role    string
 	Version int64
+	// Previous is the previous version's number, 0 when there is none.
+	Previous int64
 	// Head names the role and its versions and says when it expires:
 	// "root v7 → v8; expires 2027-12-01".
 	Head string
@@ -221,10 +223,16 @@ func (z summarizer) keyDiff(what string, before, after []string) []string {
 func newSummary(role string, prev, next *roles.Header) *Summary {
 	s := &Summary{Role: role, Version: next.Version}
 	name := untrusted.Line(role)
-	if prev == nil {
-		s.Head = fmt.Sprintf("%s v%d (new); expires %s", name, next.Version, day(next.Expires))
-	} else {
+	switch {
+	case prev != nil:
+		s.Previous = prev.Version
 		s.Head = fmt.Sprintf("%s v%d → v%d; expires %s", name, prev.Version, next.Version, day(next.Expires))
+	case next.Version == 1:
+		s.Head = fmt.Sprintf("%s v%d (new); expires %s", name, next.Version, day(next.Expires))
+	default:
+		// Not new, but no previous version to compare with: say so, so
+		// that a request stripped of it does not pass for a new role.
+		s.Head = fmt.Sprintf("%s v%d (its previous version is not at hand: what changes cannot be shown); expires %s", name, next.Version, day(next.Expires))
 	}
 	return s
 }

@@ -28,11 +28,11 @@ func (s *State) ToSign(keyid string) ([]*RoleState, error) {
 	}
 	if len(out) == 0 {
 		signed := slices.ContainsFunc(s.Roles, func(r *RoleState) bool { return r.signedBy(keyid) })
-		why := "signs none of the roles staged here"
+		why := "it signs none of the roles staged here"
 		if signed {
-			why = "has signed every role it may sign"
+			why = "it has signed every role it may sign"
 		}
-		return nil, fmt.Errorf("%w: %s's key %s %s: nothing to sign", ErrState, pt.Name, short(keyid), why)
+		return nil, fmt.Errorf("%w: %s's key %s has nothing left to sign: %s", ErrState, pt.Name, short(keyid), why)
 	}
 	return out, nil
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
-	"strings"
 
 	"github.com/ceremony-tuf/ceremony/hsm"
 )
@@ -37,23 +35,9 @@ func runKeysShow(ctx context.Context, e *env, asJSON *bool, args []string) error
 	if len(args) != 1 {
 		return usageErrorf("keys show takes one key URI, such as 'pkcs11:token=alice;object=root-2026'")
 	}
-	b, err := hsm.BackendFor(args[0])
+	k, err := hsm.Lookup(ctx, args[0])
 	if err != nil {
 		return err
 	}
-	keys, err := b.Keys(ctx, args[0], hsm.Auth{})
-	if err != nil {
-		return err
-	}
-	switch len(keys) {
-	case 0:
-		return fmt.Errorf("no key matches %s: run 'ceremony devices' to see the keys present: %w", args[0], hsm.ErrNotFound)
-	case 1:
-		return showKey(e, keys[0], *asJSON)
-	}
-	uris := make([]string, len(keys))
-	for i, k := range keys {
-		uris[i] = k.URI
-	}
-	return fmt.Errorf("%s matches %d keys; name one:\n  %s\n%w", args[0], len(keys), strings.Join(uris, "\n  "), hsm.ErrAmbiguous)
+	return showKey(e, k, *asJSON)
 }

@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 )
 
 // env is what a command sees of the world; tests substitute its parts.
@@ -69,12 +70,12 @@ func run(ctx context.Context, e *env, args []string) int {
 			printHelp(e.stdout, c)
 			return int(exitcode.OK)
 		}
-		fmt.Fprintf(e.stderr, "ceremony %s: %v. Usage: ceremony %s %s (see 'ceremony help %s').\n", c.name, err, c.name, c.usage, c.name)
+		fmt.Fprintf(e.stderr, "ceremony %s: %s. Usage: ceremony %s %s (see 'ceremony help %s').\n", c.name, untrusted.Text(err.Error()), c.name, c.usage, c.name)
 		return int(exitcode.Usage)
 	}
 	if err := do(ctx, e, positional); err != nil {
 		code := exitcode.Of(err)
-		fmt.Fprintf(e.stderr, "ceremony %s: %v\n", c.name, err)
+		fmt.Fprintf(e.stderr, "ceremony %s: %s\n", c.name, untrusted.Text(err.Error()))
 		if code == exitcode.Usage {
 			fmt.Fprintf(e.stderr, "Usage: ceremony %s %s (see 'ceremony help %s').\n", c.name, c.usage, c.name)
 		}
