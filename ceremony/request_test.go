@@ -509,20 +509,8 @@ func TestRequestRootRotationAndOtherVersion(t *testing.T) {
 	dir := t.TempDir()
 	ps := newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online", "frank")
 	const id = "same-id"
+	publishBootstrap(t, dir, ps, strings.Replace(bootstrapPlan, "bootstrap-test", id, 1))
 	boot := strings.Replace(bootstrapPlan, "bootstrap-test", id, 1) + ps.participants("alice", "bob", "carol", "dave", "erin", "online")
-	e1, err := Begin(filepath.Join(dir, "ws1"), writePlan(t, dir, "b1.yaml", boot), Options{Tool: Tool{Version: "test"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signAllAs(t, e1, ps, "alice", "bob", "dave", "erin")
-	if _, err := e1.Publish(ps["online"], nil); err != nil {
-		t.Fatal(err)
-	}
-	e1.Release()
-	trusted := mustRead(t, filepath.Join(dir, "ws1", "metadata", "1.root.json"))
-	if err := os.WriteFile(filepath.Join(dir, "trusted-root.json"), trusted, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	q := writePlan(t, dir, "q.yaml", "ceremony: "+id+`
 reference_time: 2026-11-02T00:00:00Z
 allow_network: true

@@ -220,17 +220,7 @@ func quarterlyFixture(t *testing.T) (dir string, ps people, trusted []byte, reqs
 	t.Helper()
 	dir = t.TempDir()
 	ps = newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online", "frank", "maint")
-	e1, err := Begin(filepath.Join(dir, "ws1"), writePlan(t, dir, "b.yaml", bootstrapPlan+ps.participants("alice", "bob", "carol", "dave", "erin", "online")), Options{Tool: Tool{Version: "test"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signAllAs(t, e1, ps, "alice", "bob", "dave", "erin")
-	if _, err := e1.Publish(ps["online"], nil); err != nil {
-		t.Fatal(err)
-	}
-	e1.Release()
-	trusted = mustRead(t, filepath.Join(dir, "ws1", "metadata", "1.root.json"))
-	writeFile(t, filepath.Join(dir, "trusted-root.json"), trusted)
+	trusted = publishBootstrap(t, dir, ps, bootstrapPlan)
 	projects, _ := json.Marshal(map[string]any{"projects": []any{
 		map[string]any{"name": "requests", "threshold": 1, "keys": []any{keyJSON(t, ps["maint"])}},
 	}})
@@ -262,6 +252,26 @@ online: {participant: online}
 		reqs[req.Role] = req
 	}
 	return dir, ps, trusted, reqs
+}
+
+// publishBootstrap runs the bootstrap plan (bootstrapPlan, or another
+// ceremony id's copy) in dir/ws1, signed by the people it names, publishes
+// it into dir/ws1/metadata, writes its root to dir/trusted-root.json for
+// a quarterly plan to pin, and returns it.
+func publishBootstrap(t *testing.T, dir string, ps people, plan string) []byte {
+	t.Helper()
+	e, err := Begin(filepath.Join(dir, "ws1"), writePlan(t, dir, "b.yaml", plan+ps.participants("alice", "bob", "carol", "dave", "erin", "online")), Options{Tool: Tool{Version: "test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signAllAs(t, e, ps, "alice", "bob", "dave", "erin")
+	if _, err := e.Publish(ps["online"], nil); err != nil {
+		t.Fatal(err)
+	}
+	e.Release()
+	trusted := mustRead(t, filepath.Join(dir, "ws1", "metadata", "1.root.json"))
+	writeFile(t, filepath.Join(dir, "trusted-root.json"), trusted)
+	return trusted
 }
 
 // TestRequestPreviousVerifiedUnderPinnedRoot: a request carries its role's

@@ -125,9 +125,7 @@ func reqForgeRoot(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		m[field], _ = json.Marshal(lines)
 	}
-	b, err := json.MarshalIndent(m, "", "  ")
-	ts.Check(err)
-	ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o644))
+	reqWrite(ts, args[1], m)
 }
 
 func reqSet(ts *testscript.TestScript, neg bool, args []string) {
@@ -139,9 +137,7 @@ func reqSet(ts *testscript.TestScript, neg bool, args []string) {
 	value, err := strconv.Unquote(`"` + args[3] + `"`)
 	ts.Check(err)
 	ts.Check(setPath(doc, args[2], value))
-	b, err := json.MarshalIndent(doc, "", "  ")
-	ts.Check(err)
-	ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o644))
+	reqWrite(ts, args[1], doc)
 }
 
 // setPath sets the string at path ("signers[0].name", "device.label")
