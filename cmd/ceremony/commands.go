@@ -40,7 +40,7 @@ var commands = []*command{
 	define(command{name: "start", summary: "open a ceremony from a plan: load, verify, stage, review",
 		usage: "PLAN [--workspace DIR] [--publish-dir DIR] [--json]", help: startHelp}, startFlags, runStart),
 	define(command{name: "sign", summary: "sign the staged roles with a device key, or an air-gapped request",
-		usage: "--key URI [--workspace DIR] [--allow-last-pin-try] | REQUEST [--key URI] --out RESPONSE", help: signHelp}, signFlags, runSign),
+		usage: "--key URI [--workspace DIR] [--allow-last-pin-try] | REQUEST [--key URI] [--root ROOT] --out RESPONSE", help: signHelp}, signFlags, runSign),
 	define(command{name: "status", summary: "who has signed, who is missing, per role and threshold",
 		usage: "[--workspace DIR] [--json]", help: statusHelp}, workspaceJSONFlags, runStatus),
 	define(command{name: "request export", summary: "write signing requests for air-gapped signers",

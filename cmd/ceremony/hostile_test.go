@@ -38,6 +38,9 @@ import (
 //	                            the key's keyid
 //	req-set FILE OUT PATH VALUE sets the string at PATH (a.b[0].c) of the
 //	                            JSON in FILE to the Go-quoted VALUE
+//	req-swap-previous FILE PREV OUT
+//	                            writes the request FILE with its previous
+//	                            version replaced by the file PREV
 //	softhsm-label LABEL         initialises a SoftHSM token labelled with
 //	                            the Go-quoted LABEL (PIN 123456), in the
 //	                            script's SoftHSM
@@ -46,6 +49,17 @@ func init() {
 	scriptCmds["req-forge-root"] = reqForgeRoot
 	scriptCmds["req-set"] = reqSet
 	scriptCmds["softhsm-label"] = softhsmLabel
+	scriptCmds["req-swap-previous"] = reqSwapPrevious
+}
+
+func reqSwapPrevious(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: req-swap-previous FILE PREV OUT")
+	}
+	var m map[string]json.RawMessage
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &m))
+	m["previous"], _ = json.Marshal([]byte(ts.ReadFile(args[1])))
+	reqWrite(ts, args[2], m)
 }
 
 func softhsmLabel(ts *testscript.TestScript, neg bool, args []string) {

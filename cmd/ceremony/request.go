@@ -118,7 +118,7 @@ func runRequestExport(ctx context.Context, e *env, o *requestExportOptions, args
 		}
 		x := reqExported{Path: p, Role: req.Role, Version: req.Version, Digest: req.Digest, Signers: []string{}}
 		for _, s := range req.Signers {
-			x.Signers = append(x.Signers, s.Name)
+			x.Signers = append(x.Signers, reqWho(s))
 		}
 		rep.Requests = append(rep.Requests, x)
 	}
@@ -130,10 +130,23 @@ func runRequestExport(ctx context.Context, e *env, o *requestExportOptions, args
 		return nil
 	}
 	for _, x := range rep.Requests {
-		fmt.Fprintf(e.stdout, "%s v%d  sha256 %s\n  %s\n  may sign: %s\n", safe(x.Role), x.Version, x.Digest, safe(x.Path), strings.Join(safeAll(x.Signers), ", "))
+		fmt.Fprintf(e.stdout, "%s v%d  sha256 %s\n  %s\n  may sign: %s\n", safe(x.Role), x.Version, x.Digest, safe(x.Path), strings.Join(x.Signers, ", "))
 	}
 	fmt.Fprintf(e.stdout, "Wrote %d signing request(s) into %s. Each signer runs:\n  ceremony sign REQUEST --key URI --out RESPONSE [--root TRUSTED_ROOT]\n", len(rep.Requests), safe(*o.out))
 	return nil
+}
+
+// reqWho names a signer for people, escaped: "alice (key 3f1a2b3c,
+// YubiKey 5 #123)" or the keyid's first 8 hex digits.
+func reqWho(s ceremony.RequestSigner) string {
+	if s.Name == "" {
+		return s.KeyID[:8]
+	}
+	who := safe(s.Name) + " (key " + s.KeyID[:8]
+	if s.Device != "" {
+		who += ", " + safe(s.Device)
+	}
+	return who + ")"
 }
 
 // reqReadFile reads a request or response file, refusing one too large
