@@ -27,6 +27,7 @@ import (
 	"runtime"
 
 	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 	"github.com/ceremony-tuf/ceremony/roles"
 	"github.com/ceremony-tuf/ceremony/transcripts"
 )
@@ -36,10 +37,13 @@ const TranscriptName = "transcript.jsonl"
 
 // Errors the faces tell apart.
 var (
-	ErrState     = errors.New("not possible in this state of the ceremony")
-	ErrWrongKey  = errors.New("key is not expected by this ceremony")
-	ErrNetwork   = errors.New("a network interface is up")
-	ErrNotSigned = errors.New("thresholds not reached")
+	ErrState = errors.New("not possible in this state of the ceremony")
+	// ErrNeedsResume: the transcript ends in a torn tail, or a start was
+	// cut short before it staged every role; only Resume mends either.
+	ErrNeedsResume = errors.New("the ceremony needs 'ceremony resume'")
+	ErrWrongKey    = errors.New("key is not expected by this ceremony")
+	ErrNetwork     = errors.New("a network interface is up")
+	ErrNotSigned   = errors.New("thresholds not reached")
 )
 
 // Tool describes the running tool for the transcript's opening event, so
@@ -64,6 +68,11 @@ type Options struct {
 	// Empty: the folder the plan starts from, or for a bootstrap the
 	// workspace's metadata folder.
 	PublishDir string
+	// MaxMetadata is the most bytes Begin reads of a metadata file of the
+	// repository the plan starts from, or of its pinned root, where the
+	// repository lists no length; zero means boundedfile.Metadata's
+	// default.
+	MaxMetadata int64
 	// AfterAppend, when set, is called with each event's sequence number
 	// once the event is on disk and before it takes effect; an error from
 	// it stops the engine there, as a killed process would stop. It is for
@@ -74,8 +83,12 @@ type Options struct {
 
 // Engine drives one ceremony in a workspace folder.
 type Engine struct {
-	tpath       string
+	tpath string
+	// w holds the transcript's writer lock. An Engine from Open has none
+	// until it first appends (or Lock); head is then the head st was
+	// folded from.
 	w           *transcripts.Writer
+	head        transcripts.Digest
 	st          *State
 	repair      *transcripts.Repair
 	afterAppend func(seq int64) error // Options.AfterAppend
@@ -87,8 +100,14 @@ func (e *Engine) State() *State { return e.st }
 // TranscriptPath returns the transcript's path.
 func (e *Engine) TranscriptPath() string { return e.tpath }
 
-// Head returns the transcript's head digest.
-func (e *Engine) Head() transcripts.Digest { return e.w.Last().Hash() }
+// Head returns the transcript's head digest: that of the last event the
+// state holds.
+func (e *Engine) Head() transcripts.Digest {
+	if e.w == nil {
+		return e.head
+	}
+	return e.w.Head()
+}
 
 // Repaired says how Resume mended a torn last line of the transcript, or
 // is nil when there was none.
@@ -116,11 +135,15 @@ func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
 	var repo *Repo
 	var trusted []byte
 	if plan.Start != nil {
+		lim := boundedfile.Metadata
+		if opts.MaxMetadata > 0 {
+			lim.Max = opts.MaxMetadata
+		}
 		var err error
-		if trusted, err = os.ReadFile(plan.path(plan.Start.TrustedRoot)); err != nil {
+		if trusted, err = boundedfile.Read(plan.path(plan.Start.TrustedRoot), lim); err != nil {
 			return nil, fmt.Errorf("read trusted root: %w", err)
 		}
-		if repo, err = LoadRepo(plan.path(plan.Start.Metadata), trusted); err != nil {
+		if repo, err = loadRepo(plan.path(plan.Start.Metadata), trusted, lim.Max); err != nil {
 			return nil, err
 		}
 	}
@@ -205,11 +228,136 @@ func reopenAborted(tpath string, plan *Plan) (*transcripts.Writer, error) {
 	return w, nil
 }
 
-// Resume reopens the ceremony in workspace ws: it mends a torn last line,
-// which a crash mid-write leaves (Repaired says how), folds the
-// transcript's events and goes on from where it stopped. Of opts it takes
-// AfterAppend only: the tool and publish folder are those the ceremony
-// began with.
+// Open opens the ceremony in workspace ws to read it: it folds the
+// transcript's events without changing the file and without its writer's
+// lock, so that status and the TUI read a ceremony while a signer holds
+// the lock at a PIN prompt. It never repairs: a torn last line, or a
+// start cut short before it staged every role, is an error wrapping
+// ErrNeedsResume. The Engine takes the writer's lock when it first
+// appends, or at Lock; of opts it takes AfterAppend only.
+func Open(ws string, opts Options) (*Engine, error) {
+	tpath := filepath.Join(ws, TranscriptName)
+	st, head, err := fold(tpath)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.unfinishedStart(ws); err != nil {
+		return nil, err
+	}
+	return &Engine{tpath: tpath, head: head, st: st, afterAppend: opts.AfterAppend}, nil
+}
+
+// Lock takes the transcript's writer lock now, for a command that is to
+// append: a second writer is then refused (transcripts.ErrInUse) before
+// anyone is asked for a PIN. If another process appended since Open
+// folded the transcript, the state is folded again, under the lock. Lock
+// never repairs.
+func (e *Engine) Lock() error {
+	_, err := e.writer(true)
+	return err
+}
+
+// writer returns the transcript's writer, taking its lock at the first
+// call on an Engine from Open. If the transcript moved on since the state
+// was folded, the state is folded again under the lock; unless refold is
+// set (nothing was decided on the old state yet), that is an error
+// wrapping transcripts.ErrInUse, for the face to show the new state and
+// the person to act again.
+func (e *Engine) writer(refold bool) (*transcripts.Writer, error) {
+	if e.w != nil {
+		return e.w, nil
+	}
+	w, err := transcripts.Open(e.tpath)
+	if err != nil {
+		return nil, needsResume(e.tpath, err)
+	}
+	if w.Head() == e.head {
+		e.w = w
+		return w, nil
+	}
+	st, head, err := fold(e.tpath)
+	if err == nil && head != w.Head() {
+		err = fmt.Errorf("%s changed while it was read under the lock: %w", e.tpath, transcripts.ErrIntegrity)
+	}
+	if err == nil {
+		err = st.unfinishedStart(filepath.Dir(e.tpath))
+	}
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	e.w, e.st, e.head = w, st, head
+	if refold {
+		return w, nil
+	}
+	return nil, fmt.Errorf("%w: another process added to %s after this view of the ceremony was read; it is read again now: look at where the ceremony stands, then do that again", transcripts.ErrInUse, e.tpath)
+}
+
+// fold folds the transcript at path, read bounded and without a lock,
+// and returns the state and the head it was folded from. A torn tail is
+// an error wrapping ErrNeedsResume.
+func fold(tpath string) (*State, transcripts.Digest, error) {
+	var head transcripts.Digest
+	f, err := boundedfile.Open(tpath, boundedfile.Transcript)
+	if err != nil {
+		return nil, head, fmt.Errorf("open transcript: %w", err)
+	}
+	defer f.Close()
+	st := &State{}
+	for ev, err := range transcripts.Events(f) {
+		if err != nil {
+			return nil, head, needsResume(tpath, fmt.Errorf("read transcript: %w", err))
+		}
+		if err := st.apply(tpath, ev.Type, ev.Data); err != nil {
+			return nil, head, fmt.Errorf("transcript event %d (%s): %w", ev.Seq, ev.Type, err)
+		}
+		head = ev.Hash()
+	}
+	return st, head, nil
+}
+
+// needsResume adds to a torn tail's error what to do about it.
+func needsResume(tpath string, err error) error {
+	if !errors.Is(err, transcripts.ErrTorn) {
+		return err
+	}
+	return fmt.Errorf("%w: %w; nothing was changed: run 'ceremony resume --workspace %s', which mends it and says what it kept or dropped", ErrNeedsResume, err, filepath.Dir(tpath))
+}
+
+// unfinishedStart reports a ceremony in ws whose start was cut short:
+// before its plan was recorded (start it again), or before it staged
+// every role (resume it).
+func (s *State) unfinishedStart(ws string) error {
+	if s.Plan == nil {
+		return fmt.Errorf("%w: the ceremony in %s was cut short before its plan was recorded: run 'ceremony start PLAN' there again", ErrState, ws)
+	}
+	if n := len(s.unstaged()); n > 0 {
+		return fmt.Errorf("%w: the start of the ceremony in %s was cut short before it staged %d of its roles: run 'ceremony resume --workspace %s', which stages them", ErrNeedsResume, ws, n, ws)
+	}
+	return nil
+}
+
+// unstaged returns the roles the plan stages that a start cut short left
+// unstaged; none once publishing began.
+func (s *State) unstaged() []*Staged {
+	var out []*Staged
+	if s.publishing != nil {
+		return nil
+	}
+	for _, x := range s.expected {
+		if s.Role(x.Role) == nil {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Resume reopens the ceremony in workspace ws to go on with it, the one
+// way to mend what a crash leaves: a torn last line (Repaired says how it
+// was mended) and a start cut short before it staged every role (the rest
+// are staged now). It holds the writer's lock from the start. Of opts it
+// takes AfterAppend only: the tool and publish folder are those the
+// ceremony began with.
 func Resume(ws string, opts Options) (*Engine, error) {
 	tpath := filepath.Join(ws, TranscriptName)
 	w, repair, err := transcripts.OpenRepair(tpath)
@@ -223,22 +371,17 @@ func Resume(ws string, opts Options) (*Engine, error) {
 		}
 		return nil, err
 	}
-	st, err := Fold(tpath)
+	st, head, err := fold(tpath)
 	if err != nil {
 		return fail(err)
 	}
 	if st.Plan == nil {
-		return fail(fmt.Errorf("%w: the ceremony in %s was cut short before its plan was recorded: run 'ceremony start PLAN' there again", ErrState, ws))
+		return fail(st.unfinishedStart(ws))
 	}
-	e := &Engine{tpath: tpath, w: w, st: st, repair: repair, afterAppend: opts.AfterAppend}
-	// A start cut short may have staged some roles and not others.
-	if st.publishing == nil {
-		for _, s := range st.expected {
-			if st.Role(s.Role) == nil {
-				if err := e.stage(s); err != nil {
-					return fail(err)
-				}
-			}
+	e := &Engine{tpath: tpath, w: w, head: head, st: st, repair: repair, afterAppend: opts.AfterAppend}
+	for _, s := range st.unstaged() {
+		if err := e.stage(s); err != nil {
+			return fail(err)
 		}
 	}
 	return e, nil
@@ -246,7 +389,11 @@ func Resume(ws string, opts Options) (*Engine, error) {
 
 // record appends an event and, once it is on disk, applies it.
 func (e *Engine) record(typ string, data any) error {
-	ev, err := e.w.Append(typ, data)
+	w, err := e.writer(false)
+	if err != nil {
+		return err
+	}
+	ev, err := w.Append(typ, data)
 	if err != nil {
 		return fmt.Errorf("record %s: %w", typ, err)
 	}
@@ -263,8 +410,17 @@ func (e *Engine) record(typ string, data any) error {
 	return nil
 }
 
+// put stores b as an artifact of the transcript.
+func (e *Engine) put(b []byte) (transcripts.Artifact, error) {
+	w, err := e.writer(false)
+	if err != nil {
+		return transcripts.Artifact{}, err
+	}
+	return w.PutArtifact(bytes.NewReader(b))
+}
+
 func (e *Engine) stage(s *Staged) error {
-	a, err := e.w.PutArtifact(bytes.NewReader(s.Metadata))
+	a, err := e.put(s.Metadata)
 	if err != nil {
 		return err
 	}
@@ -331,7 +487,7 @@ func (e *Engine) Include(role string, metadata []byte) error {
 	if err := e.st.checkIncluded(role, m); err != nil {
 		return err
 	}
-	a, err := e.w.PutArtifact(bytes.NewReader(metadata))
+	a, err := e.put(metadata)
 	if err != nil {
 		return err
 	}
@@ -348,10 +504,16 @@ func (e *Engine) End() error {
 	return e.record(eventClosed, struct{}{})
 }
 
-// Release closes the transcript and gives up the workspace's lock, so that
-// another process may resume the ceremony. It records nothing: the
-// ceremony stands where it stood. Whoever has an Engine releases it.
-func (e *Engine) Release() error { return e.w.Close() }
+// Release closes the transcript and gives up the workspace's lock, if the
+// Engine took it, so that another process may go on with the ceremony.
+// It records nothing: the ceremony stands where it stood. Whoever has an
+// Engine releases it.
+func (e *Engine) Release() error {
+	if e.w == nil {
+		return nil
+	}
+	return e.w.Close()
+}
 
 func readHostFacts() hostFacts {
 	h := hostFacts{OS: runtime.GOOS, Arch: runtime.GOARCH}

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 
 	"github.com/ceremony-tuf/ceremony/hsm"
@@ -89,22 +88,10 @@ type publishFile struct {
 
 // Fold rebuilds a ceremony's state from its transcript: the same code that
 // applied each event live applies it again, checks included.
+// It only reads, needs no lock, and never repairs (engine.go).
 func Fold(tpath string) (*State, error) {
-	f, err := os.Open(tpath)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st := &State{}
-	for ev, err := range transcripts.Events(f) {
-		if err != nil {
-			return nil, fmt.Errorf("read transcript: %w", err)
-		}
-		if err := st.apply(tpath, ev.Type, ev.Data); err != nil {
-			return nil, fmt.Errorf("transcript event %d (%s): %w", ev.Seq, ev.Type, err)
-		}
-	}
-	return st, nil
+	st, _, err := fold(tpath)
+	return st, err
 }
 
 // apply is the fold: it checks an event against the state and takes it in.

@@ -3,8 +3,10 @@ package ceremony
 import (
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
+
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 )
 
 // ErrReplay is wrapped when a replay does not reproduce what a ceremony
@@ -36,7 +38,9 @@ type ReplayFile struct {
 // participant whose key made it; then
 // it checks that the files the fold produces are byte for byte those the
 // transcript says were published, and, when against is not empty, those
-// in that folder. No hardware is needed.
+// in that folder, each read within the length the fold gives it, and
+// only if it is a regular file. No hardware is needed. Replay only reads:
+// it never repairs a torn tail, and its error then says to resume.
 func Replay(tpath, against string) (*ReplayReport, error) {
 	st, err := Fold(tpath)
 	if err != nil {
@@ -78,14 +82,21 @@ func Replay(tpath, against string) (*ReplayReport, error) {
 				bad = append(bad, name+" (the fold gives other bytes than the transcript recorded)")
 			}
 			if against != "" {
-				disk, err := os.ReadFile(filepath.Join(against, name))
+				// A file longer than the bytes the fold gives is another
+				// file: it is found so without being read.
+				lim := boundedfile.Metadata
+				lim.Max = int64(len(b))
+				disk, err := boundedfile.Read(filepath.Join(against, name), lim)
+				if errors.Is(err, boundedfile.ErrTooLarge) {
+					disk, err = nil, nil
+				}
 				switch {
-				case errors.Is(err, os.ErrNotExist):
+				case errors.Is(err, fs.ErrNotExist):
 					f.OnDisk, f.Matches = "missing", false
 					bad = append(bad, name+" (missing from "+against+")")
 				case err != nil:
 					return nil, err
-				case digestOf(disk) != f.SHA256:
+				case disk == nil || digestOf(disk) != f.SHA256:
 					// root.json and timestamp.json are current pointers a
 					// later ceremony moves on; the versioned files never.
 					if name == "root.json" || name == "timestamp.json" {

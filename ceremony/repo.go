@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 	"github.com/ceremony-tuf/ceremony/repoverify"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
@@ -34,8 +35,10 @@ var ErrUntrusted = errors.New("trusted state does not verify")
 // revocation list), not the projects or the online roles' delegations.
 // Expiry is not judged: an offline ceremony must be able to start from
 // expired metadata, since refreshing it is one of its jobs (the staged
-// roles' own expiry is a policy check).
+// roles' own expiry is a policy check). A ceremony's scope counts only
+// signatures every client accepts.
 var trustedWalk = repoverify.Options{
+	Scope: roles.ScopeCeremony,
 	Follow: func(delegator, delegated string) bool {
 		return delegator == RoleTargets && delegated == RoleClaimed ||
 			delegator == RoleClaimed && strings.HasPrefix(delegated, binPrefix+"-")
@@ -48,14 +51,28 @@ var trustedWalk = repoverify.Options{
 // N.root.json up from the pinned version, timestamp.json, the snapshot it
 // names, and targets, claimed (and its bins) and revocations at the
 // versions snapshot lists, each under its delegator's keys and threshold.
+// Each file is read within boundedfile.Metadata's limit, or the length
+// snapshot or timestamp lists.
 func LoadRepo(dir string, trustedRoot []byte) (*Repo, error) {
-	return repoFrom(repoverify.Load(dir, trustedRoot, trustedWalk))
+	return loadRepo(dir, trustedRoot, 0)
+}
+
+// loadRepo is LoadRepo with maxMetadata, when not zero, as the limit of a
+// metadata file.
+func loadRepo(dir string, trustedRoot []byte, maxMetadata int64) (*Repo, error) {
+	opts := trustedWalk
+	opts.MaxMetadata = maxMetadata
+	return repoFrom(repoverify.Load(dir, trustedRoot, opts))
 }
 
 // RepoFromFiles rebuilds a Repo from files a transcript recorded. Nothing
-// is read from disk; the checks are LoadRepo's.
+// is read from disk; the checks are LoadRepo's, but for the limit on a
+// file's size: the files are artifacts, within boundedfile.Artifact's
+// limit, read by a start that may have raised the metadata limit.
 func RepoFromFiles(trustedRoot []byte, files map[string][]byte) (*Repo, error) {
-	return repoFrom(repoverify.FromFiles(files, trustedRoot, trustedWalk))
+	opts := trustedWalk
+	opts.MaxMetadata = boundedfile.Artifact.Max
+	return repoFrom(repoverify.FromFiles(files, trustedRoot, opts))
 }
 
 func repoFrom(v *repoverify.Repository, err error) (*Repo, error) {

@@ -3,11 +3,14 @@ package ceremony
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 	"github.com/ceremony-tuf/ceremony/repoverify"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
@@ -17,23 +20,12 @@ import (
 // kind of error repoverify.Verify gives for it, so that the commands
 // give it one exit code.
 func TestStartAndVerifyAgree(t *testing.T) {
-	dir := t.TempDir()
-	ps := crashPeople(t, dir)
-	participants := ps.participants("alice", "bob", "carol", "dave", "erin", "online")
-	if err := runToEnd(filepath.Join(dir, "ws"), writePlan(t, dir, "b.yaml", bootstrapPlan+participants), ps, nil); err != nil {
-		t.Fatal(err)
-	}
+	dir, q := publishedAndPlan(t)
 	meta := filepath.Join(dir, "ws", "metadata")
 	trusted, err := os.ReadFile(filepath.Join(meta, "1.root.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := writePlan(t, dir, "q.yaml", `ceremony: q
-reference_time: 2026-11-02T00:00:00Z
-allow_network: true
-start: {trusted_root: ws/metadata/1.root.json, metadata: ws/metadata}
-root: {expires_days: 300}
-`+participants)
 	at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	change := func(name, old, new string) func(*testing.T) {
 		return func(t *testing.T) {
@@ -55,6 +47,14 @@ root: {expires_days: 300}
 		{"duplicate member name", change("timestamp.json", `"_type":"timestamp"`, `"_type":"timestamp","_type":"timestamp"`), repoverify.ErrBadInput},
 		{"no timestamp.json", func(*testing.T) { os.Remove(filepath.Join(meta, "timestamp.json")) }, repoverify.ErrBadInput},
 		{"claimed changed", change("1.claimed.json", `"version":1`, `"version":2`), repoverify.ErrFailed},
+		// Hostile files are refused unread: a start once read them whole.
+		{"timestamp a link to /dev/zero", func(*testing.T) {
+			p := filepath.Join(meta, "timestamp.json")
+			os.Remove(p)
+			os.Symlink("/dev/zero", p)
+		}, repoverify.ErrBadInput},
+		{"timestamp 3 GB", func(*testing.T) { os.Truncate(filepath.Join(meta, "timestamp.json"), 3<<30) }, repoverify.ErrBadInput},
+		{"claimed 1 GiB", func(*testing.T) { os.Truncate(filepath.Join(meta, "1.claimed.json"), 1<<30) }, repoverify.ErrBadInput},
 	}
 	orig := map[string][]byte{}
 	ents, _ := os.ReadDir(meta)
@@ -65,6 +65,7 @@ root: {expires_days: 300}
 		t.Run(c.name, func(t *testing.T) {
 			defer func() {
 				for n, b := range orig {
+					os.Remove(filepath.Join(meta, n))
 					os.WriteFile(filepath.Join(meta, n), b, 0o644)
 				}
 			}()
@@ -85,4 +86,34 @@ root: {expires_days: 300}
 			}
 		})
 	}
+}
+
+// TestStartMetadataLimit: Options.MaxMetadata bounds what start reads of
+// the trusted root and the repository.
+func TestStartMetadataLimit(t *testing.T) {
+	dir, q := publishedAndPlan(t)
+	_, err := Begin(filepath.Join(dir, "ws2"), q, Options{Tool: Tool{Version: "test"}, MaxMetadata: 100})
+	if !errors.Is(err, boundedfile.ErrTooLarge) || !strings.Contains(err.Error(), "--max-metadata-size") {
+		t.Errorf("start with a 100-byte metadata limit: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ws2")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a refused start left a workspace: %v", err)
+	}
+}
+
+// publishedAndPlan publishes a bootstrap into dir/ws/metadata and returns
+// dir and a plan that starts from it.
+func publishedAndPlan(t *testing.T) (string, *Plan) {
+	dir := t.TempDir()
+	ps := crashPeople(t, dir)
+	participants := ps.participants("alice", "bob", "carol", "dave", "erin", "online")
+	if err := runToEnd(filepath.Join(dir, "ws"), writePlan(t, dir, "b.yaml", bootstrapPlan+participants), ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	return dir, writePlan(t, dir, "q.yaml", `ceremony: q
+reference_time: 2026-11-02T00:00:00Z
+allow_network: true
+start: {trusted_root: ws/metadata/1.root.json, metadata: ws/metadata}
+root: {expires_days: 300}
+`+participants)
 }

@@ -67,11 +67,13 @@ func (w *walker) checkKeyIDs(check, role, file string, keys map[string]*roles.Ke
 	w.pass(check, role, file, "all %d keys are listed under their own keyids", len(keys))
 }
 
-// checkSigned verifies m under del and records the outcome as check.
-// Non-DER ECDSA signatures by a delegated key fail the check even when
-// the threshold is reached.
+// checkSigned verifies m under del, counting the signatures the walk's
+// scope counts, and records the outcome as check, after
+// roles.CheckSignaturesEveryClient. Non-DER ECDSA signatures by a
+// delegated key fail the check even when the threshold is reached.
 func checkSigned[R roles.Role](w *walker, check, role, file string, m *roles.Metadata[R], del roles.Delegation) *roles.VerifyReport {
-	rep, err := roles.Verify(m, del)
+	rep, err := roles.VerifyWith(m, del, w.vopts)
+	w.checkEveryClient(role, file, rep)
 	var nonDER []string
 	for _, s := range m.Signatures {
 		if k := del.Keys[s.KeyID]; k != nil && slices.Contains(del.KeyIDs, s.KeyID) && notDER(k, s.Sig) {
@@ -97,6 +99,47 @@ func checkSigned[R roles.Role](w *walker, check, role, file string, m *roles.Met
 		w.pass(check, role, file, "%d of %d distinct keys signed, threshold %d", rep.Count(), len(del.KeyIDs), del.Threshold)
 	}
 	return rep
+}
+
+// checkEveryClient records whether every signature the reports count, or
+// refuse only for its RSA-PSS salt, is one every reference client
+// accepts: python-tuf takes any salt length, go-tuf only the digest's.
+// What the walk's scope makes of such a signature (a warning that it
+// counts, or an error that it does not) is the severity table's
+// roles.CheckSignaturesEveryClient; either way a threshold holds for
+// every client only with the signatures they all accept.
+func (w *walker) checkEveryClient(role, file string, reps ...*roles.VerifyReport) {
+	var odd, shortOf []string
+	for _, rep := range reps {
+		if rep == nil {
+			continue
+		}
+		ids := slices.Clone(rep.Relaxed)
+		for id, err := range rep.Invalid {
+			if errors.Is(err, roles.ErrPSSSalt) {
+				ids = append(ids, id)
+			}
+		}
+		for _, id := range ids {
+			if !slices.Contains(odd, short(id)) {
+				odd = append(odd, short(id))
+			}
+		}
+		if strict := rep.Count() - len(rep.Relaxed); int64(strict) < rep.Threshold && len(ids) > 0 {
+			shortOf = append(shortOf, fmt.Sprintf("%d of threshold %d", strict, rep.Threshold))
+		}
+	}
+	if len(odd) == 0 {
+		w.pass(roles.CheckSignaturesEveryClient, role, file, "every signature is one all clients accept")
+		return
+	}
+	slices.Sort(odd)
+	holds := "the threshold holds without them"
+	if len(shortOf) > 0 {
+		holds = fmt.Sprintf("without them the threshold does not hold (%s), so go-tuf clients refuse %s", strings.Join(shortOf, "; "), role)
+	}
+	w.fail(roles.CheckSignaturesEveryClient, role, file, ReasonSomeClientsRefuse, nil,
+		"the RSA-PSS signatures by %s have a salt not as long as the digest, which python-tuf accepts and go-tuf refuses; %s", firstFew(odd), holds)
 }
 
 // notDER reports whether sig, by an ECDSA key, is not a DER-encoded
@@ -136,9 +179,10 @@ func (w *walker) checkVersion(check, role, file string, got, want int64, lister 
 	w.pass(check, role, file, "version %d, as %s lists", got, lister)
 }
 
-// checkMeta records whether b agrees with a meta entry's length and
-// hashes, as checks PREFIX.length and PREFIX.hash.
-func (w *walker) checkMeta(prefix, role, file string, mf *roles.MetaFile, b []byte) {
+// checkMeta records whether b agrees with l's length and hashes, as
+// checks PREFIX.length and PREFIX.hash.
+func (w *walker) checkMeta(l listing, role, file string, b []byte) {
+	prefix, mf := l.prefix, l.mf
 	if mf.Length != 0 {
 		if int64(len(b)) != mf.Length {
 			w.fail(prefix+".length", role, file, ReasonLengthMismatch, nil, "%s is %d bytes, listed as %d", file, len(b), mf.Length)

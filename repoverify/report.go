@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
@@ -21,9 +22,13 @@ type Report struct {
 	// Roles are the roles verified, in the order they were reached.
 	Roles []Role `json:"roles"`
 	// Checks are every check run, in order; Failures those that failed
-	// with severity error.
+	// with severity error (and, when Strict, warning); Warnings those
+	// that failed with severity warning.
 	Checks   []Check `json:"checks"`
 	Failures []Check `json:"failures"`
+	Warnings []Check `json:"warnings"`
+	// Strict is set when every warning counted as a failure.
+	Strict bool `json:"strict,omitempty"`
 }
 
 // RootStep is one step of the root chain: root Version checked under root
@@ -69,6 +74,8 @@ type Check struct {
 const (
 	ReasonMissingFile       = "missing-file"
 	ReasonUnreadable        = "unreadable"
+	ReasonNotRegular        = "not-a-regular-file"
+	ReasonTooLarge          = "too-large"
 	ReasonMalformed         = "malformed"
 	ReasonDuplicateName     = "duplicate-name"
 	ReasonVersionBelowOne   = "version-below-1"
@@ -78,6 +85,7 @@ const (
 	ReasonKeyIDMismatch     = "keyid-mismatch"
 	ReasonThreshold         = "threshold-not-reached"
 	ReasonECDSANotDER       = "ecdsa-not-der"
+	ReasonSomeClientsRefuse = "signature-some-clients-refuse"
 	ReasonExpired           = "expired"
 	ReasonVersionMismatch   = "version-mismatch"
 	ReasonLengthMismatch    = "length-mismatch"
@@ -106,6 +114,7 @@ var advice = map[string]string{
 	ReasonKeyIDMismatch:     "list each key under the keyid the TUF spec computes (the hex SHA-256 of the key's canonical JSON) and re-sign",
 	ReasonThreshold:         "collect valid signatures from enough of the delegated keys, or check that the delegator names the right keys",
 	ReasonECDSANotDER:       "re-sign with DER-encoded ECDSA signatures, as python-tuf and go-tuf expect",
+	ReasonSomeClientsRefuse: "re-sign with an RSA-PSS salt as long as the digest (32 bytes for SHA-256), which every client accepts",
 	ReasonExpired:           "re-sign it with a later expiry, or pass --at to verify as of an earlier time",
 	ReasonVersionMismatch:   "publish the version the listing names, or a listing that names the version published",
 	ReasonLengthMismatch:    "the file changed after it was listed: publish the listed file, or re-sign the listing",
@@ -125,8 +134,9 @@ var (
 	ErrFailed = errors.New("repository does not verify")
 	// ErrBadInput: the repository cannot be verified at all: a malformed
 	// file (the error wraps a *roles.SyntaxError), one that cannot be
-	// read, a folder with no timestamp.json (no TUF repository at all),
-	// or a trusted root that does not parse.
+	// read or is refused unread (a *boundedfile.Error: not a regular
+	// file, or larger than its limit), a folder with no timestamp.json
+	// (no TUF repository at all), or a trusted root that does not parse.
 	ErrBadInput = errors.New("repository cannot be read")
 )
 
@@ -144,7 +154,11 @@ func (e *Error) Error() string {
 	if where == "" {
 		where = "repository"
 	}
-	msg := fmt.Sprintf("%s: role %s: check %s failed (%s): %s", where, e.Role, e.Name, e.Reason, e.Message)
+	what := "check"
+	if e.Severity == roles.Warning {
+		what = "warning, a failure under --strict,"
+	}
+	msg := fmt.Sprintf("%s: role %s: %s %s failed (%s): %s", where, e.Role, what, e.Name, e.Reason, e.Message)
 	if a := advice[e.Reason]; a != "" {
 		msg += "; " + a
 	}
@@ -175,7 +189,8 @@ func (e *Error) badInput() bool {
 		return e.File == "timestamp.json"
 	}
 	var pe *fs.PathError
-	return errors.As(e.Err, &pe)
+	var be *boundedfile.Error
+	return errors.As(e.Err, &pe) || errors.As(e.Err, &be)
 }
 
 // inputError is bad input that is no check's failure: a folder or a

@@ -10,6 +10,14 @@
 // from the files a transcript recorded, and return what they verified:
 // the trusted state a ceremony starts from.
 //
+// Every check takes its severity from the one table in roles
+// (roles.SeverityOf) for the walk's scope, and a threshold counts the
+// signatures that scope counts (roles.VerifyOptionsFor): `ceremony
+// verify` warns where a ceremony refuses. Every file is read bounded, and
+// only if it is a regular file (internal/boundedfile): a file snapshot or
+// timestamp lists a length for is read within that length, any other
+// within Options.MaxMetadata.
+//
 // The package knows TUF and the roles package, never ceremonies: the
 // engine depends on it, not the reverse.
 package repoverify
@@ -24,7 +32,7 @@ import (
 )
 
 // Verify verifies the published repository in dir from the trusted root,
-// as of at, the way a TUF client would and more strictly: the root chain
+// as of at, in roles.ScopeVerify, the way a TUF client would and more strictly: the root chain
 // N.root.json from the trusted version on (expiry checked on the newest
 // root only), timestamp.json, the snapshot it names (its length and
 // hashes), targets, and every delegated targets role reachable from
@@ -53,7 +61,15 @@ import (
 // be read is an error with no report. Both kinds of error are ErrFailed
 // or ErrBadInput. A zero at judges no expiry.
 func Verify(dir string, trustedRoot []byte, at time.Time) (*Report, error) {
-	w, err := walkDir(dir, trustedRoot, Options{At: at})
+	return VerifyWith(dir, trustedRoot, Options{At: at, Scope: roles.ScopeVerify})
+}
+
+// VerifyWith is Verify as opts say: a ceremony's publish verifies its
+// staged repository in roles.ScopeCeremony, where a signature some
+// clients refuse is an error; `ceremony verify --strict` makes every
+// warning a failure.
+func VerifyWith(dir string, trustedRoot []byte, opts Options) (*Report, error) {
+	w, err := walkDir(dir, trustedRoot, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +79,7 @@ func Verify(dir string, trustedRoot []byte, at time.Time) (*Report, error) {
 	return w.rep, nil
 }
 
-// Options say how far Load and FromFiles walk and what they judge.
+// Options say how far a walk goes, what it judges and how gravely.
 type Options struct {
 	// At is the time expiry is judged at; the zero time judges none. An
 	// offline ceremony starts from metadata that may have expired, since
@@ -79,6 +95,17 @@ type Options struct {
 	// revocations that no delegation reaches, or snapshot does not list,
 	// fails the walk.
 	Require []string
+	// Scope sets how grave each check's failure is (roles.SeverityOf)
+	// and which signatures a threshold counts (roles.VerifyOptionsFor).
+	// The zero value is roles.ScopeCeremony, the strictest.
+	Scope roles.Scope
+	// Strict makes every failed warning a failure too.
+	Strict bool
+	// MaxMetadata is the most bytes a metadata file may hold when neither
+	// snapshot nor timestamp lists its length (a listed length is the
+	// file's limit); zero means boundedfile.Metadata's default. A larger
+	// file is refused unread, as bad input.
+	MaxMetadata int64
 }
 
 // Repository is what a walk verified: the newest root, timestamp, the
@@ -99,7 +126,9 @@ type Repository struct {
 }
 
 // Load walks the repository in dir from the trusted root as opts say and
-// returns what it verified. Its errors are Verify's.
+// returns what it verified. Its errors are Verify's. Every file is read
+// within its limit (Options.MaxMetadata), and only if it is a regular
+// file.
 func Load(dir string, trustedRoot []byte, opts Options) (*Repository, error) {
 	w, err := walkDir(dir, trustedRoot, opts)
 	if err != nil {

@@ -14,15 +14,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
 // source is where a walk reads files from: a folder, or the files a
 // transcript recorded.
 type source interface {
-	// read returns a file's bytes; its error wraps fs.ErrNotExist when
-	// there is no such file.
-	read(name string) ([]byte, error)
+	// read returns a file's bytes when it is a regular file within lim;
+	// its error wraps fs.ErrNotExist when there is no such file, and is a
+	// *boundedfile.Error when the file is refused.
+	read(name string, lim boundedfile.Limit) ([]byte, error)
 	// list names the files at the top, for the root chain's gap check.
 	list() ([]string, error)
 }
@@ -30,8 +32,8 @@ type source interface {
 // folder is a repository on disk.
 type folder string
 
-func (d folder) read(name string) ([]byte, error) {
-	return os.ReadFile(filepath.Join(string(d), filepath.FromSlash(name)))
+func (d folder) read(name string, lim boundedfile.Limit) ([]byte, error) {
+	return boundedfile.Read(filepath.Join(string(d), filepath.FromSlash(name)), lim)
 }
 
 func (d folder) list() ([]string, error) {
@@ -46,10 +48,15 @@ func (d folder) list() ([]string, error) {
 // recorded is a repository a transcript recorded, by file name.
 type recorded map[string][]byte
 
-func (r recorded) read(name string) ([]byte, error) {
+func (r recorded) read(name string, lim boundedfile.Limit) ([]byte, error) {
 	b, ok := r[name]
 	if !ok {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	// The limits hold here too, so that a walk of recorded files judges
+	// as the walk of the folder they were read from.
+	if int64(len(b)) > lim.Max {
+		return nil, &boundedfile.Error{Path: name, Limit: lim, Size: int64(len(b)), Err: boundedfile.ErrTooLarge}
 	}
 	return b, nil
 }
@@ -68,12 +75,16 @@ type walker struct {
 	where string // the folder, or "the recorded files", for messages
 	at    time.Time
 	opts  Options
+	lim   boundedfile.Limit   // a metadata file's, when none is listed
+	vopts roles.VerifyOptions // which signatures count, by opts.Scope
 	rep   *Report
 	first *Error
 	got   Repository
 
 	root *roles.Metadata[*roles.Root]
-	snap *roles.Snapshot
+	// rootRep is how the newest root is signed under its own keys.
+	rootRep *roles.VerifyReport
+	snap    *roles.Snapshot
 	// trusted lists every keys map a verified role trusts, with the role
 	// that holds it, for the revocation cross-check.
 	trusted []keySet
@@ -93,12 +104,18 @@ func newWalker(src source, dir string, opts Options) *walker {
 	if dir == "" {
 		where = "the recorded files"
 	}
+	lim := boundedfile.Metadata
+	if opts.MaxMetadata > 0 {
+		lim.Max = opts.MaxMetadata
+	}
 	return &walker{
 		src:     src,
 		where:   where,
 		at:      opts.At.UTC(),
 		opts:    opts,
-		rep:     &Report{Dir: dir, At: opts.At.UTC(), RootSteps: []RootStep{}, Roles: []Role{}, Checks: []Check{}, Failures: []Check{}},
+		lim:     lim,
+		vopts:   roles.VerifyOptionsFor(opts.Scope),
+		rep:     &Report{Dir: dir, At: opts.At.UTC(), RootSteps: []RootStep{}, Roles: []Role{}, Checks: []Check{}, Failures: []Check{}, Warnings: []Check{}, Strict: opts.Strict},
 		got:     Repository{Delegated: map[string]*roles.Metadata[*roles.Targets]{}, Files: map[string][]byte{}},
 		names:   map[string]string{},
 		walked:  map[string]bool{},
@@ -136,12 +153,19 @@ func (p pathRule) allows(target string) bool {
 	return p.succinct.BinFor(target) == p.bin
 }
 
+// record records a check's outcome, with the severity the one table
+// gives its name in the walk's scope (a name the table does not know is
+// an error).
 func (w *walker) record(c Check, err error) {
-	if c.Severity == "" {
-		c.Severity = roles.Error
-	}
+	c.Severity = roles.SeverityOf(c.Name, w.opts.Scope)
 	w.rep.Checks = append(w.rep.Checks, c)
-	if !c.Passed && c.Severity == roles.Error {
+	if c.Passed {
+		return
+	}
+	if c.Severity == roles.Warning {
+		w.rep.Warnings = append(w.rep.Warnings, c)
+	}
+	if c.Severity == roles.Error || w.opts.Strict {
 		w.rep.Failures = append(w.rep.Failures, c)
 		if w.first == nil {
 			w.first = &Error{Check: c, Err: err}
@@ -157,34 +181,59 @@ func (w *walker) fail(check, role, file, reason string, err error, format string
 	w.record(Check{Name: check, Role: role, File: file, Reason: reason, Message: fmt.Sprintf(format, args...)}, err)
 }
 
-func (w *walker) warn(check, role, file, reason, format string, args ...any) {
-	w.record(Check{Name: check, Role: role, File: file, Severity: roles.Warning, Reason: reason, Message: fmt.Sprintf(format, args...)}, nil)
+// listing is what a snapshot or timestamp entry says of a file: its
+// length, a limit on reading it, and hashes, checked as PREFIX.length and
+// PREFIX.hash.
+type listing struct {
+	prefix string
+	mf     *roles.MetaFile
 }
 
 // read reads a role's file under the first of names, or, when there is
-// no such file, under the first of the others there is. A missing or
-// unreadable file is recorded as a failure of check, under names[0].
-func (w *walker) read(check, role string, names ...string) ([]byte, string, bool) {
-	b, err := w.src.read(names[0])
-	if errors.Is(err, fs.ErrNotExist) {
-		for _, n := range names[1:] {
-			if alt, err := w.src.read(n); err == nil {
-				w.got.Files[n] = alt
-				return alt, n, true
-			}
-		}
+// no such file, under the first of the others there is, within the
+// length l lists or else the walk's limit. A file that is missing,
+// unreadable or refused is recorded as a failure of check; one longer
+// than listed, unread, as a failure of l's length check.
+func (w *walker) read(check, role string, l listing, names ...string) ([]byte, string, bool) {
+	lim := w.lim
+	if l.mf != nil && l.mf.Length > 0 {
+		lim.Max = l.mf.Length
 	}
 	name := names[0]
+	b, err := w.src.read(name, lim)
+	for _, n := range names[1:] {
+		if !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if alt, aerr := w.src.read(n, lim); !errors.Is(aerr, fs.ErrNotExist) {
+			b, name, err = alt, n, aerr
+		}
+	}
 	switch {
 	case err == nil:
 		w.got.Files[name] = b
 		return b, name, true
+	case lim.Max != w.lim.Max && errors.Is(err, boundedfile.ErrTooLarge):
+		// A failed check, not bad input: the error it wraps is none.
+		w.fail(l.prefix+".length", role, name, ReasonLengthMismatch, nil, "%s is longer than the %d bytes listed; it was not read", name, lim.Max)
+	default:
+		w.readFailed(check, role, name, err)
+	}
+	return nil, name, false
+}
+
+// readFailed records why name could not be read as a failure of check.
+func (w *walker) readFailed(check, role, name string, err error) {
+	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		w.fail(check, role, name, ReasonMissingFile, err, "%s is not in %s", name, w.where)
+	case errors.Is(err, boundedfile.ErrNotRegular):
+		w.fail(check, role, name, ReasonNotRegular, err, "%v", err)
+	case errors.Is(err, boundedfile.ErrTooLarge):
+		w.fail(check, role, name, ReasonTooLarge, err, "%v", err)
 	default:
 		w.fail(check, role, name, ReasonUnreadable, err, "cannot read %s: %v", name, err)
 	}
-	return nil, name, false
 }
 
 // fileNames returns the names a role's file may be published under, the
@@ -248,7 +297,7 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 
 	// Timestamp.
 	tsFile := "timestamp.json"
-	b, _, ok := w.read("timestamp.file", roles.TypeTimestamp, tsFile)
+	b, _, ok := w.read("timestamp.file", roles.TypeTimestamp, listing{}, tsFile)
 	if !ok {
 		return
 	}
@@ -263,19 +312,19 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 	w.got.Timestamp = ts
 
 	// Snapshot, at the version timestamp names.
-	smf := ts.Signed.Meta["snapshot.json"]
-	b, snapFile, ok := w.read("snapshot.file", roles.TypeSnapshot, w.fileNames(roles.TypeSnapshot, smf.Version)...)
+	smf := listing{"timestamp.meta.snapshot.json", ts.Signed.Meta["snapshot.json"]}
+	b, snapFile, ok := w.read("snapshot.file", roles.TypeSnapshot, smf, w.fileNames(roles.TypeSnapshot, smf.mf.Version)...)
 	if !ok {
 		return
 	}
-	w.checkMeta("timestamp.meta.snapshot.json", roles.TypeSnapshot, snapFile, smf, b)
+	w.checkMeta(smf, roles.TypeSnapshot, snapFile, b)
 	snap := parseRole[*roles.Snapshot](w, "snapshot", roles.TypeSnapshot, snapFile, b)
 	if snap == nil {
 		return
 	}
 	del, _ = root.Delegation(roles.TypeSnapshot)
 	rep = checkSigned(w, "snapshot.signature", roles.TypeSnapshot, snapFile, snap, del)
-	w.checkVersion("snapshot.version", roles.TypeSnapshot, snapFile, snap.Signed.Version, smf.Version, "timestamp")
+	w.checkVersion("snapshot.version", roles.TypeSnapshot, snapFile, snap.Signed.Version, smf.mf.Version, "timestamp")
 	w.checkExpiry("snapshot.expiry", roles.TypeSnapshot, snapFile, &snap.Signed.Header)
 	w.addRole(roles.TypeSnapshot, snapFile, roles.TypeRoot, &snap.Signed.Header, rep, del)
 	w.snap = snap.Signed
@@ -296,9 +345,9 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 	if w.opts.Follow != nil {
 		return // a partial walk leaves most of snapshot unreached
 	}
-	for name := range w.snap.Meta {
+	for _, name := range slices.Sorted(maps.Keys(w.snap.Meta)) {
 		if !w.reached[name] {
-			w.warn("snapshot.meta."+name+".reached", roles.TypeSnapshot, snapFile, ReasonUnreached,
+			w.fail(roles.CheckSnapshotReached, roles.TypeSnapshot, snapFile, ReasonUnreached, nil,
 				"snapshot lists %s, which no delegation from targets reaches", name)
 		}
 	}
@@ -309,21 +358,24 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 func (w *walker) verifyRoot(trusted *roles.Metadata[*roles.Root]) bool {
 	file := "trusted root"
 	w.checkKeyIDs("root.keys", roles.TypeRoot, file, trusted.Signed.Keys)
-	rep, err := roles.VerifySelfSigned(trusted)
+	del, _ := trusted.Signed.Delegation(roles.TypeRoot)
+	rep, err := roles.VerifyWith(trusted, del, w.vopts)
+	w.checkEveryClient(roles.TypeRoot, file, rep)
 	if err != nil {
 		w.fail("root.trusted", roles.TypeRoot, file, ReasonThreshold, err, "the trusted root v%d is not signed by a threshold of its own keys: %v", trusted.Signed.Version, err)
 		return false
 	}
 	w.pass("root.trusted", roles.TypeRoot, file, "root v%d: %d of %d keys signed, threshold %d", trusted.Signed.Version, rep.Count(), len(rep.Signed)+len(rep.Missing), rep.Threshold)
+	w.rootRep = rep
 	cur := trusted
 	for v := trusted.Signed.Version + 1; v > 0; v++ {
 		name := rootFile(v)
-		b, err := w.src.read(name)
+		b, err := w.src.read(name, w.lim)
 		if errors.Is(err, fs.ErrNotExist) {
 			break
 		}
 		if err != nil {
-			w.fail("root.chain", roles.TypeRoot, name, ReasonUnreadable, err, "cannot read %s: %v", name, err)
+			w.readFailed("root.chain", roles.TypeRoot, name, err)
 			return false
 		}
 		w.got.Files[name] = b
@@ -332,7 +384,8 @@ func (w *walker) verifyRoot(trusted *roles.Metadata[*roles.Root]) bool {
 			return false
 		}
 		w.checkKeyIDs("root.keys", roles.TypeRoot, name, next.Signed.Keys)
-		step, err := roles.VerifyRootUpdate(cur, next)
+		step, err := roles.VerifyRootUpdateWith(cur, next, w.vopts)
+		w.checkEveryClient(roles.TypeRoot, name, step.Old, step.New)
 		rs := RootStep{Version: next.Signed.Version, File: name, OldSigned: []string{}, NewSigned: []string{}}
 		if step.Old != nil {
 			rs.OldSigned, rs.OldThreshold = append(rs.OldSigned, step.Old.Signed...), step.Old.Threshold
@@ -359,7 +412,7 @@ func (w *walker) verifyRoot(trusted *roles.Metadata[*roles.Root]) bool {
 		}
 		w.pass("root.chain", roles.TypeRoot, name, "root v%d: %d signed under root v%d's threshold %d, %d under its own threshold %d",
 			next.Signed.Version, len(rs.OldSigned), cur.Signed.Version, rs.OldThreshold, len(rs.NewSigned), rs.NewThreshold)
-		cur = next
+		cur, w.rootRep = next, step.New
 	}
 	w.root = cur
 	// A root version published beyond a missing one is unreachable: a
@@ -382,34 +435,29 @@ func (w *walker) verifyRoot(trusted *roles.Metadata[*roles.Root]) bool {
 		}
 	}
 	w.checkExpiry("root.expiry", roles.TypeRoot, rootFile(cur.Signed.Version), &cur.Signed.Header)
-	del, _ := cur.Signed.Delegation(roles.TypeRoot)
+	del, _ = cur.Signed.Delegation(roles.TypeRoot)
 	w.rep.Roles = append(w.rep.Roles, Role{Name: roles.TypeRoot, File: rootFile(cur.Signed.Version), Version: cur.Signed.Version,
 		Expires: cur.Signed.Expires, Delegator: roles.TypeRoot, Signed: w.rootSigned(), Threshold: del.Threshold, KeyIDs: len(del.KeyIDs)})
 	w.trusted = append(w.trusted, keySet{role: roles.TypeRoot, keys: cur.Signed.Keys})
 
 	// root.json, when published, is what clients without a pinned root
 	// start from: it should be the newest root.
-	if b, err := w.src.read("root.json"); err == nil {
+	if b, err := w.src.read("root.json", w.lim); err == nil {
 		if m, err := roles.Parse[*roles.Root](b); err != nil || m.Signed.Version != cur.Signed.Version ||
 			string(m.CanonicalSigned()) != string(cur.CanonicalSigned()) {
-			w.warn("root.json", roles.TypeRoot, "root.json", ReasonNotNewest, "root.json is not root v%d, the newest in the chain", cur.Signed.Version)
+			w.fail(roles.CheckRootJSONNewest, roles.TypeRoot, "root.json", ReasonNotNewest, nil, "root.json is not root v%d, the newest in the chain", cur.Signed.Version)
 		} else {
-			w.pass("root.json", roles.TypeRoot, "root.json", "root.json is root v%d, the newest", cur.Signed.Version)
+			w.pass(roles.CheckRootJSONNewest, roles.TypeRoot, "root.json", "root.json is root v%d, the newest", cur.Signed.Version)
 		}
 	}
 	return true
 }
 
 func (w *walker) rootSigned() []string {
-	if n := len(w.rep.RootSteps); n > 0 {
-		return w.rep.RootSteps[n-1].NewSigned
+	if w.rootRep == nil || w.rootRep.Signed == nil {
+		return []string{}
 	}
-	if w.root != nil {
-		if rep, err := roles.VerifySelfSigned(w.root); err == nil {
-			return rep.Signed
-		}
-	}
-	return []string{}
+	return w.rootRep.Signed
 }
 
 // verifyTargets verifies one targets role and returns the roles it
@@ -423,17 +471,18 @@ func (w *walker) verifyTargets(q queued) []queued {
 	}
 	metaName := q.name + ".json"
 	mf := w.snap.Meta[metaName]
+	l := listing{"snapshot.meta." + metaName, mf}
 	if mf == nil {
 		w.fail("snapshot.meta."+metaName+".listed", q.name, "", ReasonNotListed, nil,
 			"%s delegates to %s, but snapshot v%d does not list %s", q.delegator, q.name, w.snap.Version, metaName)
 		return nil
 	}
 	w.reached[metaName] = true
-	b, file, ok := w.read(prefix+".file", q.name, w.fileNames(q.name, mf.Version)...)
+	b, file, ok := w.read(prefix+".file", q.name, l, w.fileNames(q.name, mf.Version)...)
 	if !ok {
 		return nil
 	}
-	w.checkMeta("snapshot.meta."+metaName, q.name, file, mf, b)
+	w.checkMeta(l, q.name, file, b)
 	m := parseRole[*roles.Targets](w, prefix, q.name, file, b)
 	if m == nil {
 		return nil
@@ -545,11 +594,12 @@ func (w *walker) verifyRevocations() {
 	}
 	w.walked[name] = true
 	w.reached[name+".json"] = true
-	b, file, ok := w.read("revocations.file", name, w.fileNames(name, mf.Version)...)
+	l := listing{"snapshot.meta." + name + ".json", mf}
+	b, file, ok := w.read("revocations.file", name, l, w.fileNames(name, mf.Version)...)
 	if !ok {
 		return
 	}
-	w.checkMeta("snapshot.meta."+name+".json", name, file, mf, b)
+	w.checkMeta(l, name, file, b)
 	m := parseRole[*roles.Revocations](w, name, name, file, b)
 	if m == nil {
 		return

@@ -1,7 +1,6 @@
 package roles
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"slices"
@@ -289,13 +288,6 @@ func (fs *fields) unknown(d *decoder, name string) error {
 	}
 	*fs = append(*fs, field{Name: name, Value: rawValue(v)})
 	return nil
-}
-
-// equal reports whether two field lists hold the same members.
-func (fs fields) equal(other fields) bool {
-	return slices.EqualFunc(fs, other, func(a, b field) bool {
-		return a.Name == b.Name && bytes.Equal(a.Value, b.Value)
-	})
 }
 
 // appendUnescaped appends the decoded form of a JSON string body that was

@@ -24,15 +24,21 @@ type RootStep struct {
 // workflow (5.3.4–5.3.5) requires: signed by a threshold of trusted's root
 // keys and by a threshold of its own, and of version exactly one more.
 func VerifyRootUpdate(trusted, next *Metadata[*Root]) (RootStep, error) {
+	return VerifyRootUpdateWith(trusted, next, VerifyOptions{})
+}
+
+// VerifyRootUpdateWith is VerifyRootUpdate with relaxed rules, for a
+// repository this tool did not sign (see VerifyWith).
+func VerifyRootUpdateWith(trusted, next *Metadata[*Root], opts VerifyOptions) (RootStep, error) {
 	step := RootStep{Version: next.Signed.Version}
 	oldDel, _ := trusted.Signed.Delegation(TypeRoot)
-	rep, err := Verify(next, oldDel)
+	rep, err := VerifyWith(next, oldDel, opts)
 	step.Old = rep
 	if err != nil {
 		return step, fmt.Errorf("root v%d under root v%d's keys: %w", next.Signed.Version, trusted.Signed.Version, err)
 	}
 	newDel, _ := next.Signed.Delegation(TypeRoot)
-	rep, err = Verify(next, newDel)
+	rep, err = VerifyWith(next, newDel, opts)
 	step.New = rep
 	if err != nil {
 		return step, fmt.Errorf("root v%d under its own keys: %w", next.Signed.Version, err)

@@ -107,6 +107,12 @@ const (
 	// CheckSignaturesEveryClient fails for a signature that counts only
 	// under VerifyOptions (one some clients refuse).
 	CheckSignaturesEveryClient = "signature.every-client"
+	// CheckRootJSONNewest fails when a repository's root.json, the root
+	// clients without a pinned one start from, is not its newest root.
+	CheckRootJSONNewest = "root.json.newest"
+	// CheckSnapshotReached fails for a file snapshot lists that no
+	// delegation from targets reaches.
+	CheckSnapshotReached = "snapshot.meta.reached"
 )
 
 // Scope is where a check runs. A failed check can be graver in a ceremony,
@@ -140,6 +146,8 @@ var severities = map[string][2]Severity{
 	CheckRevocationsAppendOnly:  {Error, Error},
 	CheckFileSizeClientLimit:    {Warning, Warning},
 	CheckSignaturesEveryClient:  {Error, Warning},
+	CheckRootJSONNewest:         {Warning, Warning},
+	CheckSnapshotReached:        {Warning, Warning},
 }
 
 // SeverityOf returns how grave a failure of the named check is in scope.

@@ -1,6 +1,7 @@
 package transcripts
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 )
 
 // Artifact names a stored artifact from an event's data. It encodes as
@@ -46,23 +49,21 @@ func ReadArtifact(path string, a Artifact) ([]byte, error) {
 }
 
 // loadArtifact reads the artifact named name (a valid name) and checks
-// that it is a regular file, not a symbolic link, and that its bytes hash
-// to its name.
+// that it is a regular file, not a symbolic link, of at most
+// boundedfile.Artifact's limit, and that its bytes hash to its name.
 func loadArtifact(transcript, name string) ([]byte, error) {
 	p := artifactPath(transcript, name)
-	// A FIFO or device in the store would block or never end, and a link
-	// would make the store name bytes kept elsewhere: open neither.
-	f, err := openRegular(p, os.O_RDONLY, true)
+	// A link would make the store name bytes kept elsewhere; a FIFO or a
+	// device would block or never end, and boundedfile refuses both.
+	if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return nil, fmt.Errorf("artifact %s cannot be read: %s is a symbolic link, not a regular file: %w", name, p, ErrIntegrity)
+	}
+	b, err := boundedfile.Read(p, boundedfile.Artifact)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("artifact %s is missing (%s): %w", name, p, ErrIntegrity)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("artifact %s cannot be read: %v: %w", name, err, ErrIntegrity)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(f)
-	if err != nil {
-		return nil, fmt.Errorf("artifact %s cannot be read: %w", name, err)
 	}
 	if got := artifactPrefix + hex.EncodeToString(sha256Sum(b)); got != name {
 		return nil, fmt.Errorf("artifact %s has been altered: its bytes hash to %s: %w", name, got, ErrIntegrity)
@@ -85,9 +86,11 @@ func artifactIntact(transcript, name string) error {
 // transcript at path: written to a temporary file, fsynced, renamed into
 // place, and the directory fsynced, so that an artifact either is complete
 // or is not there. Storing the same bytes again changes nothing. Bytes that
-// fail the secret screen are refused before anything is written.
+// fail the secret screen, or more than boundedfile.Artifact's limit (which
+// no reader of the transcript would read), are refused before anything is
+// written.
 func putArtifact(path string, r io.Reader) (Artifact, error) {
-	b, err := io.ReadAll(r)
+	b, err := readArtifactBytes(r)
 	if err != nil {
 		return Artifact{}, fmt.Errorf("store artifact: %w", err)
 	}
@@ -133,6 +136,25 @@ func putArtifact(path string, r io.Reader) (Artifact, error) {
 	return Artifact{name}, nil
 }
 
+// readArtifactBytes reads r whole, within boundedfile.Artifact's limit,
+// into one buffer of its size when r says its length (a *bytes.Reader
+// does), so that storing a large role costs its size once.
+func readArtifactBytes(r io.Reader) ([]byte, error) {
+	lim := boundedfile.Artifact
+	var buf bytes.Buffer
+	if l, ok := r.(interface{ Len() int }); ok {
+		// ReadFrom wants MinRead bytes free to read the EOF into.
+		buf.Grow(int(min(int64(l.Len()), lim.Max)) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(r, lim.Max+1)); err != nil {
+		return nil, err
+	}
+	if int64(buf.Len()) > lim.Max {
+		return nil, fmt.Errorf("more than the %s %s may be: ceremony stores no larger file, so that every reader of the transcript can read it", boundedfile.FormatSize(lim.Max), lim.What)
+	}
+	return buf.Bytes(), nil
+}
+
 // mkdirDurable creates dir and any missing parents, fsyncing each parent
 // whose entries changed.
 func mkdirDurable(dir string) error {
@@ -154,15 +176,26 @@ func mkdirDurable(dir string) error {
 	return syncDir(parent)
 }
 
-// regularOnly passes on what opening a file returned, unless the file is
-// not a regular one: then it closes it and says so.
-func regularOnly(f *os.File, err error) (*os.File, error) {
+// openRegular opens the transcript at path with flag, to write to it,
+// when it is a regular file within boundedfile.Transcript's limit, as
+// every reader requires: checked before it is opened (opening a device
+// or a FIFO can have effects) and again once it is. flag gains what
+// keeps a FIFO from blocking the open.
+func openRegular(path string, flag int) (*os.File, error) {
+	lim := boundedfile.Transcript
+	fi, err := os.Stat(path)
+	if err == nil {
+		err = lim.Check(path, fi)
+	}
 	if err != nil {
 		return nil, err
 	}
-	fi, err := f.Stat()
-	if err == nil && !fi.Mode().IsRegular() {
-		err = fmt.Errorf("%s is not a regular file (%s)", f.Name(), fi.Mode().Type())
+	f, err := os.OpenFile(path, flag|openFlags, 0)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err = f.Stat(); err == nil {
+		err = lim.Check(path, fi)
 	}
 	if err != nil {
 		f.Close()

@@ -10,8 +10,12 @@
 // and before each append the Writer checks that the file still ends where
 // it left it.
 //
-// Reading never writes: Verify, Events, ReadArtifact and Open change no
-// file, and Open refuses a torn last line (ErrTorn). OpenRepair alone mends
+// Reading never writes: Verify, Events, ReadArtifact, ReadHead and Open
+// change no file, and Open refuses a torn last line (ErrTorn). Reading
+// needs no lock, and every read is bounded (internal/boundedfile): the
+// transcript must be a regular file of at most boundedfile.Transcript's
+// limit, read a line at a time, and an artifact a regular file of at most
+// boundedfile.Artifact's, the most a Writer stores. OpenRepair alone mends
 // the one fault a crash leaves: it completes a last event that lacks only
 // its newline, or else moves the torn bytes to an artifact and records the
 // repair in the transcript, and says which it did.

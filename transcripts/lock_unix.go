@@ -30,19 +30,8 @@ func lock(f *os.File) error {
 	return nil
 }
 
-// openRegular opens path with flag and refuses anything but a regular
-// file; with noFollow, a symbolic link too. It never blocks on a FIFO.
-func openRegular(path string, flag int, noFollow bool) (*os.File, error) {
-	flag |= syscall.O_NONBLOCK
-	if noFollow {
-		flag |= syscall.O_NOFOLLOW
-	}
-	f, err := os.OpenFile(path, flag, 0)
-	if errors.Is(err, syscall.ELOOP) && noFollow {
-		return nil, fmt.Errorf("%s is a symbolic link, not a regular file", path)
-	}
-	return regularOnly(f, err)
-}
+// openFlags keep a FIFO from blocking an open.
+const openFlags = syscall.O_NONBLOCK
 
 // renamed returns f under the name name, for errors to show, and closes f:
 // the same open file, and so the same lock.

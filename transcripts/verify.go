@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 )
 
 // ErrIntegrity is wrapped by every error that reports a transcript or an
@@ -436,7 +438,7 @@ func Verify(path, head string) (*Report, error) {
 		}
 		want = &d
 	}
-	f, err := openRegular(path, os.O_RDONLY, false)
+	f, err := boundedfile.Open(path, boundedfile.Transcript)
 	if err != nil {
 		return nil, fmt.Errorf("open transcript: %w", err)
 	}
@@ -461,7 +463,7 @@ func reportError(r *Report) error {
 
 // verify checks the transcript open as f, whose name is path, reading it
 // from its start whatever f's offset.
-func verify(f *os.File, path string, want *Digest) (*scan, error) {
+func verify(f io.ReaderAt, path string, want *Digest) (*scan, error) {
 	rep := &Report{Path: path, Problems: []Problem{}}
 	s := &scan{report: rep}
 	addProblem := func(ps ...Problem) {

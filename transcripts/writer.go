@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 )
 
 // now is the clock; tests set it to make transcripts reproducible.
@@ -218,7 +220,7 @@ func OpenRepair(path string) (*Writer, *Repair, error) {
 // openLocked opens and locks the transcript at path, and verifies it
 // through the locked file.
 func openLocked(path string) (*Writer, *scan, error) {
-	f, err := openRegular(path, os.O_RDWR|os.O_APPEND, false)
+	f, err := openRegular(path, os.O_RDWR|os.O_APPEND)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open transcript: %w", err)
 	}
@@ -333,11 +335,15 @@ func (w *Writer) append(typ string, data []byte) (Event, error) {
 }
 
 // write appends b, in one write, after checking that the file still ends
-// where this Writer left it, and fsyncs it. A crash leaves either nothing,
-// all of b, or a prefix of it (a torn tail).
+// where this Writer left it and stays within the size every reader reads,
+// and fsyncs it. A crash leaves either nothing, all of b, or a prefix of
+// it (a torn tail).
 func (w *Writer) write(b []byte) error {
 	if err := w.checkTail(); err != nil {
 		return err
+	}
+	if lim := boundedfile.Transcript; w.size+int64(len(b)) > lim.Max {
+		return fmt.Errorf("%s would grow past the %s %s may be, which no reader would read: end this ceremony and begin another", w.path, boundedfile.FormatSize(lim.Max), lim.What)
 	}
 	if _, err := w.f.Write(b); err != nil {
 		w.err = err

@@ -21,20 +21,50 @@ import (
 
 // What the faces of the engine share: each command in the ceremony room
 // opens the workspace (which folds its transcript), submits one command,
-// and prints the state.
+// and prints the state. Commands that read open it with viewWorkspace,
+// which needs no lock and changes nothing; commands that append with
+// openWorkspace, which takes the writer's lock before anything is asked;
+// resume alone mends what a crash left (ceremony.Resume).
 
 // afterAppend is the engine's Options.AfterAppend: nil in the product. The
 // kill test sets it, in the test binary only, to die at an exact event
 // boundary.
 var afterAppend func(seq int64) error
 
-// openWorkspace resumes the ceremony in a workspace (folding its
-// transcript). The caller closes it.
+// openWorkspace opens the ceremony in a workspace to append to it: its
+// transcript folded and its writer's lock taken, so that a second writer
+// is refused before anyone is asked for a PIN. It never repairs: a torn
+// tail is ceremony.ErrNeedsResume. The caller releases it.
 func openWorkspace(ws string) (*ceremony.Engine, error) {
-	if _, err := os.Stat(filepath.Join(ws, ceremony.TranscriptName)); errors.Is(err, fs.ErrNotExist) {
-		return nil, exitcode.Errorf(exitcode.ErrInput, "no ceremony in %s (no %s there): run in the ceremony's workspace or name it with --workspace", ws, ceremony.TranscriptName)
+	eng, err := viewWorkspace(ws)
+	if err != nil {
+		return nil, err
 	}
-	return ceremony.Resume(ws, ceremony.Options{AfterAppend: afterAppend})
+	if err := eng.Lock(); err != nil {
+		return nil, err
+	}
+	return eng, nil
+}
+
+// viewWorkspace opens the ceremony in a workspace to read it: folded
+// without the writer's lock and without changing a byte, so that status
+// works while a signer sits at a PIN or "yes" prompt. The engine takes
+// the lock if it later appends (the TUI's first action). The caller
+// releases it.
+func viewWorkspace(ws string) (*ceremony.Engine, error) {
+	if err := hasCeremony(ws); err != nil {
+		return nil, err
+	}
+	return ceremony.Open(ws, ceremony.Options{AfterAppend: afterAppend})
+}
+
+// hasCeremony refuses a folder that holds no transcript, naming the flag
+// that names the workspace.
+func hasCeremony(ws string) error {
+	if _, err := os.Stat(filepath.Join(ws, ceremony.TranscriptName)); errors.Is(err, fs.ErrNotExist) {
+		return exitcode.Errorf(exitcode.ErrInput, "no ceremony in %s (no %s there): run in the ceremony's workspace or name it with --workspace", ws, ceremony.TranscriptName)
+	}
+	return nil
 }
 
 // workspaceFlags declares --workspace, the flag of every command on a

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"flag"
+
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 )
 
 // command is one subcommand. name may have two words ("keys generate").
@@ -15,6 +17,25 @@ type command struct {
 	// once they are parsed; define makes it from a flags and a run
 	// function.
 	setup func(fs *flag.FlagSet) runFunc
+	// limits are the kinds of file the command reads whose limit a flag
+	// raises (docs/LIMITS.md): the dispatcher declares each flag, and the
+	// command asks env.limit for the limit in force.
+	limits []boundedfile.Limit
+	// appends is set for a command that appends to a workspace's
+	// transcript: the dispatcher then prints the head once it has.
+	appends bool
+}
+
+// reads returns c with the limits of the kinds of file it reads.
+func (c *command) reads(kinds ...boundedfile.Limit) *command {
+	c.limits = kinds
+	return c
+}
+
+// appending returns c marked as a command that appends to a transcript.
+func (c *command) appending() *command {
+	c.appends = true
+	return c
 }
 
 // runFunc does a command's work once its flags are parsed.
@@ -38,21 +59,27 @@ func noFlags(*flag.FlagSet) *struct{} { return &struct{}{} }
 var commands = []*command{
 	// In the ceremony room.
 	define(command{name: "start", summary: "open a ceremony from a plan: load, verify, stage, review",
-		usage: "PLAN [--workspace DIR] [--publish-dir DIR] [--json]", help: startHelp}, startFlags, runStart),
+		usage: "PLAN [--workspace DIR] [--publish-dir DIR] [--max-metadata-size SIZE] [--json]", help: startHelp}, startFlags, runStart).
+		reads(boundedfile.Metadata).appending(),
 	define(command{name: "sign", summary: "sign the staged roles with a device key, or an air-gapped request",
-		usage: "--key URI [--workspace DIR] [--allow-last-pin-try] | REQUEST [--key URI] [--root ROOT] --out RESPONSE", help: signHelp}, signFlags, runSign),
+		usage: "--key URI [--workspace DIR] [--allow-last-pin-try] | REQUEST [--key URI] [--root ROOT] --out RESPONSE", help: signHelp}, signFlags, runSign).
+		appending(),
 	define(command{name: "status", summary: "who has signed, who is missing, per role and threshold",
 		usage: "[--workspace DIR] [--json]", help: statusHelp}, workspaceJSONFlags, runStatus),
 	define(command{name: "request export", summary: "write signing requests for air-gapped signers",
 		usage: "[--workspace DIR] --out DIR [--json]", help: requestExportHelp}, requestExportFlags, runRequestExport),
 	define(command{name: "collect", summary: "check air-gapped signers' responses and record their signatures",
-		usage: "[--workspace DIR] [--json] RESPONSE...", help: collectHelp}, collectFlags, runCollect),
+		usage: "[--workspace DIR] [--json] RESPONSE...", help: collectHelp}, collectFlags, runCollect).
+		appending(),
 	define(command{name: "publish", summary: "write the signed metadata once every threshold holds",
-		usage: "[--workspace DIR] [--online-key URI]", help: publishHelp}, publishFlags, runPublish),
-	define(command{name: "resume", summary: "rebuild the state from the transcript after a crash, and go on",
-		usage: "[--workspace DIR]", help: resumeHelp}, workspaceFlags, runResume),
+		usage: "[--workspace DIR] [--online-key URI]", help: publishHelp}, publishFlags, runPublish).
+		appending(),
+	define(command{name: "resume", summary: "mend what a crash left in the transcript, and go on",
+		usage: "[--workspace DIR]", help: resumeHelp}, workspaceFlags, runResume).
+		appending(),
 	define(command{name: "close", summary: "end the ceremony and print the transcript's head for witnesses",
-		usage: "[--workspace DIR] [--json]", help: closeHelp}, workspaceJSONFlags, runClose),
+		usage: "[--workspace DIR] [--json]", help: closeHelp}, workspaceJSONFlags, runClose).
+		appending(),
 	define(command{name: "tui", summary: "the guided terminal UI for the ceremony room",
 		usage: "[WORKSPACE] [--online-key URI] [--allow-last-pin-try] [--plain]", help: tuiHelp}, tuiFlags, runTUICommand),
 
@@ -81,11 +108,12 @@ var commands = []*command{
 
 	// Auditors.
 	define(command{name: "verify", summary: "verify a whole published TUF repository from a trusted root",
-		usage: "METADATA_DIR --root TRUSTED_ROOT [--at TIME] [--json]", help: verifyHelp}, verifyFlags, runVerify),
+		usage: "METADATA_DIR --root TRUSTED_ROOT [--at TIME] [--strict] [--max-metadata-size SIZE] [--json]", help: verifyHelp}, verifyFlags, runVerify).
+		reads(boundedfile.Metadata),
 	define(command{name: "transcript verify", summary: "check a transcript's hash chain and every artifact it names",
 		usage: "FILE [--head DIGEST] [--json]", help: transcriptVerifyHelp}, transcriptVerifyFlags, runTranscriptVerify),
 	define(command{name: "transcript replay", summary: "re-run a ceremony from its transcript and compare what it published",
-		usage: "FILE [--against METADATA_DIR] [--json]", help: transcriptReplayHelp}, transcriptReplayFlags, runTranscriptReplay),
+		usage: "FILE [--head DIGEST] [--against METADATA_DIR] [--json]", help: transcriptReplayHelp}, transcriptReplayFlags, runTranscriptReplay),
 
 	// Everyone.
 	define(command{name: "demo", summary: "bootstrap a repository and run a quarterly ceremony on throwaway SoftHSM tokens",

@@ -15,11 +15,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 	"github.com/ceremony-tuf/ceremony/internal/untrusted"
+	"github.com/ceremony-tuf/ceremony/transcripts"
 )
 
 // env is what a command sees of the world; tests substitute its parts.
@@ -27,6 +31,17 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// limits are the sizes the limit flags set, by flag (see limit).
+	limits map[string]int64
+}
+
+// limit returns the limit in force for a kind of file: kind's default,
+// or the size its flag set.
+func (e *env) limit(kind boundedfile.Limit) boundedfile.Limit {
+	if n, ok := e.limits[kind.Flag]; ok && kind.Flag != "" {
+		kind.Max = n
+	}
+	return kind
 }
 
 func main() {
@@ -63,7 +78,7 @@ func run(ctx context.Context, e *env, args []string) int {
 	args = args[len(strings.Fields(c.name)):]
 	fs := flag.NewFlagSet("ceremony "+c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	do := c.setup(fs)
+	do := c.flags(fs, e)
 	positional, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -73,7 +88,15 @@ func run(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "ceremony %s: %s. Usage: ceremony %s %s (see 'ceremony help %s').\n", c.name, untrusted.Text(err.Error()), c.name, c.usage, c.name)
 		return int(exitcode.Usage)
 	}
-	if err := do(ctx, e, positional); err != nil {
+	var before transcripts.Event
+	if c.appends {
+		before, _ = transcripts.ReadHead(transcriptOf(fs))
+	}
+	err = do(ctx, e, positional)
+	if c.appends {
+		printHeadIfMoved(e, fs, before)
+	}
+	if err != nil {
 		code := exitcode.Of(err)
 		fmt.Fprintf(e.stderr, "ceremony %s: %s\n", c.name, untrusted.Text(err.Error()))
 		if code == exitcode.Usage {
@@ -82,6 +105,63 @@ func run(ctx context.Context, e *env, args []string) int {
 		return int(code)
 	}
 	return int(exitcode.OK)
+}
+
+// flags declares c's flags on fs, and then a flag for the limit of each
+// kind of file it reads (unless declared already: kinds may share one),
+// parsed with boundedfile.ParseSize into e.limits. It returns what runs
+// the command.
+func (c *command) flags(fs *flag.FlagSet, e *env) runFunc {
+	run := c.setup(fs)
+	for _, l := range c.limits {
+		name := strings.TrimPrefix(l.Flag, "--")
+		if name == "" || fs.Lookup(name) != nil {
+			continue
+		}
+		usage := fmt.Sprintf("the most bytes %s may hold: a `SIZE` in bytes, KiB, MiB, GiB or TiB (default %s; docs/LIMITS.md)", l.What, boundedfile.FormatSize(l.Max))
+		fs.Func(name, usage, func(s string) error {
+			n, err := boundedfile.ParseSize(s)
+			if err != nil {
+				return err
+			}
+			if e.limits == nil {
+				e.limits = map[string]int64{}
+			}
+			e.limits[l.Flag] = n
+			return nil
+		})
+	}
+	return run
+}
+
+// transcriptOf is the transcript of the workspace a command's --workspace
+// flag names, or "" for a command without one.
+func transcriptOf(fs *flag.FlagSet) string {
+	f := fs.Lookup("workspace")
+	if f == nil {
+		return ""
+	}
+	return filepath.Join(f.Value.String(), ceremony.TranscriptName)
+}
+
+// printHeadIfMoved prints the head of the transcript a command appended
+// to, when it moved from before, for witnesses to write down after every
+// command that appends: on stdout, or on stderr when the command printed
+// JSON there. It reads the head from the file, without the lock, so it
+// is the head on disk whatever the command did.
+func printHeadIfMoved(e *env, fs *flag.FlagSet, before transcripts.Event) {
+	ev, err := transcripts.ReadHead(transcriptOf(fs))
+	if err != nil || ev.Hash() == before.Hash() {
+		return
+	}
+	w := e.stdout
+	if f := fs.Lookup("json"); f != nil && f.Value.String() == "true" {
+		w = e.stderr
+	}
+	h := ev.Hash()
+	words := strings.Fields(h.Words())
+	fmt.Fprintf(w, "\nTranscript head after event %d, for the witnesses to write down:\n  %s\n  %s\n  %s\n",
+		ev.Seq, h, strings.Join(words[:16], " "), strings.Join(words[16:], " "))
 }
 
 // usageErrorf is a usage error: bad arguments or flags.
@@ -147,7 +227,7 @@ Exit codes are listed in 'ceremony help exit-codes' and the README.
 func printHelp(w io.Writer, c *command) {
 	fmt.Fprintf(w, "Usage: ceremony %s %s\n\n%s\n", c.name, c.usage, strings.TrimSpace(c.help))
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	c.setup(fs)
+	c.flags(fs, &env{})
 	has := false
 	fs.VisitAll(func(*flag.Flag) { has = true })
 	if has {

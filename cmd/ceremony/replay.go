@@ -14,21 +14,32 @@ trusted metadata and must match byte for byte, every signature is verified
 against the recorded keys, every policy check is run again, and the files
 the fold produces must be those the transcript says were published. With
 --against, the files in that folder must match too (root.json and
-timestamp.json may have moved on since). No hardware is needed.
+timestamp.json may have moved on since); each is read within the length of
+the bytes the replay produced for it. No hardware is needed.
 
-Exit status 4 when anything does not match.
+First the transcript is checked as 'ceremony transcript verify' checks it:
+its hash chain and every artifact. The chain cannot show that lines were
+cut from the end: give the head digest the witnesses wrote down with
+--head, in hex or in PGP words, and the transcript must end there before
+anything is replayed. Replay only reads: a torn last line is reported, and
+left for 'ceremony resume' in the ceremony's workspace.
+
+Exit status 4 when anything does not match or the transcript is not
+intact, 3 when a file cannot be read or --head is malformed.
 
 Example:
-  ceremony transcript replay ws-2026-q4/transcript.jsonl --against metadata/`
+  ceremony transcript replay ws-2026-q4/transcript.jsonl --against metadata/
+  ceremony transcript replay ws-2026-q4/transcript.jsonl --head 2bde86fa04862be456b34765fc5a10d1cdecee432b80d3423df512611e4af972`
 
 type transcriptReplayOptions struct {
-	against *string
-	json    *bool
+	against, head *string
+	json          *bool
 }
 
 func transcriptReplayFlags(fs *flag.FlagSet) *transcriptReplayOptions {
 	return &transcriptReplayOptions{
 		against: fs.String("against", "", "a folder of published metadata to compare with"),
+		head:    fs.String("head", "", "the expected head `digest`: 64 hex digits or 32 PGP words"),
 		json:    fs.Bool("json", false, "print JSON for scripts"),
 	}
 }
@@ -37,6 +48,9 @@ func transcriptReplayFlags(fs *flag.FlagSet) *transcriptReplayOptions {
 func runTranscriptReplay(ctx context.Context, e *env, o *transcriptReplayOptions, args []string) error {
 	if len(args) != 1 {
 		return usageErrorf("transcript replay takes one transcript file")
+	}
+	if err := verifyTranscript(e, args[0], *o.head, *o.json); err != nil {
+		return err
 	}
 	rep, err := ceremony.Replay(args[0], *o.against)
 	if *o.json && rep != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 )
 
 const startHelp = `Opens a new ceremony in the workspace (created if missing; it must hold no
@@ -47,7 +48,7 @@ func runStart(ctx context.Context, e *env, o *startOptions, args []string) error
 		return err
 	}
 	facts, _ := readBuildFacts()
-	eng, err := ceremony.Begin(*o.workspace, plan, ceremony.Options{Tool: facts.tool(), PublishDir: *o.publishDir, AfterAppend: afterAppend})
+	eng, err := ceremony.Begin(*o.workspace, plan, ceremony.Options{Tool: facts.tool(), PublishDir: *o.publishDir, MaxMetadata: e.limit(boundedfile.Metadata).Max, AfterAppend: afterAppend})
 	if err != nil {
 		return err
 	}

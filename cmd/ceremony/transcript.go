@@ -48,21 +48,50 @@ func runTranscriptVerify(ctx context.Context, e *env, o *transcriptVerifyOptions
 		return usageErrorf("transcript verify takes one FILE, got %d arguments", len(args))
 	}
 	r, err := transcripts.Verify(args[0], *o.head)
-	if r == nil {
-		// No report: the file cannot be read, or --head is malformed.
+	if werr := showReport(e, r, *o.json); werr != nil {
+		return werr
+	}
+	return transcriptError(r, err)
+}
+
+// showReport prints a verification report, if there is one: as JSON with
+// asJSON, else for people.
+func showReport(e *env, r *transcripts.Report, asJSON bool) error {
+	switch {
+	case r == nil:
+		return nil
+	case asJSON:
+		return writeJSON(e.stdout, r)
+	}
+	printReport(e.stdout, r)
+	return nil
+}
+
+// transcriptError says what a failed transcript verification means: a
+// transcript that is not as it was written is trusted by no one; one that
+// gave no report could not be read, or the head was malformed.
+func transcriptError(r *transcripts.Report, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case r == nil:
 		return exitcode.Mark(exitcode.ErrInput, err)
-	}
-	if *o.json {
-		if werr := writeJSON(e.stdout, r); werr != nil {
-			return werr
-		}
-	} else {
-		printReport(e.stdout, r)
-	}
-	if errors.Is(err, transcripts.ErrIntegrity) {
+	case errors.Is(err, transcripts.ErrIntegrity):
 		return fmt.Errorf("%w. It is not as it was written: do not replay or publish from it; compare it with another copy and with the head the witnesses wrote down", err)
 	}
 	return err
+}
+
+// verifyTranscript checks the transcript at path, against head when not
+// empty, before a replay: nothing is replayed from a transcript that is
+// not as it was written. The report is printed only when it fails (as
+// JSON with asJSON, on stdout), so that a replay prints its own.
+func verifyTranscript(e *env, path, head string, asJSON bool) error {
+	r, err := transcripts.Verify(path, head)
+	if err != nil {
+		showReport(e, r, asJSON)
+	}
+	return transcriptError(r, err)
 }
 
 // printReport writes a verification report for people.

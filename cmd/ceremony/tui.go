@@ -101,7 +101,7 @@ func runTUI(ctx context.Context, e *env, ws, online string, allowLast, plain boo
 	if !plain && (!isTerminal(e.stdin) || !isTerminal(e.stdout)) {
 		return usageErrorf("the TUI needs a terminal: run it in one, or use --plain for line-by-line mode")
 	}
-	eng, err := openWorkspace(ws)
+	eng, err := viewWorkspace(ws)
 	if err != nil {
 		return err
 	}

@@ -5,10 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 	"github.com/ceremony-tuf/ceremony/repoverify"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
@@ -36,25 +36,39 @@ Every check has a stable name (root.chain, timestamp.signature,
 snapshot.meta.claimed.json.hash, delegation.claimed.threshold,
 revocation.no-revoked-key-trusted, ...) and, when it fails, a reason
 (expired, hash-mismatch, threshold-not-reached, duplicate-name, ...);
---json prints them all.
+--json prints them all, and the warnings apart.
 
-Exit status 4 when a check fails, 3 when a file is malformed or cannot be
-read (or METADATA_DIR has no timestamp.json), 2 for bad flags.
+Some failures are warnings here, as the severity table of the ceremony's
+checks says (roles.SeverityOf): what is valid TUF that a ceremony would
+not sign, or what one reference client accepts and another refuses. An
+RSA-PSS signature whose salt is not as long as the digest counts (python-
+tuf accepts it) with a warning naming its key (go-tuf refuses it), and
+the warning says whether the threshold holds without it. --strict makes
+every warning a failure.
+
+Every file is read only if it is a regular file, and within a limit: the
+length snapshot or timestamp lists for it, else --max-metadata-size
+(docs/LIMITS.md).
+
+Exit status 4 when a check fails (or, with --strict, warns), 3 when a file
+is malformed, cannot be read, is not a regular file or is over its limit
+(or METADATA_DIR has no timestamp.json), 2 for bad flags.
 
 Example:
   ceremony verify metadata/ --root trusted-root.json
   ceremony verify metadata/ --root trusted-root.json --at 2027-01-15T00:00:00Z --json`
 
 type verifyOptions struct {
-	root, at *string
-	json     *bool
+	root, at     *string
+	json, strict *bool
 }
 
 func verifyFlags(fs *flag.FlagSet) *verifyOptions {
 	return &verifyOptions{
-		root: fs.String("root", "", "the root metadata file you trust (required)"),
-		at:   fs.String("at", "", "verify as of this time, RFC 3339 (default: now)"),
-		json: fs.Bool("json", false, "print every check as JSON for scripts"),
+		root:   fs.String("root", "", "the root metadata file you trust (required)"),
+		at:     fs.String("at", "", "verify as of this time, RFC 3339 (default: now)"),
+		json:   fs.Bool("json", false, "print every check as JSON for scripts"),
+		strict: fs.Bool("strict", false, "fail on any warning too"),
 	}
 }
 
@@ -70,11 +84,12 @@ func runVerify(ctx context.Context, e *env, o *verifyOptions, args []string) err
 	if err != nil {
 		return err
 	}
-	trusted, err := os.ReadFile(*o.root)
+	lim := e.limit(boundedfile.Metadata)
+	trusted, err := boundedfile.Read(*o.root, lim)
 	if err != nil {
 		return exitcode.Errorf(exitcode.ErrInput, "cannot read the trusted root: %w; give the root metadata file you trust with --root", err)
 	}
-	rep, err := repoverify.Verify(args[0], trusted, at)
+	rep, err := repoverify.VerifyWith(args[0], trusted, repoverify.Options{At: at, Scope: roles.ScopeVerify, Strict: *o.strict, MaxMetadata: lim.Max})
 	if rep != nil {
 		var werr error
 		if *o.json {
@@ -90,11 +105,14 @@ func runVerify(ctx context.Context, e *env, o *verifyOptions, args []string) err
 }
 
 // printRepoReport prints what was verified, one role a line, then every
-// failed or warned check.
+// failed or warned check, each marked with its severity.
 func printRepoReport(w io.Writer, rep *repoverify.Report) error {
 	status := "verified"
-	if !rep.OK {
+	switch {
+	case !rep.OK:
 		status = "DOES NOT VERIFY"
+	case len(rep.Warnings) > 0:
+		status = fmt.Sprintf("verified, with %d warning(s)", len(rep.Warnings))
 	}
 	fmt.Fprintf(w, "repository %s as of %s: %s\n", rep.Dir, rep.At.Format(roles.TimeFormat), status)
 	for _, s := range rep.RootSteps {
@@ -105,16 +123,23 @@ func printRepoReport(w io.Writer, rep *repoverify.Report) error {
 		fmt.Fprintf(w, "  %-16s v%-4d %-28s expires %s  %d of %d keys signed, threshold %d\n",
 			r.Name, r.Version, r.File, r.Expires.Format(roles.TimeFormat), len(r.Signed), r.KeyIDs, r.Threshold)
 	}
-	passed := 0
+	passed, failed := 0, 0
 	var notes []string
 	for _, c := range rep.Checks {
-		if c.Passed {
+		switch {
+		case c.Passed:
 			passed++
 			continue
+		case c.Severity == roles.Error:
+			failed++
 		}
 		notes = append(notes, fmt.Sprintf("  %-7s %s (%s) %s: %s", strings.ToUpper(string(c.Severity)), c.Name, c.Reason, c.File, c.Message))
 	}
-	fmt.Fprintf(w, "%d checks passed, %d failed\n", passed, len(rep.Failures))
+	strict := ""
+	if rep.Strict && len(rep.Warnings) > 0 {
+		strict = ", each a failure under --strict"
+	}
+	fmt.Fprintf(w, "%d checks passed, %d failed, %d warnings%s\n", passed, failed, len(rep.Warnings), strict)
 	for _, n := range notes {
 		fmt.Fprintln(w, n)
 	}

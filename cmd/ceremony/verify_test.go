@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"fmt"
 	"os"
@@ -17,8 +19,11 @@ import (
 
 // Commands for verify.txtar:
 //
-//	mkrepo [-revoke-trusted] DIR   write a small signed repository: DIR/metadata
-//	                               (consistent snapshots) and DIR/trusted-root.json
+//	mkrepo [-revoke-trusted] [-pss-salt-20] DIR
+//	                               write a small signed repository: DIR/metadata
+//	                               (consistent snapshots) and DIR/trusted-root.json;
+//	                               -pss-salt-20 gives the project an RSA key that
+//	                               signs with a 20-byte PSS salt, as other tools may
 //	tamper FILE OLD NEW            replace the first OLD in FILE with NEW
 func init() {
 	scriptCmds["mkrepo"] = cmdMkrepo
@@ -30,16 +35,30 @@ func init() {
 var verifyRef = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
 func cmdMkrepo(ts *testscript.TestScript, neg bool, args []string) {
-	revokeTrusted := false
-	if len(args) > 0 && args[0] == "-revoke-trusted" {
-		revokeTrusted, args = true, args[1:]
+	var o mkrepoOptions
+	for len(args) > 0 && args[0] != "" && args[0][0] == '-' {
+		switch args[0] {
+		case "-revoke-trusted":
+			o.revokeTrusted = true
+		case "-pss-salt-20":
+			o.pssSalt20 = true
+		default:
+			ts.Fatalf("mkrepo: unknown option %s", args[0])
+		}
+		args = args[1:]
 	}
 	if neg || len(args) != 1 {
-		ts.Fatalf("usage: mkrepo [-revoke-trusted] DIR")
+		ts.Fatalf("usage: mkrepo [-revoke-trusted] [-pss-salt-20] DIR")
 	}
-	if err := mkrepo(ts.MkAbs(args[0]), revokeTrusted); err != nil {
+	if err := mkrepo(ts.MkAbs(args[0]), o); err != nil {
 		ts.Fatalf("mkrepo: %v", err)
 	}
+}
+
+// mkrepoOptions change the script repository.
+type mkrepoOptions struct {
+	revokeTrusted bool // the revocation list revokes the project's key
+	pssSalt20     bool // the project's key is RSA and signs with a 20-byte salt
 }
 
 func cmdTamper(ts *testscript.TestScript, neg bool, args []string) {
@@ -58,7 +77,7 @@ func cmdTamper(ts *testscript.TestScript, neg bool, args []string) {
 // mkrepo writes root v1 → v2 (a root key replaced), targets delegating to
 // claimed, claimed delegating to the project sampleproject, a revocation
 // list, snapshot and timestamp, all with in-memory ed25519 keys.
-func mkrepo(dir string, revokeTrusted bool) error {
+func mkrepo(dir string, o mkrepoOptions) error {
 	md := filepath.Join(dir, "metadata")
 	if err := os.MkdirAll(md, 0o755); err != nil {
 		return err
@@ -71,7 +90,18 @@ func mkrepo(dir string, revokeTrusted bool) error {
 		if err != nil {
 			return err
 		}
-		keys[n] = mkKey{s, k}
+		keys[n] = mkKey{s: s, k: k}
+	}
+	if o.pssSalt20 {
+		s, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return err
+		}
+		k, err := roles.KeyFromPublic(s.Public())
+		if err != nil {
+			return err
+		}
+		keys["maintainer"] = mkKey{s: s, k: k, pssSalt: 20}
 	}
 	var failed error
 	check := func(b []byte, err error) []byte {
@@ -127,7 +157,7 @@ func mkrepo(dir string, revokeTrusted bool) error {
 
 	rv := roles.NewRevocations(verifyRef.AddDate(0, 3, 0))
 	revoked := "old"
-	if revokeTrusted {
+	if o.revokeTrusted {
 		revoked = "maintainer"
 	}
 	rv.Revoked = append(rv.Revoked, &roles.Revocation{KeyID: keys[revoked].k.ID(), Key: keys[revoked].k, Role: "sampleproject", Reason: "key lost", RevokedAt: verifyRef.Add(-time.Hour)})
@@ -144,6 +174,9 @@ func mkrepo(dir string, revokeTrusted bool) error {
 type mkKey struct {
 	s crypto.Signer
 	k *roles.Key
+	// pssSalt, when set, is the salt length of the RSA-PSS signatures it
+	// makes, as another tool may have made them.
+	pssSalt int
 }
 
 // mkSigned signs a role with the named keys and returns it as published.
@@ -152,6 +185,11 @@ func mkSigned[R roles.Role](r R, keys map[string]mkKey, signers ...string) ([]by
 	msg := m.CanonicalSigned()
 	for _, n := range signers {
 		sig, err := roles.Sign(keys[n].s, keys[n].k, msg)
+		if salt := keys[n].pssSalt; salt != 0 {
+			digest := sha256.Sum256(msg)
+			sig.KeyID = keys[n].k.ID()
+			sig.Sig, err = rsa.SignPSS(rand.Reader, keys[n].s.(*rsa.PrivateKey), crypto.SHA256, digest[:], &rsa.PSSOptions{SaltLength: salt})
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -87,5 +87,8 @@ func runVersion(ctx context.Context, e *env, asJSON *bool, args []string) error 
 		commit += " (modified)"
 	}
 	fmt.Fprintf(e.stdout, "ceremony %s\ncommit  %s\ngo      %s\nsha256  %s\n", f.Version, commit, f.Go, f.Binary)
+	// Two people compare the digest of the binary they each built aloud
+	// (docs/RUNBOOK.md): words are harder to misread than hex.
+	fmt.Fprintf(e.stdout, "in words: %s\n", digestWords(f.Binary))
 	return nil
 }

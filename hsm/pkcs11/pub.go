@@ -47,7 +47,7 @@ func parsePublic(keyType uint, a, b []byte) (crypto.PublicKey, error) {
 		return pub, nil
 	case ckkECEdwards:
 		if !bytes.Equal(a, oidEd25519) && !isPrintable(a, "edwards25519") {
-			return nil, fmt.Errorf("Edwards key on a curve other than Ed25519 (CKA_EC_PARAMS %x)", a)
+			return nil, fmt.Errorf("an Edwards-curve key on a curve other than Ed25519 (CKA_EC_PARAMS %x)", a)
 		}
 		point := unwrapPoint(b, ed25519.PublicKeySize)
 		if len(point) != ed25519.PublicKeySize {

@@ -112,8 +112,10 @@ func (l Limit) fail(path string, err error) *Error {
 	return &Error{Path: path, Limit: l, Err: err}
 }
 
-// check refuses fi unless it is a regular file within the limit.
-func (l Limit) check(path string, fi fs.FileInfo) error {
+// Check returns an *Error unless fi, what a stat of path returned, is a
+// regular file within the limit: for a file opened otherwise than for
+// reading (a transcript opened to append), checked as Open checks.
+func (l Limit) Check(path string, fi fs.FileInfo) error {
 	if !fi.Mode().IsRegular() {
 		return &Error{Path: path, Limit: l, Type: fi.Mode().Type(), Err: ErrNotRegular}
 	}
@@ -146,7 +148,7 @@ func Open(path string, lim Limit) (*File, error) {
 	if err != nil {
 		return nil, lim.fail(path, err)
 	}
-	if err := lim.check(path, fi); err != nil {
+	if err := lim.Check(path, fi); err != nil {
 		return nil, err
 	}
 	return openRegular(path, lim)
@@ -163,7 +165,7 @@ func openRegular(path string, lim Limit) (*File, error) {
 	}
 	fi, err := f.Stat()
 	if err == nil {
-		err = lim.check(path, fi)
+		err = lim.Check(path, fi)
 	}
 	if err != nil {
 		f.Close()
@@ -177,6 +179,29 @@ func openRegular(path string, lim Limit) (*File, error) {
 
 // Size is the file's size when it was opened.
 func (f *File) Size() int64 { return f.size }
+
+// ReadAt reads len(p) bytes from offset off, within the limit: bytes at
+// or past Limit.Max are never returned, and asking for them is an *Error
+// wrapping ErrTooLarge (for a read that starts below the limit, only when
+// the file holds them).
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, f.lim.fail(f.path, errors.New("negative offset"))
+	}
+	// One byte beyond the limit tells a file that ends there from one
+	// that goes on, as Read does.
+	if room := f.lim.Max + 1 - off; int64(len(p)) > room {
+		p = p[:max(room, 0)]
+	}
+	n, err := f.f.ReadAt(p, off)
+	if off+int64(n) > f.lim.Max {
+		return int(max(f.lim.Max-off, 0)), &Error{Path: f.path, Limit: f.lim, Size: -1, Err: ErrTooLarge}
+	}
+	if err != nil && err != io.EOF {
+		err = f.lim.fail(f.path, err)
+	}
+	return n, err
+}
 
 // Read reads up to len(p) bytes, within the limit.
 func (f *File) Read(p []byte) (int, error) {

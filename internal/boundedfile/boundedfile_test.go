@@ -256,3 +256,34 @@ func TestErrorEscapesPath(t *testing.T) {
 		t.Errorf("message: %q", msg)
 	}
 }
+
+// TestReadAtWithinLimit: ReadAt returns bytes below the limit, and a read
+// that reaches past it, in a file that grew there, is ErrTooLarge.
+func TestReadAtWithinLimit(t *testing.T) {
+	p := write(t, "at", []byte("0123456789"))
+	f, err := Open(p, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, 4)
+	if n, err := f.ReadAt(b, 6); n != 4 || err != nil || string(b) != "6789" {
+		t.Errorf("ReadAt(6) = %d %q, %v", n, b[:n], err)
+	}
+	if n, err := f.ReadAt(b, 8); n != 2 || err != io.EOF {
+		t.Errorf("ReadAt past the end = %d, %v", n, err)
+	}
+	if _, err := f.ReadAt(b, -1); err == nil {
+		t.Error("a negative offset read")
+	}
+	// The file grows past the limit after it was opened.
+	if err := os.WriteFile(p, bytes.Repeat([]byte("x"), 200), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.ReadAt(b, 98); n != 2 || !errors.Is(err, ErrTooLarge) {
+		t.Errorf("ReadAt across the limit = %d, %v", n, err)
+	}
+	if n, err := f.ReadAt(b, 150); n != 0 || !errors.Is(err, ErrTooLarge) {
+		t.Errorf("ReadAt beyond the limit = %d, %v", n, err)
+	}
+}

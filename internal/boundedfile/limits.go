@@ -52,12 +52,24 @@ var (
 	// is the wrong file, and reading it would put its contents where a
 	// PIN goes.
 	PINSource = Limit{What: "a pin-source file", Max: 4 * KiB}
+	// Transcript is a ceremony's transcript, read a line at a time (a
+	// line is at most 1 MiB): a thousand lines of that size. A ceremony's
+	// events are small, its bulk is in artifacts; nothing raises the
+	// limit, since a command never needs more than the file's lines.
+	Transcript = Limit{What: "a transcript", Max: 1 * GiB}
+	// Artifact is a file of a transcript's artifact store: at most one
+	// metadata file, a plan, or the torn tail of a line. A ceremony never
+	// stores a larger one, so nothing raises the limit, and any reader of
+	// the transcript can read what the ceremony stored: four times the
+	// metadata default leaves a ceremony that raised --max-metadata-size
+	// that much room.
+	Artifact = Limit{What: "a transcript artifact", Max: 4 * Metadata.Max}
 )
 
 // Defaults returns the default limits in the order docs/LIMITS.md lists
 // them, for a command that prints them.
 func Defaults() []Limit {
-	return []Limit{Metadata, Projects, Request, Response, Plan, KeyFile, Enrollment, Roots, PINSource}
+	return []Limit{Metadata, Projects, Request, Response, Plan, KeyFile, Enrollment, Roots, PINSource, Transcript, Artifact}
 }
 
 var units = []struct {

@@ -71,8 +71,8 @@ func TestLimitsDocumented(t *testing.T) {
 		if l.Flag != "" {
 			flag = "`" + l.Flag + "`"
 		}
-		row := fmt.Sprintf("| %s | %s | %s | 3 |", kind, FormatSize(l.Max), flag)
-		if !strings.Contains(string(doc), row+"\n") {
+		row := fmt.Sprintf("| %s | %s | %s | ", kind, FormatSize(l.Max), flag)
+		if !strings.Contains(string(doc), row+"3 |\n") && !strings.Contains(string(doc), row+"4 |\n") {
 			t.Errorf("docs/LIMITS.md lacks the row\n%s", row)
 		}
 	}

@@ -135,6 +135,7 @@ var Table = []Row{
 	is(ErrDeclined, Declined, "Nothing was signed. Start again when you are ready."),
 	is(ceremony.ErrState, State, "The ceremony is past that step: see where it stands with 'ceremony status' (or on the TUI's step rail)."),
 	is(ceremony.ErrNetwork, State, "Take the machine off every network, or set allow_network: true in the plan if this is not an air-gapped ceremony."),
+	is(ceremony.ErrNeedsResume, State, "Run 'ceremony resume' in the workspace: it mends what a crash left in the transcript and says what it kept or dropped; nothing else changes it."),
 
 	is(ErrInput, Input, "Check the file or value named, and give it again."),
 	is(hsm.ErrBadURI, Input, "Check the key URI: see 'ceremony devices' for the URI of every key."),
