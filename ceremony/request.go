@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -318,19 +317,19 @@ func ParseRequest(b []byte) (*Request, error) {
 
 func (r *Request) validate() error {
 	if r.Format != requestFormat && r.Format != requestFormatV1 {
-		return reqInvalidf("format is %s; this tool reads %q (and %q): use the ceremony version that exported it", untrusted.Line(strconv.Quote(r.Format)), requestFormat, requestFormatV1)
+		return reqInvalidf("format is %q; this tool reads %q (and %q): use the ceremony version that exported it", r.Format, requestFormat, requestFormatV1)
 	}
 	if r.Format == requestFormatV1 && (r.Previous != nil || r.Delegators != nil) {
 		return reqInvalidf("a %s request carries no previous version or delegators", requestFormatV1)
 	}
 	if !idPattern.MatchString(r.Ceremony) {
-		return reqInvalidf("ceremony %s is not a ceremony id", quote(r.Ceremony))
+		return reqInvalidf("ceremony %q is not a ceremony id", (r.Ceremony))
 	}
 	if !reqHexPattern.MatchString(r.TranscriptHead) {
-		return reqInvalidf("transcript_head %s is not a SHA-256 in lower-case hex", quote(r.TranscriptHead))
+		return reqInvalidf("transcript_head %q is not a SHA-256 in lower-case hex", (r.TranscriptHead))
 	}
 	if !reqRolePattern.MatchString(r.Role) {
-		return reqInvalidf("role %s is not a role name", quote(r.Role))
+		return reqInvalidf("role %q is not a role name", (r.Role))
 	}
 	if r.Version < 1 {
 		return reqInvalidf("version %d is below 1", r.Version)
@@ -342,7 +341,7 @@ func (r *Request) validate() error {
 		return reqInvalidf("the request has no summary of what changes: refuse to sign what you cannot read")
 	}
 	if !reqHexPattern.MatchString(r.Digest) {
-		return reqInvalidf("signed_sha256 %s is not a SHA-256 in lower-case hex", quote(r.Digest))
+		return reqInvalidf("signed_sha256 %q is not a SHA-256 in lower-case hex", (r.Digest))
 	}
 	if got := digestOf(r.Signed); got != r.Digest {
 		return reqInvalidf("the signed bytes have SHA-256 %s, not the %s the request states: the request was changed or damaged; do not sign it, ask for it again", got, r.Digest)
@@ -370,7 +369,7 @@ func (r *Request) validate() error {
 	for i := range r.Signers {
 		s := &r.Signers[i]
 		if !reqHexPattern.MatchString(s.KeyID) {
-			return reqInvalidf("signers[%d].keyid %s is not a keyid", i, quote(s.KeyID))
+			return reqInvalidf("signers[%d].keyid %q is not a keyid", i, (s.KeyID))
 		}
 		if ids[s.KeyID] {
 			return reqInvalidf("signers[%d]: key %s is listed twice", i, short(s.KeyID))
@@ -406,9 +405,6 @@ func (r *Request) validate() error {
 	}
 	return nil
 }
-
-// quote quotes a value from a request or response for a message, escaped.
-func quote(s string) string { return untrusted.Line(strconv.Quote(s)) }
 
 // checkText refuses the request's words that a terminal could act on:
 // control, format and invisible characters, in every field that is free
@@ -670,22 +666,22 @@ func ParseResponse(b []byte) (*Response, error) {
 
 func (r *Response) validate() error {
 	if r.Format != responseFormat {
-		return reqInvalidf("format is %s; this tool reads %q", quote(r.Format), responseFormat)
+		return reqInvalidf("format is %q; this tool reads %q", (r.Format), responseFormat)
 	}
 	if !idPattern.MatchString(r.Ceremony) {
-		return reqInvalidf("ceremony %s is not a ceremony id", quote(r.Ceremony))
+		return reqInvalidf("ceremony %q is not a ceremony id", (r.Ceremony))
 	}
 	if !reqRolePattern.MatchString(r.Role) {
-		return reqInvalidf("role %s is not a role name", quote(r.Role))
+		return reqInvalidf("role %q is not a role name", (r.Role))
 	}
 	if r.Version < 1 {
 		return reqInvalidf("version %d is below 1", r.Version)
 	}
 	if !reqHexPattern.MatchString(r.Digest) {
-		return reqInvalidf("signed_sha256 %s is not a SHA-256 in lower-case hex", quote(r.Digest))
+		return reqInvalidf("signed_sha256 %q is not a SHA-256 in lower-case hex", (r.Digest))
 	}
 	if !reqHexPattern.MatchString(r.KeyID) {
-		return reqInvalidf("keyid %s is not a keyid", quote(r.KeyID))
+		return reqInvalidf("keyid %q is not a keyid", (r.KeyID))
 	}
 	sig, err := hex.DecodeString(r.Sig)
 	if err != nil || len(sig) == 0 || hex.EncodeToString(sig) != r.Sig {
@@ -736,7 +732,7 @@ func (e *Engine) reqCheck(resp *Response) (*RoleState, error) {
 		if pt != nil {
 			holder = pt.Name + "'s key"
 		}
-		return nil, fmt.Errorf("%w: the response says it was signed by %s, but key %s is %s: who signed is told by the key, not by the response; do not collect it, and ask who made it", ErrUntrustedKey, quote(resp.Signer), short(resp.KeyID), holder)
+		return nil, fmt.Errorf("%w: the response says it was signed by %q, but key %s is %s: who signed is told by the key, not by the response; do not collect it, and ask who made it", ErrUntrustedKey, resp.Signer, short(resp.KeyID), holder)
 	}
 	if st.publishing != nil || st.Closed {
 		return nil, fmt.Errorf("%w: publishing has started; no more signatures are taken", ErrState)

@@ -93,7 +93,7 @@ func atFlag(value string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, value)
 	if err != nil {
-		return time.Time{}, usageErrorf("--at %s is not an RFC 3339 time such as 2027-01-15T00:00:00Z", safe(fmt.Sprintf("%q", value)))
+		return time.Time{}, usageErrorf("--at %q is not an RFC 3339 time such as 2027-01-15T00:00:00Z", value)
 	}
 	return t.UTC(), nil
 }

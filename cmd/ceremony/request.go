@@ -299,7 +299,7 @@ func signRequestFile(ctx context.Context, e *env, request, keyURI, out, rootFile
 		return fmt.Errorf("read the answer: %w", err)
 	}
 	if !strings.EqualFold(answer, "yes") {
-		return exitcode.Errorf(exitcode.ErrDeclined, "not signed: the answer was %s, not \"yes\"; nothing was signed or written", safe(fmt.Sprintf("%q", answer)))
+		return exitcode.Errorf(exitcode.ErrDeclined, "not signed: the answer was %q, not \"yes\"; nothing was signed or written", answer)
 	}
 
 	signer, err := openLookedUp(ctx, keyURI, tk, auth)

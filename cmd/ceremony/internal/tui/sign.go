@@ -3,7 +3,6 @@ package tui
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -294,7 +293,7 @@ func (m *Model) confirmed() tea.Cmd {
 	typed := strings.TrimSpace(s.confirm)
 	if typed != "yes" {
 		s.end()
-		m.notice = fmt.Sprintf("Not confirmed (typed %s, not \"yes\"): nothing was signed.", untrusted.Line(strconv.Quote(typed)))
+		m.notice = fmt.Sprintf("Not confirmed (typed %q, not \"yes\"): nothing was signed.", typed)
 		return nil
 	}
 	return m.open()
