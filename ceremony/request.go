@@ -465,15 +465,15 @@ func (r *Request) Claims() []string {
 	}
 	z := summarizer{}
 	for _, t := range r.Thresholds {
-		out = append(out, fmt.Sprintf("under %s: %s", untrusted.Line(t.Under), z.threshold(t.Threshold, t.KeyIDs)))
+		out = append(out, fmt.Sprintf("under %s: %s", shownName(t.Under), z.threshold(t.Threshold, t.KeyIDs)))
 	}
 	for _, s := range r.Signers {
-		who := untrusted.Line(s.Name)
-		if who == "" {
-			who = "no one named"
+		who := "no one named"
+		if s.Name != "" {
+			who = shownName(s.Name)
 		}
 		if s.Device != "" {
-			who += ", " + untrusted.Line(s.Device)
+			who += ", " + shownName(s.Device)
 		}
 		out = append(out, fmt.Sprintf("key %s: %s", z.key(s.KeyID), who))
 	}

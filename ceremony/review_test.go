@@ -211,6 +211,17 @@ func TestSummarizeFromBytes(t *testing.T) {
 	if text := strings.Join(s.Lines(), "\n"); strings.Contains(text, "\x1b") || !strings.Contains(text, `p\x1b[2J`) {
 		t.Errorf("a project name is not escaped:\n%q", text)
 	}
+	// A look-alike project name is flagged for what it is.
+	prev, _ = roles.New(roles.NewTargets(expires)).MarshalJSON()
+	evil.Version = 2
+	evil.Delegations.Roles[0].Name = "requ\u0435sts"
+	s, err = Summarize(RoleClaimed, roles.New(evil).CanonicalSigned(), prev, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := strings.Join(s.Lines(), "\n"); !strings.Contains(text, `moves 1 projects into claimed: requеsts [not ASCII; mixes Cyrillic and Latin; looks like "requests"]`) {
+		t.Errorf("a look-alike project name is not flagged:\n%s", text)
+	}
 }
 
 // quarterlyFixture is a repository bootstrapped and published, and a

@@ -179,7 +179,7 @@ func (z summarizer) key(id string) string {
 	s := untrusted.Line(id[:min(len(id), shownKeyID)])
 	if z.names != nil {
 		if who := z.names(id); who != "" {
-			s += " (" + untrusted.Line(who) + ")"
+			s += " (" + shownName(who) + ")"
 		}
 	}
 	return s
@@ -222,7 +222,7 @@ func (z summarizer) keyDiff(what string, before, after []string) []string {
 // its versions and says when it expires.
 func newSummary(role string, prev, next *roles.Header) *Summary {
 	s := &Summary{Role: role, Version: next.Version}
-	name := untrusted.Line(role)
+	name := shownName(role)
 	switch {
 	case prev != nil:
 		s.Previous = prev.Version
@@ -288,15 +288,15 @@ func (z summarizer) targets(name string, prev, next *roles.Targets) *Summary {
 	if next.Delegations != nil {
 		after = next.Delegations.Roles
 		if sr := next.Delegations.SuccinctRoles; sr != nil {
-			s.Holds = append(s.Holds, fmt.Sprintf("delegates %d hash bins %s-* to %s", 1<<sr.BitLength, untrusted.Line(sr.NamePrefix), z.threshold(sr.Threshold, sr.KeyIDs)))
+			s.Holds = append(s.Holds, fmt.Sprintf("delegates %d hash bins %s-* to %s", 1<<sr.BitLength, shownName(sr.NamePrefix), z.threshold(sr.Threshold, sr.KeyIDs)))
 		}
 	}
 	switch {
 	case projects:
-		s.Holds = append(s.Holds, fmt.Sprintf("%d projects in %s", len(after), untrusted.Line(name)))
+		s.Holds = append(s.Holds, fmt.Sprintf("%d projects in %s", len(after), shownName(name)))
 	case len(after) <= maxListed:
 		for _, r := range after {
-			s.Holds = append(s.Holds, fmt.Sprintf("delegates %s to %s", untrusted.Line(r.Name), z.threshold(r.Threshold, r.KeyIDs)))
+			s.Holds = append(s.Holds, fmt.Sprintf("delegates %s to %s", shownName(r.Name), z.threshold(r.Threshold, r.KeyIDs)))
 		}
 	default:
 		s.Holds = append(s.Holds, fmt.Sprintf("delegates %d roles: %s", len(after), listFew(roleNames(after))))
@@ -325,7 +325,7 @@ func (z summarizer) targets(name string, prev, next *roles.Targets) *Summary {
 	var added, removed, rekeyed []string
 	for _, r := range after {
 		i := slices.IndexFunc(before, func(b *roles.DelegatedRole) bool { return b.Name == r.Name })
-		rn := untrusted.Line(r.Name)
+		rn := shownName(r.Name)
 		switch {
 		case i < 0:
 			added = append(added, r.Name)
@@ -347,12 +347,12 @@ func (z summarizer) targets(name string, prev, next *roles.Targets) *Summary {
 		if !slices.ContainsFunc(after, func(r *roles.DelegatedRole) bool { return r.Name == b.Name }) {
 			removed = append(removed, b.Name)
 			if !projects {
-				s.Changes = append(s.Changes, fmt.Sprintf("no longer delegates %s", untrusted.Line(b.Name)))
+				s.Changes = append(s.Changes, fmt.Sprintf("no longer delegates %s", shownName(b.Name)))
 			}
 		}
 	}
 	if projects {
-		where := untrusted.Line(name)
+		where := shownName(name)
 		if len(added) > 0 {
 			s.Changes = append(s.Changes, fmt.Sprintf("moves %d projects into %s: %s", len(added), where, listFew(added)))
 		}
@@ -395,7 +395,19 @@ func (z summarizer) revocations(prev, next *roles.Revocations) *Summary {
 			*lines = append(*lines, fmt.Sprintf("and %d more revocations", len(added)-maxListed))
 			break
 		}
-		*lines = append(*lines, fmt.Sprintf("revokes key %s, trusted for %s: %s", z.key(r.KeyID), untrusted.Line(r.Role), untrusted.Line(r.Reason)))
+		*lines = append(*lines, fmt.Sprintf("revokes key %s, trusted for %s: %s", z.key(r.KeyID), shownName(r.Role), untrusted.Line(r.Reason)))
+	}
+	return s
+}
+
+// shownName renders a name from outside (a project, a delegated role, a
+// key's holder or device) for review: escaped, and flagged when it is
+// not plain printable ASCII (untrusted.CheckName), so that a look-alike
+// ("requеsts" with a Cyrillic е) says what it is.
+func shownName(n string) string {
+	s := untrusted.Line(n)
+	if r := untrusted.CheckName(n); !r.Plain() {
+		s += " [" + r.String() + "]"
 	}
 	return s
 }
@@ -404,7 +416,7 @@ func (z summarizer) revocations(prev, next *roles.Revocations) *Summary {
 func listFew(items []string) string {
 	shown := make([]string, min(len(items), 5))
 	for i := range shown {
-		shown[i] = untrusted.Line(items[i])
+		shown[i] = shownName(items[i])
 	}
 	out := strings.Join(shown, ", ")
 	if len(items) > len(shown) {
