@@ -323,13 +323,13 @@ func (r *Request) validate() error {
 		return reqInvalidf("a %s request carries no previous version or delegators", requestFormatV1)
 	}
 	if !idPattern.MatchString(r.Ceremony) {
-		return reqInvalidf("ceremony %q is not a ceremony id", (r.Ceremony))
+		return reqInvalidf("ceremony %q is not a ceremony id", r.Ceremony)
 	}
 	if !reqHexPattern.MatchString(r.TranscriptHead) {
-		return reqInvalidf("transcript_head %q is not a SHA-256 in lower-case hex", (r.TranscriptHead))
+		return reqInvalidf("transcript_head %q is not a SHA-256 in lower-case hex", r.TranscriptHead)
 	}
 	if !reqRolePattern.MatchString(r.Role) {
-		return reqInvalidf("role %q is not a role name", (r.Role))
+		return reqInvalidf("role %q is not a role name", r.Role)
 	}
 	if r.Version < 1 {
 		return reqInvalidf("version %d is below 1", r.Version)
@@ -341,7 +341,7 @@ func (r *Request) validate() error {
 		return reqInvalidf("the request has no summary of what changes: refuse to sign what you cannot read")
 	}
 	if !reqHexPattern.MatchString(r.Digest) {
-		return reqInvalidf("signed_sha256 %q is not a SHA-256 in lower-case hex", (r.Digest))
+		return reqInvalidf("signed_sha256 %q is not a SHA-256 in lower-case hex", r.Digest)
 	}
 	if got := digestOf(r.Signed); got != r.Digest {
 		return reqInvalidf("the signed bytes have SHA-256 %s, not the %s the request states: the request was changed or damaged; do not sign it, ask for it again", got, r.Digest)
@@ -369,7 +369,7 @@ func (r *Request) validate() error {
 	for i := range r.Signers {
 		s := &r.Signers[i]
 		if !reqHexPattern.MatchString(s.KeyID) {
-			return reqInvalidf("signers[%d].keyid %q is not a keyid", i, (s.KeyID))
+			return reqInvalidf("signers[%d].keyid %q is not a keyid", i, s.KeyID)
 		}
 		if ids[s.KeyID] {
 			return reqInvalidf("signers[%d]: key %s is listed twice", i, short(s.KeyID))
@@ -669,19 +669,19 @@ func (r *Response) validate() error {
 		return reqInvalidf("format is %q; this tool reads %q", (r.Format), responseFormat)
 	}
 	if !idPattern.MatchString(r.Ceremony) {
-		return reqInvalidf("ceremony %q is not a ceremony id", (r.Ceremony))
+		return reqInvalidf("ceremony %q is not a ceremony id", r.Ceremony)
 	}
 	if !reqRolePattern.MatchString(r.Role) {
-		return reqInvalidf("role %q is not a role name", (r.Role))
+		return reqInvalidf("role %q is not a role name", r.Role)
 	}
 	if r.Version < 1 {
 		return reqInvalidf("version %d is below 1", r.Version)
 	}
 	if !reqHexPattern.MatchString(r.Digest) {
-		return reqInvalidf("signed_sha256 %q is not a SHA-256 in lower-case hex", (r.Digest))
+		return reqInvalidf("signed_sha256 %q is not a SHA-256 in lower-case hex", r.Digest)
 	}
 	if !reqHexPattern.MatchString(r.KeyID) {
-		return reqInvalidf("keyid %q is not a keyid", (r.KeyID))
+		return reqInvalidf("keyid %q is not a keyid", r.KeyID)
 	}
 	sig, err := hex.DecodeString(r.Sig)
 	if err != nil || len(sig) == 0 || hex.EncodeToString(sig) != r.Sig {
