@@ -157,7 +157,7 @@ online: {participant: online}
 	}
 	defer e2.Release()
 	rootSummary := strings.Join(e2.State().Role(RoleRoot).Summary, "\n")
-	for _, want := range []string{"root v1 → v2", "threshold 2 of 3 → 3 of 3", "adds key " + ps.id("frank")[:8] + " (frank)", "removes key " + ps.id("carol")[:8] + " (carol)"} {
+	for _, want := range []string{"root v1 → v2", "threshold 2 of 3 → 3 of 3", "adds key " + ps.id("frank")[:16] + " (frank)", "removes key " + ps.id("carol")[:16] + " (carol)"} {
 		if !strings.Contains(rootSummary, want) {
 			t.Errorf("root summary lacks %q:\n%s", want, rootSummary)
 		}

@@ -87,6 +87,8 @@ type signedData struct {
 	Signer string      `json:"signer"` // the participant's name
 	Via    string      `json:"via"`    // "device", "response", "online"
 	Device *hsm.Device `json:"device,omitempty"`
+	// ClaimedDevice is the device a response says signed: the signer's claim, not verified.
+	ClaimedDevice *hsm.Device `json:"device_claimed_by_signer,omitempty"`
 }
 
 type publishData struct {
@@ -395,7 +397,7 @@ func (s *State) admitSigned(d signedData) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	rec := SignatureRecord{Signature: roles.Signature{KeyID: d.KeyID, Sig: sig}, Signer: d.Signer, Via: d.Via, Device: d.Device}
+	rec := SignatureRecord{Signature: roles.Signature{KeyID: d.KeyID, Sig: sig}, Signer: d.Signer, Via: d.Via, Device: d.Device, ClaimedDevice: d.ClaimedDevice}
 	return func() { r.Signatures = append(r.Signatures, rec) }, nil
 }
 

@@ -431,6 +431,9 @@ var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 var keyidPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func (p *Plan) validate() error {
+	if err := p.checkText(); err != nil {
+		return err
+	}
 	if !idPattern.MatchString(p.Ceremony) {
 		return planErrorf("ceremony", "%q is not an id: use lower-case letters, digits, '.', '_' and '-', e.g. pypi-2026-q4", p.Ceremony)
 	}
@@ -562,6 +565,64 @@ func (p *Plan) validate() error {
 		}
 	}
 	return nil
+}
+
+// checkText refuses a plan whose strings hold a character a terminal could
+// act on or a reader could not see (untrusted.Check): names, devices,
+// paths, URIs, reasons, each named by its path in the plan. The faces
+// escape what they show as well; a plan is refused outright so that what
+// a transcript records is readable as it stands.
+func (p *Plan) checkText() error {
+	fields := map[string]string{"ceremony": p.Ceremony}
+	if s := p.Start; s != nil {
+		fields["start.trusted_root"], fields["start.metadata"] = s.TrustedRoot, s.Metadata
+	}
+	for i, pt := range p.Participants {
+		f := fmt.Sprintf("participants[%d].", i)
+		fields[f+"name"], fields[f+"key_file"], fields[f+"keyid"], fields[f+"device"] = pt.Name, pt.KeyFile, pt.KeyID, pt.Device
+	}
+	if o := p.Online; o != nil {
+		fields["online.participant"], fields["online.key_uri"] = o.Participant, o.KeyURI
+	}
+	for field, c := range map[string]*KeysChange{"root": p.Root, "targets.claimed": p.claimedKeys()} {
+		if c != nil {
+			names(fields, field, c)
+		}
+	}
+	if p.Targets != nil {
+		names(fields, "targets", &p.Targets.KeysChange)
+	}
+	if c := p.Claimed; c != nil {
+		fields["claimed.projects_file"] = c.ProjectsFile
+		for i, n := range c.RemoveProjects {
+			fields[fmt.Sprintf("claimed.remove_projects[%d]", i)] = n
+		}
+		for i, e := range c.Enrollments {
+			f := fmt.Sprintf("claimed.enrollments[%d].", i)
+			fields[f+"project"], fields[f+"file"], fields[f+"nonce"] = e.Project, e.File, e.Nonce
+		}
+		if ep := c.EnrollmentPolicy; ep != nil {
+			f := "claimed.enrollment_policy."
+			fields[f+"roots_file"], fields[f+"pin_policy"], fields[f+"touch_policy"] = ep.RootsFile, ep.PINPolicy, ep.TouchPolicy
+		}
+	}
+	if r := p.Revocations; r != nil {
+		for i, e := range r.Add {
+			f := fmt.Sprintf("revocations.add[%d].", i)
+			fields[f+"keyid"], fields[f+"role"], fields[f+"reason"] = e.KeyID, e.Role, e.Reason
+		}
+	}
+	return checkFields(ErrPlan, fields)
+}
+
+// names adds the participant names a keys change lists to fields.
+func names(fields map[string]string, field string, c *KeysChange) {
+	for i, n := range c.Add {
+		fields[fmt.Sprintf("%s.add[%d]", field, i)] = n
+	}
+	for i, n := range c.Remove {
+		fields[fmt.Sprintf("%s.remove[%d]", field, i)] = n
+	}
 }
 
 func (p *Plan) claimedKeys() *KeysChange {

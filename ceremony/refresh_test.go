@@ -69,8 +69,10 @@ online: {participant: online}
 	if got := root.Summary[0]; got != "root v1 → v2; expires 2027-11-06" {
 		t.Errorf("root summary %q", got)
 	}
-	if len(root.Summary) != 1 {
-		t.Errorf("an expiry refresh changed more than the expiry: %v", root.Summary)
+	for _, l := range root.Summary[1:] {
+		if strings.Contains(l, "→") || strings.Contains(l, "adds") || strings.Contains(l, "removes") {
+			t.Errorf("an expiry refresh changed more than the expiry: %q", l)
+		}
 	}
 	for _, n := range []string{"alice", "bob", "dave", "erin"} {
 		if _, err := e.Sign(ps[n], nil); err != nil {

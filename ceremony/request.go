@@ -7,13 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
@@ -21,8 +24,11 @@ import (
 // out of the workspace, a response comes back. docs/FORMATS.md specifies
 // both.
 const (
-	requestFormat  = "ceremony-signing-request/1"
+	requestFormat  = "ceremony-signing-request/2"
 	responseFormat = "ceremony-signing-response/1"
+	// requestFormatV1 is the format before requests carried the previous
+	// version: still read, with nothing to compare against.
+	requestFormatV1 = "ceremony-signing-request/1"
 )
 
 // Errors that refuse a signing request or response, one per class, so that
@@ -44,8 +50,10 @@ var (
 )
 
 // MaxRequestSize bounds the request and response files readers accept. A
-// claimed role of 100,000 projects is about 57 MB; base64 makes it 76 MB.
-const MaxRequestSize = 128 << 20
+// claimed role of 100,000 projects is about 57 MB; base64 makes it 76 MB,
+// and a request carries it twice (the bytes to sign and the previous
+// version): boundedfile.Request's default.
+const MaxRequestSize = 768 << 20
 
 // Request is a self-contained signing request for one staged role: what
 // an air-gapped signer needs to decide and sign, with no workspace.
@@ -58,9 +66,12 @@ type Request struct {
 	TranscriptHead string `json:"transcript_head"`
 	Role           string `json:"role"`
 	Version        int64  `json:"version"`
-	// Summary says in plain words what changes.
+	// Summary says in plain words what changes, as the requester puts
+	// it. A signer's tool shows it apart, as the requester's words: what
+	// it shows as fact it reads from Signed and Previous (Review).
 	Summary []string `json:"summary"`
-	// ChecksPassed names the policy checks the staged role passed.
+	// ChecksPassed names the policy checks the staged role passed, as the
+	// requester says.
 	ChecksPassed []string `json:"checks_passed"`
 	// Signed is the canonical JSON of the role's signed part: the bytes a
 	// signature covers (base64 in the file).
@@ -72,6 +83,19 @@ type Request struct {
 	Thresholds []RequestThreshold `json:"thresholds"`
 	// Signers are the keys that may sign, with who holds them.
 	Signers []RequestSigner `json:"signers"`
+	// Previous is the role's previous version, the whole metadata file as
+	// the ceremony's verified starting repository holds it (base64 in the
+	// file); absent for a role the ceremony creates. The signer's tool
+	// compares the bytes to sign with it, and verifies it under the root
+	// the signer pins (VerifyPrevious).
+	Previous []byte `json:"previous,omitempty"`
+	// Delegators are the metadata files, as that repository holds them,
+	// that delegate to the role from below root: targets for claimed and
+	// revocations; targets then claimed for a claimed bin. With them a
+	// signer who pins root verifies Previous.
+	Delegators [][]byte `json:"delegators,omitempty"`
+
+	review *Summary // what Signed and Previous say, read by validate
 }
 
 // RequestThreshold is one delegation a role must reach.
@@ -105,9 +129,13 @@ type Response struct {
 	KeyID  string `json:"keyid"`
 	// Sig is the signature, hex, as TUF metadata holds it.
 	Sig string `json:"sig"`
-	// Signer is the key holder's name as the request gave it.
+	// Signer is the key holder's name as the request gave it. Collect
+	// refuses a name that is not the one the ceremony's plan gives the
+	// key: who signed is told by the key.
 	Signer string `json:"signer"`
-	// Device describes the device that signed, as its backend reports it.
+	// Device describes the device that signed, as its backend reported
+	// it on the signer's machine: the signer's claim, which the ceremony
+	// records as such and cannot verify.
 	Device *hsm.Device `json:"device"`
 	// Time is when the signature was made (UTC, whole seconds), by the
 	// signing machine's clock.
@@ -215,6 +243,11 @@ func (e *Engine) reqFor(r *RoleState) (*Request, error) {
 	if req.Summary == nil {
 		req.Summary = []string{}
 	}
+	prev, delegators, err := st.previous(r.Role)
+	if err != nil {
+		return nil, err
+	}
+	req.Previous, req.Delegators = prev, delegators
 	for _, f := range r.Checks {
 		if f.Passed && !slices.Contains(req.ChecksPassed, f.Check) {
 			req.ChecksPassed = append(req.ChecksPassed, f.Check)
@@ -283,8 +316,11 @@ func ParseRequest(b []byte) (*Request, error) {
 }
 
 func (r *Request) validate() error {
-	if r.Format != requestFormat {
-		return reqInvalidf("format is %q; this tool reads %q: use the ceremony version that exported it", r.Format, requestFormat)
+	if r.Format != requestFormat && r.Format != requestFormatV1 {
+		return reqInvalidf("format is %q; this tool reads %q (and %q): use the ceremony version that exported it", r.Format, requestFormat, requestFormatV1)
+	}
+	if r.Format == requestFormatV1 && (r.Previous != nil || r.Delegators != nil) {
+		return reqInvalidf("a %s request carries no previous version or delegators", requestFormatV1)
 	}
 	if !idPattern.MatchString(r.Ceremony) {
 		return reqInvalidf("ceremony %q is not a ceremony id", r.Ceremony)
@@ -298,6 +334,9 @@ func (r *Request) validate() error {
 	if r.Version < 1 {
 		return reqInvalidf("version %d is below 1", r.Version)
 	}
+	if err := r.checkText(); err != nil {
+		return err
+	}
 	if len(r.Summary) == 0 {
 		return reqInvalidf("the request has no summary of what changes: refuse to sign what you cannot read")
 	}
@@ -307,13 +346,22 @@ func (r *Request) validate() error {
 	if got := digestOf(r.Signed); got != r.Digest {
 		return reqInvalidf("the signed bytes have SHA-256 %s, not the %s the request states: the request was changed or damaged; do not sign it, ask for it again", got, r.Digest)
 	}
-	v, err := reqSignedVersion(r.Role, r.Signed)
+	review, err := Summarize(r.Role, r.Signed, r.Previous, nil)
 	if err != nil {
-		return reqInvalidf("the signed bytes are not %s metadata in canonical form (%v): do not sign them", r.Role, err)
+		return err
 	}
-	if v != r.Version {
-		return reqInvalidf("the signed bytes are %s version %d, but the request says version %d: do not sign it", r.Role, v, r.Version)
+	if review.Version != r.Version {
+		return reqInvalidf("the signed bytes are %s version %d, but the request says version %d: do not sign it", r.Role, review.Version, r.Version)
 	}
+	if want := delegatorsOf(r.Role); r.Delegators != nil && len(r.Delegators) != len(want) {
+		return reqInvalidf("the request carries %d delegators for %s; it takes %d (%s)", len(r.Delegators), r.Role, len(want), strings.Join(want, ", "))
+	}
+	for i, d := range r.Delegators {
+		if _, err := roles.Parse[*roles.Targets](d); err != nil {
+			return reqInvalidf("delegators[%d] is not targets metadata: %v", i, err)
+		}
+	}
+	r.review = review
 	if len(r.Signers) == 0 {
 		return reqInvalidf("the request names no key that may sign")
 	}
@@ -358,6 +406,191 @@ func (r *Request) validate() error {
 	return nil
 }
 
+// checkText refuses the request's words that a terminal could act on:
+// control, format and invisible characters, in every field that is free
+// text or a name, each named by its path.
+func (r *Request) checkText() error {
+	for i, l := range r.Summary {
+		if err := untrusted.CheckText(fmt.Sprintf("summary[%d]", i), l); err != nil {
+			return fmt.Errorf("%w: %w", ErrRequestInvalid, err)
+		}
+	}
+	fields := map[string]string{}
+	for i, c := range r.ChecksPassed {
+		fields[fmt.Sprintf("checks_passed[%d]", i)] = c
+	}
+	for i, t := range r.Thresholds {
+		fields[fmt.Sprintf("thresholds[%d].under", i)] = t.Under
+	}
+	for i, s := range r.Signers {
+		fields[fmt.Sprintf("signers[%d].name", i)] = s.Name
+		fields[fmt.Sprintf("signers[%d].device", i)] = s.Device
+	}
+	return checkFields(ErrRequestInvalid, fields)
+}
+
+// checkFields checks each value with untrusted.Check, in the order of
+// their paths, so that the first refusal is the same every time, and
+// wraps a refusal with kind (ErrRequestInvalid, ErrPlan).
+func checkFields(kind error, fields map[string]string) error {
+	for _, path := range slices.Sorted(maps.Keys(fields)) {
+		if err := untrusted.Check(path, fields[path]); err != nil {
+			return fmt.Errorf("%w: %w", kind, err)
+		}
+	}
+	return nil
+}
+
+// Review is what the request's bytes say, read by this tool from Signed
+// and, when the request carries it, Previous: the facts a signer is
+// shown, apart from what the request says about them.
+func (r *Request) Review() *Summary { return r.review }
+
+// Claims are what the request says that this tool does not read from
+// its bytes: its summary, the policy checks it says the role passed, the
+// thresholds it says the role must reach, and who it says holds each key.
+// A face shows them apart from Review, as the requester's words. They are
+// escaped with untrusted.Line, a line each.
+func (r *Request) Claims() []string {
+	var out []string
+	for _, s := range r.Summary {
+		out = append(out, untrusted.Lines(s)...)
+	}
+	if len(r.ChecksPassed) > 0 {
+		checks := make([]string, len(r.ChecksPassed))
+		for i, c := range r.ChecksPassed {
+			checks[i] = untrusted.Line(c)
+		}
+		out = append(out, "policy checks passed: "+strings.Join(checks, ", "))
+	}
+	z := summarizer{}
+	for _, t := range r.Thresholds {
+		out = append(out, fmt.Sprintf("under %s: %s", shownName(t.Under), z.threshold(t.Threshold, t.KeyIDs)))
+	}
+	for _, s := range r.Signers {
+		who := "no one named"
+		if s.Name != "" {
+			who = shownName(s.Name)
+		}
+		if s.Device != "" {
+			who += ", " + shownName(s.Device)
+		}
+		out = append(out, fmt.Sprintf("key %s: %s", z.key(s.KeyID), who))
+	}
+	return out
+}
+
+// delegatorsOf names the roles whose metadata links role to root, from
+// the top, as Delegators carries them.
+func delegatorsOf(role string) []string {
+	switch {
+	case role == RoleRoot || role == RoleTargets:
+		return nil
+	case role == RoleClaimed || role == RoleRevocations:
+		return []string{RoleTargets}
+	case strings.HasPrefix(role, binPrefix+"-"):
+		return []string{RoleTargets, RoleClaimed}
+	}
+	return nil
+}
+
+// ErrNoPrevious: a request carries no previous version (or not what
+// verifying it needs), so there is nothing to verify under a pinned root.
+var ErrNoPrevious = errors.New("the request carries no previous version to verify")
+
+// VerifyPrevious verifies the request's previous version under root, the
+// root metadata file the signer pins (the repository's current root), and
+// returns the pinned root's version. A previous root must be the pinned
+// root itself, or follow it as the TUF client workflow requires (signed by
+// a threshold of its keys and of its own, one version newer). A previous
+// targets must be signed under the pinned root's targets keys; a role
+// below targets under its delegators', each verified in turn from the
+// pinned root. The error wraps ErrUntrusted when something does not
+// verify, ErrNoPrevious when there is nothing to verify, and
+// ErrRequestInvalid when the pinned root is not root metadata.
+func (r *Request) VerifyPrevious(root []byte) (int64, error) {
+	pinned, err := roles.Parse[*roles.Root](root)
+	if err != nil {
+		return 0, fmt.Errorf("%w: the pinned root: %w", ErrRequestInvalid, err)
+	}
+	pv := pinned.Signed.Version
+	if _, err := roles.VerifySelfSigned(pinned); err != nil {
+		return pv, fmt.Errorf("%w: the pinned root: %w", ErrUntrusted, err)
+	}
+	if r.Previous == nil {
+		return pv, fmt.Errorf("%w: %s v%d is new in this ceremony, or the request is of the format before requests carried it", ErrNoPrevious, r.Role, r.Version)
+	}
+	untrustedf := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s v%d's previous version does not verify under your pinned root v%d: %s", ErrUntrusted, r.Role, r.Version, pv, fmt.Sprintf(format, args...))
+	}
+	if r.Role == RoleRoot {
+		prev, err := roles.Parse[*roles.Root](r.Previous)
+		if err != nil {
+			return pv, reqInvalidf("previous: %v", err)
+		}
+		switch v := prev.Signed.Version; {
+		case v == pv:
+			if !bytes.Equal(prev.CanonicalSigned(), pinned.CanonicalSigned()) {
+				return pv, untrustedf("it is root v%d, as is the pinned root, but with other content", v)
+			}
+		case v == pv+1:
+			if _, err := roles.VerifyRootUpdate(pinned, prev); err != nil {
+				return pv, untrustedf("%v", err)
+			}
+		default:
+			return pv, untrustedf("it is root v%d; pin the repository's current root, v%d or v%d", v, r.Version-1, r.Version-2)
+		}
+		return pv, nil
+	}
+	want := delegatorsOf(r.Role)
+	if r.Role != RoleTargets && (want == nil || len(r.Delegators) != len(want)) {
+		return pv, fmt.Errorf("%w: the request does not carry the metadata that delegates %s, so its previous version cannot be verified from root", ErrNoPrevious, r.Role)
+	}
+	// Walk down from the pinned root: each file under the delegation its
+	// parent gives it, the previous version last.
+	del, err := pinned.Signed.Delegation(roles.TypeTargets)
+	if err != nil {
+		return pv, untrustedf("%v", err)
+	}
+	chain := append(slices.Clone(r.Delegators), r.Previous)
+	names := append(slices.Clone(want), r.Role)
+	for i, b := range chain {
+		if names[i] == RoleRevocations {
+			// Its own type, under claimed's keys; always last.
+			m, err := roles.Parse[*roles.Revocations](b)
+			if err == nil {
+				_, err = roles.Verify(m, del)
+			}
+			if err != nil {
+				return pv, untrustedf("%s: %v", names[i], err)
+			}
+			break
+		}
+		m, err := roles.Parse[*roles.Targets](b)
+		if err == nil {
+			_, err = roles.Verify(m, del)
+		}
+		if err != nil {
+			return pv, untrustedf("%s: %v", names[i], err)
+		}
+		if i+1 == len(chain) {
+			break
+		}
+		next := names[i+1]
+		if next == RoleRevocations {
+			next = RoleClaimed
+		}
+		if m.Signed.Delegations == nil {
+			return pv, untrustedf("%s delegates nothing", names[i])
+		}
+		if del, err = m.Signed.Delegations.Delegation(next); err != nil {
+			return pv, untrustedf("%v", err)
+		}
+		del.Role = names[i+1]
+	}
+	return pv, nil
+}
+
 // Signer returns the request's signer entry for keyid, or nil.
 func (r *Request) Signer(keyid string) *RequestSigner {
 	for i := range r.Signers {
@@ -366,75 +599,6 @@ func (r *Request) Signer(keyid string) *RequestSigner {
 		}
 	}
 	return nil
-}
-
-// reqSignedVersion checks that canonical is the canonical JSON of role's
-// signed part and returns its version. Canonical JSON writes control
-// characters in strings raw (a PEM key's newlines), which JSON parsers
-// refuse; so the bytes are made JSON by escaping those, wrapped in an
-// envelope, parsed strictly as the role's type, and written canonically
-// again: the result must be the very bytes given.
-func reqSignedVersion(role string, canonical []byte) (int64, error) {
-	doc := make([]byte, 0, len(canonical)+48)
-	doc = append(doc, `{"signatures":[],"signed":`...)
-	doc = reqEscapeControls(doc, canonical)
-	doc = append(doc, '}')
-	var (
-		v     int64
-		again []byte
-		err   error
-	)
-	switch role {
-	case RoleRoot:
-		v, again, err = reqReparse(doc, func(r *roles.Root) int64 { return r.Version })
-	case RoleRevocations:
-		v, again, err = reqReparse(doc, func(r *roles.Revocations) int64 { return r.Version })
-	case RoleSnapshot:
-		v, again, err = reqReparse(doc, func(r *roles.Snapshot) int64 { return r.Version })
-	case RoleTimestamp:
-		v, again, err = reqReparse(doc, func(r *roles.Timestamp) int64 { return r.Version })
-	default:
-		v, again, err = reqReparse(doc, func(r *roles.Targets) int64 { return r.Version })
-	}
-	if err != nil {
-		return 0, err
-	}
-	if !bytes.Equal(again, canonical) {
-		return 0, errors.New("they are not in canonical form")
-	}
-	return v, nil
-}
-
-func reqReparse[R roles.Role](doc []byte, version func(R) int64) (int64, []byte, error) {
-	m, err := roles.Parse[R](doc)
-	if err != nil {
-		return 0, nil, err
-	}
-	return version(m.Signed), m.CanonicalSigned(), nil
-}
-
-// reqEscapeControls appends src to dst with every control character
-// inside a JSON string written as a \u00XX escape.
-func reqEscapeControls(dst, src []byte) []byte {
-	const hexd = "0123456789abcdef"
-	in, esc := false, false
-	for _, c := range src {
-		switch {
-		case !in:
-			in = c == '"'
-		case esc:
-			esc = false
-		case c == '\\':
-			esc = true
-		case c == '"':
-			in = false
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&15])
-			continue
-		}
-		dst = append(dst, c)
-	}
-	return dst
 }
 
 // SignRequest signs a request's bytes with signer, as an air-gapped signer
@@ -502,7 +666,7 @@ func ParseResponse(b []byte) (*Response, error) {
 
 func (r *Response) validate() error {
 	if r.Format != responseFormat {
-		return reqInvalidf("format is %q; this tool reads %q", r.Format, responseFormat)
+		return reqInvalidf("format is %q; this tool reads %q", (r.Format), responseFormat)
 	}
 	if !idPattern.MatchString(r.Ceremony) {
 		return reqInvalidf("ceremony %q is not a ceremony id", r.Ceremony)
@@ -526,7 +690,17 @@ func (r *Response) validate() error {
 	if r.Time.IsZero() || r.Time.Location() != time.UTC {
 		return reqInvalidf("time %s is not a UTC time", r.Time.Format(time.RFC3339))
 	}
-	return nil
+	fields := map[string]string{"signer": r.Signer}
+	if d := r.Device; d != nil {
+		for path, v := range map[string]string{"backend": d.Backend, "uri": d.URI, "model": d.Model, "manufacturer": d.Manufacturer,
+			"serial": d.Serial, "label": d.Label, "firmware": d.Firmware} {
+			fields["device."+path] = v
+		}
+		if err := hsm.CheckNoPIN(d.URI); err != nil {
+			return reqInvalidf("device.uri: %v", err)
+		}
+	}
+	return checkFields(ErrRequestInvalid, fields)
 }
 
 // CheckResponse checks a response against the ceremony as Collect does,
@@ -550,6 +724,15 @@ func (e *Engine) reqCheck(resp *Response) (*RoleState, error) {
 	}
 	if resp.Ceremony != st.Plan.Ceremony {
 		return nil, fmt.Errorf("%w: the response is for ceremony %q, this workspace holds ceremony %q: collect it in that ceremony's workspace", ErrOtherCeremony, resp.Ceremony, st.Plan.Ceremony)
+	}
+	// Who signed is told by the key, never by the response's words: a
+	// name that is not the key's holder's is refused.
+	if pt := st.Plan.participantByKeyID(resp.KeyID); resp.Signer != "" && (pt == nil || pt.Name != resp.Signer) {
+		holder := "no participant's key"
+		if pt != nil {
+			holder = pt.Name + "'s key"
+		}
+		return nil, fmt.Errorf("%w: the response says it was signed by %q, but key %s is %s: who signed is told by the key, not by the response; do not collect it, and ask who made it", ErrUntrustedKey, resp.Signer, short(resp.KeyID), holder)
 	}
 	if st.publishing != nil || st.Closed {
 		return nil, fmt.Errorf("%w: publishing has started; no more signatures are taken", ErrState)
@@ -585,5 +768,7 @@ func (e *Engine) Collect(resp *Response) error {
 	if err != nil {
 		return err
 	}
-	return e.record(eventSigned, signedData{Role: r.Role, KeyID: resp.KeyID, Sig: resp.Sig, Signer: e.st.name(resp.KeyID), Via: "response", Device: resp.Device})
+	// The device a response describes is the signer's claim: it is
+	// recorded as such, apart from the devices this tool identified.
+	return e.record(eventSigned, signedData{Role: r.Role, KeyID: resp.KeyID, Sig: resp.Sig, Signer: e.st.name(resp.KeyID), Via: "response", ClaimedDevice: resp.Device})
 }

@@ -201,7 +201,9 @@ func TestRequestRoundTrip(t *testing.T) {
 			t.Errorf("fold: %s has %d signatures", role, len(r.Signatures))
 		}
 		for _, s := range r.Signatures {
-			if s.Via != "response" || s.Device == nil || s.Device.Backend != "memory" || !slices.Contains(who, s.Signer) {
+			// The device a response describes is the signer's claim,
+			// recorded apart from the devices the ceremony identified.
+			if s.Via != "response" || s.Device != nil || s.ClaimedDevice == nil || s.ClaimedDevice.Backend != "memory" || !slices.Contains(who, s.Signer) {
 				t.Errorf("fold: %s signature %+v", role, s)
 			}
 		}
@@ -229,16 +231,16 @@ func TestRequestSignedBytesKeepControlCharacters(t *testing.T) {
 	if !bytes.Contains(canon, []byte("\n")) {
 		t.Fatal("test needs raw newlines in canonical bytes")
 	}
-	v, err := reqSignedVersion(RoleClaimed, canon)
-	if err != nil || v != 1 {
-		t.Fatalf("version %d, %v", v, err)
+	sum, err := Summarize(RoleClaimed, canon, nil, nil)
+	if err != nil || sum.Version != 1 {
+		t.Fatalf("summary %+v, %v", sum, err)
 	}
 	// The same with a raw newline outside a string is not canonical.
 	bad := append([]byte{'\n'}, canon...)
-	if _, err := reqSignedVersion(RoleClaimed, bad); err == nil {
+	if _, err := Summarize(RoleClaimed, bad, nil, nil); err == nil {
 		t.Error("white space before the document was accepted")
 	}
-	if _, err := reqSignedVersion(RoleRoot, canon); err == nil {
+	if _, err := Summarize(RoleRoot, canon, nil, nil); err == nil {
 		t.Error("targets bytes accepted as root")
 	}
 }
@@ -337,7 +339,7 @@ func TestRequestRefusals(t *testing.T) {
 		{"empty", nil},
 		{"trailing data", append(bytes.Clone(rootBytes), `{}`...)},
 		{"unknown field", editJSON(rootBytes, "note", "sign me")},
-		{"another format", editJSON(rootBytes, "format", "ceremony-signing-request/2")},
+		{"another format", editJSON(rootBytes, "format", "ceremony-signing-request/3")},
 		{"digest changed", editJSON(rootBytes, "signed_sha256", strings.Repeat("0", 64))},
 		{"version changed", editJSON(rootBytes, "version", 2)},
 		{"role changed", editJSON(rootBytes, "role", RoleTargets)},
@@ -507,20 +509,8 @@ func TestRequestRootRotationAndOtherVersion(t *testing.T) {
 	dir := t.TempDir()
 	ps := newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online", "frank")
 	const id = "same-id"
+	publishBootstrap(t, dir, ps, strings.Replace(bootstrapPlan, "bootstrap-test", id, 1))
 	boot := strings.Replace(bootstrapPlan, "bootstrap-test", id, 1) + ps.participants("alice", "bob", "carol", "dave", "erin", "online")
-	e1, err := Begin(filepath.Join(dir, "ws1"), writePlan(t, dir, "b1.yaml", boot), Options{Tool: Tool{Version: "test"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signAllAs(t, e1, ps, "alice", "bob", "dave", "erin")
-	if _, err := e1.Publish(ps["online"], nil); err != nil {
-		t.Fatal(err)
-	}
-	e1.Release()
-	trusted := mustRead(t, filepath.Join(dir, "ws1", "metadata", "1.root.json"))
-	if err := os.WriteFile(filepath.Join(dir, "trusted-root.json"), trusted, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	q := writePlan(t, dir, "q.yaml", "ceremony: "+id+`
 reference_time: 2026-11-02T00:00:00Z
 allow_network: true

@@ -112,6 +112,8 @@ type SignatureRecord struct {
 	Signer string
 	Via    string
 	Device *hsm.Device
+	// ClaimedDevice is the device a response says signed: the signer's claim, not verified.
+	ClaimedDevice *hsm.Device
 }
 
 // Progress is where one role stands against one required delegation.

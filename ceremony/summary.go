@@ -1,140 +1,457 @@
 package ceremony
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
-// who names a key for people: "3f1a2b3c (carol, YubiKey 5 #12345678)".
-func (s *staging) who(id string) string {
-	short := id
-	if len(short) > 8 {
-		short = short[:8]
-	}
-	if pt := s.plan.participantByKeyID(id); pt != nil {
-		if pt.Device != "" {
-			return fmt.Sprintf("%s (%s, %s)", short, pt.Name, pt.Device)
-		}
-		return fmt.Sprintf("%s (%s)", short, pt.Name)
-	}
-	return short
+// A Summary says in plain words what a role's signed bytes hold and what
+// they change from the role's previous version: the review a signer reads
+// before signing, in the ceremony room (start, sign, the TUI) and on an
+// air-gapped machine (sign REQUEST) alike. Everything in it is read from
+// the bytes themselves; the strings they hold (role and project names,
+// paths, reasons) and the names given for keys are escaped with
+// untrusted.Line.
+type Summary struct {
+	Role    string
+	Version int64
+	// Previous is the previous version's number, 0 when there is none.
+	Previous int64
+	// Head names the role and its versions and says when it expires:
+	// "root v7 → v8; expires 2027-12-01".
+	Head string
+	// Holds says what the bytes hold: the keys and threshold of each role
+	// they delegate to, the projects or revocations they list.
+	Holds []string
+	// Changes says what changes from the previous version: nil when there
+	// is none.
+	Changes []string
 }
 
-func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
+// Lines are the summary as the room's review shows it and the transcript
+// records it: the head, what the role holds, what changes.
+func (s *Summary) Lines() []string {
+	return slices.Concat([]string{s.Head}, s.Holds, s.Changes)
+}
 
-func versions(role string, prev, next int64) string {
-	if prev == 0 {
-		return fmt.Sprintf("%s v%d (new)", role, next)
+// KeyNames says who holds a key, for people ("alice, YubiKey 5
+// #12345678"), or "" when it names no one. A nil KeyNames names no one.
+type KeyNames func(keyid string) string
+
+// Summarize reads the canonical JSON of role's signed part, signed, and
+// says what it holds and, against previous (the role's previous version:
+// a whole metadata file, or nil for a role that is new), what it changes.
+// It refuses bytes that are not the role's metadata in canonical form
+// (ErrRequestInvalid), and a previous version that is not the role's
+// metadata or not older. names says who holds the keys, where the caller
+// knows it; only a source the signer trusts may name them (the room's
+// plan), never a request.
+func Summarize(role string, signed, previous []byte, names KeyNames) (*Summary, error) {
+	z := summarizer{names: names}
+	switch roleType(role) {
+	case roles.TypeRoot:
+		return summarize(role, signed, previous, z.root)
+	case roles.TypeRevocations:
+		return summarize(role, signed, previous, z.revocations)
+	case roles.TypeSnapshot, roles.TypeTimestamp:
+		return nil, fmt.Errorf("%w: %s is an online role, signed at publish; no request asks for it", ErrRequestInvalid, untrusted.Line(role))
 	}
-	return fmt.Sprintf("%s v%d → v%d", role, prev, next)
+	return summarize(role, signed, previous, func(prev, next *roles.Targets) *Summary {
+		return z.targets(role, prev, next)
+	})
+}
+
+func summarize[R roles.Role](role string, signed, previous []byte, describe func(prev, next R) *Summary) (*Summary, error) {
+	next, err := parseCanonical[R](signed)
+	if err != nil {
+		return nil, reqInvalidf("the signed bytes are not %s metadata in canonical form (%v): do not sign them", untrusted.Line(role), err)
+	}
+	var prev R
+	if previous != nil {
+		m, err := roles.Parse[R](previous)
+		if err != nil {
+			return nil, reqInvalidf("the previous version is not %s metadata (%v)", untrusted.Line(role), err)
+		}
+		if pv, nv := headerOf(m.Signed).Version, headerOf(next).Version; pv >= nv {
+			return nil, reqInvalidf("the previous version is %s v%d, not older than the v%d to sign", untrusted.Line(role), pv, nv)
+		}
+		prev = m.Signed
+	}
+	return describe(prev, next), nil
+}
+
+// roleType is the metadata type of a role of this repository's layout.
+func roleType(role string) string {
+	switch role {
+	case RoleRoot:
+		return roles.TypeRoot
+	case RoleRevocations:
+		return roles.TypeRevocations
+	case RoleSnapshot:
+		return roles.TypeSnapshot
+	case RoleTimestamp:
+		return roles.TypeTimestamp
+	}
+	return roles.TypeTargets
+}
+
+// headerOf is the header of any role's signed part.
+func headerOf(r any) *roles.Header {
+	switch r := r.(type) {
+	case *roles.Root:
+		return &r.Header
+	case *roles.Targets:
+		return &r.Header
+	case *roles.Revocations:
+		return &r.Header
+	case *roles.Snapshot:
+		return &r.Header
+	case *roles.Timestamp:
+		return &r.Header
+	}
+	panic(fmt.Sprintf("headerOf(%T)", r))
+}
+
+// parseCanonical parses canonical, the canonical JSON of a role's signed
+// part, strictly as R, and checks that it is canonical. Canonical JSON
+// writes control characters in strings raw (a PEM key's newlines), which
+// JSON parsers refuse; so the bytes are made JSON by escaping those,
+// wrapped in an envelope, parsed, and written canonically again: the
+// result must be the very bytes given.
+func parseCanonical[R roles.Role](canonical []byte) (R, error) {
+	var zero R
+	doc := make([]byte, 0, len(canonical)+48)
+	doc = append(doc, `{"signatures":[],"signed":`...)
+	doc = escapeControls(doc, canonical)
+	doc = append(doc, '}')
+	m, err := roles.Parse[R](doc)
+	if err != nil {
+		return zero, err
+	}
+	if !bytes.Equal(m.CanonicalSigned(), canonical) {
+		return zero, errors.New("they are not in canonical form")
+	}
+	return m.Signed, nil
+}
+
+// escapeControls appends src to dst with every control character inside
+// a JSON string written as a \u00XX escape.
+func escapeControls(dst, src []byte) []byte {
+	const hexd = "0123456789abcdef"
+	in, esc := false, false
+	for _, c := range src {
+		switch {
+		case !in:
+			in = c == '"'
+		case esc:
+			esc = false
+		case c == '\\':
+			esc = true
+		case c == '"':
+			in = false
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&15])
+			continue
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// summarizer writes summaries, naming keys with names.
+type summarizer struct{ names KeyNames }
+
+// shownKeyID is how many hex digits of a keyid a summary shows: 64 bits,
+// too many to grind a look-alike key for.
+const shownKeyID = 16
+
+// key names a key for people: "3f1a2b3c4d5e6f70 (carol, YubiKey 5
+// #12345678)", or its keyid's first digits alone.
+func (z summarizer) key(id string) string {
+	s := untrusted.Line(id[:min(len(id), shownKeyID)])
+	if z.names != nil {
+		if who := z.names(id); who != "" {
+			s += " (" + shownName(who) + ")"
+		}
+	}
+	return s
+}
+
+// keys names a list of keys.
+func (z summarizer) keys(ids []string) string {
+	if len(ids) == 0 {
+		return "no keys"
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = z.key(id)
+	}
+	return strings.Join(out, ", ")
+}
+
+// threshold says how many of which keys must sign.
+func (z summarizer) threshold(t int64, ids []string) string {
+	return fmt.Sprintf("threshold %d of %d: %s", t, len(ids), z.keys(ids))
 }
 
 // keyDiff describes the keys added to and removed from a list.
-func (s *staging) keyDiff(what string, before, after []string) []string {
+func (z summarizer) keyDiff(what string, before, after []string) []string {
 	var out []string
 	for _, id := range after {
 		if !slices.Contains(before, id) {
-			out = append(out, fmt.Sprintf("%s: adds key %s", what, s.who(id)))
+			out = append(out, fmt.Sprintf("%s: adds key %s", what, z.key(id)))
 		}
 	}
 	for _, id := range before {
 		if !slices.Contains(after, id) {
-			out = append(out, fmt.Sprintf("%s: removes key %s", what, s.who(id)))
+			out = append(out, fmt.Sprintf("%s: removes key %s", what, z.key(id)))
 		}
 	}
 	return out
 }
 
-func (s *staging) rootSummary(prev, next *roles.Root) []string {
-	var pv int64
-	if prev != nil {
-		pv = prev.Version
+// newSummary starts the summary of role: its head names the role and
+// its versions and says when it expires.
+func newSummary(role string, prev, next *roles.Header) *Summary {
+	s := &Summary{Role: role, Version: next.Version}
+	name := shownName(role)
+	switch {
+	case prev != nil:
+		s.Previous = prev.Version
+		s.Head = fmt.Sprintf("%s v%d → v%d; expires %s", name, prev.Version, next.Version, day(next.Expires))
+	case next.Version == 1:
+		s.Head = fmt.Sprintf("%s v%d (new); expires %s", name, next.Version, day(next.Expires))
+	default:
+		// Not new, but no previous version to compare with: say so, so
+		// that a request stripped of it does not pass for a new role.
+		s.Head = fmt.Sprintf("%s v%d (its previous version is not at hand: what changes cannot be shown); expires %s", name, next.Version, day(next.Expires))
 	}
-	out := []string{fmt.Sprintf("%s; expires %s", versions("root", pv, next.Version), day(next.Expires))}
+	return s
+}
+
+func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+func (z summarizer) root(prev, next *roles.Root) *Summary {
+	var ph *roles.Header
+	if prev != nil {
+		ph = &prev.Header
+	}
+	s := newSummary(RoleRoot, ph, &next.Header)
 	for _, role := range roles.TopLevelRoles {
 		nk := next.Roles[role]
-		var before []string
-		var bt int64
-		if prev != nil && prev.Roles[role] != nil {
-			before, bt = prev.Roles[role].KeyIDs, prev.Roles[role].Threshold
+		if nk == nil {
+			nk = &roles.RoleKeys{}
 		}
-		if bt != nk.Threshold || len(before) != len(nk.KeyIDs) {
-			if prev == nil {
-				out = append(out, fmt.Sprintf("%s: threshold %d of %d", role, nk.Threshold, len(nk.KeyIDs)))
-			} else {
-				out = append(out, fmt.Sprintf("%s: threshold %d of %d → %d of %d", role, bt, len(before), nk.Threshold, len(nk.KeyIDs)))
-			}
+		s.Holds = append(s.Holds, fmt.Sprintf("%s: %s", role, z.threshold(nk.Threshold, nk.KeyIDs)))
+		if prev == nil {
+			continue
 		}
-		out = append(out, s.keyDiff(role, before, nk.KeyIDs)...)
+		pk := prev.Roles[role]
+		if pk == nil {
+			pk = &roles.RoleKeys{}
+		}
+		if pk.Threshold != nk.Threshold || len(pk.KeyIDs) != len(nk.KeyIDs) {
+			s.Changes = append(s.Changes, fmt.Sprintf("%s: threshold %d of %d → %d of %d", role, pk.Threshold, len(pk.KeyIDs), nk.Threshold, len(nk.KeyIDs)))
+		}
+		s.Changes = append(s.Changes, z.keyDiff(role, pk.KeyIDs, nk.KeyIDs)...)
 	}
-	return out
+	if prev != nil {
+		// The rotation rule: the old root's keys vouch for the new one.
+		if pk, nk := prev.Roles[roles.TypeRoot], next.Roles[roles.TypeRoot]; pk != nil && nk != nil {
+			s.Holds = append(s.Holds, fmt.Sprintf("to be trusted it needs %d of v%d's %d root keys and %d of its own %d",
+				pk.Threshold, prev.Version, len(pk.KeyIDs), nk.Threshold, len(nk.KeyIDs)))
+		}
+	}
+	return s
 }
 
-func (s *staging) targetsSummary(name string, prev, next *roles.Targets) []string {
-	var pv int64
+// maxListed is how many delegations, projects, files or revocations a
+// summary lists one by one before it counts the rest.
+const maxListed = 8
+
+func (z summarizer) targets(name string, prev, next *roles.Targets) *Summary {
+	var ph *roles.Header
 	if prev != nil {
-		pv = prev.Version
+		ph = &prev.Header
 	}
-	out := []string{fmt.Sprintf("%s; expires %s", versions(name, pv, next.Version), day(next.Expires))}
+	s := newSummary(name, ph, &next.Header)
+	projects := name == RoleClaimed || strings.HasPrefix(name, binPrefix+"-")
+	var after []*roles.DelegatedRole
+	if next.Delegations != nil {
+		after = next.Delegations.Roles
+		if sr := next.Delegations.SuccinctRoles; sr != nil {
+			s.Holds = append(s.Holds, fmt.Sprintf("delegates %d hash bins %s-* to %s", 1<<sr.BitLength, shownName(sr.NamePrefix), z.threshold(sr.Threshold, sr.KeyIDs)))
+		}
+	}
+	switch {
+	case projects:
+		s.Holds = append(s.Holds, fmt.Sprintf("%d projects in %s", len(after), shownName(name)))
+	case len(after) <= maxListed:
+		for _, r := range after {
+			s.Holds = append(s.Holds, fmt.Sprintf("delegates %s to %s", shownName(r.Name), z.threshold(r.Threshold, r.KeyIDs)))
+		}
+	default:
+		s.Holds = append(s.Holds, fmt.Sprintf("delegates %d roles: %s", len(after), listFew(roleNames(after))))
+	}
+	if n := len(next.Targets); n > 0 {
+		s.Holds = append(s.Holds, fmt.Sprintf("%d target files", n))
+		paths := slices.Sorted(maps.Keys(next.Targets))
+		for _, p := range paths[:min(n, maxListed)] {
+			t := next.Targets[p]
+			s.Holds = append(s.Holds, fmt.Sprintf("target %s, %d bytes, sha256 %s", untrusted.Line(p), t.Length, untrusted.Line(t.Hashes["sha256"])))
+		}
+		if n > maxListed {
+			s.Holds = append(s.Holds, fmt.Sprintf("and %d more target files", n-maxListed))
+		}
+	}
+	if prev == nil {
+		if projects && len(after) > 0 {
+			s.Holds = append(s.Holds, fmt.Sprintf("delegates to: %s", listFew(roleNames(after))))
+		}
+		return s
+	}
 	var before []*roles.DelegatedRole
-	if prev != nil && prev.Delegations != nil {
+	if prev.Delegations != nil {
 		before = prev.Delegations.Roles
 	}
-	var added, removed, changed []string
-	for _, r := range next.Delegations.Roles {
+	var added, removed, rekeyed []string
+	for _, r := range after {
 		i := slices.IndexFunc(before, func(b *roles.DelegatedRole) bool { return b.Name == r.Name })
+		rn := shownName(r.Name)
 		switch {
 		case i < 0:
 			added = append(added, r.Name)
-			if name == RoleTargets {
-				out = append(out, fmt.Sprintf("delegates %s to %d keys, threshold %d", r.Name, len(r.KeyIDs), r.Threshold))
+			if !projects {
+				s.Changes = append(s.Changes, fmt.Sprintf("newly delegates %s to %s", rn, z.threshold(r.Threshold, r.KeyIDs)))
 			}
 		case !slices.Equal(before[i].KeyIDs, r.KeyIDs) || before[i].Threshold != r.Threshold:
-			changed = append(changed, r.Name)
-			if before[i].Threshold != r.Threshold {
-				out = append(out, fmt.Sprintf("%s: threshold %d → %d", r.Name, before[i].Threshold, r.Threshold))
+			rekeyed = append(rekeyed, r.Name)
+			if projects {
+				continue
 			}
-			out = append(out, s.keyDiff(r.Name, before[i].KeyIDs, r.KeyIDs)...)
+			if before[i].Threshold != r.Threshold {
+				s.Changes = append(s.Changes, fmt.Sprintf("%s: threshold %d → %d", rn, before[i].Threshold, r.Threshold))
+			}
+			s.Changes = append(s.Changes, z.keyDiff(rn, before[i].KeyIDs, r.KeyIDs)...)
 		}
 	}
 	for _, b := range before {
-		if next.Delegations.Role(b.Name) == nil {
+		if !slices.ContainsFunc(after, func(r *roles.DelegatedRole) bool { return r.Name == b.Name }) {
 			removed = append(removed, b.Name)
+			if !projects {
+				s.Changes = append(s.Changes, fmt.Sprintf("no longer delegates %s", shownName(b.Name)))
+			}
 		}
 	}
-	if name == RoleClaimed || strings.HasPrefix(name, binPrefix+"-") {
+	if projects {
+		where := shownName(name)
 		if len(added) > 0 {
-			out = append(out, fmt.Sprintf("moves %d projects into claimed: %s", len(added), listFew(added)))
+			s.Changes = append(s.Changes, fmt.Sprintf("moves %d projects into %s: %s", len(added), where, listFew(added)))
 		}
 		if len(removed) > 0 {
-			out = append(out, fmt.Sprintf("takes %d projects out of claimed: %s", len(removed), listFew(removed)))
+			s.Changes = append(s.Changes, fmt.Sprintf("takes %d projects out of %s: %s", len(removed), where, listFew(removed)))
 		}
-		out = append(out, fmt.Sprintf("%d projects in claimed", len(next.Delegations.Roles)))
+		if len(rekeyed) > 0 {
+			s.Changes = append(s.Changes, fmt.Sprintf("changes the keys of %d projects: %s", len(rekeyed), listFew(rekeyed)))
+		}
+	}
+	return s
+}
+
+func roleNames(rs []*roles.DelegatedRole) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Name
 	}
 	return out
+}
+
+func (z summarizer) revocations(prev, next *roles.Revocations) *Summary {
+	var ph *roles.Header
+	n := 0
+	if prev != nil {
+		ph, n = &prev.Header, len(prev.Revoked)
+	}
+	s := newSummary(RoleRevocations, ph, &next.Header)
+	s.Holds = append(s.Holds, fmt.Sprintf("%d keys revoked in all", len(next.Revoked)))
+	// The list is append-only (a policy check): what is past the previous
+	// version's entries is new.
+	n = min(n, len(next.Revoked))
+	added := next.Revoked[n:]
+	lines := &s.Changes
+	if prev == nil {
+		lines = &s.Holds
+	}
+	for i, r := range added {
+		if i == maxListed {
+			*lines = append(*lines, fmt.Sprintf("and %d more revocations", len(added)-maxListed))
+			break
+		}
+		*lines = append(*lines, fmt.Sprintf("revokes key %s, trusted for %s: %s", z.key(r.KeyID), shownName(r.Role), untrusted.Line(r.Reason)))
+	}
+	return s
+}
+
+// shownName renders a name from outside (a project, a delegated role, a
+// key's holder or device) for review: escaped, and flagged when it is
+// not plain printable ASCII (untrusted.CheckName), so that a look-alike
+// ("requеsts" with a Cyrillic е) says what it is.
+func shownName(n string) string {
+	s := untrusted.Line(n)
+	if r := untrusted.CheckName(n); !r.Plain() {
+		s += " [" + r.String() + "]"
+	}
+	return s
+}
+
+// listFew lists names, escaped, the first few of them when there are many.
+func listFew(items []string) string {
+	shown := make([]string, min(len(items), 5))
+	for i := range shown {
+		shown[i] = shownName(items[i])
+	}
+	out := strings.Join(shown, ", ")
+	if len(items) > len(shown) {
+		out += fmt.Sprintf(" and %d more", len(items)-len(shown))
+	}
+	return out
+}
+
+// summarizer is the room's: keys named by the plan's participants.
+func (s *staging) summarizer() summarizer {
+	return summarizer{names: s.plan.keyNames}
+}
+
+// keyNames names a participant's key: "alice, YubiKey 5 #12345678".
+func (p *Plan) keyNames(id string) string {
+	pt := p.participantByKeyID(id)
+	switch {
+	case pt == nil:
+		return ""
+	case pt.Device != "":
+		return pt.Name + ", " + pt.Device
+	}
+	return pt.Name
+}
+
+// The staging rules' summaries, as the transcript records them.
+
+func (s *staging) rootSummary(prev, next *roles.Root) []string {
+	return s.summarizer().root(prev, next).Lines()
+}
+
+func (s *staging) targetsSummary(name string, prev, next *roles.Targets) []string {
+	return s.summarizer().targets(name, prev, next).Lines()
 }
 
 func (s *staging) revocationsSummary(prev, next *roles.Revocations) []string {
-	var pv int64
-	n := 0
-	if prev != nil {
-		pv, n = prev.Version, len(prev.Revoked)
-	}
-	out := []string{fmt.Sprintf("%s; expires %s", versions("revocations", pv, next.Version), day(next.Expires))}
-	for _, r := range next.Revoked[n:] {
-		out = append(out, fmt.Sprintf("revokes key %s, trusted for %s: %s", s.who(r.KeyID), r.Role, r.Reason))
-	}
-	out = append(out, fmt.Sprintf("%d keys revoked in all", len(next.Revoked)))
-	return out
-}
-
-func listFew(items []string) string {
-	if len(items) <= 5 {
-		return fmt.Sprint(items)
-	}
-	return fmt.Sprintf("%v and %d more", items[:5], len(items)-5)
+	return s.summarizer().revocations(prev, next).Lines()
 }

@@ -222,6 +222,35 @@ func Open(ctx context.Context, uri string, auth Auth) (Signer, error) {
 	return b.Signer(ctx, uri, auth)
 }
 
+// Lookup finds the one key uri names by its public half, without logging
+// in, and returns it with its device: what a face needs to refuse a wrong
+// key, and to show which key will sign, before any PIN is asked. Open
+// logs in afterwards. A URI that matches no key wraps ErrNotFound (a key
+// whose public half the device shows only after a PIN is not found); one
+// that matches several, ErrAmbiguous. Neither quotes the URI, which may
+// name a pin-source.
+func Lookup(ctx context.Context, uri string) (Key, error) {
+	b, err := BackendFor(uri)
+	if err != nil {
+		return Key{}, err
+	}
+	keys, err := b.Keys(ctx, uri, Auth{})
+	if err != nil {
+		return Key{}, err
+	}
+	switch len(keys) {
+	case 0:
+		return Key{}, fmt.Errorf("no key matches the key URI without a PIN: check it with 'ceremony devices', which lists every key a device shows (a key whose public half the device keeps behind its PIN cannot be checked before the PIN is asked; import its public key object): %w", ErrNotFound)
+	case 1:
+		return keys[0], nil
+	}
+	uris := make([]string, len(keys))
+	for i, k := range keys {
+		uris[i] = k.URI
+	}
+	return Key{}, fmt.Errorf("the key URI matches %d keys, and ceremony will not guess: use one of\n  %s\n%w", len(keys), strings.Join(uris, "\n  "), ErrAmbiguous)
+}
+
 // Errors that callers tell apart with errors.Is. Backends wrap them with the
 // device's own words and what the user should do.
 var (

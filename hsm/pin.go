@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 )
 
 // PINRequest is what a backend tells a PINSource when it needs a PIN.
@@ -177,7 +178,9 @@ func (t TerminalPIN) PIN(req PINRequest) ([]byte, error) {
 	if req.Retry {
 		fmt.Fprintln(w, "Wrong PIN.")
 	}
-	fmt.Fprintf(w, "PIN for %s", req.Device)
+	// A device's own words (its label, its model) are escaped: the
+	// prompt is on the terminal the PIN is typed into.
+	fmt.Fprintf(w, "PIN for %s", untrusted.Line(req.Device.String()))
 	if req.TriesLeft >= 0 {
 		fmt.Fprintf(w, " (%d tries left)", req.TriesLeft)
 	}

@@ -110,17 +110,7 @@ func printReview(w io.Writer, st *ceremony.State) {
 		fmt.Fprintf(w, "  ABORTED: %s. Nothing is published; nothing can be added.\n", untrusted.Line(st.AbortReason))
 	}
 	for _, r := range st.Roles {
-		fmt.Fprintf(w, "\n%s v%d\n", r.Role, r.Version)
-		for _, s := range r.Summary {
-			fmt.Fprintf(w, "  - %s\n", s)
-		}
-		for _, c := range r.Checks {
-			status := "ok"
-			if !c.Passed {
-				status = string(c.Severity)
-			}
-			fmt.Fprintf(w, "  check %-36s %-7s %s\n", c.Check, status, c.Message)
-		}
+		printRole(w, r)
 		fmt.Fprintf(w, "  signed bytes sha256 %s\n", r.Digest)
 		fmt.Fprintf(w, "  in words: %s\n", digestWords(r.Digest))
 	}
@@ -140,7 +130,7 @@ func printProgress(w io.Writer, st *ceremony.State) {
 			mark = "reached"
 		}
 		fmt.Fprintf(w, "  %-18s under %-12s %d of %d needed, %s; signed: %s; may still sign: %s\n",
-			p.Role, p.Under, len(p.Signed), p.Threshold, mark, listOrNone(p.Signed), listOrNone(p.Missing))
+			safe(p.Role), safe(p.Under), len(p.Signed), p.Threshold, mark, listOrNone(safeAll(p.Signed)), listOrNone(safeAll(p.Missing)))
 	}
 }
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
+	"github.com/ceremony-tuf/ceremony/hsm"
 )
 
 // collectJSON is the --json form of 'ceremony collect'.
@@ -21,7 +23,11 @@ type collected struct {
 	Role    string `json:"role"`
 	Version int64  `json:"version"`
 	KeyID   string `json:"keyid"`
-	Signer  string `json:"signer"`
+	// Signer is the participant whose key made the signature.
+	Signer string `json:"signer"`
+	// ClaimedDevice is the device the response says signed: the signer's
+	// claim, not verified.
+	ClaimedDevice *hsm.Device `json:"device_claimed_by_signer,omitempty"`
 }
 
 type collectOptions struct {
@@ -49,7 +55,7 @@ func runCollect(ctx context.Context, e *env, o *collectOptions, args []string) e
 			return err
 		}
 		if resps[i], err = ceremony.ParseResponse(b); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+			return fmt.Errorf("%s: %w", safe(path), err)
 		}
 	}
 	eng, err := openWorkspace(*o.workspace)
@@ -62,20 +68,23 @@ func runCollect(ctx context.Context, e *env, o *collectOptions, args []string) e
 	seen := map[string]string{}
 	for i, r := range resps {
 		if err := eng.CheckResponse(r); err != nil {
-			return fmt.Errorf("%s: %w", args[i], err)
+			return fmt.Errorf("%s: %w", safe(args[i]), err)
 		}
 		k := r.Role + " " + r.KeyID
 		if prev, dup := seen[k]; dup {
-			return fmt.Errorf("%s: %w: %s holds a signature over %s by the same key %s; give one of them", args[i], ceremony.ErrDuplicate, prev, r.Role, r.KeyID[:8])
+			return fmt.Errorf("%s: %w: %s holds a signature over %s by the same key %s; give one of them", safe(args[i]), ceremony.ErrDuplicate, safe(prev), r.Role, r.KeyID[:8])
 		}
 		seen[k] = args[i]
 	}
 	rep := collectJSON{Collected: []collected{}}
 	for i, r := range resps {
 		if err := eng.Collect(r); err != nil {
-			return fmt.Errorf("%s: %w", args[i], err)
+			return fmt.Errorf("%s: %w", safe(args[i]), err)
 		}
-		rep.Collected = append(rep.Collected, collected{File: args[i], Role: r.Role, Version: r.Version, KeyID: r.KeyID, Signer: r.Signer})
+		// Who signed is who the ceremony recorded: the key's holder.
+		sigs := eng.State().Role(r.Role).Signatures
+		rec := sigs[slices.IndexFunc(sigs, func(s ceremony.SignatureRecord) bool { return s.KeyID == r.KeyID })]
+		rep.Collected = append(rep.Collected, collected{File: args[i], Role: r.Role, Version: r.Version, KeyID: r.KeyID, Signer: rec.Signer, ClaimedDevice: rec.ClaimedDevice})
 	}
 	st := eng.State()
 	rep.Progress, rep.Done = st.Progress(), st.Done()
@@ -86,11 +95,10 @@ func runCollect(ctx context.Context, e *env, o *collectOptions, args []string) e
 		return writeJSON(e.stdout, rep)
 	}
 	for _, c := range rep.Collected {
-		who := c.Signer
-		if who == "" {
-			who = "key " + c.KeyID[:8]
+		fmt.Fprintf(e.stdout, "collected %s's signature over %s v%d (%s)\n", safe(c.Signer), safe(c.Role), c.Version, safe(c.File))
+		if c.ClaimedDevice != nil {
+			fmt.Fprintf(e.stdout, "  the device, as the signer's response claims (not verified): %s\n", safe(c.ClaimedDevice.String()))
 		}
-		fmt.Fprintf(e.stdout, "collected %s's signature over %s v%d (%s)\n", who, c.Role, c.Version, c.File)
 	}
 	fmt.Fprintln(e.stdout, "\nThresholds:")
 	for _, p := range rep.Progress {
@@ -98,7 +106,7 @@ func runCollect(ctx context.Context, e *env, o *collectOptions, args []string) e
 		if p.Reached {
 			mark = "reached"
 		}
-		fmt.Fprintf(e.stdout, "  %-20s under %-12s %d of %d  %s  signed: %s\n", p.Role, p.Under, len(p.Signed), p.Threshold, mark, strings.Join(p.Signed, ", "))
+		fmt.Fprintf(e.stdout, "  %-20s under %-12s %d of %d  %s  signed: %s\n", safe(p.Role), safe(p.Under), len(p.Signed), p.Threshold, mark, strings.Join(safeAll(p.Signed), ", "))
 	}
 	if rep.Done {
 		fmt.Fprintln(e.stdout, "\nEvery threshold is reached: the ceremony can publish.")

@@ -62,7 +62,7 @@ var commands = []*command{
 		usage: "PLAN [--workspace DIR] [--publish-dir DIR] [--max-metadata-size SIZE] [--json]", help: startHelp}, startFlags, runStart).
 		reads(boundedfile.Metadata).appending(),
 	define(command{name: "sign", summary: "sign the staged roles with a device key, or an air-gapped request",
-		usage: "--key URI [--workspace DIR] [--allow-last-pin-try] | REQUEST [--key URI] --out RESPONSE", help: signHelp}, signFlags, runSign).
+		usage: "--key URI [--workspace DIR] [--allow-last-pin-try] | REQUEST [--key URI] [--root ROOT] --out RESPONSE", help: signHelp}, signFlags, runSign).
 		appending(),
 	define(command{name: "status", summary: "who has signed, who is missing, per role and threshold",
 		usage: "[--workspace DIR] [--json]", help: statusHelp}, workspaceJSONFlags, runStatus),

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 )
 
 const devicesHelp = `Lists every token and card ceremony can reach, through every backend
@@ -57,7 +58,7 @@ func runDevices(ctx context.Context, e *env, asJSON *bool, args []string) error 
 		return exitcode.Errorf(hsm.ErrDevice, "no backend could list its devices:\n%w", err)
 	}
 	for _, p := range rep.Problems {
-		fmt.Fprintf(e.stderr, "ceremony devices: warning: %s backend: %s\n", p.Backend, p.Error)
+		fmt.Fprintf(e.stderr, "ceremony devices: warning: %s backend: %s\n", safe(p.Backend), untrusted.Text(p.Error))
 	}
 	if *asJSON {
 		return writeJSON(e.stdout, rep)
@@ -70,22 +71,23 @@ func runDevices(ctx context.Context, e *env, asJSON *bool, args []string) error 
 		if i > 0 {
 			fmt.Fprintln(e.stdout)
 		}
-		fmt.Fprintf(e.stdout, "%s\n", d.Device)
-		fmt.Fprintf(e.stdout, "  uri           %s\n", d.Device.URI)
-		fmt.Fprintf(e.stdout, "  manufacturer  %s\n", d.Device.Manufacturer)
+		// Everything here is the device's own words: escaped.
+		fmt.Fprintf(e.stdout, "%s\n", safe(d.Device.String()))
+		fmt.Fprintf(e.stdout, "  uri           %s\n", safe(d.Device.URI))
+		fmt.Fprintf(e.stdout, "  manufacturer  %s\n", safe(d.Device.Manufacturer))
 		if d.Device.Firmware != "" {
-			fmt.Fprintf(e.stdout, "  firmware      %s\n", d.Device.Firmware)
+			fmt.Fprintf(e.stdout, "  firmware      %s\n", safe(d.Device.Firmware))
 		}
 		if len(d.Keys) == 0 {
 			fmt.Fprintln(e.stdout, "  keys          none")
 		} else {
 			fmt.Fprintln(e.stdout, "  keys")
 			for _, k := range d.Keys {
-				fmt.Fprintf(e.stdout, "    %-11s %-20s %s\n", k.Type, k.Label, k.URI)
+				fmt.Fprintf(e.stdout, "    %-11s %-20s %s\n", safe(string(k.Type)), safe(k.Label), safe(k.URI))
 			}
 		}
 		if d.Note != "" {
-			fmt.Fprintf(e.stdout, "  note          %s\n", d.Note)
+			fmt.Fprintf(e.stdout, "  note          %s\n", untrusted.Text(d.Note))
 		}
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/internal/pgpwords"
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
@@ -36,7 +37,7 @@ func terminalAuth(e *env, allowLastTry bool) hsm.Auth {
 func tufKey(k hsm.Key) (*roles.Key, error) {
 	tk, err := roles.KeyFromPublic(k.Public)
 	if err != nil {
-		return nil, exitcode.Errorf(hsm.ErrUnsupported, "key %s cannot be a TUF key: %w", k.URI, err)
+		return nil, exitcode.Errorf(hsm.ErrUnsupported, "key %s cannot be a TUF key: %w", safe(k.URI), err)
 	}
 	return tk, nil
 }
@@ -56,6 +57,37 @@ func openSigner(ctx context.Context, uri string, auth hsm.Auth) (hsm.Signer, *ro
 	return s, tk, nil
 }
 
+// lookupKey finds the key uri names by its public half, without a PIN
+// (hsm.Lookup), and returns it as TUF metadata holds it too: what a
+// signing command checks and shows before it asks for the PIN.
+func lookupKey(ctx context.Context, uri string) (hsm.Key, *roles.Key, error) {
+	k, err := hsm.Lookup(ctx, uri)
+	if err != nil {
+		return hsm.Key{}, nil, err
+	}
+	tk, err := tufKey(k)
+	if err != nil {
+		return hsm.Key{}, nil, err
+	}
+	return k, tk, nil
+}
+
+// openLookedUp opens uri to sign, which asks for the PIN, once the key
+// lookupKey found was reviewed and "yes" typed; a device that now holds
+// another key (swapped in between) is refused before it signs anything.
+// The caller closes the signer.
+func openLookedUp(ctx context.Context, uri string, want *roles.Key, auth hsm.Auth) (hsm.Signer, error) {
+	s, tk, err := openSigner(ctx, uri, auth)
+	if err != nil {
+		return nil, err
+	}
+	if tk.ID() != want.ID() {
+		s.Close()
+		return nil, fmt.Errorf("the key URI now names key %s, not the key %s shown before the PIN (was the device changed?): nothing was signed; run again: %w", tk.ID()[:16], want.ID()[:16], hsm.ErrNotFound)
+	}
+	return s, nil
+}
+
 // showKey prints a device key as 'keys show' does.
 func showKey(e *env, k hsm.Key, asJSON bool) error {
 	tk, err := tufKey(k)
@@ -72,7 +104,7 @@ func showKey(e *env, k hsm.Key, asJSON bool) error {
 	}
 	der, err := x509.MarshalPKIXPublicKey(k.Public)
 	if err != nil {
-		return fmt.Errorf("encode the public key of %s: %w", k.URI, err)
+		return fmt.Errorf("encode the public key of %s: %w", safe(k.URI), err)
 	}
 	raw, err := hex.DecodeString(id)
 	if err != nil || len(raw) < pgpKeyIDBytes {
@@ -80,10 +112,10 @@ func showKey(e *env, k hsm.Key, asJSON bool) error {
 	}
 	fmt.Fprintf(e.stdout, "keyid      %s\n", id)
 	fmt.Fprintf(e.stdout, "pgp words  %s  (first %d bytes: %s)\n", pgpwords.String(raw[:pgpKeyIDBytes]), pgpKeyIDBytes, id[:2*pgpKeyIDBytes])
-	fmt.Fprintf(e.stdout, "type       %s (%s)\n", k.Type, tk.Scheme)
-	fmt.Fprintf(e.stdout, "uri        %s\n", k.URI)
-	fmt.Fprintf(e.stdout, "device     %s\n", k.Device)
-	fmt.Fprintf(e.stdout, "tuf key    %s\n", obj)
+	fmt.Fprintf(e.stdout, "type       %s (%s)\n", k.Type, safe(tk.Scheme))
+	fmt.Fprintf(e.stdout, "uri        %s\n", safe(k.URI))
+	fmt.Fprintf(e.stdout, "device     %s\n", safe(k.Device.String()))
+	fmt.Fprintf(e.stdout, "tuf key    %s\n", untrusted.JSON(obj))
 	fmt.Fprintf(e.stdout, "public key\n%s", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 	return nil
 }

@@ -65,19 +65,19 @@ func runKeysAttest(ctx context.Context, e *env, o *keysAttestOptions, args []str
 	}
 	roots := "Yubico's PIV attestation roots"
 	if a.Roots != "yubico" {
-		roots = "the roots in " + *o.roots
+		roots = "the roots in " + safe(*o.roots)
 	}
 	fmt.Fprintf(e.stdout, "Attestation verified against %s.\n", roots)
-	fmt.Fprintf(e.stdout, "  key          %s\n", a.URI)
+	fmt.Fprintf(e.stdout, "  key          %s\n", safe(a.URI))
 	fmt.Fprintf(e.stdout, "  serial       %d\n", a.Serial)
-	fmt.Fprintf(e.stdout, "  firmware     %s\n", a.Firmware)
+	fmt.Fprintf(e.stdout, "  firmware     %s\n", safe(a.Firmware))
 	if a.FormFactor != "" {
-		fmt.Fprintf(e.stdout, "  form factor  %s\n", a.FormFactor)
+		fmt.Fprintf(e.stdout, "  form factor  %s\n", safe(a.FormFactor))
 	}
-	fmt.Fprintf(e.stdout, "  slot         %s\n", a.Slot)
+	fmt.Fprintf(e.stdout, "  slot         %s\n", safe(a.Slot))
 	fmt.Fprintf(e.stdout, "  key type     %s\n", a.KeyType)
-	fmt.Fprintf(e.stdout, "  PIN policy   %s\n", a.PINPolicy)
-	fmt.Fprintf(e.stdout, "  touch policy %s\n", a.TouchPolicy)
+	fmt.Fprintf(e.stdout, "  PIN policy   %s\n", safe(a.PINPolicy))
+	fmt.Fprintf(e.stdout, "  touch policy %s\n", safe(a.TouchPolicy))
 	fmt.Fprintf(e.stdout, "  key matches  %s\n", matches)
 	return nil
 }

@@ -67,7 +67,7 @@ func runKeysGenerate(ctx context.Context, e *env, o *keysGenerateOptions, args [
 		return err
 	}
 	if !*o.json {
-		fmt.Fprintf(e.stdout, "Generated a new %s key on %s.\n", kt, k.Device)
+		fmt.Fprintf(e.stdout, "Generated a new %s key on %s.\n", kt, safe(k.Device.String()))
 	}
 	return showKey(e, k, *o.json)
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
-	"strings"
 
 	"github.com/ceremony-tuf/ceremony/hsm"
 )
@@ -37,32 +35,9 @@ func runKeysShow(ctx context.Context, e *env, asJSON *bool, args []string) error
 	if len(args) != 1 {
 		return usageErrorf("keys show takes one key URI, such as 'pkcs11:token=alice;object=root-2026'")
 	}
-	k, err := oneKey(ctx, args[0])
+	k, err := hsm.Lookup(ctx, args[0])
 	if err != nil {
 		return err
 	}
 	return showKey(e, k, *asJSON)
-}
-
-// oneKey finds the one key uri names by its public half, with no PIN.
-func oneKey(ctx context.Context, uri string) (hsm.Key, error) {
-	b, err := hsm.BackendFor(uri)
-	if err != nil {
-		return hsm.Key{}, err
-	}
-	keys, err := b.Keys(ctx, uri, hsm.Auth{})
-	if err != nil {
-		return hsm.Key{}, err
-	}
-	switch len(keys) {
-	case 0:
-		return hsm.Key{}, fmt.Errorf("no key matches %s: run 'ceremony devices' to see the keys present: %w", uri, hsm.ErrNotFound)
-	case 1:
-		return keys[0], nil
-	}
-	uris := make([]string, len(keys))
-	for i, k := range keys {
-		uris[i] = k.URI
-	}
-	return hsm.Key{}, fmt.Errorf("%s matches %d keys; name one:\n  %s\n%w", uri, len(keys), strings.Join(uris, "\n  "), hsm.ErrAmbiguous)
 }

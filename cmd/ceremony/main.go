@@ -22,6 +22,7 @@ import (
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 	"github.com/ceremony-tuf/ceremony/transcripts"
 )
 
@@ -84,7 +85,7 @@ func run(ctx context.Context, e *env, args []string) int {
 			printHelp(e.stdout, c)
 			return int(exitcode.OK)
 		}
-		fmt.Fprintf(e.stderr, "ceremony %s: %v. Usage: ceremony %s %s (see 'ceremony help %s').\n", c.name, err, c.name, c.usage, c.name)
+		fmt.Fprintf(e.stderr, "ceremony %s: %s. Usage: ceremony %s %s (see 'ceremony help %s').\n", c.name, untrusted.Text(err.Error()), c.name, c.usage, c.name)
 		return int(exitcode.Usage)
 	}
 	var before transcripts.Event
@@ -97,7 +98,7 @@ func run(ctx context.Context, e *env, args []string) int {
 	}
 	if err != nil {
 		code := exitcode.Of(err)
-		fmt.Fprintf(e.stderr, "ceremony %s: %v\n", c.name, err)
+		fmt.Fprintf(e.stderr, "ceremony %s: %s\n", c.name, untrusted.Text(err.Error()))
 		if code == exitcode.Usage {
 			fmt.Fprintf(e.stderr, "Usage: ceremony %s %s (see 'ceremony help %s').\n", c.name, c.usage, c.name)
 		}

@@ -35,10 +35,10 @@ func runMaintainerCollect(ctx context.Context, e *env, o *projectOptions, args [
 		}
 		resp, err := ceremony.ParseResponse(b)
 		if err != nil {
-			return exitcode.Errorf(exitcode.ErrInput, "%s: %w", rp, err)
+			return exitcode.Errorf(exitcode.ErrInput, "%s: %w", safe(rp), err)
 		}
 		if err := ceremony.AddProjectResponse(m, *o.project, del, resp); err != nil {
-			return fmt.Errorf("%s: %w", rp, err)
+			return fmt.Errorf("%s: %w", safe(rp), err)
 		}
 	}
 	pub, err := m.MarshalJSON()
@@ -48,6 +48,6 @@ func runMaintainerCollect(ctx context.Context, e *env, o *projectOptions, args [
 	if err := ceremony.WriteFileAtomic(args[0], pub, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "added %d signatures to %s\n", len(args)-1, args[0])
+	fmt.Fprintf(e.stdout, "added %d signatures to %s\n", len(args)-1, safe(args[0]))
 	return nil
 }

@@ -98,6 +98,6 @@ func runMaintainerEnroll(ctx context.Context, e *env, o *maintainerEnrollOptions
 		return err
 	}
 	fmt.Fprintf(e.stdout, "enrolled key %s for %s (YubiKey #%d, firmware %s, slot %s, PIN %s, touch %s)\nwrote %s\n",
-		tk.ID(), *o.project, att.Serial, att.Firmware, att.Slot, att.PINPolicy, att.TouchPolicy, out)
+		tk.ID(), safe(*o.project), att.Serial, safe(att.Firmware), safe(att.Slot), safe(att.PINPolicy), safe(att.TouchPolicy), safe(out))
 	return nil
 }

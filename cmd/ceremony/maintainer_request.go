@@ -48,11 +48,11 @@ func runMaintainerRequest(ctx context.Context, e *env, o *maintainerRequestOptio
 		return err
 	}
 	if _, err := os.Stat(*o.out); err == nil {
-		return exitcode.Errorf(ceremony.ErrConflict, "%s exists; choose another --out", *o.out)
+		return exitcode.Errorf(ceremony.ErrConflict, "%s exists; choose another --out", safe(*o.out))
 	}
 	if err := ceremony.WriteFileAtomic(*o.out, b, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: %s v%d, %d of %d maintainer keys must sign\n", *o.out, *o.project, req.Version, req.Thresholds[0].Threshold, len(req.Signers))
+	fmt.Fprintf(e.stdout, "wrote %s: %s v%d, %d of %d maintainer keys must sign\n", safe(*o.out), safe(*o.project), req.Version, req.Thresholds[0].Threshold, len(req.Signers))
 	return nil
 }

@@ -72,6 +72,6 @@ func runMaintainerVerifyEnrollment(ctx context.Context, e *env, o *maintainerVer
 		return writeJSON(e.stdout, ev)
 	}
 	fmt.Fprintf(e.stdout, "Enrollment verified: key %s for %s\n  YubiKey #%d, firmware %s, slot %s\n  PIN policy %s, touch policy %s\n  proof dated %s\n  slot certificate sha256 %s\n  device certificate sha256 %s\n",
-		ev.KeyID, ev.Project, ev.Serial, ev.Firmware, ev.Slot, ev.PINPolicy, ev.TouchPolicy, ev.ProofDate, ev.SlotCert, ev.DeviceCert)
+		safe(ev.KeyID), safe(ev.Project), ev.Serial, safe(ev.Firmware), safe(ev.Slot), safe(ev.PINPolicy), safe(ev.TouchPolicy), safe(ev.ProofDate), safe(ev.SlotCert), safe(ev.DeviceCert))
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,7 +13,7 @@ import (
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/hsm"
-	"github.com/ceremony-tuf/ceremony/internal/pgpwords"
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 )
 
 const requestExportHelp = `Writes a self-contained signing request for every staged offline role that
@@ -45,14 +44,18 @@ const collectHelp = `Checks signing responses that air-gapped signers brought ba
 their signatures in the ceremony's transcript. Each response must be for
 this ceremony, for the very bytes it staged (role, version, SHA-256), by a
 key the role trusts, with a signature that verifies, and by a key that has
-not signed that role yet. Every response given is checked before any is
+not signed that role yet. Who signed is told by the key: a response whose
+signer is not the name the plan gives that key is refused. The device a
+response describes is recorded as the signer's claim, not as verified.
+Every response given is checked before any is
 recorded: if one is refused, none is taken and nothing on disk changes.
 Afterwards the threshold progress of every role is shown.
 
 Exit status 3 means that a response file is malformed, truncated or was
 changed (its signature does not verify), or there is no ceremony in the
 workspace; 4 that a response is for another ceremony, for another version
-or other bytes of the role, or by a key the role does not trust; 6 that a
+or other bytes of the role, by a key the role does not trust, or names a
+signer who does not hold the key; 6 that a
 signature by that key is already collected, or the workspace is in use; 8
 that publishing has started and no more signatures are taken.
 
@@ -111,7 +114,7 @@ func runRequestExport(ctx context.Context, e *env, o *requestExportOptions, args
 		}
 		req, err := ceremony.ParseRequest(b)
 		if err != nil {
-			return fmt.Errorf("the request just written to %s does not read back: %w", p, err)
+			return fmt.Errorf("the request just written to %s does not read back: %w", safe(p), err)
 		}
 		x := reqExported{Path: p, Role: req.Role, Version: req.Version, Digest: req.Digest, Signers: []string{}}
 		for _, s := range req.Signers {
@@ -127,26 +130,23 @@ func runRequestExport(ctx context.Context, e *env, o *requestExportOptions, args
 		return nil
 	}
 	for _, x := range rep.Requests {
-		fmt.Fprintf(e.stdout, "%s v%d  sha256 %s\n  %s\n  may sign: %s\n", x.Role, x.Version, x.Digest, x.Path, strings.Join(x.Signers, ", "))
+		fmt.Fprintf(e.stdout, "%s v%d  sha256 %s\n  %s\n  may sign: %s\n", safe(x.Role), x.Version, x.Digest, safe(x.Path), strings.Join(x.Signers, ", "))
 	}
-	fmt.Fprintf(e.stdout, "Wrote %d signing request(s) into %s. Each signer runs:\n  ceremony sign REQUEST --key URI --out RESPONSE\n", len(rep.Requests), *o.out)
+	fmt.Fprintf(e.stdout, "Wrote %d signing request(s) into %s. Each signer runs:\n  ceremony sign REQUEST --key URI --out RESPONSE [--root TRUSTED_ROOT]\n", len(rep.Requests), safe(*o.out))
 	return nil
 }
 
-// reqWho names a signer for people: "alice (YubiKey 5 #123)" or the
-// keyid's first 8 hex digits.
+// reqWho names a signer for people, escaped: "alice (key 3f1a2b3c,
+// YubiKey 5 #123)" or the keyid's first 8 hex digits.
 func reqWho(s ceremony.RequestSigner) string {
-	who := s.Name
-	if who == "" {
-		who = s.KeyID[:8]
-	} else {
-		who += " (key " + s.KeyID[:8]
-		if s.Device != "" {
-			who += ", " + s.Device
-		}
-		who += ")"
+	if s.Name == "" {
+		return s.KeyID[:8]
 	}
-	return who
+	who := safe(s.Name) + " (key " + s.KeyID[:8]
+	if s.Device != "" {
+		who += ", " + safe(s.Device)
+	}
+	return who + ")"
 }
 
 // reqReadFile reads a request or response file, refusing one too large
@@ -159,7 +159,7 @@ func reqReadFile(path, what string) ([]byte, error) {
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, ceremony.MaxRequestSize+1))
 	if err != nil {
-		return nil, exitcode.Errorf(exitcode.ErrInput, "read the %s %s: %w", what, path, err)
+		return nil, exitcode.Errorf(exitcode.ErrInput, "read the %s %s: %w", what, safe(path), err)
 	}
 	return b, nil
 }
@@ -172,7 +172,7 @@ func readRequest(path string) (*ceremony.Request, error) {
 	}
 	req, err := ceremony.ParseRequest(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", safe(path), err)
 	}
 	return req, nil
 }
@@ -201,51 +201,70 @@ func reqReadLine(r io.Reader) (string, error) {
 	return strings.TrimSpace(string(line)), nil
 }
 
-// reqPrintRequest shows what a signer is asked to sign.
-func reqPrintRequest(w io.Writer, path string, req *ceremony.Request) {
-	raw, _ := hex.DecodeString(req.Digest)
-	fmt.Fprintf(w, "Signing request %s\n\n", path)
-	fmt.Fprintf(w, "ceremony   %s\n", req.Ceremony)
-	fmt.Fprintf(w, "role       %s, version %d\n", req.Role, req.Version)
-	fmt.Fprintf(w, "\nWhat changes:\n")
-	for _, s := range req.Summary {
-		fmt.Fprintf(w, "  %s\n", s)
-	}
-	fmt.Fprintf(w, "\nPolicy checks passed:\n")
-	if len(req.ChecksPassed) == 0 {
-		fmt.Fprintf(w, "  (none recorded)\n")
-	}
-	for _, c := range req.ChecksPassed {
-		fmt.Fprintf(w, "  %s\n", c)
-	}
-	fmt.Fprintf(w, "\nThresholds:\n")
-	for _, t := range req.Thresholds {
-		fmt.Fprintf(w, "  under %s: %d of %d keys\n", t.Under, t.Threshold, len(t.KeyIDs))
-	}
-	fmt.Fprintf(w, "\nKeys that may sign:\n")
-	for _, s := range req.Signers {
-		fmt.Fprintf(w, "  %s\n", reqWho(s))
-	}
-	fmt.Fprintf(w, "\nSHA-256 of the %d bytes to sign, to compare with the one read out in the ceremony:\n", len(req.Signed))
-	fmt.Fprintf(w, "  hex        %s\n", req.Digest)
-	words := pgpwords.Encode(raw)
-	for i := 0; i < len(words); i += 8 {
-		label := "           "
-		if i == 0 {
-			label = "pgp words  "
+// previousNote says how the review of req compares the bytes with the
+// role's previous version: verified under the root the signer pins with
+// rootFile, carried by the request but not verified, or not at hand. A
+// previous version that does not verify under the pinned root is refused.
+func previousNote(req *ceremony.Request, rootFile string) (string, error) {
+	rv := req.Review()
+	unverified := func() string {
+		switch {
+		case rv.Previous > 0:
+			return fmt.Sprintf("Compared with v%d as the request carries it, NOT verified: give --root FILE, the repository's root you trust, to verify it.", rv.Previous)
+		case req.Version == 1:
+			return "New in this ceremony: there is no previous version to compare with."
 		}
-		fmt.Fprintf(w, "  %s%s\n", label, strings.Join(words[i:min(i+8, len(words))], " "))
+		return "The request carries no previous version: what changes cannot be shown, only what the bytes hold."
 	}
+	if rootFile == "" {
+		return unverified(), nil
+	}
+	b, err := boundedfile.Read(rootFile, boundedfile.Metadata)
+	if err != nil {
+		return "", err
+	}
+	pinned, err := req.VerifyPrevious(b)
+	switch {
+	case errors.Is(err, ceremony.ErrNoPrevious):
+		return unverified() + fmt.Sprintf(" (Nothing to verify under your pinned root v%d.)", pinned), nil
+	case err != nil:
+		return "", fmt.Errorf("%s: %w; nothing was signed", safe(rootFile), err)
+	}
+	return fmt.Sprintf("Compared with v%d, verified under your pinned root v%d.", rv.Previous, pinned), nil
+}
+
+// printRequestReview shows what a signing request asks, in the order a
+// signer must read it: what this tool reads from the bytes to sign (and
+// from the previous version, as note says), then the requester's own
+// words, set apart, then the digest computed here from the bytes, last,
+// right above the "yes" prompt.
+func printRequestReview(w io.Writer, path string, req *ceremony.Request, note, who string) {
+	rv := req.Review()
+	fmt.Fprintf(w, "Signing request %s\n", safe(path))
+	fmt.Fprintf(w, "  for ceremony %s, whose transcript head was %s when it was made\n", safe(req.Ceremony), req.TranscriptHead)
+	fmt.Fprintf(w, "  to be signed with %s\n", who)
+	fmt.Fprintf(w, "\nWhat the bytes to sign say, read from them by this tool:\n")
+	printSummary(w, "  ", append([]string{rv.Head}, rv.Holds...))
+	fmt.Fprintf(w, "\n%s\n", note)
+	if len(rv.Changes) == 0 && rv.Previous > 0 {
+		fmt.Fprintln(w, "  nothing changes but the version and expiry")
+	}
+	printSummary(w, "  ", rv.Changes)
+	fmt.Fprintf(w, "\nThe requester says (their words, not checked by this tool):\n")
+	printSummary(w, "  | ", req.Claims())
+	fmt.Fprintln(w)
+	printDigest(w, fmt.Sprintf("%s v%d", safe(req.Role), req.Version), req.Signed)
 }
 
 // signRequestFile is `ceremony sign REQUEST --key URI --out RESPONSE`: an
 // air-gapped signer's side, with no workspace. It reads and checks the
-// request, shows what it asks in plain words with the digest in hex and
-// PGP words, refuses a key the request does not list (before any PIN is
-// asked when the device shows its public keys without one), asks the
-// signer to type "yes", signs, verifies, and writes the response
+// request (and, with rootFile, verifies the previous version it carries
+// under that pinned root); finds the key by its public half and refuses
+// one the request does not list, before any PIN is asked; shows the
+// review, the digest last; asks the signer to type "yes"; only then logs
+// in to the device (the PIN), signs, verifies, and writes the response
 // atomically. It never overwrites a file.
-func signRequestFile(ctx context.Context, e *env, request, keyURI, out string, auth hsm.Auth) error {
+func signRequestFile(ctx context.Context, e *env, request, keyURI, out, rootFile string, auth hsm.Auth) error {
 	if out == "" {
 		return usageErrorf("name the response file to write with --out, e.g. --out /media/usb/alice-root.response.json")
 	}
@@ -259,32 +278,21 @@ func signRequestFile(ctx context.Context, e *env, request, keyURI, out string, a
 	if err := reqRefuseExisting(out); err != nil {
 		return err
 	}
-	reqPrintRequest(e.stdout, request, req)
-
-	// Learn the key from its public half first: a wrong device is refused
-	// before a PIN try is spent.
-	backend, err := hsm.BackendFor(keyURI)
+	note, err := previousNote(req, rootFile)
 	if err != nil {
 		return err
 	}
-	keys, err := backend.Keys(ctx, keyURI, hsm.Auth{})
+	key, tk, err := lookupKey(ctx, keyURI)
 	if err != nil {
 		return err
 	}
-	if len(keys) == 1 {
-		tk, err := tufKey(keys[0])
-		if err != nil {
-			return err
-		}
-		id := tk.ID()
-		if req.Signer(id) == nil {
-			return fmt.Errorf("%w: the key %s names (keyid %s, on %s) is none of the keys that may sign %s v%d: check you plugged in the right device and gave the right key URI; nothing was signed",
-				ceremony.ErrUntrustedKey, keyURI, id[:8], keys[0].Device, req.Role, req.Version)
-		}
-		fmt.Fprintf(e.stdout, "\nSigning with %s on %s.\n", reqWho(*req.Signer(id)), keys[0].Device)
+	id := tk.ID()
+	if req.Signer(id) == nil {
+		return fmt.Errorf("%w: the key the URI names (keyid %s, on %s) is none of the keys that may sign %s v%d: check you plugged in the right device and gave the right key URI; nothing was signed",
+			ceremony.ErrUntrustedKey, id[:16], safe(key.Device.String()), safe(req.Role), req.Version)
 	}
-
-	fmt.Fprintf(e.stdout, "\nCompare the digest with the one read out in the ceremony. Type yes to sign %s v%d: ", req.Role, req.Version)
+	printRequestReview(e.stdout, request, req, note, fmt.Sprintf("key %s on %s", id[:16], safe(key.Device.String())))
+	fmt.Fprintf(e.stdout, "\nCompare the digest with the one read out in the ceremony. Type yes to sign %s v%d: ", safe(req.Role), req.Version)
 	answer, err := reqReadLine(e.stdin)
 	fmt.Fprintln(e.stdout)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -294,7 +302,7 @@ func signRequestFile(ctx context.Context, e *env, request, keyURI, out string, a
 		return exitcode.Errorf(exitcode.ErrDeclined, "not signed: the answer was %q, not \"yes\"; nothing was signed or written", answer)
 	}
 
-	signer, err := hsm.Open(ctx, keyURI, auth)
+	signer, err := openLookedUp(ctx, keyURI, tk, auth)
 	if err != nil {
 		return err
 	}
@@ -314,16 +322,16 @@ func signRequestFile(ctx context.Context, e *env, request, keyURI, out string, a
 	if err := ceremony.WriteFileAtomic(out, rb, 0o644); err != nil {
 		return exitcode.Mark(exitcode.ErrInput, err)
 	}
-	fmt.Fprintf(e.stdout, "Signed %s v%d with key %s on %s.\nWrote %s: carry it back to the ceremony for 'ceremony collect'.\n", req.Role, req.Version, resp.KeyID[:8], dev, out)
+	fmt.Fprintf(e.stdout, "Signed %s v%d with key %s on %s.\nWrote %s: carry it back to the ceremony for 'ceremony collect'.\n", safe(req.Role), req.Version, resp.KeyID[:16], safe(dev.String()), safe(out))
 	return nil
 }
 
 // reqRefuseExisting refuses an output path that already exists.
 func reqRefuseExisting(out string) error {
 	if _, err := os.Lstat(out); err == nil {
-		return exitcode.Errorf(ceremony.ErrConflict, "%s already exists: ceremony never overwrites a file; name another response file with --out", out)
+		return exitcode.Errorf(ceremony.ErrConflict, "%s already exists: ceremony never overwrites a file; name another response file with --out", safe(out))
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return exitcode.Errorf(exitcode.ErrInput, "check %s: %w", out, err)
+		return exitcode.Errorf(exitcode.ErrInput, "check %s: %w", safe(out), err)
 	}
 	return nil
 }

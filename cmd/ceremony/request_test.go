@@ -87,9 +87,7 @@ func reqEdit(ts *testscript.TestScript, neg bool, args []string) {
 	var m map[string]json.RawMessage
 	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &m))
 	m[args[2]] = json.RawMessage(args[3])
-	b, err := json.MarshalIndent(m, "", "  ")
-	ts.Check(err)
-	ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o644))
+	reqWrite(ts, args[1], m)
 }
 
 func reqFlip(ts *testscript.TestScript, neg bool, args []string) {
@@ -102,9 +100,7 @@ func reqFlip(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(json.Unmarshal(m["signed"], &signed))
 	signed[len(signed)/2] ^= 0x20
 	m["signed"], _ = json.Marshal(base64.StdEncoding.EncodeToString(signed))
-	b, err := json.MarshalIndent(m, "", "  ")
-	ts.Check(err)
-	ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o644))
+	reqWrite(ts, args[1], m)
 }
 
 func reqCut(ts *testscript.TestScript, neg bool, args []string) {
@@ -130,7 +126,12 @@ func reqAddSigner(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(json.Unmarshal(m["signers"], &signers))
 	signers = append(signers, map[string]any{"keyid": kf.KeyID, "name": args[2], "device": "", "key": kf.Key})
 	m["signers"], _ = json.Marshal(signers)
-	b, err := json.MarshalIndent(m, "", "  ")
+	reqWrite(ts, args[1], m)
+}
+
+// reqWrite writes v into the script's file path as indented JSON.
+func reqWrite(ts *testscript.TestScript, path string, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
 	ts.Check(err)
-	ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o644))
+	ts.Check(os.WriteFile(ts.MkAbs(path), b, 0o644))
 }

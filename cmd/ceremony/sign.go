@@ -3,32 +3,43 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
+	"io"
 
-	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/ceremony"
 )
 
 const signHelp = `In the ceremony room: signs every staged role the key may sign and has not
-signed yet, after showing the review and asking you to type "yes". The key
-must be one the plan names; any other is refused before anything is signed.
-The PIN is asked once per device, without echo (or read from the key URI's
-pin-source), and every signature is verified in software at once.
+signed yet. The key is found by its public half first, without a PIN: a
+key that is no participant's, a key with nothing left to sign, or a
+ceremony already publishing is refused before anything is shown or asked.
+Then the review of the roles it signs (what each holds and changes, the
+policy checks, and last the digests to compare with the ones read out),
+"yes" typed, and only then the PIN, once per device, without echo (or from
+the key URI's pin-source). Every signature is verified in software at
+once.
 
 On an air-gapped machine, with no workspace: given a signing request file,
-shows what it signs, asks for "yes", signs and writes the response file.
-Without --key, in a terminal, a focused one-signer view lists the devices
-plugged in and walks the signer through it; leaving it without signing
-exits with status 7, as not typing "yes" does.
+shows what the bytes to sign say, read from them (and, with --root, from
+the previous version the request carries, verified under the root you
+trust), the requester's own words apart, and the digest last; refuses a
+key the request does not list before any PIN; asks for "yes", then the
+PIN; signs and writes the response file. Without --key, in a terminal, a
+focused one-signer view lists the devices plugged in and walks the signer
+through it; leaving it without signing exits with status 7, as not typing
+"yes" does.
 
-Exit status 8 means the ceremony is publishing or closed, or the key has
-nothing left to sign.
+Exit status 4 means the key is not one the plan or request names, or the
+request's previous version does not verify under --root; 8 that the
+ceremony is publishing or closed, or the key has nothing left to sign.
 
 Examples:
   ceremony sign --workspace ws-2026-q4 --key 'pkcs11:token=alice;object=root'
-  ceremony sign claimed-v8.request.json --key 'piv:serial=12345678;slot=9c' --out claimed-v8.alice.response.json`
+  ceremony sign claimed-v8.request.json --key 'piv:serial=12345678;slot=9c' --root 7.root.json --out claimed-v8.alice.response.json`
 
 type signOptions struct {
-	workspace, key, out *string
-	allowLastPINTry     *bool
+	workspace, key, out, root *string
+	allowLastPINTry           *bool
 }
 
 func signFlags(fs *flag.FlagSet) *signOptions {
@@ -36,6 +47,7 @@ func signFlags(fs *flag.FlagSet) *signOptions {
 		workspace:       workspaceFlags(fs),
 		key:             fs.String("key", "", "the key URI (pkcs11: or piv:)"),
 		out:             fs.String("out", "", "with REQUEST: the response file to write"),
+		root:            fs.String("root", "", "with REQUEST: the repository's root `file` you trust, to verify the previous version the request carries"),
 		allowLastPINTry: fs.Bool("allow-last-pin-try", false, "let the login spend the device's last PIN try"),
 	}
 }
@@ -45,7 +57,7 @@ func runSign(ctx context.Context, e *env, o *signOptions, args []string) error {
 	if *o.key == "" && len(args) == 1 && isTerminal(e.stdin) && isTerminal(e.stdout) {
 		// A request and no key, in a terminal: the one-signer view, which
 		// lists the devices and lets the signer choose.
-		return runRequestTUI(ctx, e, args[0], *o.out, *o.allowLastPINTry)
+		return runRequestTUI(ctx, e, args[0], *o.out, *o.root, *o.allowLastPINTry)
 	}
 	if *o.key == "" {
 		return usageErrorf("--key is required: name the device key with a pkcs11: or piv: URI")
@@ -55,24 +67,52 @@ func runSign(ctx context.Context, e *env, o *signOptions, args []string) error {
 		if *o.out == "" {
 			return usageErrorf("--out is required with a request file")
 		}
-		return signRequestFile(ctx, e, args[0], *o.key, *o.out, auth)
+		return signRequestFile(ctx, e, args[0], *o.key, *o.out, *o.root, auth)
 	}
 	if len(args) > 1 {
 		return usageErrorf("sign takes at most one request file")
+	}
+	if *o.root != "" {
+		return usageErrorf("--root goes with a request file; in the room the workspace holds the trusted root")
 	}
 	eng, err := openWorkspace(*o.workspace)
 	if err != nil {
 		return err
 	}
 	defer eng.Release()
-	signer, err := hsm.Open(ctx, *o.key, auth)
+	// Refuse first: the key, found without a PIN, must have something to
+	// sign in this ceremony as it stands.
+	key, tk, err := lookupKey(ctx, *o.key)
+	if err != nil {
+		return err
+	}
+	rs, err := eng.State().ToSign(tk.ID())
+	if err != nil {
+		return err
+	}
+	who := fmt.Sprintf("key %s on %s", tk.ID()[:16], safe(key.Device.String()))
+	printSigningReview(e.stderr, rs, who)
+	if err := confirm(e, "sign these with "+who); err != nil {
+		return err
+	}
+	signer, err := openLookedUp(ctx, *o.key, tk, auth)
 	if err != nil {
 		return err
 	}
 	defer signer.Close()
-	printReview(e.stderr, eng.State())
-	if err := confirm(e, "sign these with "+signer.Key().Device.String()); err != nil {
-		return err
-	}
 	return signWith(e, eng, signer)
+}
+
+// printSigningReview shows the roles a key is about to sign: each role's
+// review and checks, then, last, the digest of each, computed here from
+// the bytes, right above the "yes" prompt.
+func printSigningReview(w io.Writer, rs []*ceremony.RoleState, who string) {
+	fmt.Fprintf(w, "Signing with %s: %d role(s) to sign.\n", who, len(rs))
+	for _, r := range rs {
+		printRole(w, r)
+	}
+	fmt.Fprintln(w)
+	for _, r := range rs {
+		printDigest(w, fmt.Sprintf("%s v%d", safe(r.Role), r.Version), r.Canonical)
+	}
 }

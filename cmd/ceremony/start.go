@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
+	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
@@ -94,7 +95,7 @@ func checkOnlineKey(ctx context.Context, plan *ceremony.Plan) error {
 	if on == nil || on.KeyURI == "" {
 		return nil
 	}
-	k, err := oneKey(ctx, on.KeyURI)
+	k, err := hsm.Lookup(ctx, on.KeyURI)
 	if err != nil {
 		return fmt.Errorf("the plan's online key (online.key_uri): %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/tui"
 	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/hsm/piv"
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
@@ -29,8 +30,8 @@ stands and what blocks the next step. Review shows, per role, the change
 in plain words, the policy checks by name, the digest in hex and PGP
 words, and the raw canonical JSON (x). Sign lists the tokens and cards
 plugged in, refreshed every second, with the key each holds and the roles
-it may sign; choose one, give its PIN in a masked field that shows the
-tries left, type "yes", and each signature is verified at once. The
+it may sign; choose one, type "yes", give its PIN in a masked field that
+shows the tries left, and each signature is verified at once. The
 threshold board shows, per role, who signed and who is missing, the old
 and new root side by side. Errors are shown as a panel saying what to do;
 the ceremony can always be left (q) and taken up again.
@@ -85,7 +86,7 @@ func maybeTUI(ctx context.Context, e *env, args []string) (handled bool, code in
 		return false, 0
 	}
 	if err := runTUI(ctx, e, ".", "", false, false); err != nil {
-		fmt.Fprintf(e.stderr, "ceremony tui: %v\n", err)
+		fmt.Fprintf(e.stderr, "ceremony tui: %s\n", untrusted.Text(err.Error()))
 		return true, int(exitcode.Of(err))
 	}
 	return true, int(exitcode.OK)
@@ -172,10 +173,10 @@ func runPlain(ctx context.Context, e *env, eng *ceremony.Engine, online string, 
 		case "quit", "q", "exit":
 			return nil
 		default:
-			fmt.Fprintf(e.stdout, "unknown command %q\n", f[0])
+			fmt.Fprintf(e.stdout, "unknown command %s\n", safe(f[0]))
 		}
 		if cerr != nil {
-			fmt.Fprintf(e.stdout, "error: %v\n", cerr)
+			fmt.Fprintf(e.stdout, "error: %s\n", untrusted.Text(cerr.Error()))
 		}
 	}
 }
@@ -183,13 +184,13 @@ func runPlain(ctx context.Context, e *env, eng *ceremony.Engine, online string, 
 func plainDevices(ctx context.Context, e *env, st *ceremony.State) {
 	devs, probs := tui.AllDevices(ctx)
 	for _, p := range probs {
-		fmt.Fprintf(e.stdout, "(%s)\n", p)
+		fmt.Fprintf(e.stdout, "(%s)\n", untrusted.Text(p))
 	}
 	if len(devs) == 0 {
 		fmt.Fprintln(e.stdout, "No tokens or cards found: plug yours in.")
 	}
 	for _, d := range devs {
-		fmt.Fprintf(e.stdout, "%s\n", d.Device)
+		fmt.Fprintf(e.stdout, "%s\n", safe(d.Device.String()))
 		for _, k := range d.Keys {
 			who := "not a participant's key"
 			if tk, err := roles.KeyFromPublic(k.Public); err == nil {
@@ -199,24 +200,35 @@ func plainDevices(ctx context.Context, e *env, st *ceremony.State) {
 					}
 				}
 			}
-			fmt.Fprintf(e.stdout, "  %s (%s)\n    sign %s\n", k.Label, who, k.URI)
+			fmt.Fprintf(e.stdout, "  %s (%s)\n    sign %s\n", safe(k.Label), who, safe(k.URI))
 		}
 	}
 }
 
 func plainSign(ctx context.Context, e *env, in *bufio.Reader, eng *ceremony.Engine, uri string, allowLast bool) error {
-	signer, err := hsm.Open(ctx, uri, terminalAuth(e, allowLast))
+	// As 'ceremony sign' does: refuse first, then the review, "yes", and
+	// only then the PIN.
+	key, tk, err := lookupKey(ctx, uri)
 	if err != nil {
 		return err
 	}
-	defer signer.Close()
-	dev := signer.Key().Device
-	fmt.Fprintf(e.stdout, "Type \"yes\" to sign with %s: ", dev)
+	rs, err := eng.State().ToSign(tk.ID())
+	if err != nil {
+		return err
+	}
+	who := fmt.Sprintf("key %s on %s", tk.ID()[:16], safe(key.Device.String()))
+	printSigningReview(e.stdout, rs, who)
+	fmt.Fprintf(e.stdout, "Type \"yes\" to sign these with %s: ", who)
 	line, _ := in.ReadString('\n')
 	if strings.TrimSpace(line) != "yes" {
 		fmt.Fprintf(e.stdout, "not confirmed (typed %q): nothing was signed\n", strings.TrimSpace(line))
 		return nil
 	}
+	signer, err := openLookedUp(ctx, uri, tk, terminalAuth(e, allowLast))
+	if err != nil {
+		return err
+	}
+	defer signer.Close()
 	return signWith(e, eng, signer)
 }
 
@@ -242,16 +254,16 @@ func plainPublish(ctx context.Context, e *env, eng *ceremony.Engine, online stri
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "published %d files into %s\n", len(res.Files), res.Dir)
+	fmt.Fprintf(e.stdout, "published %d files into %s\n", len(res.Files), safe(res.Dir))
 	return nil
 }
 
 // runRequestTUI opens the one-signer view on a signing request, for a
 // key holder on an air-gapped machine with no workspace: the request is
-// reviewed, a device is chosen, the PIN given, "yes" typed, and the
+// reviewed, a device is chosen, "yes" typed, the PIN given, and the
 // response written to out (never over an existing file). 'ceremony sign
 // REQUEST --out FILE' without --key, in a terminal, is meant to call it.
-func runRequestTUI(ctx context.Context, e *env, request, out string, allowLast bool) error {
+func runRequestTUI(ctx context.Context, e *env, request, out, rootFile string, allowLast bool) error {
 	if out == "" {
 		return usageErrorf("name the response file to write with --out, e.g. --out /media/usb/alice-root.response.json")
 	}
@@ -265,8 +277,12 @@ func runRequestTUI(ctx context.Context, e *env, request, out string, allowLast b
 	if err := reqRefuseExisting(out); err != nil {
 		return err
 	}
+	note, err := previousNote(req, rootFile)
+	if err != nil {
+		return err
+	}
 	resp := &responseFile{path: out}
-	if err := tui.Run(tui.Options{Request: req, WriteResponse: resp.write, AllowLastTry: allowLast, Context: ctx, PromptOut: pivPrompts}, e.stdin, e.stdout); err != nil {
+	if err := tui.Run(tui.Options{Request: req, RequestNote: note, WriteResponse: resp.write, AllowLastTry: allowLast, Context: ctx, PromptOut: pivPrompts}, e.stdin, e.stdout); err != nil {
 		return err
 	}
 	return resp.outcome()

@@ -219,13 +219,13 @@ func TestTUIEndToEnd(t *testing.T) {
 			t.Logf("device panel:\n%s", devs)
 		}
 		x.keys("Enter")
+		x.wait("Type yes")
+		x.text("yes")
+		x.keys("Enter")
 		x.wait("The device asks for its PIN")
 		x.text(softhsmtest.UserPIN)
 		s = x.wait("PIN: ••••••_")
 		pinShown = pinShown || strings.Contains(s, softhsmtest.UserPIN)
-		x.keys("Enter")
-		x.wait("Type yes")
-		x.text("yes")
 		x.keys("Enter")
 		x.wait(", verified")
 		if i == 0 {
@@ -337,7 +337,7 @@ func TestResponseFile(t *testing.T) {
 	}
 	var stderr bytes.Buffer
 	e := &env{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr}
-	if err := runRequestTUI(context.Background(), e, "x.request.json", out, false); exitcode.Of(err) != exitcode.Usage {
+	if err := runRequestTUI(context.Background(), e, "x.request.json", out, "", false); exitcode.Of(err) != exitcode.Usage {
 		t.Fatalf("without a terminal: %v", err)
 	}
 }
@@ -375,8 +375,8 @@ func TestRequestViewLeftUnsigned(t *testing.T) {
 
 // TestDemoTUI: 'ceremony demo --tui' hands the quarterly ceremony to the
 // TUI at the Sign step, logged out of the demo tokens, so choosing a key
-// asks for its PIN and the PIN screen shows the demo token's PIN; leaving
-// before publishing says how to go on.
+// and typing "yes" asks for its PIN and the PIN screen shows the demo
+// token's PIN; leaving before publishing says how to go on.
 func TestDemoTUI(t *testing.T) {
 	w := newTUIWorld(t)
 	out := filepath.Join(w.dir, "demo")
@@ -390,6 +390,9 @@ func TestDemoTUI(t *testing.T) {
 	}
 	t.Cleanup(func() { exec.Command("tmux", "-L", x.sock, "kill-server").Run() })
 	x.wait("▸ SoftHSM") // the device panel has found the tokens
+	x.keys("Enter")
+	x.wait("Type yes")
+	x.text("yes")
 	x.keys("Enter")
 	s := x.wait("(shown only in the demo)")
 	if !regexp.MustCompile(`Demo token [a-z0-9-]+: PIN [0-9]+ \(shown only in the demo\)`).MatchString(s) {

@@ -93,11 +93,33 @@ func carriesMarks(r rune) bool {
 // control, format, invisible or non-printing character and every byte of
 // invalid UTF-8 written as an escape (see the package documentation),
 // newlines and tabs included, and a backslash doubled.
-func Line(s string) string {
+func Line(s string) string { return line(s, true) }
+
+// Text returns s, a message the tool composed that may quote strings from
+// outside (an error's text, what a device asks), fit to show on a
+// terminal: every character Line escapes is escaped, except a newline,
+// which stays the break between lines, and a backslash, which stays as it
+// is, since the parts of s that came from outside may already be escaped
+// by Line (a *CharError's message is). So, unlike Line, Text is not
+// injective: it keeps a message from acting on the terminal, and Line is
+// still what tells two names apart.
+func Text(s string) string {
+	if !strings.Contains(s, "\n") {
+		return line(s, false)
+	}
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = line(l, false)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// line is Line, with a backslash doubled or, for Text, kept.
+func line(s string, backslash bool) string {
 	// The common case, plain ASCII with nothing to escape, costs no
 	// allocation.
 	i := 0
-	for i < len(s) && s[i] >= ' ' && s[i] < 0x7f && s[i] != '\\' {
+	for i < len(s) && s[i] >= ' ' && s[i] < 0x7f && (s[i] != '\\' || !backslash) {
 		i++
 	}
 	if i == len(s) {
@@ -115,7 +137,7 @@ func Line(s string) string {
 		case r == utf8.RuneError && size == 1:
 			writeByteEscape(&b, s[i])
 			base = false
-		case r == '\\':
+		case r == '\\' && backslash:
 			b.WriteString(`\\`)
 			base = false
 		case !shown(r):

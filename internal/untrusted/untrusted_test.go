@@ -275,6 +275,9 @@ func FuzzLine(f *testing.F) {
 		if back := unescape(t, out); back != s {
 			t.Fatalf("Line(%+q) = %+q decodes to %+q", s, out, back)
 		}
+		for _, l := range strings.Split(Text(s), "\n") {
+			assertSafe(t, l)
+		}
 		lines := Lines(s)
 		for _, l := range lines {
 			assertSafe(t, l)
@@ -383,4 +386,27 @@ func unescape(t *testing.T, s string) string {
 		i += 2 + digits
 	}
 	return b.String()
+}
+
+func TestText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"two\nlines", "two\nlines"},
+		{`already \x1b escaped`, `already \x1b escaped`},
+		{"raw \x1b]0;title\a and \u202e\u009b", `raw \x1b]0;title\x07 and \u202e\u009b`},
+		{"cr\r\nlf", `cr\x0d` + "\nlf"},
+	}
+	for _, tt := range tests {
+		if got := Text(tt.in); got != tt.want {
+			t.Errorf("Text(%+q) = %+q, want %+q", tt.in, got, tt.want)
+		}
+		for _, l := range strings.Split(Text(tt.in), "\n") {
+			assertSafe(t, l)
+		}
+	}
+	// A *CharError's message is composed with Line: Text leaves it as it is.
+	msg := Check("signers[0].name", "a\x1b").Error()
+	if Text(msg) != msg {
+		t.Errorf("Text changed an escaped message:\n%s\n%s", msg, Text(msg))
+	}
 }

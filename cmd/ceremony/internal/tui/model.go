@@ -20,6 +20,7 @@ import (
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 )
 
 // Options are what the TUI needs from the world; tests substitute them.
@@ -50,6 +51,10 @@ type Options struct {
 	// Request, instead of Engine, opens the one-signer view on a signing
 	// request, for a signer on an air-gapped machine with no workspace.
 	Request *ceremony.Request
+	// RequestNote says what the request's bytes were compared with (the
+	// previous version, verified under a pinned root or not), as 'ceremony
+	// sign REQUEST' says it.
+	RequestNote string
 	// WriteResponse writes the signed response and returns where it went.
 	WriteResponse func(*ceremony.Response) (string, error)
 
@@ -164,6 +169,10 @@ type (
 		devs     []hsm.DeviceKeys
 		problems []string
 	}
+	checkedMsg struct {
+		toSign []string
+		err    error
+	}
 	openedMsg struct {
 		signer hsm.Signer
 		err    error
@@ -187,11 +196,11 @@ type (
 // Init implements tea.Model: the first snapshot, the device panel and
 // the PIN listener.
 func (m *Model) Init() tea.Cmd {
-	eng, req := m.opt.Engine, m.opt.Request
+	eng, req, note := m.opt.Engine, m.opt.Request, m.opt.RequestNote
 	return tea.Batch(
 		func() tea.Msg {
 			if req != nil {
-				return snapMsg{requestSnapshot(req)}
+				return snapMsg{requestSnapshot(req, note)}
 			}
 			return snapMsg{takeSnapshot(eng)}
 		},
@@ -242,10 +251,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			return m.busyTick() // redraws the elapsed time
 		}
 	case promptMsg:
-		m.prompt = string(msg)
+		m.prompt = untrusted.Text(string(msg))
+	case checkedMsg:
+		m.checked(msg)
 	case openedMsg:
 		m.prompt = ""
-		m.opened(msg)
+		return m.opened(msg)
 	case signedMsg:
 		m.prompt = ""
 		m.signed(msg)
@@ -454,7 +465,7 @@ func (m *Model) quit() tea.Cmd {
 
 // explain turns an error into what happened and what to do.
 func explain(err error) *errPanel {
-	p := &errPanel{What: err.Error()}
+	p := &errPanel{What: untrusted.Text(err.Error())}
 	var pe hsm.PINError
 	switch {
 	case errors.Is(err, ErrPINCancelled):

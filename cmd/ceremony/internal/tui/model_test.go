@@ -292,19 +292,19 @@ func checkFrame(t *testing.T, f string, w, h int) {
 	golden.RequireEqual(t, []byte(f))
 }
 
-// signAs goes through the sign screen for one token: choose it, PIN,
-// "yes".
+// signAs goes through the sign screen for one token: choose it, "yes",
+// PIN.
 func (d *driver) signAs(name string) string {
 	d.t.Helper()
 	d.typ("s")
 	d.wait("Devices, refreshed")
 	d.choose(name)
 	d.key(tea.KeyEnter)
-	d.wait("The device asks for its PIN")
-	d.typ(testPIN)
-	d.key(tea.KeyEnter)
 	d.wait("Type yes")
 	d.typ("yes")
+	d.key(tea.KeyEnter)
+	d.wait("The device asks for its PIN")
+	d.typ(testPIN)
 	d.key(tea.KeyEnter)
 	return d.wait("as " + name + " with key")
 }
@@ -350,6 +350,16 @@ func TestFrames(t *testing.T) {
 	t.Run("sign-devices", func(t *testing.T) { checkFrame(t, d.wait("Devices, refreshed"), 80, 24) })
 	d.choose("alice")
 	d.key(tea.KeyEnter)
+	d.wait("Type yes")
+	d.typ("ye")
+	t.Run("confirm", func(t *testing.T) { checkFrame(t, d.wait("sign; the device then asks for its PIN: ye_"), 80, 24) })
+	d.typ("p")
+	d.key(tea.KeyEnter) // "yep" is not "yes"
+	d.wait("Not confirmed")
+	d.key(tea.KeyEnter)
+	d.wait("Type yes")
+	d.typ("yes")
+	d.key(tea.KeyEnter)
 	d.wait("The device asks for its PIN")
 	d.typ("999")
 	d.key(tea.KeyEnter) // a wrong PIN costs a try
@@ -364,18 +374,12 @@ func TestFrames(t *testing.T) {
 	})
 	d.typ("456")
 	d.key(tea.KeyEnter)
-	d.wait("Type yes")
-	d.typ("ye")
-	t.Run("confirm", func(t *testing.T) { checkFrame(t, d.wait("sign: ye_"), 80, 24) })
-	d.typ("p")
-	d.key(tea.KeyEnter) // "yep" is not "yes"
-	d.wait("Not confirmed")
+	d.wait("as alice with key")
+	d.signAs("bob")
 	t.Run("signed", func(t *testing.T) {
-		d.signAs("alice")
+		d.signAs("dave")
 		checkFrame(t, d.frame(), 80, 24)
 	})
-	d.signAs("bob")
-	d.signAs("dave")
 	d.typ("t")
 	t.Run("thresholds", func(t *testing.T) { checkFrame(t, d.wait("under claimed"), 80, 24) })
 	d.signAs("erin")
@@ -572,11 +576,11 @@ func TestTouchPrompt(t *testing.T) {
 	d.typ("s")
 	d.wait("▸ SoftHSM")
 	d.key(tea.KeyEnter)
-	d.wait("The device asks for its PIN")
-	d.typ(testPIN)
-	d.key(tea.KeyEnter)
 	d.wait("Type yes")
 	d.typ("yes")
+	d.key(tea.KeyEnter)
+	d.wait("The device asks for its PIN")
+	d.typ(testPIN)
 	d.key(tea.KeyEnter)
 	checkFrame(t, d.wait("Touch YubiKey #0001 now"), 80, 24)
 	close(touched)
@@ -598,12 +602,18 @@ func TestDeviceErrors(t *testing.T) {
 
 	w.set(func() { w.pulled["alice"] = true })
 	d.key(tea.KeyEnter)
+	d.wait("Type yes")
+	d.typ("yes")
+	d.key(tea.KeyEnter)
 	if f := d.wait("What to do"); !strings.Contains(f, "Plug the device in") {
 		t.Errorf("pulled token:\n%s", f)
 	}
 	d.key(tea.KeyEnter)
 	w.set(func() { w.pulled["alice"] = false })
 
+	d.key(tea.KeyEnter)
+	d.wait("Type yes")
+	d.typ("yes")
 	d.key(tea.KeyEnter)
 	d.wait("The device asks for its PIN")
 	d.typ("12")
@@ -614,6 +624,9 @@ func TestDeviceErrors(t *testing.T) {
 	d.key(tea.KeyEnter)
 
 	w.set(func() { w.tries["alice"] = 2 })
+	d.key(tea.KeyEnter)
+	d.wait("Type yes")
+	d.typ("yes")
 	d.key(tea.KeyEnter)
 	d.wait("2 tries left")
 	d.typ("000000")
@@ -666,11 +679,11 @@ func TestRequestView(t *testing.T) {
 	d.typ("s")
 	d.wait("▸ SoftHSM v2 #0001 (alice)")
 	d.key(tea.KeyEnter)
-	d.wait("The device asks for its PIN")
-	d.typ(testPIN)
-	d.key(tea.KeyEnter)
 	d.wait("Type yes")
 	d.typ("yes")
+	d.key(tea.KeyEnter)
+	d.wait("The device asks for its PIN")
+	d.typ(testPIN)
 	d.key(tea.KeyEnter)
 	t.Run("signed", func(t *testing.T) { checkFrame(t, d.wait("response written to"), 80, 24) })
 	b, err := os.ReadFile(out)

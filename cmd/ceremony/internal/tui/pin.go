@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 )
 
 // ErrPINCancelled is returned to the device when the person at the
@@ -123,7 +124,7 @@ func (m *Model) pinBody(w int) []string {
 	if m.pin.forPublish {
 		what = "for the online key, to publish"
 	}
-	lines = append(lines, fmt.Sprintf("The device asks for its PIN %s:", what), "  "+a.Device.String())
+	lines = append(lines, fmt.Sprintf("The device asks for its PIN %s:", what), "  "+untrusted.Line(a.Device.String()))
 	switch {
 	case a.TriesLeft < 0:
 		lines = append(lines, "  (the device does not say how many tries are left)")
@@ -137,7 +138,7 @@ func (m *Model) pinBody(w int) []string {
 	}
 	lines = append(lines, "", "  PIN: "+m.sty.field.Render(strings.Repeat("•", len(m.pin.buf.b))+"_"), "")
 	if pin, ok := m.opt.DemoPINs[a.Device.Label]; ok {
-		lines = append(lines, m.sty.key.Render("  Demo token "+a.Device.Label+": PIN "+pin+" (shown only in the demo)"), "")
+		lines = append(lines, m.sty.key.Render("  Demo token "+untrusted.Line(a.Device.Label)+": PIN "+untrusted.Line(pin)+" (shown only in the demo)"), "")
 	}
 	lines = append(lines, "The PIN goes to the device only: it is not shown, logged or recorded.")
 	return box(lines, w)

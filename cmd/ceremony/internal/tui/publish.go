@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 )
 
 // publish has the engine publish, with the online key if it signs the
@@ -27,7 +29,7 @@ func (m *Model) publish() tea.Cmd {
 		}
 		s, err := open(ctx, uri, auth)
 		if err != nil {
-			return publishedMsg{err: fmt.Errorf("online key %s: %w", uri, err)}
+			return publishedMsg{err: fmt.Errorf("online key %s: %w", untrusted.Line(uri), err)}
 		}
 		defer s.Close()
 		dev := s.Key().Device
@@ -55,7 +57,7 @@ func (m *Model) published(msg publishedMsg) {
 		m.fail(msg.err)
 		return
 	}
-	m.notice = fmt.Sprintf("Published %d files into %s.", len(msg.res.Files), msg.res.Dir)
+	m.notice = fmt.Sprintf("Published %d files into %s.", len(msg.res.Files), untrusted.Line(msg.res.Dir))
 	m.screen = screenClose
 }
 
@@ -101,7 +103,7 @@ func (m *Model) publishBody(w int) []string {
 	lines = append(lines, "")
 	if uri != "" && !s.Publishing {
 		lines = append(lines, "The online key signs the online roles (snapshot, timestamp, …) first:")
-		lines = append(lines, wrap(uri, w-2)...)
+		lines = append(lines, wrap(untrusted.Line(uri), w-2)...)
 	} else if !s.Publishing {
 		lines = append(lines, "No online key: the offline roles are published for the online service to sign.")
 	}

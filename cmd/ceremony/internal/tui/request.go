@@ -6,7 +6,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
-	"github.com/ceremony-tuf/ceremony/roles"
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 )
 
 // The one-signer view: an air-gapped signer, with no workspace, reads a
@@ -14,18 +14,20 @@ import (
 // the response is written to carry back. The request is checked and
 // signed by the engine's SignRequest; the TUI only draws it.
 
-// requestSnapshot is what the TUI draws of a signing request.
-func requestSnapshot(req *ceremony.Request) *snapshot {
-	s := &snapshot{Ceremony: req.Ceremony, Head: req.TranscriptHead, HeadWords: digestWords(req.TranscriptHead),
+// requestSnapshot is what the TUI draws of a signing request: what its
+// bytes say, read from them (Review), what they were compared with
+// (note, as 'ceremony sign' words it), and the requester's own words
+// apart (Claims); the digest is computed here from the bytes.
+func requestSnapshot(req *ceremony.Request, note string) *snapshot {
+	s := &snapshot{Ceremony: untrusted.Line(req.Ceremony), Head: req.TranscriptHead, HeadWords: digestWords(req.TranscriptHead),
 		Keys: map[string]*keyView{}}
-	rv := roleView{Name: req.Role, Version: req.Version, Summary: req.Summary, Digest: req.Digest,
-		Words: digestWords(req.Digest), Canonical: string(req.Signed)}
-	for _, c := range req.ChecksPassed {
-		rv.Checks = append(rv.Checks, roles.Finding{Check: c, Role: req.Role, Passed: true})
-	}
-	s.Roles = []roleView{rv}
+	rv := req.Review()
+	v := roleView{Name: untrusted.Line(req.Role), Version: req.Version, Summary: safeLines(append([]string{rv.Head}, rv.Holds...)),
+		Compared: untrusted.Text(note), Changes: safeLines(rv.Changes), Says: safeLines(req.Claims())}
+	v.setBytes(req.Signed)
+	s.Roles = []roleView{v}
 	for _, sg := range req.Signers {
-		s.Keys[sg.KeyID] = &keyView{Participant: sg.Name, KeyID: sg.KeyID, Device: sg.Device, MaySign: []string{req.Role}}
+		s.Keys[sg.KeyID] = &keyView{Participant: untrusted.Line(sg.Name), KeyID: sg.KeyID, Device: untrusted.Line(sg.Device), MaySign: []string{v.Name}}
 	}
 	names := map[string]string{}
 	for _, sg := range req.Signers {
@@ -38,6 +40,7 @@ func requestSnapshot(req *ceremony.Request) *snapshot {
 		}
 		s.Progress = append(s.Progress, p)
 	}
+	s.Progress = safeProgress(s.Progress)
 	return s
 }
 
@@ -50,7 +53,7 @@ type requestSignedMsg struct {
 // signRequest signs the request with the open signer and writes the
 // response.
 func (m *Model) signRequest() tea.Cmd {
-	tick := m.setBusy("signing with " + m.sign.with.dev.String())
+	tick := m.setBusy("signing with " + m.sign.with.name)
 	req, signer, write := m.opt.Request, m.sign.signer, m.opt.WriteResponse
 	dev := signer.Key().Device
 	return tea.Batch(tick, m.work(func() tea.Msg {
@@ -76,8 +79,8 @@ func (m *Model) requestSigned(msg requestSignedMsg) {
 	m.sign.written = msg.path
 	m.sign.devices.resuggest(m.snap)
 	m.sign.results = []string{
-		fmt.Sprintf("signed %s v%d as %s with key %s, verified", msg.resp.Role, msg.resp.Version, msg.resp.Signer, shortID(msg.resp.KeyID)),
-		"response written to " + msg.path,
+		fmt.Sprintf("signed %s v%d as %s with key %s, verified", untrusted.Line(msg.resp.Role), msg.resp.Version, untrusted.Line(msg.resp.Signer), shortID(msg.resp.KeyID)),
+		"response written to " + untrusted.Line(msg.path),
 	}
 	m.notice = "Signed. Carry the response back to the ceremony room; q to leave."
 }

@@ -55,23 +55,40 @@ func (r *reviewScreen) body(s *snapshot, sty styles, w int) []string {
 	head := fmt.Sprintf("Role %d of %d: %s v%d%s", r.role+1, len(s.Roles), role.Name, role.Version, kind)
 	lines := []string{sty.key.Render(head)}
 	if r.raw {
-		lines = append(lines, fmt.Sprintf("Canonical JSON, %d bytes: what each signature covers.", len(role.Canonical)))
-		for c := role.Canonical; len(c) > 0; {
+		lines = append(lines, fmt.Sprintf("Canonical JSON, %d bytes: what each signature covers (control characters escaped).", len(role.Canonical)))
+		for c := []rune(role.Canonical); len(c) > 0; {
 			n := min(len(c), w)
-			lines = append(lines, c[:n])
+			lines = append(lines, string(c[:n]))
 			c = c[n:]
 		}
 		return lines
 	}
-	lines = append(lines, "What changes:")
-	for _, l := range role.Summary {
-		for i, x := range wrap(l, w-4) {
-			if i == 0 {
-				lines = append(lines, "  • "+x)
-			} else {
-				lines = append(lines, "    "+x)
+	bullets := func(ls []string) {
+		for _, l := range ls {
+			for i, x := range wrap(l, w-4) {
+				if i == 0 {
+					lines = append(lines, "  • "+x)
+				} else {
+					lines = append(lines, "    "+x)
+				}
 			}
 		}
+	}
+	if role.Compared != "" || role.Says != nil {
+		// A request: its bytes' facts, then its words apart.
+		lines = append(lines, "What the bytes to sign say, read from them here:")
+		bullets(role.Summary)
+		lines = append(lines, wrap(role.Compared, w)...)
+		bullets(role.Changes)
+		lines = append(lines, "The requester says (their words, not checked here):")
+		for _, l := range role.Says {
+			for _, x := range wrap(l, w-4) {
+				lines = append(lines, sty.dim.Render("  | ")+x)
+			}
+		}
+	} else {
+		lines = append(lines, "What it holds and changes:")
+		bullets(role.Summary)
 	}
 	if len(role.Checks) > 0 {
 		lines = append(lines, "Policy checks:")
@@ -85,7 +102,7 @@ func (r *reviewScreen) body(s *snapshot, sty styles, w int) []string {
 			lines = append(lines, sty.bad.Render(fmt.Sprintf("  ✗ %s ", c.Severity))+c.Check+": "+c.Message)
 		}
 	}
-	lines = append(lines, "Signed bytes, sha256:", "  "+role.Digest, "In words, to read aloud:")
+	lines = append(lines, "Signed bytes, sha256, computed here:", "  "+role.Digest, "In words, to read aloud:")
 	for _, l := range wrap(role.Words, w-2) {
 		lines = append(lines, "  "+l)
 	}

@@ -8,18 +8,23 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
 // signScreen is the Sign screen: the device panel, and one signing at a
-// time: the chosen key's device is opened (it asks for its PIN), "yes"
-// is typed, and the engine signs.
+// time, in the order every face keeps: the chosen key is checked by its
+// public half (a key with nothing to sign is refused before anything is
+// asked), "yes" is typed under the digests of what it signs, then its
+// device is opened, which asks for the PIN, and the engine signs.
 type signScreen struct {
 	devices devicePanel
 	phase   signPhase
-	signer  hsm.Signer // the open device, from phaseConfirm until signed or left
+	signer  hsm.Signer // the open device, from phaseSigning until signed or left
 	with    devRow     // the key signed with
+	toSign  []string   // the roles the key signs, as the check found them
 	confirm string     // what is typed in the "yes" field
 	results []string   // what the last signing did
 	written string     // the one-signer view: where the response was written
@@ -28,9 +33,10 @@ type signScreen struct {
 type signPhase int
 
 const (
-	phasePick signPhase = iota
-	phaseOpening
-	phaseConfirm
+	phasePick     signPhase = iota
+	phaseChecking           // the engine checks what the key may sign
+	phaseConfirm            // "yes" is asked
+	phaseOpening            // the device is opened: it asks for its PIN
 	phaseSigning
 )
 
@@ -42,6 +48,7 @@ func (s *signScreen) end() {
 	}
 	s.phase = phasePick
 	s.confirm = ""
+	s.toSign = nil
 }
 
 // devicePanel lists the keys on the tokens and cards plugged in, with a
@@ -55,11 +62,14 @@ type devicePanel struct {
 }
 
 // devRow is one line of the device panel: a key on a device, or a device
-// with no key.
+// with no key. name, label and note are what the device says of itself,
+// escaped to draw.
 type devRow struct {
 	dev   hsm.Device
 	key   *hsm.Key
 	keyID string
+	name  string
+	label string
 	note  string
 }
 
@@ -69,13 +79,14 @@ type devRow struct {
 func (p *devicePanel) set(devs []hsm.DeviceKeys, probs []string, s *snapshot) {
 	var rows []devRow
 	for _, d := range devs {
+		name := untrusted.Line(d.Device.String())
 		if len(d.Keys) == 0 {
-			rows = append(rows, devRow{dev: d.Device, note: d.Note})
+			rows = append(rows, devRow{dev: d.Device, name: name, note: untrusted.Text(d.Note)})
 			continue
 		}
 		for i := range d.Keys {
 			k := d.Keys[i]
-			row := devRow{dev: d.Device, key: &k}
+			row := devRow{dev: d.Device, key: &k, name: name, label: untrusted.Line(k.Label)}
 			if tk, err := roles.KeyFromPublic(k.Public); err == nil {
 				row.keyID = tk.ID()
 			}
@@ -87,7 +98,7 @@ func (p *devicePanel) set(devs []hsm.DeviceKeys, probs []string, s *snapshot) {
 		cur = r.key.URI
 	}
 	p.listing, p.loaded = false, true
-	p.rows, p.problems = rows, probs
+	p.rows, p.problems = rows, safeLines(probs)
 	p.cursor = -1
 	for i, r := range rows {
 		if cur != "" && r.key != nil && r.key.URI == cur {
@@ -160,36 +171,98 @@ func (m *Model) signKey(k tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-// useKey opens the chosen key's device, which asks for its PIN.
+// useKey checks the chosen key before anything is asked: in the room,
+// the engine says what it may sign (ceremony.State.ToSign), or why
+// nothing; for a request, whether the request lists it.
 func (m *Model) useKey() tea.Cmd {
 	s := &m.sign
 	row, ok := s.devices.chosen()
 	if s.phase != phasePick || m.busy.what != "" || !ok {
 		return nil
 	}
-	s.with, s.phase, s.results = row, phaseOpening, nil
+	s.with, s.results = row, nil
 	m.notice = ""
-	tick := m.setBusy("opening " + row.dev.String())
-	open, ctx, uri, auth := m.opt.Open, m.ctx, row.key.URI, m.auth()
+	if row.keyID == "" {
+		m.fail(fmt.Errorf("%s holds a key TUF cannot use: %w", row.dev, hsm.ErrUnsupported))
+		return nil
+	}
+	if req := m.opt.Request; req != nil {
+		if req.Signer(row.keyID) == nil {
+			m.fail(fmt.Errorf("%w: key %s is none of the keys that may sign %s v%d: choose the key the request names for you", ceremony.ErrUntrustedKey, shortID(row.keyID), m.snap.Roles[0].Name, req.Version))
+			return nil
+		}
+		s.phase, s.toSign, s.confirm = phaseConfirm, []string{m.snap.Roles[0].Name}, ""
+		return nil
+	}
+	s.phase = phaseChecking
+	tick := m.setBusy("checking the key")
+	eng, id := m.opt.Engine, row.keyID
+	return tea.Batch(tick, m.work(func() tea.Msg {
+		rs, err := eng.State().ToSign(id)
+		msg := checkedMsg{err: err}
+		for _, r := range rs {
+			msg.toSign = append(msg.toSign, untrusted.Line(r.Role))
+		}
+		return msg
+	}))
+}
+
+// checked takes the engine's word on what the chosen key may sign: on to
+// "yes", or the refusal.
+func (m *Model) checked(msg checkedMsg) {
+	m.busy = busy{}
+	s := &m.sign
+	if msg.err != nil {
+		s.end()
+		m.fail(msg.err)
+		return
+	}
+	s.phase, s.toSign, s.confirm = phaseConfirm, msg.toSign, ""
+}
+
+// open opens the key's device once "yes" is typed: it asks for its PIN.
+func (m *Model) open() tea.Cmd {
+	s := &m.sign
+	s.phase = phaseOpening
+	tick := m.setBusy("opening " + s.with.name)
+	open, ctx, uri, auth := m.opt.Open, m.ctx, s.with.key.URI, m.auth()
 	return tea.Batch(tick, m.work(func() tea.Msg {
 		signer, err := open(ctx, uri, auth)
 		return openedMsg{signer: signer, err: err}
 	}))
 }
 
-func (m *Model) opened(msg openedMsg) {
+// opened signs with the device just opened, if it holds the key that was
+// checked and confirmed.
+func (m *Model) opened(msg openedMsg) tea.Cmd {
 	m.busy = busy{}
 	s := &m.sign
 	if msg.err != nil {
-		s.phase = phasePick
+		s.end()
 		m.fail(msg.err)
-		return
+		return nil
 	}
 	if m.quitting {
 		msg.signer.Close()
-		return
+		return nil
 	}
-	s.signer, s.phase, s.confirm = msg.signer, phaseConfirm, ""
+	s.signer = msg.signer
+	if k, err := roles.KeyFromPublic(msg.signer.Public()); err != nil || k.ID() != s.with.keyID {
+		s.end()
+		m.fail(fmt.Errorf("the device now holds another key than the one confirmed (was it changed?): nothing was signed: %w", hsm.ErrNotFound))
+		return nil
+	}
+	s.phase = phaseSigning
+	if m.opt.Request != nil {
+		return m.signRequest()
+	}
+	tick := m.setBusy("signing with " + s.with.name)
+	eng, signer := m.opt.Engine, s.signer
+	dev := signer.Key().Device
+	return tea.Batch(tick, m.work(func() tea.Msg {
+		res, err := eng.Sign(signer, &dev)
+		return signedMsg{res: res, err: err, snap: takeSnapshot(eng)}
+	}))
 }
 
 // confirmKey types into the "yes" field.
@@ -213,7 +286,8 @@ func (m *Model) confirmKey(k tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-// confirmed signs if "yes" was typed, and leaves the device otherwise.
+// confirmed opens the device if "yes" was typed, and goes back to
+// choosing a key otherwise.
 func (m *Model) confirmed() tea.Cmd {
 	s := &m.sign
 	typed := strings.TrimSpace(s.confirm)
@@ -222,17 +296,7 @@ func (m *Model) confirmed() tea.Cmd {
 		m.notice = fmt.Sprintf("Not confirmed (typed %q, not \"yes\"): nothing was signed.", typed)
 		return nil
 	}
-	s.phase = phaseSigning
-	if m.opt.Request != nil {
-		return m.signRequest()
-	}
-	tick := m.setBusy("signing with " + s.with.dev.String())
-	eng, signer := m.opt.Engine, s.signer
-	dev := signer.Key().Device
-	return tea.Batch(tick, m.work(func() tea.Msg {
-		res, err := eng.Sign(signer, &dev)
-		return signedMsg{res: res, err: err, snap: takeSnapshot(eng)}
-	}))
+	return m.open()
 }
 
 func (m *Model) signed(msg signedMsg) {
@@ -243,11 +307,11 @@ func (m *Model) signed(msg signedMsg) {
 	}
 	m.sign.results = nil
 	for _, r := range msg.res {
-		who := r.KeyID
+		who := shortID(r.KeyID)
 		if k := m.snap.Keys[r.KeyID]; k != nil {
 			who = k.Participant
 		}
-		m.sign.results = append(m.sign.results, fmt.Sprintf("signed %s as %s with key %s, verified", r.Role, who, shortID(r.KeyID)))
+		m.sign.results = append(m.sign.results, fmt.Sprintf("signed %s as %s with key %s, verified", untrusted.Line(r.Role), who, shortID(r.KeyID)))
 	}
 	if msg.err != nil {
 		m.fail(msg.err)
@@ -264,16 +328,23 @@ func (m *Model) signBody(w int) body {
 	s := &m.sign
 	var lines []string
 	switch s.phase {
-	case phaseOpening:
-		lines = append(lines, "Opening "+s.with.dev.String()+"; it may ask for its PIN.")
+	case phaseChecking:
+		lines = append(lines, "Checking what key "+shortID(s.with.keyID)+" may sign…")
 	case phaseConfirm:
-		k := m.snap.Keys[s.with.keyID]
-		who, what := "this key", "nothing the plan expects"
-		if k != nil {
-			who, what = k.Participant, strings.Join(k.toSign(), ", ")
+		who := "this key"
+		if k := m.snap.Keys[s.with.keyID]; k != nil {
+			who = k.Participant
 		}
-		lines = append(lines, wrap(fmt.Sprintf("%s signs %s with key %s on %s.", who, what, shortID(s.with.keyID), s.with.dev), w)...)
-		lines = append(lines, "Type yes and press enter to sign: "+m.sty.field.Render(s.confirm+"_"))
+		lines = append(lines, wrap(fmt.Sprintf("%s signs %s with key %s on %s. Compare each digest with the one read out:", who, strings.Join(s.toSign, ", "), shortID(s.with.keyID), s.with.name), w)...)
+		for _, name := range s.toSign {
+			if i := slices.IndexFunc(m.snap.Roles, func(r roleView) bool { return r.Name == name }); i >= 0 {
+				r := m.snap.Roles[i]
+				lines = append(lines, fmt.Sprintf("  %s v%d, sha256:", r.Name, r.Version), "    "+r.Digest)
+			}
+		}
+		lines = append(lines, "Type yes and press enter to sign; the device then asks for its PIN: "+m.sty.field.Render(s.confirm+"_"))
+	case phaseOpening:
+		lines = append(lines, "Opening "+s.with.name+"; it asks for its PIN.")
 	case phaseSigning:
 		lines = append(lines, "Signing; each signature is verified as it is made…")
 	}
@@ -303,14 +374,14 @@ func (m *Model) signBody(w int) body {
 			b.focus = len(lines)
 		}
 		if r.key == nil {
-			line := "  " + r.dev.String() + " · no keys"
+			line := "  " + r.name + " · no keys"
 			if r.note != "" {
 				line += " (" + r.note + ")"
 			}
 			lines = append(lines, m.sty.dim.Render(line))
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("%s%s · %s %s", mark, r.dev, r.key.Label, r.key.Type))
+		lines = append(lines, fmt.Sprintf("%s%s · %s %s", mark, r.name, r.label, untrusted.Line(string(r.key.Type))))
 		lines = append(lines, m.keyLine(r))
 	}
 	for _, p := range p.problems {

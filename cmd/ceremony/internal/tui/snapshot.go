@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -19,7 +20,11 @@ const maxEvents = 40
 
 // snapshot is what the TUI draws: a copy of the engine's state taken in
 // the goroutine that ran the engine's last command, so that drawing never
-// reads the state while a command changes it.
+// reads the state while a command changes it. It is the TUI's output
+// chokepoint too: every string in it that came from a file, a device or
+// a plan is escaped (untrusted.Line, untrusted.Text) as it is copied, so
+// that whatever the screens draw of it holds no character a terminal acts
+// on.
 type snapshot struct {
 	Ceremony   string
 	RefTime    string
@@ -43,12 +48,20 @@ type snapshot struct {
 }
 
 type roleView struct {
-	Name      string
-	Version   int64
-	Online    bool
-	Included  bool
-	Summary   []string
-	Checks    []roles.Finding
+	Name     string
+	Version  int64
+	Online   bool
+	Included bool
+	// Summary is what the role holds and changes, read from its bytes.
+	Summary []string
+	// Compared says, for a request, what Changes were compared with;
+	// Changes follow it. In the room they are in Summary.
+	Compared string
+	Changes  []string
+	// Says are a request's own words, shown apart.
+	Says   []string
+	Checks []roles.Finding
+	// Digest is the SHA-256 of Canonical, computed here.
 	Digest    string
 	Words     string
 	Canonical string
@@ -147,28 +160,30 @@ func takeSnapshot(eng *ceremony.Engine) *snapshot {
 	st := eng.State()
 	s := &snapshot{Progress: st.Progress(), Done: st.Done(), Publishing: st.Publishing(),
 		Published: st.Published, Closed: st.Closed, PublishDir: st.PublishDir, Keys: map[string]*keyView{}}
+	s.Progress = safeProgress(s.Progress)
+	s.PublishDir = untrusted.Line(s.PublishDir)
 	if st.Aborted {
 		s.Aborted = untrusted.Line(st.AbortReason)
 	}
 	if st.Plan != nil {
-		s.Ceremony = st.Plan.Ceremony
+		s.Ceremony = untrusted.Line(st.Plan.Ceremony)
 		s.RefTime = st.Plan.ReferenceTime.UTC().Format("2006-01-02 15:04Z")
 		s.Bootstrap = st.Plan.Start == nil
 		if st.Plan.Online != nil {
-			s.OnlineURI = st.Plan.Online.KeyURI
+			s.OnlineURI = untrusted.Line(st.Plan.Online.KeyURI)
 		}
 		for _, p := range st.Plan.Participants {
-			s.Keys[p.KeyID] = &keyView{Participant: p.Name, KeyID: p.KeyID, Device: p.Device}
+			s.Keys[p.KeyID] = &keyView{Participant: untrusted.Line(p.Name), KeyID: p.KeyID, Device: untrusted.Line(p.Device)}
 		}
 	}
 	h := eng.Head()
 	s.Head, s.HeadWords = h.String(), h.Words()
 	for _, r := range st.Roles {
-		rv := roleView{Name: r.Role, Version: r.Version, Online: r.Online, Included: r.Included,
-			Summary: slices.Clone(r.Summary), Checks: slices.Clone(r.Checks), Digest: r.Digest,
-			Words: digestWords(r.Digest), Canonical: string(r.Canonical)}
+		rv := roleView{Name: untrusted.Line(r.Role), Version: r.Version, Online: r.Online, Included: r.Included,
+			Summary: safeLines(r.Summary), Checks: safeChecks(r.Checks)}
+		rv.setBytes(r.Canonical)
 		for _, sig := range r.Signatures {
-			rv.SignedBy = append(rv.SignedBy, sig.Signer)
+			rv.SignedBy = append(rv.SignedBy, untrusted.Line(sig.Signer))
 		}
 		s.Roles = append(s.Roles, rv)
 		if r.Included || r.Online {
@@ -191,6 +206,14 @@ func takeSnapshot(eng *ceremony.Engine) *snapshot {
 	return s
 }
 
+// setBytes sets the role's canonical bytes, shown escaped, and their
+// digest, computed here from them.
+func (rv *roleView) setBytes(canonical []byte) {
+	sum := sha256.Sum256(canonical)
+	rv.Digest, rv.Words = hex.EncodeToString(sum[:]), pgpwords.String(sum[:])
+	rv.Canonical = untrusted.Line(string(canonical))
+}
+
 func digestWords(hexDigest string) string {
 	b, err := hex.DecodeString(hexDigest)
 	if err != nil {
@@ -199,19 +222,62 @@ func digestWords(hexDigest string) string {
 	return pgpwords.String(b)
 }
 
+// safeLines are lines composed from outside strings, each made safe to
+// draw.
+func safeLines(ls []string) []string {
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = untrusted.Text(l)
+	}
+	return out
+}
+
+// safeChecks are policy findings with their messages, which quote names
+// from the metadata, made safe to draw.
+func safeChecks(fs roles.Findings) []roles.Finding {
+	out := slices.Clone(fs)
+	for i := range out {
+		out[i].Check, out[i].Role, out[i].Message = untrusted.Line(out[i].Check), untrusted.Line(out[i].Role), untrusted.Text(out[i].Message)
+	}
+	return out
+}
+
+// safeProgress is the engine's threshold progress with every name made
+// safe to draw.
+func safeProgress(ps []ceremony.Progress) []ceremony.Progress {
+	out := slices.Clone(ps)
+	for i := range out {
+		p := &out[i]
+		p.Role, p.Under = untrusted.Line(p.Role), untrusted.Line(p.Under)
+		p.Signed, p.Missing = lineAll(p.Signed), lineAll(p.Missing)
+	}
+	return out
+}
+
+func lineAll(xs []string) []string {
+	if xs == nil {
+		return nil
+	}
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = untrusted.Line(x)
+	}
+	return out
+}
+
 // readEvents returns the transcript's latest events, each in a few words.
 func readEvents(path string) ([]eventView, string) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err.Error()
+		return nil, untrusted.Text(err.Error())
 	}
 	defer f.Close()
 	var out []eventView
 	for ev, err := range transcripts.Events(f) {
 		if err != nil {
-			return out, err.Error()
+			return out, untrusted.Text(err.Error())
 		}
-		out = append(out, eventView{Seq: ev.Seq, Type: ev.Type, Detail: eventDetail(ev.Data)})
+		out = append(out, eventView{Seq: ev.Seq, Type: untrusted.Line(ev.Type), Detail: eventDetail(ev.Data)})
 		if len(out) > maxEvents {
 			out = out[1:]
 		}
@@ -234,13 +300,14 @@ func eventDetail(data []byte) string {
 	if json.Unmarshal(data, &d) != nil {
 		return ""
 	}
+	role := untrusted.Line(d.Role)
 	switch {
 	case d.Signer != "":
-		return fmt.Sprintf("%s signed by %s (%s)", d.Role, d.Signer, d.Via)
+		return fmt.Sprintf("%s signed by %s (%s)", role, untrusted.Line(d.Signer), untrusted.Line(d.Via))
 	case d.Role != "":
-		return fmt.Sprintf("%s v%d", d.Role, d.Version)
+		return fmt.Sprintf("%s v%d", role, d.Version)
 	case d.Ceremony != "":
-		return d.Ceremony
+		return untrusted.Line(d.Ceremony)
 	case d.Reason != "":
 		return untrusted.Line(d.Reason)
 	case d.Dir != "":

@@ -301,7 +301,7 @@ func (m *Model) status() string {
 		if m.currentStep() == 1 {
 			return " Review: compare the digest with the one read out in the ceremony room."
 		}
-		return " Sign: choose your key, give its PIN, type yes; the response is written to carry back."
+		return " Sign: choose your key, type yes, give its PIN; the response is written to carry back."
 	}
 	if s.Aborted != "" {
 		return " Aborted: " + s.Aborted + ". Nothing is published; nothing can be added."
@@ -357,13 +357,14 @@ func wrap(s string, w int) []string {
 	var out []string
 	line := ""
 	for _, word := range strings.Fields(s) {
-		for len(word) > w {
+		// A long word is cut at characters, never inside one.
+		for r := []rune(word); len(r) > w; r = []rune(word) {
 			if line != "" {
 				out = append(out, line)
 				line = ""
 			}
-			out = append(out, word[:w])
-			word = word[w:]
+			out = append(out, string(r[:w]))
+			word = string(r[w:])
 		}
 		switch {
 		case line == "":
