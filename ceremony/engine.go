@@ -634,7 +634,7 @@ func (e *Engine) Sign(signer crypto.Signer, dev *hsm.Device) ([]SignResult, erro
 	id := key.ID()
 	pt := e.st.Plan.participantByKeyID(id)
 	if pt == nil {
-		return nil, fmt.Errorf("%w: key %s is none of the participants' keys; check you plugged in the right device", ErrWrongKey, short(id))
+		return nil, fmt.Errorf("%w: key %s is none of the participants' keys; check you plugged in the right device", ErrWrongKey, roles.ShortID(id))
 	}
 	var out []SignResult
 	for _, r := range e.st.Roles {
@@ -651,7 +651,7 @@ func (e *Engine) Sign(signer crypto.Signer, dev *hsm.Device) ([]SignResult, erro
 		out = append(out, SignResult{Role: r.Role, KeyID: id})
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: %s's key %s has nothing left to sign", ErrState, pt.Name, short(id))
+		return nil, fmt.Errorf("%w: %s's key %s has nothing left to sign", ErrState, pt.Name, roles.ShortID(id))
 	}
 	return out, nil
 }
@@ -729,11 +729,4 @@ func readHostFacts() hostFacts {
 		}
 	}
 	return h
-}
-
-func short(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
 }

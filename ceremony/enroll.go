@@ -151,7 +151,7 @@ func VerifyEnrollment(e *Enrollment, project, nonce string, pol EnrollmentPolicy
 		return nil, refuse("enrollment.key", "%v", err)
 	}
 	if key.ID() != e.KeyID {
-		return nil, refuse("enrollment.keyid-matches-key", "keyid %s is not the key's (%s)", short(e.KeyID), short(key.ID()))
+		return nil, refuse("enrollment.keyid-matches-key", "keyid %s is not the key's (%s)", roles.ShortID(e.KeyID), roles.ShortID(key.ID()))
 	}
 	slot, err := parseCert(e.Attestation.SlotCertificate)
 	if err != nil {
@@ -173,7 +173,7 @@ func VerifyEnrollment(e *Enrollment, project, nonce string, pol EnrollmentPolicy
 		return nil, refuse("enrollment.attestation-chain", "%v: the key was not shown to be made on a genuine YubiKey", err)
 	}
 	if eq, ok := pub.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(slot.PublicKey) {
-		return nil, refuse("enrollment.attested-key-matches", "the attested key is not the enrolled key %s", short(e.KeyID))
+		return nil, refuse("enrollment.attested-key-matches", "the attested key is not the enrolled key %s", roles.ShortID(e.KeyID))
 	}
 	if pol.PINPolicy != "" && pinRank[att.PINPolicy] < pinRank[pol.PINPolicy] {
 		return nil, refuse("enrollment.pin-policy", "the key's PIN policy is %q; the plan requires %q or stronger: generate the key again with that policy", att.PINPolicy, pol.PINPolicy)
@@ -197,7 +197,7 @@ func VerifyEnrollment(e *Enrollment, project, nonce string, pol EnrollmentPolicy
 		return nil, refuse("enrollment.proof-project", "the proof is for project %q, not %q", st.Project, project)
 	}
 	if st.KeyID != e.KeyID {
-		return nil, refuse("enrollment.proof-key", "the proof names key %s, not the enrolled key %s", short(st.KeyID), short(e.KeyID))
+		return nil, refuse("enrollment.proof-key", "the proof names key %s, not the enrolled key %s", roles.ShortID(st.KeyID), roles.ShortID(e.KeyID))
 	}
 	if st.Nonce != nonce {
 		return nil, refuse("enrollment.proof-nonce", "the proof carries nonce %q, not the one issued for this enrollment: it is replayed or for another request; ask the maintainer to enroll again with the issued nonce", st.Nonce)
@@ -214,7 +214,7 @@ func VerifyEnrollment(e *Enrollment, project, nonce string, pol EnrollmentPolicy
 	}
 	if revoked != nil {
 		if r := revoked.IsRevoked(e.KeyID, key); r != nil {
-			return nil, refuse("enrollment.key-not-revoked", "key %s was revoked on %s (%s)", short(e.KeyID), r.RevokedAt.Format(roles.TimeFormat), r.Reason)
+			return nil, refuse("enrollment.key-not-revoked", "key %s was revoked on %s (%s)", roles.ShortID(e.KeyID), r.RevokedAt.Format(roles.TimeFormat), r.Reason)
 		}
 	}
 	return &EnrollmentEvidence{

@@ -63,22 +63,22 @@ func AddProjectResponse(m *roles.Metadata[*roles.Targets], project string, deleg
 	}
 	canon := m.CanonicalSigned()
 	if resp.Version != m.Signed.Version || resp.Digest != digestOf(canon) {
-		return fmt.Errorf("%w: the response signs %s v%d (%s), the metadata is v%d (%s): make the request again", ErrStale, project, resp.Version, short(resp.Digest), m.Signed.Version, short(digestOf(canon)))
+		return fmt.Errorf("%w: the response signs %s v%d (%s), the metadata is v%d (%s): make the request again", ErrStale, project, resp.Version, roles.ShortID(resp.Digest), m.Signed.Version, roles.ShortID(digestOf(canon)))
 	}
 	key := del.Keys[resp.KeyID]
 	if key == nil || !slices.Contains(del.KeyIDs, resp.KeyID) {
-		return fmt.Errorf("%w: key %s is not one of %s's maintainer keys", ErrUntrustedKey, short(resp.KeyID), project)
+		return fmt.Errorf("%w: key %s is not one of %s's maintainer keys", ErrUntrustedKey, roles.ShortID(resp.KeyID), project)
 	}
 	sig, err := hex.DecodeString(resp.Sig)
 	if err != nil {
 		return fmt.Errorf("%w: sig is not hex", ErrRequestInvalid)
 	}
 	if err := key.Verify(canon, sig); err != nil {
-		return fmt.Errorf("%w: the signature by %s does not verify (%v)", ErrRequestInvalid, short(resp.KeyID), err)
+		return fmt.Errorf("%w: the signature by %s does not verify (%v)", ErrRequestInvalid, roles.ShortID(resp.KeyID), err)
 	}
 	for _, s := range m.Signatures {
 		if s.KeyID == resp.KeyID {
-			return fmt.Errorf("%w: %s already has the signature of key %s", ErrDuplicate, project, short(resp.KeyID))
+			return fmt.Errorf("%w: %s already has the signature of key %s", ErrDuplicate, project, roles.ShortID(resp.KeyID))
 		}
 	}
 	m.AddSignature(roles.Signature{KeyID: resp.KeyID, Sig: sig})

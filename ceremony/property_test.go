@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ceremony-tuf/ceremony/roles"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -305,9 +306,9 @@ func stateSummary(st *State) string {
 	for _, r := range st.Roles {
 		var sigs []string
 		for _, s := range r.Signatures {
-			sigs = append(sigs, short(s.KeyID)+"/"+s.Via)
+			sigs = append(sigs, roles.ShortID(s.KeyID)+"/"+s.Via)
 		}
-		fmt.Fprintf(&b, "%s v%d %s [%s]\n", r.Role, r.Version, short(r.Digest), strings.Join(sigs, " "))
+		fmt.Fprintf(&b, "%s v%d %s [%s]\n", r.Role, r.Version, roles.ShortID(r.Digest), strings.Join(sigs, " "))
 	}
 	var dir string
 	if st.publishing != nil {

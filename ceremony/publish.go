@@ -546,7 +546,7 @@ func (b *batch) signOnline(online crypto.Signer, dev *hsm.Device) error {
 	}
 	_, want := st.Plan.participant(st.Plan.Online.Participant)
 	if key.ID() != want.ID() {
-		return fmt.Errorf("%w: the online key given is %s, the plan's online key is %s", ErrWrongKey, short(key.ID()), short(want.ID()))
+		return fmt.Errorf("%w: the online key given is %s, the plan's online key is %s", ErrWrongKey, roles.ShortID(key.ID()), roles.ShortID(want.ID()))
 	}
 	for round := 0; round < 2; round++ {
 		staged, err := st.stageOnline(false)

@@ -3,6 +3,7 @@ package ceremony
 import (
 	"errors"
 	"fmt"
+	"github.com/ceremony-tuf/ceremony/roles"
 	"io/fs"
 	"path/filepath"
 
@@ -56,7 +57,7 @@ func Replay(tpath, against string) (*ReplayReport, error) {
 		// transcript gives the signer must be that key's holder's.
 		for _, sg := range r.Signatures {
 			if want := st.name(sg.KeyID); sg.Signer != want {
-				return nil, fmt.Errorf("%w: %s's signature by key %s is recorded as %q's, but the plan gives that key to %s", ErrReplay, r.Role, short(sg.KeyID), sg.Signer, want)
+				return nil, fmt.Errorf("%w: %s's signature by key %s is recorded as %q's, but the plan gives that key to %s", ErrReplay, r.Role, roles.ShortID(sg.KeyID), sg.Signer, want)
 			}
 		}
 	}

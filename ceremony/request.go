@@ -263,7 +263,7 @@ func (e *Engine) reqFor(r *RoleState) (*Request, error) {
 			seen[id] = true
 			k := del.Keys[id]
 			if k == nil {
-				return nil, fmt.Errorf("%s: delegation %s names key %s but does not hold it", r.Role, del.Role, short(id))
+				return nil, fmt.Errorf("%s: delegation %s names key %s but does not hold it", r.Role, del.Role, roles.ShortID(id))
 			}
 			kb, err := k.MarshalJSON()
 			if err != nil {
@@ -372,7 +372,7 @@ func (r *Request) validate() error {
 			return reqInvalidf("signers[%d].keyid %q is not a keyid", i, s.KeyID)
 		}
 		if ids[s.KeyID] {
-			return reqInvalidf("signers[%d]: key %s is listed twice", i, short(s.KeyID))
+			return reqInvalidf("signers[%d]: key %s is listed twice", i, roles.ShortID(s.KeyID))
 		}
 		ids[s.KeyID] = true
 		k, err := roles.ParseKey(s.Key)
@@ -399,7 +399,7 @@ func (r *Request) validate() error {
 		}
 		for _, id := range t.KeyIDs {
 			if !ids[id] {
-				return reqInvalidf("thresholds[%d] names key %s, which is not among the signers", i, short(id))
+				return reqInvalidf("thresholds[%d] names key %s, which is not among the signers", i, roles.ShortID(id))
 			}
 		}
 	}
@@ -619,7 +619,7 @@ func SignRequest(req *Request, signer crypto.Signer, dev *hsm.Device) (*Response
 	}
 	s := req.Signer(key.ID())
 	if s == nil {
-		return nil, fmt.Errorf("%w: key %s is none of the %d keys that may sign %s v%d: check you brought the right device and key URI", ErrUntrustedKey, short(key.ID()), len(req.Signers), req.Role, req.Version)
+		return nil, fmt.Errorf("%w: key %s is none of the %d keys that may sign %s v%d: check you brought the right device and key URI", ErrUntrustedKey, roles.ShortID(key.ID()), len(req.Signers), req.Role, req.Version)
 	}
 	// Sign with the key object as the request states it: its scheme, and
 	// any extra members its keyid covers.
@@ -628,7 +628,7 @@ func SignRequest(req *Request, signer crypto.Signer, dev *hsm.Device) (*Response
 		return nil, fmt.Errorf("sign %s v%d: %w", req.Role, req.Version, err)
 	}
 	if err := s.key.Verify(req.Signed, sig.Sig); err != nil {
-		return nil, fmt.Errorf("the signature just made does not verify with key %s: %w", short(s.KeyID), err)
+		return nil, fmt.Errorf("the signature just made does not verify with key %s: %w", roles.ShortID(s.KeyID), err)
 	}
 	var d *hsm.Device
 	if dev != nil {
@@ -732,7 +732,7 @@ func (e *Engine) reqCheck(resp *Response) (*RoleState, error) {
 		if pt != nil {
 			holder = pt.Name + "'s key"
 		}
-		return nil, fmt.Errorf("%w: the response says it was signed by %q, but key %s is %s: who signed is told by the key, not by the response; do not collect it, and ask who made it", ErrUntrustedKey, resp.Signer, short(resp.KeyID), holder)
+		return nil, fmt.Errorf("%w: the response says it was signed by %q, but key %s is %s: who signed is told by the key, not by the response; do not collect it, and ask who made it", ErrUntrustedKey, resp.Signer, roles.ShortID(resp.KeyID), holder)
 	}
 	if st.publishing != nil || st.Closed {
 		return nil, fmt.Errorf("%w: publishing has started; no more signatures are taken", ErrState)
@@ -745,7 +745,7 @@ func (e *Engine) reqCheck(resp *Response) (*RoleState, error) {
 		return nil, fmt.Errorf("%w: the response signs %s v%d, this ceremony staged %s v%d: export the request again and have it signed", ErrStale, resp.Role, resp.Version, r.Role, r.Version)
 	}
 	if resp.Digest != r.Digest {
-		return nil, fmt.Errorf("%w: the response signs %s v%d with SHA-256 %s, but this ceremony staged bytes with SHA-256 %s: the request it answers came from another run; export the request again and have it signed", ErrStale, r.Role, r.Version, short(resp.Digest), short(r.Digest))
+		return nil, fmt.Errorf("%w: the response signs %s v%d with SHA-256 %s, but this ceremony staged bytes with SHA-256 %s: the request it answers came from another run; export the request again and have it signed", ErrStale, r.Role, r.Version, roles.ShortID(resp.Digest), roles.ShortID(r.Digest))
 	}
 	sig, _ := hex.DecodeString(resp.Sig) // checked by validate
 	if _, err := st.checkSignature(r.Role, resp.KeyID, sig); err != nil {

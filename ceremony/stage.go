@@ -377,7 +377,7 @@ func (s *staging) applyEnrollments(ps projects) error {
 		ps.keys[k.ID()] = k
 		role.KeyIDs = append(role.KeyIDs, k.ID())
 		s.evidence = append(s.evidence, fmt.Sprintf("%s: enrolled key %s from YubiKey #%d (firmware %s, slot %s, PIN %s, touch %s, proof %s, slot certificate %s, device certificate %s)",
-			r.Project, short(ev.KeyID), ev.Serial, ev.Firmware, ev.Slot, ev.PINPolicy, ev.TouchPolicy, ev.ProofDate, short(ev.SlotCert), short(ev.DeviceCert)))
+			r.Project, roles.ShortID(ev.KeyID), ev.Serial, ev.Firmware, ev.Slot, ev.PINPolicy, ev.TouchPolicy, ev.ProofDate, roles.ShortID(ev.SlotCert), roles.ShortID(ev.DeviceCert)))
 	}
 	return nil
 }

@@ -165,15 +165,15 @@ func (s *State) name(keyid string) string {
 			return pt.Name
 		}
 	}
-	return short(keyid)
+	return roles.ShortID(keyid)
 }
 
 // who names a key for people: "3f1a2b3c (carol)", or its short id.
 func (s *State) who(keyid string) string {
-	if name := s.name(keyid); name != short(keyid) {
-		return short(keyid) + " (" + name + ")"
+	if name := s.name(keyid); name != roles.ShortID(keyid) {
+		return roles.ShortID(keyid) + " (" + name + ")"
 	}
-	return short(keyid)
+	return roles.ShortID(keyid)
 }
 
 // signatures are the role's signatures so far.

@@ -2,6 +2,7 @@ package ceremony
 
 import (
 	"fmt"
+	"github.com/ceremony-tuf/ceremony/roles"
 	"slices"
 )
 
@@ -18,7 +19,7 @@ func (s *State) ToSign(keyid string) ([]*RoleState, error) {
 	}
 	pt := s.Plan.participantByKeyID(keyid)
 	if pt == nil {
-		return nil, fmt.Errorf("%w: key %s is none of the participants' keys; check you plugged in the right device", ErrWrongKey, short(keyid))
+		return nil, fmt.Errorf("%w: key %s is none of the participants' keys; check you plugged in the right device", ErrWrongKey, roles.ShortID(keyid))
 	}
 	var out []*RoleState
 	for _, r := range s.Roles {
@@ -32,7 +33,7 @@ func (s *State) ToSign(keyid string) ([]*RoleState, error) {
 		if signed {
 			why = "it has signed every role it may sign"
 		}
-		return nil, fmt.Errorf("%w: %s's key %s has nothing left to sign: %s", ErrState, pt.Name, short(keyid), why)
+		return nil, fmt.Errorf("%w: %s's key %s has nothing left to sign: %s", ErrState, pt.Name, roles.ShortID(keyid), why)
 	}
 	return out, nil
 }

@@ -57,11 +57,11 @@ func (w *walker) checkKeyIDs(check, role, file string, keys map[string]*roles.Ke
 	var bad []string
 	for _, id := range slices.Sorted(maps.Keys(keys)) {
 		if got := keys[id].ID(); got != id {
-			bad = append(bad, fmt.Sprintf("key listed as %s has keyid %s", short(id), short(got)))
+			bad = append(bad, fmt.Sprintf("key listed as %s has keyid %s", roles.ShortID(id), roles.ShortID(got)))
 		}
 	}
 	if len(bad) > 0 {
-		w.fail(check, role, file, ReasonKeyIDMismatch, nil, "%s", firstFew(bad))
+		w.fail(check, role, file, ReasonKeyIDMismatch, nil, "%s", roles.FirstFew(bad, "; "))
 		return
 	}
 	w.pass(check, role, file, "all %d keys are listed under their own keyids", len(keys))
@@ -80,7 +80,7 @@ func checkSigned[R roles.Role](w *walker, check, role, file string, m *roles.Met
 	var nonDER []string
 	for _, s := range m.Signatures {
 		if k := del.Keys[s.KeyID]; k != nil && slices.Contains(del.KeyIDs, s.KeyID) && notDER(k, s.Sig) {
-			nonDER = append(nonDER, short(s.KeyID))
+			nonDER = append(nonDER, roles.ShortID(s.KeyID))
 		}
 	}
 	switch {
@@ -90,12 +90,12 @@ func checkSigned[R roles.Role](w *walker, check, role, file string, m *roles.Met
 		var why []string
 		if rep != nil {
 			for _, id := range slices.Sorted(maps.Keys(rep.Invalid)) {
-				why = append(why, fmt.Sprintf("%s: %v", short(id), rep.Invalid[id]))
+				why = append(why, fmt.Sprintf("%s: %v", roles.ShortID(id), rep.Invalid[id]))
 			}
 		}
 		msg := err.Error()
 		if len(why) > 0 {
-			msg += " (invalid: " + firstFew(why) + ")"
+			msg += " (invalid: " + roles.FirstFew(why, "; ") + ")"
 		}
 		w.fail(check, role, file, ReasonThreshold, err, "%s", msg)
 	default:
@@ -124,8 +124,8 @@ func (w *walker) checkEveryClient(role, file string, reps ...*roles.VerifyReport
 			}
 		}
 		for _, id := range ids {
-			if !slices.Contains(odd, short(id)) {
-				odd = append(odd, short(id))
+			if !slices.Contains(odd, roles.ShortID(id)) {
+				odd = append(odd, roles.ShortID(id))
 			}
 		}
 		if strict := rep.Count() - len(rep.Relaxed); int64(strict) < rep.Threshold && len(ids) > 0 {
@@ -142,7 +142,7 @@ func (w *walker) checkEveryClient(role, file string, reps ...*roles.VerifyReport
 		holds = fmt.Sprintf("without them the threshold does not hold (%s), so go-tuf clients refuse %s", strings.Join(shortOf, "; "), role)
 	}
 	w.fail(roles.CheckSignaturesEveryClient, role, file, ReasonSomeClientsRefuse, nil,
-		"the RSA-PSS signatures by %s have a salt not as long as the digest, which python-tuf accepts and go-tuf refuses; %s", firstFew(odd), holds)
+		"the RSA-PSS signatures by %s have a salt not as long as the digest, which python-tuf accepts and go-tuf refuses; %s", roles.FirstFew(odd, "; "), holds)
 }
 
 // notDER reports whether sig, by an ECDSA key, is not a DER-encoded
@@ -227,18 +227,4 @@ func (w *walker) addRole(role, file, delegator string, h *roles.Header, rep *rol
 		r.Signed = rep.Signed
 	}
 	w.rep.Roles = append(w.rep.Roles, r)
-}
-
-func short(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
-}
-
-func firstFew(items []string) string {
-	if len(items) <= 5 {
-		return strings.Join(items, "; ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(items[:5], "; "), len(items)-5)
 }

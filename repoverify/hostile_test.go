@@ -132,7 +132,7 @@ func TestPSSSaltByScope(t *testing.T) {
 	dl.Role("beta").KeyIDs = f.ids("rsa-beta")
 	f.signers["beta"] = []string{"rsa-beta"}
 	dir, trusted := f.publish()
-	id := short(f.id("rsa-beta"))
+	id := roles.ShortID(f.id("rsa-beta"))
 
 	rep, err := Verify(dir, trusted, ref)
 	if err != nil {

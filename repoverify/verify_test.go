@@ -573,7 +573,7 @@ func TestVerifyRefusals(t *testing.T) {
 func TestVerifyVersionMismatch(t *testing.T) {
 	f := newFixture(t)
 	f.targets["beta"].Version = 2
-	dir, trusted := f.publish()
+	dir, _ := f.publish()
 	// Snapshot lists beta v2 at 2.beta.json; move it under v1's name and
 	// point snapshot's entry there by re-signing snapshot.
 	b, err := os.ReadFile(filepath.Join(dir, "2.beta.json"))
@@ -582,7 +582,7 @@ func TestVerifyVersionMismatch(t *testing.T) {
 	}
 	f2 := newFixture(t)
 	f2.byteHook["beta"] = func([]byte) []byte { return b }
-	dir, trusted = f2.publish()
+	dir, trusted := f2.publish()
 	expectFailure(t, dir, trusted, ref, "delegation.beta.version", ReasonVersionMismatch)
 }
 

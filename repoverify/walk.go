@@ -465,7 +465,7 @@ func (w *walker) verifyRoot(trusted *roles.Metadata[*roles.Root]) bool {
 		sort.Strings(beyond)
 		if len(beyond) > 0 {
 			w.fail("root.chain.gap", roles.TypeRoot, rootFile(cur.Signed.Version+1), ReasonChainGap, nil,
-				"the chain stops at root v%d because %s is missing, yet %s are published", cur.Signed.Version, rootFile(cur.Signed.Version+1), firstFew(beyond))
+				"the chain stops at root v%d because %s is missing, yet %s are published", cur.Signed.Version, rootFile(cur.Signed.Version+1), roles.FirstFew(beyond, "; "))
 		} else {
 			w.pass("root.chain.gap", roles.TypeRoot, "", "no root version is published beyond v%d", cur.Signed.Version)
 		}
@@ -544,7 +544,7 @@ func (w *walker) verifyTargets(q queued) []queued {
 			}
 		}
 		if len(outside) > 0 {
-			w.fail(prefix+".paths", q.name, file, ReasonOutsidePaths, nil, "%s lists targets outside the paths it is delegated: %s", q.name, firstFew(outside))
+			w.fail(prefix+".paths", q.name, file, ReasonOutsidePaths, nil, "%s lists targets outside the paths it is delegated: %s", q.name, roles.FirstFew(outside, "; "))
 		} else {
 			w.pass(prefix+".paths", q.name, file, "all %d targets are under the delegated paths", len(m.Signed.Targets))
 		}
@@ -616,7 +616,7 @@ func ifMissing(missing []string) string {
 	if len(missing) == 0 {
 		return ""
 	}
-	return " (missing: " + firstFew(missing) + ")"
+	return " (missing: " + roles.FirstFew(missing, "; ") + ")"
 }
 
 // verifyRevocations verifies the revocation list when snapshot lists it,
@@ -666,7 +666,7 @@ func (w *walker) verifyRevocations() {
 			if r := m.Signed.IsRevoked(id, ks.keys[id]); r != nil {
 				hits++
 				w.fail(roles.CheckNoRevokedKeyTrusted, ks.role, file, ReasonRevokedKeyTrusted, nil,
-					"%s trusts key %s, revoked %s (%s, was trusted in %s)", ks.role, short(id), r.RevokedAt.Format(roles.TimeFormat), r.Reason, r.Role)
+					"%s trusts key %s, revoked %s (%s, was trusted in %s)", ks.role, roles.ShortID(id), r.RevokedAt.Format(roles.TimeFormat), r.Reason, r.Role)
 			}
 		}
 	}

@@ -413,7 +413,7 @@ func Sign(s crypto.Signer, key *Key, msg []byte) (Signature, error) {
 		return Signature{}, err
 	}
 	if want, ok := pub.(interface{ Equal(crypto.PublicKey) bool }); !ok || !want.Equal(s.Public()) {
-		return Signature{}, fmt.Errorf("the signer's public key is not key %s", short(key.ID()))
+		return Signature{}, fmt.Errorf("the signer's public key is not key %s", ShortID(key.ID()))
 	}
 	var sig []byte
 	switch h := hashFor(key.Scheme); key.Scheme {
@@ -426,10 +426,10 @@ func Sign(s crypto.Signer, key *Key, msg []byte) (Signature, error) {
 		sig, err = s.Sign(rand.Reader, digestOf(h, msg), h)
 	}
 	if err != nil {
-		return Signature{}, fmt.Errorf("sign with key %s: %w", short(key.ID()), err)
+		return Signature{}, fmt.Errorf("sign with key %s: %w", ShortID(key.ID()), err)
 	}
 	if err := key.Verify(msg, sig); err != nil {
-		return Signature{}, fmt.Errorf("signature by key %s does not verify: %w", short(key.ID()), err)
+		return Signature{}, fmt.Errorf("signature by key %s does not verify: %w", ShortID(key.ID()), err)
 	}
 	return Signature{KeyID: key.ID(), Sig: sig}, nil
 }
@@ -566,8 +566,9 @@ func (k *Key) identity() (string, error) {
 	return string(der), nil
 }
 
-// short is a keyid's first 8 hex digits, for messages.
-func short(keyid string) string {
+// ShortID is a keyid's (or any hex digest's) first 8 hex digits, as
+// messages and reviews name a key.
+func ShortID(keyid string) string {
 	if len(keyid) > 8 {
 		return keyid[:8]
 	}

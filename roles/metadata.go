@@ -155,7 +155,7 @@ func Parse[R Role](data []byte) (*Metadata[R], error) {
 				s, err := decodeSignature(d)
 				if err == nil && slices.ContainsFunc(m.Signatures, func(o Signature) bool { return o.KeyID == s.KeyID }) {
 					// Stock clients refuse such a file: refuse it first.
-					err = d.errorf("keyid %s signs twice", short(s.KeyID))
+					err = d.errorf("keyid %s signs twice", ShortID(s.KeyID))
 				}
 				m.Signatures = append(m.Signatures, s)
 				return at(index(i), err)

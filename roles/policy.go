@@ -204,7 +204,7 @@ func CheckRoot(prev, next *Root, p Policy) Findings {
 		if rk := next.Roles[r]; rk != nil {
 			for _, id := range rk.KeyIDs {
 				if online[ids[id]] {
-					shared = append(shared, r+" key "+short(id))
+					shared = append(shared, r+" key "+ShortID(id))
 				}
 			}
 		}
@@ -241,7 +241,7 @@ func CheckTargets(role string, prev, next *Targets, size int, p Policy) Findings
 		}
 		c.add(CheckThresholdWithinKeys, len(bad) == 0, "%s", ifElse(len(bad) == 0,
 			fmt.Sprintf("all %d delegated roles can reach their thresholds", len(dl.Roles)),
-			"these roles can never be signed: "+firstFew(bad)+"; lower the threshold or add keys"))
+			"these roles can never be signed: "+FirstFew(bad, ", ")+"; lower the threshold or add keys"))
 	}
 	c.expiry(&next.Header, p)
 	if prev != nil {
@@ -268,12 +268,12 @@ func CheckRevocations(prev, next *Revocations, p Policy) Findings {
 	for _, old := range prev.Revoked {
 		i := slices.IndexFunc(next.Revoked, func(r *Revocation) bool { return r.KeyID == old.KeyID })
 		if i < 0 || !sameRevocation(old, next.Revoked[i]) {
-			dropped = append(dropped, short(old.KeyID))
+			dropped = append(dropped, ShortID(old.KeyID))
 		}
 	}
 	c.add(CheckRevocationsAppendOnly, len(dropped) == 0, "%s", ifElse(len(dropped) == 0,
 		fmt.Sprintf("all %d earlier entries kept unchanged", len(prev.Revoked)),
-		"entries dropped or changed: "+firstFew(dropped)+"; a revocation can never be undone: keep every entry as it was"))
+		"entries dropped or changed: "+FirstFew(dropped, ", ")+"; a revocation can never be undone: keep every entry as it was"))
 	return c.out
 }
 
@@ -317,14 +317,14 @@ func (c *checker) keysValid(keys map[string]*Key) {
 	var bad []string
 	for id, k := range keys {
 		if _, err := k.PublicKey(); err != nil {
-			bad = append(bad, fmt.Sprintf("%s: %v", short(id), err))
+			bad = append(bad, fmt.Sprintf("%s: %v", ShortID(id), err))
 		} else if k.ID() != id {
-			bad = append(bad, fmt.Sprintf("%s is listed under a keyid that is not its own (%s)", short(id), short(k.ID())))
+			bad = append(bad, fmt.Sprintf("%s is listed under a keyid that is not its own (%s)", ShortID(id), ShortID(k.ID())))
 		}
 	}
 	slices.Sort(bad)
 	c.add(CheckKeysValid, len(bad) == 0, "%s", ifElse(len(bad) == 0,
-		fmt.Sprintf("all %d keys parse and match their keyids", len(keys)), "bad keys: "+firstFew(bad)))
+		fmt.Sprintf("all %d keys parse and match their keyids", len(keys)), "bad keys: "+FirstFew(bad, ", ")))
 }
 
 func (c *checker) expiry(h *Header, p Policy) {
@@ -349,13 +349,13 @@ func (c *checker) notRevoked(keys map[string]*Key, rev *Revocations) {
 	var hits []string
 	for id, k := range keys {
 		if r := rev.IsRevoked(id, k); r != nil {
-			hits = append(hits, fmt.Sprintf("%s (revoked %s: %s)", short(id), r.RevokedAt.Format(TimeFormat), r.Reason))
+			hits = append(hits, fmt.Sprintf("%s (revoked %s: %s)", ShortID(id), r.RevokedAt.Format(TimeFormat), r.Reason))
 		}
 	}
 	slices.Sort(hits)
 	c.add(CheckNoRevokedKeyTrusted, len(hits) == 0, "%s", ifElse(len(hits) == 0,
 		fmt.Sprintf("none of %d keys is revoked", len(keys)),
-		"trusts revoked keys: "+firstFew(hits)+"; remove them before signing"))
+		"trusts revoked keys: "+FirstFew(hits, ", ")+"; remove them before signing"))
 }
 
 func (p Policy) maxFileSize() int {
@@ -379,10 +379,11 @@ func ifElse(cond bool, a, b string) string {
 	return b
 }
 
-// firstFew joins up to five items and says how many more there are.
-func firstFew(items []string) string {
+// FirstFew joins up to five items with sep and says how many more there
+// are, so that a message about 100,000 projects stays a line.
+func FirstFew(items []string, sep string) string {
 	if len(items) <= 5 {
-		return strings.Join(items, ", ")
+		return strings.Join(items, sep)
 	}
-	return fmt.Sprintf("%s and %d more", strings.Join(items[:5], ", "), len(items)-5)
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:5], sep), len(items)-5)
 }

@@ -93,7 +93,7 @@ func (r *Revocations) decode(d *decoder) error {
 	seen := map[string]bool{}
 	for i, rv := range r.Revoked {
 		if seen[rv.KeyID] {
-			return &SyntaxError{Path: "revoked" + index(i) + ".keyid", Msg: fmt.Sprintf("keyid %s is revoked twice", short(rv.KeyID))}
+			return &SyntaxError{Path: "revoked" + index(i) + ".keyid", Msg: fmt.Sprintf("keyid %s is revoked twice", ShortID(rv.KeyID))}
 		}
 		seen[rv.KeyID] = true
 	}
@@ -141,7 +141,7 @@ func decodeRevocation(d *decoder) (*Revocation, error) {
 		}
 	}
 	if rv.Key.ID() != rv.KeyID {
-		return nil, &SyntaxError{Path: "keyid", Msg: fmt.Sprintf("keyid %s is not the keyid of the key given (%s)", short(rv.KeyID), short(rv.Key.ID())), Kind: ErrKeyIDMismatch}
+		return nil, &SyntaxError{Path: "keyid", Msg: fmt.Sprintf("keyid %s is not the keyid of the key given (%s)", ShortID(rv.KeyID), ShortID(rv.Key.ID())), Kind: ErrKeyIDMismatch}
 	}
 	return rv, nil
 }

@@ -163,10 +163,10 @@ func checkKeyIDs(ids []string, keys map[string]*Key) error {
 	seen := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		if keys[id] == nil {
-			return fmt.Errorf("keyid %s is not in keys", short(id))
+			return fmt.Errorf("keyid %s is not in keys", ShortID(id))
 		}
 		if seen[id] {
-			return fmt.Errorf("keyid %s is listed twice", short(id))
+			return fmt.Errorf("keyid %s is listed twice", ShortID(id))
 		}
 		seen[id] = true
 	}

@@ -101,7 +101,7 @@ func verify(writeSigned func(io.Writer) error, sigs []Signature, del Delegation,
 		seen[s.KeyID] = true
 		key := del.Keys[s.KeyID]
 		if key == nil {
-			rep.Invalid[s.KeyID] = fmt.Errorf("keyid %s is delegated but not among the keys", short(s.KeyID))
+			rep.Invalid[s.KeyID] = fmt.Errorf("keyid %s is delegated but not among the keys", ShortID(s.KeyID))
 			continue
 		}
 		v, err := newSigCheck(key, s.Sig)

@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/ceremony-tuf/ceremony/roles"
 	"io"
 	"os"
 	"path/filepath"
@@ -386,7 +387,7 @@ func (d *run) runCeremony(ctx context.Context, id, planPath, publishDir string, 
 		if err != nil {
 			return nil, fmt.Errorf("%s signs in ceremony %s: %w", name, id, err)
 		}
-		d.logf("  %-14s signed %s with key %s on %s\n", name, rolesOf(res), short(h.key.ID()), dev)
+		d.logf("  %-14s signed %s with key %s on %s\n", name, rolesOf(res), roles.ShortID(h.key.ID()), dev)
 	}
 	for _, name := range airGapped {
 		if err := d.signAirGapped(ctx, e, name, reqs); err != nil {
@@ -542,11 +543,11 @@ func (d *run) signAirGapped(ctx context.Context, e *ceremony.Engine, name string
 			return fmt.Errorf("collect %s's response %s: %w", name, rpath, err)
 		}
 		d.logf("  %-14s air-gapped: read request %s (%s v%d, SHA-256 %s…, in words %s …),\n", name, filepath.Base(path), req.Role, req.Version, req.Digest[:16], pgpwords.String(digest[:4]))
-		d.logf("  %-14s signed with key %s on %s, and response %s was collected\n", "", short(id), dev, filepath.Base(rpath))
+		d.logf("  %-14s signed with key %s on %s, and response %s was collected\n", "", roles.ShortID(id), dev, filepath.Base(rpath))
 		n++
 	}
 	if n == 0 {
-		return fmt.Errorf("none of the requests asks for %s's key %s", name, short(id))
+		return fmt.Errorf("none of the requests asks for %s's key %s", name, roles.ShortID(id))
 	}
 	return nil
 }
@@ -576,11 +577,4 @@ func rolesOf(res []ceremony.SignResult) []string {
 		out = append(out, r.Role)
 	}
 	return out
-}
-
-func short(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
 }

@@ -97,7 +97,7 @@ func (d *run) includeProjects(ctx context.Context, e *ceremony.Engine, projects 
 		for _, r := range p.releases {
 			c.Targets = append(c.Targets, r.path())
 		}
-		d.logf("  included %s v%d, signed by its maintainer's key %s (%s)\n", p.name, p.version, p.signer, short(d.holders[p.signer].key.ID()))
+		d.logf("  included %s v%d, signed by its maintainer's key %s (%s)\n", p.name, p.version, p.signer, roles.ShortID(d.holders[p.signer].key.ID()))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/ceremony-tuf/ceremony/hsm/pkcs11/modules"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -14,18 +15,8 @@ import (
 	"github.com/ceremony-tuf/ceremony/hsm/pkcs11"
 )
 
-// softHSMModules are where Debian and others install SoftHSM's module.
-var softHSMModules = []string{
-	"/usr/lib/softhsm/libsofthsm2.so",
-	"/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-	"/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-	"/usr/lib64/pkcs11/libsofthsm2.so",
-	"/usr/local/lib/softhsm/libsofthsm2.so",
-	"/opt/homebrew/lib/softhsm/libsofthsm2.so",
-}
-
 // ErrNoSoftHSM is wrapped when SoftHSM is not installed.
-var ErrNoSoftHSM = errors.New("SoftHSM is not installed")
+var ErrNoSoftHSM = modules.ErrNoSoftHSM
 
 // softHSM is a SoftHSM configuration of the demo's own: a softhsm2.conf
 // whose token directory is inside dir, and a PIN file per token. It
@@ -38,12 +29,11 @@ type softHSM struct {
 }
 
 func findSoftHSM() (string, error) {
-	for _, p := range softHSMModules {
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
+	mod, err := modules.SoftHSM()
+	if err != nil {
+		return "", fmt.Errorf("%w, then run the demo again", err)
 	}
-	return "", fmt.Errorf("%w: its PKCS#11 module libsofthsm2.so is in none of %s; install the Debian package softhsm2 (scripts/install-deps.sh does it) and run the demo again", ErrNoSoftHSM, strings.Join(softHSMModules, ", "))
+	return mod, nil
 }
 
 // newSoftHSM writes the configuration into dir. Nothing is loaded yet.

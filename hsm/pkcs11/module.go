@@ -15,9 +15,9 @@ package pkcs11
 import (
 	"errors"
 	"fmt"
+	"github.com/ceremony-tuf/ceremony/hsm/pkcs11/modules"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -39,37 +39,8 @@ const (
 )
 
 // ModuleCandidates returns the module files tried, in order, when neither
-// the URI nor ModuleEnv names one: SoftHSM, YubiHSM's module, ykcs11 and
-// OpenSC, in the directories Debian, Fedora and Homebrew install them in.
-func ModuleCandidates() []string {
-	dirs := []string{
-		"/usr/lib/" + multiarch(), "/usr/lib64", "/usr/lib", "/usr/local/lib",
-		"/opt/homebrew/lib",
-	}
-	names := []string{
-		"softhsm/libsofthsm2.so", "pkcs11/libsofthsm2.so", "libsofthsm2.so",
-		"pkcs11/yubihsm_pkcs11.so", "yubihsm_pkcs11.so",
-		"libykcs11.so", "libykcs11.so.2", "libykcs11.dylib",
-		"opensc-pkcs11.so", "pkcs11/opensc-pkcs11.so",
-	}
-	var out []string
-	for _, n := range names {
-		for _, d := range dirs {
-			out = append(out, filepath.Join(d, n))
-		}
-	}
-	return out
-}
-
-func multiarch() string {
-	switch runtime.GOARCH {
-	case "arm64":
-		return "aarch64-linux-gnu"
-	case "386":
-		return "i386-linux-gnu"
-	}
-	return "x86_64-linux-gnu"
-}
+// the URI nor ModuleEnv names one (package modules holds the list).
+func ModuleCandidates() []string { return modules.Candidates() }
 
 // Backend is the PKCS#11 hsm.Backend. The zero value is ready to use; the
 // package registers one with hsm.Register.

@@ -16,6 +16,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/ceremony-tuf/ceremony/hsm/pkcs11/modules"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,25 +31,10 @@ const (
 	UserPIN = "123456"
 )
 
-// ModuleCandidates are where SoftHSM's PKCS#11 module is installed.
-var ModuleCandidates = []string{
-	"/usr/lib/softhsm/libsofthsm2.so",
-	"/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-	"/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-	"/usr/lib64/pkcs11/libsofthsm2.so",
-	"/usr/local/lib/softhsm/libsofthsm2.so",
-	"/opt/homebrew/lib/softhsm/libsofthsm2.so",
-}
-
 // Module returns the path of SoftHSM's module, or an error saying how to
 // install it.
 func Module() (string, error) {
-	for _, p := range ModuleCandidates {
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("SoftHSM's module libsofthsm2.so is not installed: run scripts/install-deps.sh (Debian package softhsm2)")
+	return modules.SoftHSM()
 }
 
 // Token is one initialised token.

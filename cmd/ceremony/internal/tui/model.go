@@ -481,10 +481,3 @@ func explain(err error) *errPanel {
 	}
 	return p
 }
-
-func shortID(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
-}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"github.com/ceremony-tuf/ceremony/roles"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -79,7 +80,7 @@ func (m *Model) requestSigned(msg requestSignedMsg) {
 	m.sign.written = msg.path
 	m.sign.devices.resuggest(m.snap)
 	m.sign.results = []string{
-		fmt.Sprintf("signed %s v%d as %s with key %s, verified", untrusted.Line(msg.resp.Role), msg.resp.Version, untrusted.Line(msg.resp.Signer), shortID(msg.resp.KeyID)),
+		fmt.Sprintf("signed %s v%d as %s with key %s, verified", untrusted.Line(msg.resp.Role), msg.resp.Version, untrusted.Line(msg.resp.Signer), roles.ShortID(msg.resp.KeyID)),
 		"response written to " + untrusted.Line(msg.path),
 	}
 	m.notice = "Signed. Carry the response back to the ceremony room; q to leave."

@@ -188,7 +188,7 @@ func (m *Model) useKey() tea.Cmd {
 	}
 	if req := m.opt.Request; req != nil {
 		if req.Signer(row.keyID) == nil {
-			m.fail(fmt.Errorf("%w: key %s is none of the keys that may sign %s v%d: choose the key the request names for you", ceremony.ErrUntrustedKey, shortID(row.keyID), m.snap.Roles[0].Name, req.Version))
+			m.fail(fmt.Errorf("%w: key %s is none of the keys that may sign %s v%d: choose the key the request names for you", ceremony.ErrUntrustedKey, roles.ShortID(row.keyID), m.snap.Roles[0].Name, req.Version))
 			return nil
 		}
 		s.phase, s.toSign, s.confirm = phaseConfirm, []string{m.snap.Roles[0].Name}, ""
@@ -307,11 +307,11 @@ func (m *Model) signed(msg signedMsg) {
 	}
 	m.sign.results = nil
 	for _, r := range msg.res {
-		who := shortID(r.KeyID)
+		who := roles.ShortID(r.KeyID)
 		if k := m.snap.Keys[r.KeyID]; k != nil {
 			who = k.Participant
 		}
-		m.sign.results = append(m.sign.results, fmt.Sprintf("signed %s as %s with key %s, verified", untrusted.Line(r.Role), who, shortID(r.KeyID)))
+		m.sign.results = append(m.sign.results, fmt.Sprintf("signed %s as %s with key %s, verified", untrusted.Line(r.Role), who, roles.ShortID(r.KeyID)))
 	}
 	if msg.err != nil {
 		m.fail(msg.err)
@@ -329,13 +329,13 @@ func (m *Model) signBody(w int) body {
 	var lines []string
 	switch s.phase {
 	case phaseChecking:
-		lines = append(lines, "Checking what key "+shortID(s.with.keyID)+" may sign…")
+		lines = append(lines, "Checking what key "+roles.ShortID(s.with.keyID)+" may sign…")
 	case phaseConfirm:
 		who := "this key"
 		if k := m.snap.Keys[s.with.keyID]; k != nil {
 			who = k.Participant
 		}
-		lines = append(lines, wrap(fmt.Sprintf("%s signs %s with key %s on %s. Compare each digest with the one read out:", who, strings.Join(s.toSign, ", "), shortID(s.with.keyID), s.with.name), w)...)
+		lines = append(lines, wrap(fmt.Sprintf("%s signs %s with key %s on %s. Compare each digest with the one read out:", who, strings.Join(s.toSign, ", "), roles.ShortID(s.with.keyID), s.with.name), w)...)
 		for _, name := range s.toSign {
 			if i := slices.IndexFunc(m.snap.Roles, func(r roleView) bool { return r.Name == name }); i >= 0 {
 				r := m.snap.Roles[i]
@@ -398,11 +398,11 @@ func (m *Model) keyLine(r devRow) string {
 	case r.keyID == "":
 		return "    not a key TUF can use"
 	case k == nil && m.opt.Request != nil:
-		return m.sty.dim.Render(fmt.Sprintf("    key %s: may not sign this request", shortID(r.keyID)))
+		return m.sty.dim.Render(fmt.Sprintf("    key %s: may not sign this request", roles.ShortID(r.keyID)))
 	case k == nil:
-		return m.sty.dim.Render(fmt.Sprintf("    key %s: not a participant's key in this plan", shortID(r.keyID)))
+		return m.sty.dim.Render(fmt.Sprintf("    key %s: not a participant's key in this plan", roles.ShortID(r.keyID)))
 	case len(k.MaySign) == 0:
-		return fmt.Sprintf("    %s's key %s: signs none of the roles staged here", k.Participant, shortID(r.keyID))
+		return fmt.Sprintf("    %s's key %s: signs none of the roles staged here", k.Participant, roles.ShortID(r.keyID))
 	}
 	var rs []string
 	for _, role := range k.MaySign {
@@ -411,5 +411,5 @@ func (m *Model) keyLine(r devRow) string {
 		}
 		rs = append(rs, role)
 	}
-	return fmt.Sprintf("    %s's key %s may sign: %s", k.Participant, shortID(r.keyID), strings.Join(rs, ", "))
+	return fmt.Sprintf("    %s's key %s may sign: %s", k.Participant, roles.ShortID(r.keyID), strings.Join(rs, ", "))
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"github.com/ceremony-tuf/ceremony/roles"
 	"strings"
 	"time"
 
@@ -323,7 +324,7 @@ func (m *Model) status() string {
 	case 6:
 		return " Close: record the end of the ceremony; press c, then enter."
 	case 7:
-		return " Closed: nothing more can be added. Head " + shortID(s.Head) + "…"
+		return " Closed: nothing more can be added. Head " + roles.ShortID(s.Head) + "…"
 	}
 	return ""
 }
