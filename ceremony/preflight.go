@@ -3,7 +3,6 @@ package ceremony
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/repoverify"
@@ -92,13 +91,8 @@ func (s *State) verifyStaged(dir string, now time.Time, forStart bool) error {
 }
 
 func verifyFailure(dir, when string, failed []string) error {
-	more := ""
-	if len(failed) > 5 {
-		more = fmt.Sprintf("; and %d more", len(failed)-5)
-		failed = failed[:5]
-	}
-	return fmt.Errorf("%w: the repository as this ceremony would publish it into %s does not verify %s: %s%s. Nothing was written: change the plan so that these checks pass",
-		repoverify.ErrFailed, dir, when, strings.Join(failed, "; "), more)
+	return fmt.Errorf("%w: the repository as this ceremony would publish it into %s does not verify %s: %s. Nothing was written: change the plan so that these checks pass",
+		repoverify.ErrFailed, dir, when, roles.FirstFew(failed, "; "))
 }
 
 // isProject reports whether role is a project claimed (or one of its

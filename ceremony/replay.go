@@ -114,14 +114,8 @@ func Replay(tpath, against string) (*ReplayReport, error) {
 		}
 	}
 	if len(bad) > 0 {
-		return rep, fmt.Errorf("%w: %s", ErrReplay, firstOf(bad))
+		return rep, fmt.Errorf("%w: %s", ErrReplay, roles.FirstFew(bad, "; "))
 	}
 	return rep, nil
 }
 
-func firstOf(items []string) string {
-	if len(items) <= 3 {
-		return fmt.Sprint(items)
-	}
-	return fmt.Sprintf("%v and %d more", items[:3], len(items)-3)
-}

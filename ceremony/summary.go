@@ -418,11 +418,10 @@ func listFew(items []string) string {
 	for i := range shown {
 		shown[i] = shownName(items[i])
 	}
-	out := strings.Join(shown, ", ")
 	if len(items) > len(shown) {
-		out += fmt.Sprintf(" and %d more", len(items)-len(shown))
+		shown = append(shown, items[len(shown):]...) // counted, not shown
 	}
-	return out
+	return roles.FirstFew(shown, ", ")
 }
 
 // summarizer is the room's: keys named by the plan's participants.
