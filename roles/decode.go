@@ -2,6 +2,7 @@ package roles
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 	"unicode/utf16"
@@ -35,11 +36,14 @@ type decoder struct {
 }
 
 // SyntaxError reports malformed JSON or a value outside what TUF allows.
-// Path names the field ("signed.delegations.roles[3].threshold").
+// Path names the field ("signed.delegations.roles[3].threshold"). Kind,
+// when set, is the refusal's class (ErrDuplicateName, …), so that callers
+// tell refusals apart with errors.Is, not by their wording.
 type SyntaxError struct {
 	Offset int
 	Path   string
 	Msg    string
+	Kind   error
 }
 
 func (e *SyntaxError) Error() string {
@@ -48,6 +52,20 @@ func (e *SyntaxError) Error() string {
 	}
 	return fmt.Sprintf("%s (at byte %d)", e.Msg, e.Offset)
 }
+
+// Unwrap returns the refusal's Kind, if any.
+func (e *SyntaxError) Unwrap() error { return e.Kind }
+
+// Refusals of well-formed JSON that a SyntaxError names by Kind: what two
+// readers could read two ways, or what TUF does not allow.
+var (
+	ErrDuplicateName      = errors.New("duplicate member name")
+	ErrVersionBelowOne    = errors.New("version below 1")
+	ErrSpecVersion        = errors.New("spec version not 1.x")
+	ErrRoleDelegatedTwice = errors.New("role name delegated twice")
+	ErrTopLevelDelegated  = errors.New("top-level role name delegated")
+	ErrKeyIDMismatch      = errors.New("keyid is not the key's")
+)
 
 // at prefixes a SyntaxError's path with the name of the field or element
 // it arose in, so that the message names the whole path.
@@ -70,6 +88,11 @@ func index(i int) string { return "[" + strconv.Itoa(i) + "]" }
 
 func (d *decoder) errorf(format string, args ...any) error {
 	return &SyntaxError{Offset: d.pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+// refuse is errorf for a refusal of the class kind.
+func (d *decoder) refuse(kind error, format string, args ...any) error {
+	return &SyntaxError{Offset: d.pos, Msg: fmt.Sprintf(format, args...), Kind: kind}
 }
 
 // ws skips white space; any white space makes the input non-canonical.
@@ -217,7 +240,7 @@ func (it *memberIter) next() bool {
 	if it.seen != nil {
 		if _, dup := it.seen[name]; dup {
 			d.pos = namePos
-			return it.finish(d.errorf("duplicate member name %q", name))
+			return it.finish(d.refuse(ErrDuplicateName, "duplicate member name %q", name))
 		}
 		it.seen[name] = struct{}{}
 	}

@@ -59,13 +59,13 @@ func (h *Header) decodeMember(d *decoder, name string, have *uint8) (known bool,
 		if h.SpecVersion, err = d.str(); err == nil {
 			major, _, _ := strings.Cut(h.SpecVersion, ".")
 			if major != "1" {
-				err = d.errorf("spec version %q is not 1.x: this tool reads TUF 1.x metadata only", h.SpecVersion)
+				err = d.refuse(ErrSpecVersion, "spec version %q is not 1.x: this tool reads TUF 1.x metadata only", h.SpecVersion)
 			}
 		}
 	case "version":
 		*have |= 4
 		if h.Version, err = d.int(); err == nil && h.Version < 1 {
-			err = d.errorf("version must be 1 or more, not %d", h.Version)
+			err = d.refuse(ErrVersionBelowOne, "version must be 1 or more, not %d", h.Version)
 		}
 	case "expires":
 		*have |= 8

@@ -141,7 +141,7 @@ func decodeRevocation(d *decoder) (*Revocation, error) {
 		}
 	}
 	if rv.Key.ID() != rv.KeyID {
-		return nil, &SyntaxError{Path: "keyid", Msg: fmt.Sprintf("keyid %s is not the keyid of the key given (%s)", short(rv.KeyID), short(rv.Key.ID()))}
+		return nil, &SyntaxError{Path: "keyid", Msg: fmt.Sprintf("keyid %s is not the keyid of the key given (%s)", short(rv.KeyID), short(rv.Key.ID())), Kind: ErrKeyIDMismatch}
 	}
 	return rv, nil
 }

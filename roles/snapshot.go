@@ -62,7 +62,7 @@ func decodeMetaFile(d *decoder) (*MetaFile, error) {
 		case "version":
 			haveVersion = true
 			if mf.Version, err = d.int(); err == nil && mf.Version < 1 {
-				err = d.errorf("version must be 1 or more, not %d", mf.Version)
+				err = d.refuse(ErrVersionBelowOne, "version must be 1 or more, not %d", mf.Version)
 			}
 		case "length":
 			if mf.Length, err = d.uint(); err == nil && mf.Length == 0 {

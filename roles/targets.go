@@ -207,11 +207,11 @@ func decodeDelegations(d *decoder) (*Delegations, error) {
 	for i, r := range dl.Roles {
 		p := "roles" + index(i)
 		if names[r.Name] {
-			return nil, &SyntaxError{Path: p + ".name", Msg: fmt.Sprintf("role name %q is delegated twice", r.Name)}
+			return nil, &SyntaxError{Path: p + ".name", Msg: fmt.Sprintf("role name %q is delegated twice", r.Name), Kind: ErrRoleDelegatedTwice}
 		}
 		names[r.Name] = true
 		if slices.Contains(TopLevelRoles, r.Name) {
-			return nil, &SyntaxError{Path: p + ".name", Msg: fmt.Sprintf("top-level role name %q cannot be delegated", r.Name)}
+			return nil, &SyntaxError{Path: p + ".name", Msg: fmt.Sprintf("top-level role name %q cannot be delegated", r.Name), Kind: ErrTopLevelDelegated}
 		}
 		if err := checkKeyIDs(r.KeyIDs, dl.Keys); err != nil {
 			return nil, &SyntaxError{Path: p + ".keyids", Msg: err.Error()}

@@ -8,13 +8,14 @@ import (
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/internal/pgpwords"
+	"github.com/ceremony-tuf/ceremony/repoverify"
 	"github.com/ceremony-tuf/ceremony/transcripts"
 )
 
 // verify checks the published repository from the pinned root v1 twice:
 // ceremony.LoadRepo, which the next ceremony starts from (the root chain,
 // timestamp, snapshot, targets, claimed and the revocation list, each
-// under its delegator's keys and threshold), and ceremony.VerifyRepository
+// under its delegator's keys and threshold), and repoverify.Verify
 // as of now, as a client would and more strictly: every delegated role
 // reachable from targets (the projects and the unclaimed bins included),
 // listed in snapshot with its length and hashes, signed by a threshold of
@@ -24,7 +25,7 @@ func (d *run) verify(root1 []byte) (*ceremony.Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the published repository does not load from %s: %w", d.res.TrustedRoot, err)
 	}
-	rep, err := ceremony.VerifyRepository(d.dirs.metadata, root1, time.Now())
+	rep, err := repoverify.Verify(d.dirs.metadata, root1, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("the published repository does not verify from %s: %w", d.res.TrustedRoot, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/internal/pgpwords"
+	"github.com/ceremony-tuf/ceremony/repoverify"
 	"github.com/ceremony-tuf/ceremony/roles"
 	"github.com/ceremony-tuf/ceremony/transcripts"
 )
@@ -29,7 +30,7 @@ func ceremonyError(err error) error {
 	}
 	var se *roles.SyntaxError
 	switch {
-	case errors.As(err, &se), errors.Is(err, ceremony.ErrPlan):
+	case errors.As(err, &se), errors.Is(err, ceremony.ErrPlan), errors.Is(err, repoverify.ErrBadInput):
 		return withCode(exitInput, err)
 	case errors.Is(err, ceremony.ErrUntrusted), errors.Is(err, roles.ErrPolicy), errors.Is(err, roles.ErrSignature),
 		errors.Is(err, roles.ErrThreshold), errors.Is(err, ceremony.ErrWrongKey), errors.Is(err, ceremony.ErrNotSigned),

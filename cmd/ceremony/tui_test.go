@@ -341,13 +341,15 @@ func TestDemoTUI(t *testing.T) {
 		t.Fatalf("tmux new-session: %v\n%s", err, b)
 	}
 	t.Cleanup(func() { exec.Command("tmux", "-L", x.sock, "kill-server").Run() })
-	x.wait("▸ Sign")
+	x.wait("▸ SoftHSM") // the device panel has found the tokens
 	x.keys("Enter")
 	s := x.wait("(shown only in the demo)")
 	if !regexp.MustCompile(`Demo token [a-z0-9-]+: PIN [0-9]+ \(shown only in the demo\)`).MatchString(s) {
 		t.Errorf("the PIN screen does not show the demo token's PIN:\n%s", s)
 	}
 	x.keys("Escape")
+	// Sent at once, esc and q would read as alt+q, typed into the PIN.
+	x.wait("What to do")
 	x.keys("q")
 	x.wait("EXIT=")
 	// The terminal wraps the message at 80 columns: join the lines.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ceremony-tuf/ceremony/ceremony"
+	"github.com/ceremony-tuf/ceremony/repoverify"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
@@ -73,7 +73,7 @@ Example:
 				if err != nil {
 					return withCode(exitInput, fmt.Errorf("cannot read the trusted root: %w; give the root metadata file you trust with --root", err))
 				}
-				rep, err := ceremony.VerifyRepository(args[0], trusted, at)
+				rep, err := repoverify.Verify(args[0], trusted, at)
 				if rep != nil {
 					var werr error
 					if *asJSON {
@@ -97,9 +97,9 @@ func verifyError(err error) error {
 	if err == nil {
 		return nil
 	}
-	var ve *ceremony.RepoVerifyError
+	var ve *repoverify.Error
 	if errors.As(err, &ve) {
-		if ve.BadInput() {
+		if errors.Is(ve, repoverify.ErrBadInput) {
 			return withCode(exitInput, err)
 		}
 		return withCode(exitVerify, err)
@@ -114,7 +114,7 @@ func verifyError(err error) error {
 
 // printRepoReport prints what was verified, one role a line, then every
 // failed or warned check.
-func printRepoReport(w io.Writer, rep *ceremony.RepoReport) error {
+func printRepoReport(w io.Writer, rep *repoverify.Report) error {
 	status := "verified"
 	if !rep.OK {
 		status = "DOES NOT VERIFY"
@@ -126,7 +126,7 @@ func printRepoReport(w io.Writer, rep *ceremony.RepoReport) error {
 	}
 	for _, r := range rep.Roles {
 		fmt.Fprintf(w, "  %-16s v%-4d %-28s expires %s  %d of %d keys signed, threshold %d\n",
-			r.Role, r.Version, r.File, r.Expires.Format(roles.TimeFormat), len(r.Signed), r.KeyIDs, r.Threshold)
+			r.Name, r.Version, r.File, r.Expires.Format(roles.TimeFormat), len(r.Signed), r.KeyIDs, r.Threshold)
 	}
 	passed := 0
 	var notes []string
@@ -135,7 +135,7 @@ func printRepoReport(w io.Writer, rep *ceremony.RepoReport) error {
 			passed++
 			continue
 		}
-		notes = append(notes, fmt.Sprintf("  %-7s %s (%s) %s: %s", strings.ToUpper(string(c.Severity)), c.Check, c.Reason, c.File, c.Message))
+		notes = append(notes, fmt.Sprintf("  %-7s %s (%s) %s: %s", strings.ToUpper(string(c.Severity)), c.Name, c.Reason, c.File, c.Message))
 	}
 	fmt.Fprintf(w, "%d checks passed, %d failed\n", passed, len(rep.Failures))
 	for _, n := range notes {

@@ -10,17 +10,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/hsm"
-	"github.com/ceremony-tuf/ceremony/roles"
 )
 
 // Options are what the TUI needs from the world; tests substitute them.
@@ -76,6 +74,7 @@ func AllDevices(ctx context.Context) ([]hsm.DeviceKeys, []string) {
 	return out, problems
 }
 
+// screen is one of the TUI's screens, in tab order.
 type screen int
 
 const (
@@ -84,27 +83,10 @@ const (
 	screenBoard
 	screenPublish
 	screenClose
+	numScreens
 )
 
-var screenNames = []string{"Review", "Sign", "Thresholds", "Publish", "Close"}
-
-type signPhase int
-
-const (
-	phasePick signPhase = iota
-	phaseOpening
-	phaseConfirm
-	phaseSigning
-)
-
-// devRow is one line of the device panel: a key on a device, or a device
-// with no key.
-type devRow struct {
-	dev   hsm.Device
-	key   *hsm.Key
-	keyID string
-	note  string
-}
+var screenNames = [numScreens]string{"Review", "Sign", "Thresholds", "Publish", "Close"}
 
 // errPanel is an error as the people in the room read it.
 type errPanel struct {
@@ -112,46 +94,40 @@ type errPanel struct {
 	ToDo string
 }
 
-// Model is the TUI's bubbletea model.
+// Model is the TUI's bubbletea model. It holds what the screens share
+// and routes messages and keys; a screen with state of its own keeps it
+// in its sub-model (review, sign), and the PIN field, shown over any
+// screen while a device waits, in pin.
 type Model struct {
-	opt  Options
-	ctx  context.Context
-	sty  styles
-	pins *PINPrompt
+	opt      Options
+	ctx      context.Context
+	sty      styles
+	keys     *keyMap
+	pins     *PINPrompt
+	inflight *sync.WaitGroup // commands that call the engine or a device
 
-	w, h int
-	snap *snapshot
+	w, h   int
+	snap   *snapshot
+	screen screen
+	// scroll is the first body line shown, and followed the device
+	// panel's cursor it last brought into view: Update keeps them, View
+	// reads them.
+	scroll, followed int
+	busy             busy
+	notice           string
+	prompt           string // what a device asks for now, besides a PIN
+	err              *errPanel
+	quitting         bool
 
-	screen    screen
-	reviewed  bool
-	roleIdx   int
-	raw       bool
-	scroll    int
-	busy      string
-	busySince time.Time
-	inflight  *sync.WaitGroup
-	notice    string
-	err       *errPanel
-	quitting  bool
+	review reviewScreen
+	sign   signScreen
+	pin    pinField
+}
 
-	devs      []devRow
-	devProbs  []string
-	devLoaded bool
-	listing   bool
-	cursor    int
-	// shownCursor is the cursor the view last scrolled to.
-	shownCursor int
-
-	phase    signPhase
-	signer   hsm.Signer
-	signFor  devRow
-	pinAsk   *pinAsk
-	pin      *pinBuf
-	confirm  string
-	prompt   string // what the device asks for now, besides a PIN
-	results  []string
-	onlineOp bool   // the PIN asked is the online key's, for publishing
-	written  string // request view: where the response was written
+// busy is the engine's or a device's work that runs now, and since when.
+type busy struct {
+	what  string
+	since time.Time
 }
 
 // New returns the TUI's model for opt.
@@ -172,9 +148,9 @@ func New(opt Options) *Model {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	m := &Model{opt: opt, ctx: ctx, sty: newStyles(opt.Renderer), pins: NewPINPrompt(ctx), w: 80, h: 24,
-		pin: &pinBuf{b: make([]byte, 0, 256)}, shownCursor: -1, inflight: &sync.WaitGroup{}}
-	return m
+	return &Model{opt: opt, ctx: ctx, sty: newStyles(opt.Renderer), keys: newKeyMap(opt.Request != nil),
+		pins: NewPINPrompt(ctx), inflight: &sync.WaitGroup{}, w: 80, h: 24, followed: -1,
+		pin: pinField{buf: &pinBuf{b: make([]byte, 0, 256)}}}
 }
 
 // Messages from commands.
@@ -224,7 +200,7 @@ func (m *Model) Init() tea.Cmd {
 }
 
 func (m *Model) listDevices() tea.Cmd {
-	m.listing = true
+	m.sign.devices.listing = true
 	list, ctx := m.opt.Devices, m.ctx
 	return func() tea.Msg {
 		devs, probs := list(ctx)
@@ -236,88 +212,61 @@ func (m *Model) tick() tea.Cmd {
 	return tea.Tick(m.opt.DeviceEvery, func(time.Time) tea.Msg { return devTickMsg{} })
 }
 
-// Update implements tea.Model.
+// Update implements tea.Model. After each message the scroll is fitted
+// to the body as it is now, so that View only reads.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	m.fitScroll()
+	return m, cmd
+}
+
+func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.w, m.h = msg.Width, msg.Height
-		return m, nil
 	case snapMsg:
 		m.setSnap(msg.snap)
 		m.screen = m.startScreen()
-		return m, nil
 	case devTickMsg:
-		if m.listing || m.quitting {
-			return m, nil
+		if !m.sign.devices.listing && !m.quitting {
+			return m.listDevices()
 		}
-		return m, m.listDevices()
 	case devsMsg:
-		m.listing = false
-		devs := msg.devs
-		if devs == nil {
-			devs = []hsm.DeviceKeys{} // none plugged in: clear the panel
-		}
-		m.setDevices(devs, msg.problems)
-		return m, m.tick()
+		m.sign.devices.set(msg.devs, msg.problems, m.snap)
+		return m.tick()
 	case pinAskMsg:
-		a := pinAsk(msg)
-		m.pinAsk = &a
-		m.pin.wipe()
-		return m, nil
+		m.pin.asked(pinAsk(msg))
 	case busyTickMsg:
-		if m.busy == "" {
-			return m, nil
+		if m.busy.what != "" {
+			return m.busyTick() // redraws the elapsed time
 		}
-		return m, m.busyTick() // redraws the elapsed time
 	case promptMsg:
 		m.prompt = string(msg)
-		return m, nil
 	case openedMsg:
 		m.prompt = ""
-		return m.opened(msg)
+		m.opened(msg)
 	case signedMsg:
 		m.prompt = ""
-		return m.signed(msg)
+		m.signed(msg)
 	case requestSignedMsg:
 		m.prompt = ""
-		return m.requestSigned(msg)
+		m.requestSigned(msg)
 	case publishedMsg:
-		m.busy = ""
-		m.prompt = ""
-		m.onlineOp = false
-		if msg.snap != nil {
-			m.setSnap(msg.snap)
-		}
-		if msg.err != nil {
-			m.fail(msg.err)
-			return m, nil
-		}
-		m.notice = fmt.Sprintf("Published %d files into %s.", len(msg.res.Files), msg.res.Dir)
-		m.screen = screenClose
-		return m, nil
+		m.published(msg)
 	case closedMsg:
-		m.busy = ""
-		if msg.snap != nil {
-			m.setSnap(msg.snap)
-		}
-		if msg.err != nil {
-			m.fail(msg.err)
-			return m, nil
-		}
-		m.notice = "The ceremony is closed. Witnesses: write down the head digest."
-		return m, nil
+		m.closed(msg)
 	case tea.KeyMsg:
 		return m.key(msg)
 	}
-	return m, nil
+	return nil
 }
 
 func (m *Model) setSnap(s *snapshot) {
 	m.snap = s
-	if m.roleIdx >= len(s.Roles) {
-		m.roleIdx = 0
+	if m.review.role >= len(s.Roles) {
+		m.review.role = 0
 	}
-	m.resuggest()
+	m.sign.devices.resuggest(s)
 }
 
 // startScreen is where a ceremony in this state is taken up.
@@ -328,105 +277,10 @@ func (m *Model) startScreen() screen {
 		return screenClose
 	case s.Done || s.Publishing:
 		return screenPublish
-	case m.anySigned():
+	case s.anySigned():
 		return screenSign
 	}
 	return screenReview
-}
-
-func (m *Model) anySigned() bool {
-	for _, r := range m.snap.Roles {
-		if len(r.SignedBy) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// setDevices rebuilds the device panel from a fresh listing. The cursor
-// stays on the key it was on while that key is plugged in; a new choice
-// is suggested only when it is gone (or nothing was chosen yet).
-func (m *Model) setDevices(devs []hsm.DeviceKeys, probs []string) {
-	var rows []devRow
-	for _, d := range devs {
-		if len(d.Keys) == 0 {
-			rows = append(rows, devRow{dev: d.Device, note: d.Note})
-			continue
-		}
-		for i := range d.Keys {
-			k := d.Keys[i]
-			row := devRow{dev: d.Device, key: &k}
-			if tk, err := roles.KeyFromPublic(k.Public); err == nil {
-				row.keyID = tk.ID()
-			}
-			rows = append(rows, row)
-		}
-	}
-	var cur string
-	if m.cursor >= 0 && m.cursor < len(m.devs) && m.devs[m.cursor].key != nil {
-		cur = m.devs[m.cursor].key.URI
-	}
-	m.devLoaded = true
-	m.devs, m.devProbs = rows, probs
-	m.cursor = -1
-	for i, r := range rows {
-		if cur != "" && r.key != nil && r.key.URI == cur {
-			m.cursor = i
-		}
-	}
-	if m.cursor < 0 {
-		m.cursor = m.suggest()
-	}
-}
-
-// resuggest moves the cursor to the key to offer next, unless the one it
-// is on is still needed.
-func (m *Model) resuggest() {
-	if m.cursor < 0 || m.cursor >= len(m.devs) || !m.usable(m.devs[m.cursor]) {
-		m.cursor = m.suggest()
-	}
-}
-
-// usable: the row is a key the plan names with something left to sign.
-func (m *Model) usable(r devRow) bool {
-	if r.key == nil || m.snap == nil {
-		return false
-	}
-	k := m.snap.Keys[r.keyID]
-	return k != nil && len(k.toSign()) > 0
-}
-
-// suggest picks the key to offer first: one whose holder is still
-// missing where a threshold is not reached, else one with anything left
-// to sign, else any key.
-func (m *Model) suggest() int {
-	for i, r := range m.devs {
-		if m.usable(r) && m.needed(m.snap.Keys[r.keyID].Participant) {
-			return i
-		}
-	}
-	for i, r := range m.devs {
-		if m.usable(r) {
-			return i
-		}
-	}
-	for i, r := range m.devs {
-		if r.key != nil {
-			return i
-		}
-	}
-	return 0
-}
-
-// needed reports whether the engine's progress lists name as missing
-// from a threshold not reached yet.
-func (m *Model) needed(name string) bool {
-	for _, p := range m.snap.Progress {
-		if !p.Reached && slices.Contains(p.Missing, name) {
-			return true
-		}
-	}
-	return false
 }
 
 // work wraps a command that calls the engine or a device, so that Run
@@ -442,8 +296,7 @@ func (m *Model) work(f func() tea.Msg) tea.Cmd {
 // setBusy says what runs now, and starts the clock the header shows
 // for long work.
 func (m *Model) setBusy(what string) tea.Cmd {
-	m.busy = what
-	m.busySince = time.Now()
+	m.busy = busy{what, time.Now()}
 	return m.busyTick()
 }
 
@@ -451,322 +304,151 @@ func (m *Model) busyTick() tea.Cmd {
 	return tea.Tick(time.Second, func(time.Time) tea.Msg { return busyTickMsg{} })
 }
 
+// auth is how devices opened from the TUI log in: the PIN field, and
+// the last try spent only when allowed.
+func (m *Model) auth() hsm.Auth {
+	return hsm.Auth{PINs: m.pins, Policy: hsm.PINPolicy{AllowLastTry: m.opt.AllowLastTry}}
+}
+
 // fail shows err as a panel.
 func (m *Model) fail(err error) {
 	m.err = explain(err)
 }
 
-func (m *Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
-	if k.Type == tea.KeyCtrlC {
+// layer is what has the keyboard: a field or panel drawn over the
+// screen, or the screen itself.
+type layer int
+
+const (
+	onScreen  layer = iota
+	onPIN           // a device waits for its PIN
+	onError         // an error panel waits to be read
+	onConfirm       // the Sign screen waits for "yes"
+)
+
+func (m *Model) layer() layer {
+	switch {
+	case m.pin.ask != nil:
+		return onPIN
+	case m.err != nil:
+		return onError
+	case m.screen == screenSign && m.sign.phase == phaseConfirm:
+		return onConfirm
+	}
+	return onScreen
+}
+
+// key routes a key press: to the field or panel over the screen if there
+// is one, else to the keys every screen has, else to the screen's own.
+func (m *Model) key(k tea.KeyMsg) tea.Cmd {
+	km := m.keys
+	if key.Matches(k, km.ForceQuit) {
 		return m.quit()
 	}
-	if m.pinAsk != nil {
+	switch m.layer() {
+	case onPIN:
 		return m.pinKey(k)
-	}
-	if m.err != nil {
-		switch k.Type {
-		case tea.KeyEnter, tea.KeyEsc:
+	case onError:
+		if key.Matches(k, km.Dismiss) {
 			m.err = nil
-		}
-		if k.String() == "q" {
+		} else if key.Matches(k, km.Quit) {
 			return m.quit()
 		}
-		return m, nil
-	}
-	if m.screen == screenSign && m.phase == phaseConfirm {
+		return nil
+	case onConfirm:
 		return m.confirmKey(k)
 	}
-	if m.snap == nil {
-		if k.String() == "q" {
+	switch {
+	case m.snap == nil:
+		if key.Matches(k, km.Quit) {
 			return m.quit()
 		}
-		return m, nil
-	}
-	if m.opt.Request != nil {
-		switch k.String() {
-		case "t", "p", "c":
-			return m, nil
-		case "tab", "shift+tab":
-			m.go2(screenReview + screenSign - m.screen)
-			return m, nil
-		}
-	}
-	switch k.String() {
-	case "q":
-		if m.busy != "" {
-			m.notice = "Wait: " + m.busy + " (ctrl+c leaves anyway; resume later)."
-			return m, nil
+	case key.Matches(k, km.Quit):
+		if m.busy.what != "" {
+			m.notice = "Wait: " + m.busy.what + " (ctrl+c leaves anyway; resume later)."
+			return nil
 		}
 		return m.quit()
-	case "tab":
-		m.go2((m.screen + 1) % screen(len(screenNames)))
-		return m, nil
-	case "shift+tab":
-		m.go2((m.screen + screen(len(screenNames)) - 1) % screen(len(screenNames)))
-		return m, nil
-	case "r":
-		m.go2(screenReview)
-		return m, nil
-	case "s":
-		m.go2(screenSign)
-		return m, nil
-	case "t":
-		m.go2(screenBoard)
-		return m, nil
-	case "p":
-		m.go2(screenPublish)
-		return m, nil
-	case "c":
-		m.go2(screenClose)
-		return m, nil
-	case "pgup":
+	case key.Matches(k, km.NextScreen):
+		m.go2(m.nextScreen(1))
+	case key.Matches(k, km.PrevScreen):
+		m.go2(m.nextScreen(-1))
+	case key.Matches(k, km.PageUp):
 		m.scroll = max(0, m.scroll-m.bodyHeight())
-		return m, nil
-	case "pgdown":
+	case key.Matches(k, km.PageDown):
 		m.scroll += m.bodyHeight()
-		return m, nil
+	default:
+		for s, b := range km.Jump {
+			if key.Matches(k, b) {
+				m.go2(screen(s))
+				return nil
+			}
+		}
+		return m.screenKey(k)
 	}
+	return nil
+}
+
+// screenKey hands a key to the current screen.
+func (m *Model) screenKey(k tea.KeyMsg) tea.Cmd {
+	km := m.keys
 	switch m.screen {
 	case screenReview:
-		switch k.String() {
-		case "left", "h":
-			if m.roleIdx > 0 {
-				m.roleIdx--
-				m.scroll = 0
-			}
-		case "right", "l", " ":
-			if m.roleIdx < len(m.snap.Roles)-1 {
-				m.roleIdx++
-				m.scroll = 0
-			}
-		case "x":
-			m.raw = !m.raw
-			m.scroll = 0
-		case "up", "k":
-			m.scroll = max(0, m.scroll-1)
-		case "down", "j":
-			m.scroll++
-		case "enter":
-			m.reviewed = true
-			m.go2(screenSign)
-		}
+		m.reviewKey(k)
 	case screenSign:
-		switch k.String() {
-		case "up", "k":
-			for i := m.cursor - 1; i >= 0; i-- {
-				if m.devs[i].key != nil {
-					m.cursor = i
-					break
-				}
-			}
-		case "down", "j":
-			for i := m.cursor + 1; i < len(m.devs); i++ {
-				if m.devs[i].key != nil {
-					m.cursor = i
-					break
-				}
-			}
-		case "enter":
-			return m.useKey()
-		}
+		return m.signKey(k)
 	case screenBoard:
-		switch k.String() {
-		case "up", "k":
-			m.scroll = max(0, m.scroll-1)
-		case "down", "j":
-			m.scroll++
-		}
+		m.scrollKey(k)
 	case screenPublish:
-		if k.String() == "enter" && m.busy == "" {
+		if key.Matches(k, km.Publish) && m.busy.what == "" {
 			return m.publish()
 		}
 	case screenClose:
-		if k.String() == "enter" && m.busy == "" {
-			tick := m.setBusy("closing the ceremony")
-			eng := m.opt.Engine
-			return m, tea.Batch(tick, m.work(func() tea.Msg {
-				err := eng.CloseCeremony()
-				return closedMsg{err: err, snap: takeSnapshot(eng)}
-			}))
+		if key.Matches(k, km.CloseCeremony) && m.busy.what == "" {
+			return m.closeCeremony()
 		}
 	}
-	return m, nil
+	return nil
+}
+
+// scrollKey scrolls the body a line.
+func (m *Model) scrollKey(k tea.KeyMsg) {
+	switch {
+	case key.Matches(k, m.keys.ScrollUp):
+		m.scroll = max(0, m.scroll-1)
+	case key.Matches(k, m.keys.ScrollDown):
+		m.scroll++
+	}
+}
+
+// nextScreen is the screen d places away in tab order, among those this
+// view has: a screen whose key is disabled is skipped.
+func (m *Model) nextScreen(d int) screen {
+	s := m.screen
+	for {
+		s = (s + screen(d) + numScreens) % numScreens
+		if m.keys.Jump[s].Enabled() {
+			return s
+		}
+	}
 }
 
 func (m *Model) go2(s screen) {
 	if m.screen == screenReview && s != screenReview {
-		m.reviewed = true
+		m.review.done = true
 	}
 	m.screen = s
 	m.scroll = 0
 }
 
-func (m *Model) quit() (tea.Model, tea.Cmd) {
+func (m *Model) quit() tea.Cmd {
 	m.quitting = true
-	if m.pinAsk != nil {
-		m.pinAsk.reply <- pinReply{err: ErrPINCancelled}
-		m.pinAsk = nil
+	m.pin.cancel()
+	if m.sign.signer != nil {
+		m.sign.signer.Close()
+		m.sign.signer = nil
 	}
-	m.pin.wipe()
-	if m.signer != nil {
-		m.signer.Close()
-		m.signer = nil
-	}
-	return m, tea.Quit
-}
-
-func (m *Model) pinKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
-	switch k.Type {
-	case tea.KeyEnter:
-		m.pinAsk.reply <- pinReply{pin: m.pin.take()}
-		m.pinAsk = nil
-		return m, m.pins.next()
-	case tea.KeyEsc:
-		m.pin.wipe()
-		m.pinAsk.reply <- pinReply{err: ErrPINCancelled}
-		m.pinAsk = nil
-		return m, m.pins.next()
-	case tea.KeyBackspace:
-		m.pin.backspace()
-	case tea.KeyRunes:
-		m.pin.add(k.Runes)
-	}
-	return m, nil
-}
-
-func (m *Model) confirmKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
-	switch k.Type {
-	case tea.KeyEsc:
-		m.endSigner()
-		m.notice = "Not signed: you left the confirmation."
-	case tea.KeyBackspace:
-		if m.confirm != "" {
-			m.confirm = m.confirm[:len(m.confirm)-1]
-		}
-	case tea.KeyRunes, tea.KeySpace:
-		if len(m.confirm) < 16 {
-			m.confirm += string(k.Runes)
-		}
-	case tea.KeyEnter:
-		typed := strings.TrimSpace(m.confirm)
-		if typed != "yes" {
-			m.endSigner()
-			m.notice = fmt.Sprintf("Not confirmed (typed %q, not \"yes\"): nothing was signed.", typed)
-			return m, nil
-		}
-		m.phase = phaseSigning
-		if m.opt.Request != nil {
-			return m.signRequest()
-		}
-		tick := m.setBusy("signing with " + m.signFor.dev.String())
-		eng, signer := m.opt.Engine, m.signer
-		dev := signer.Key().Device
-		return m, tea.Batch(tick, m.work(func() tea.Msg {
-			res, err := eng.Sign(signer, &dev)
-			return signedMsg{res: res, err: err, snap: takeSnapshot(eng)}
-		}))
-	}
-	return m, nil
-}
-
-func (m *Model) useKey() (tea.Model, tea.Cmd) {
-	if m.phase != phasePick || m.busy != "" || m.cursor >= len(m.devs) || m.devs[m.cursor].key == nil {
-		return m, nil
-	}
-	row := m.devs[m.cursor]
-	m.signFor = row
-	m.phase = phaseOpening
-	m.results = nil
-	m.notice = ""
-	tick := m.setBusy("opening " + row.dev.String())
-	open, ctx, uri := m.opt.Open, m.ctx, row.key.URI
-	auth := hsm.Auth{PINs: m.pins, Policy: hsm.PINPolicy{AllowLastTry: m.opt.AllowLastTry}}
-	return m, tea.Batch(tick, m.work(func() tea.Msg {
-		s, err := open(ctx, uri, auth)
-		return openedMsg{signer: s, err: err}
-	}))
-}
-
-func (m *Model) opened(msg openedMsg) (tea.Model, tea.Cmd) {
-	m.busy = ""
-	if msg.err != nil {
-		m.phase = phasePick
-		m.fail(msg.err)
-		return m, nil
-	}
-	if m.quitting {
-		msg.signer.Close()
-		return m, nil
-	}
-	m.signer = msg.signer
-	m.phase = phaseConfirm
-	m.confirm = ""
-	return m, nil
-}
-
-func (m *Model) signed(msg signedMsg) (tea.Model, tea.Cmd) {
-	m.busy = ""
-	m.endSigner()
-	if msg.snap != nil {
-		m.setSnap(msg.snap)
-	}
-	m.results = nil
-	for _, r := range msg.res {
-		who := r.KeyID
-		if k := m.snap.Keys[r.KeyID]; k != nil {
-			who = k.Participant
-		}
-		m.results = append(m.results, fmt.Sprintf("signed %s as %s with key %s, verified", r.Role, who, shortID(r.KeyID)))
-	}
-	if msg.err != nil {
-		m.fail(msg.err)
-		return m, nil
-	}
-	if m.snap.Done {
-		m.notice = "Every threshold holds: press p to publish."
-	}
-	return m, nil
-}
-
-func (m *Model) endSigner() {
-	if m.signer != nil {
-		m.signer.Close()
-		m.signer = nil
-	}
-	m.phase = phasePick
-	m.confirm = ""
-}
-
-func (m *Model) publish() (tea.Model, tea.Cmd) {
-	eng := m.opt.Engine
-	uri := m.opt.OnlineURI
-	if uri == "" {
-		uri = m.snap.OnlineURI
-	}
-	if m.snap.Publishing || !m.snap.Done {
-		// Finishing a publish cut short needs no key; and no PIN is asked
-		// before the engine has said whether it will publish at all.
-		uri = ""
-	}
-	tick := m.setBusy("publishing")
-	m.notice = ""
-	m.onlineOp = uri != ""
-	open, ctx := m.opt.Open, m.ctx
-	auth := hsm.Auth{PINs: m.pins, Policy: hsm.PINPolicy{AllowLastTry: m.opt.AllowLastTry}}
-	return m, tea.Batch(tick, m.work(func() tea.Msg {
-		if uri == "" {
-			res, err := eng.Publish(nil, nil)
-			return publishedMsg{res: res, err: err, snap: takeSnapshot(eng)}
-		}
-		s, err := open(ctx, uri, auth)
-		if err != nil {
-			return publishedMsg{err: fmt.Errorf("online key %s: %w", uri, err)}
-		}
-		defer s.Close()
-		dev := s.Key().Device
-		res, err := eng.Publish(s, &dev)
-		return publishedMsg{res: res, err: err, snap: takeSnapshot(eng)}
-	}))
+	return tea.Quit
 }
 
 // explain turns an error into what happened and what to do.

@@ -176,8 +176,12 @@ func (w *world) model(r *lipgloss.Renderer) *Model {
 }
 
 // probe wraps the model so a test can ask for the frame it would draw,
-// from the program's own goroutine.
-type probe struct{ m *Model }
+// from the program's own goroutine, and wait for the model to change.
+type probe struct {
+	m *Model
+	// updated is signalled after each message the model takes.
+	updated chan struct{}
+}
 
 type frameMsg chan string
 
@@ -189,6 +193,10 @@ func (p probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return p, nil
 	}
 	_, cmd := p.m.Update(msg)
+	select {
+	case p.updated <- struct{}{}:
+	default: // a signal is pending already
+	}
 	return p, cmd
 }
 
@@ -205,25 +213,27 @@ func (p probe) frame() string {
 	fixed.HeadWords = digestWords(fixed.Head)
 	fixed.PublishDir = "/ws/metadata"
 	m.snap = &fixed
-	notice, since := m.notice, m.busySince
-	m.busySince = time.Time{}
+	notice, since := m.notice, m.busy.since
+	m.busy.since = time.Time{}
 	if s.PublishDir != "" {
 		m.notice = strings.ReplaceAll(m.notice, s.PublishDir, "/ws/metadata")
 	}
 	out := m.View()
-	m.snap, m.notice, m.busySince = &s, notice, since
+	m.snap, m.notice, m.busy.since = &s, notice, since
 	return out
 }
 
 type driver struct {
-	t  *testing.T
-	tm *teatest.TestModel
+	t       *testing.T
+	tm      *teatest.TestModel
+	updated chan struct{}
 }
 
 func start(t *testing.T, m *Model) *driver {
-	tm := teatest.NewTestModel(t, probe{m}, teatest.WithInitialTermSize(80, 24))
+	p := probe{m: m, updated: make(chan struct{}, 1)}
+	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(80, 24))
 	t.Cleanup(func() { tm.Quit() })
-	d := &driver{t: t, tm: tm}
+	d := &driver{t: t, tm: tm, updated: p.updated}
 	d.wait("── ")
 	return d
 }
@@ -243,16 +253,25 @@ func (d *driver) frame() string {
 // wait returns the first frame that holds want.
 func (d *driver) wait(want string) string {
 	d.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	var f string
-	for time.Now().Before(deadline) {
-		if f = d.frame(); strings.Contains(f, want) {
+	return d.waitFor(fmt.Sprintf("shows %q", want), func(f string) bool { return strings.Contains(f, want) })
+}
+
+// waitFor returns the first frame that is as ok wants it, looking again
+// each time the model takes a message, for 10 seconds at most.
+func (d *driver) waitFor(what string, ok func(frame string) bool) string {
+	d.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		f := d.frame()
+		if ok(f) {
 			return f
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-d.updated:
+		case <-deadline:
+			d.t.Fatalf("no frame %s; the last:\n%s", what, f)
+		}
 	}
-	d.t.Fatalf("no frame shows %q; the last:\n%s", want, f)
-	return ""
 }
 
 func (d *driver) key(k tea.KeyType) { d.tm.Send(tea.KeyMsg{Type: k}) }
@@ -390,14 +409,9 @@ func TestDevicePanelFollowsPlugging(t *testing.T) {
 	d.typ("s")
 	d.wait("(carol) · admin")
 	w.set(func() { w.pulled["carol"] = true })
-	f := d.wait("Devices, refreshed")
-	for i := 0; strings.Contains(f, "(carol)") && i < 100; i++ {
-		time.Sleep(20 * time.Millisecond)
-		f = d.frame()
-	}
-	if strings.Contains(f, "(carol)") {
-		t.Fatalf("carol's token was pulled out but is still listed:\n%s", f)
-	}
+	d.waitFor("without carol's token, pulled out", func(f string) bool {
+		return strings.Contains(f, "Devices, refreshed") && !strings.Contains(f, "(carol)")
+	})
 	w.set(func() { w.pulled["carol"] = false })
 	d.wait("(carol) · admin")
 }
@@ -408,22 +422,16 @@ func TestResize(t *testing.T) {
 	d := start(t, w.model(asciiRenderer()))
 	d.wait("Role 1 of 4")
 	d.tm.Send(tea.WindowSizeMsg{Width: 100, Height: 30})
-	f := d.wait("Role 1 of 4")
-	for i := 0; len(strings.Split(f, "\n")) != 30 && i < 100; i++ {
-		time.Sleep(10 * time.Millisecond)
-		f = d.frame()
-	}
-	lines := strings.Split(f, "\n")
-	if len(lines) != 30 || ansi.StringWidth(lines[3]) != 100 {
-		t.Fatalf("after a resize to 100x30 the frame has %d lines, rule %d wide", len(lines), ansi.StringWidth(lines[3]))
+	f := d.waitFor("of 30 lines", func(f string) bool { return len(strings.Split(f, "\n")) == 30 })
+	if lines := strings.Split(f, "\n"); ansi.StringWidth(lines[3]) != 100 {
+		t.Fatalf("after a resize to 100x30 the rule is %d wide", ansi.StringWidth(lines[3]))
 	}
 	d.tm.Send(tea.WindowSizeMsg{Width: 40, Height: 10})
 	if f := d.wait("The terminal is 40×10"); len(strings.Split(f, "\n")) > 10 {
 		t.Errorf("a 40x10 terminal gets a frame of %d lines", len(strings.Split(f, "\n")))
 	}
 	d.tm.Send(tea.WindowSizeMsg{Width: 80, Height: 24})
-	time.Sleep(50 * time.Millisecond)
-	checkFrame(t, d.frame(), 80, 24)
+	checkFrame(t, d.wait("── Review"), 80, 24)
 }
 
 // TestNoColor: in a colour terminal the frame has colour; with NO_COLOR

@@ -49,11 +49,11 @@ type requestSignedMsg struct {
 
 // signRequest signs the request with the open signer and writes the
 // response.
-func (m *Model) signRequest() (tea.Model, tea.Cmd) {
-	tick := m.setBusy("signing with " + m.signFor.dev.String())
-	req, signer, write := m.opt.Request, m.signer, m.opt.WriteResponse
+func (m *Model) signRequest() tea.Cmd {
+	tick := m.setBusy("signing with " + m.sign.with.dev.String())
+	req, signer, write := m.opt.Request, m.sign.signer, m.opt.WriteResponse
 	dev := signer.Key().Device
-	return m, tea.Batch(tick, m.work(func() tea.Msg {
+	return tea.Batch(tick, m.work(func() tea.Msg {
 		resp, err := ceremony.SignRequest(req, signer, &dev)
 		if err != nil {
 			return requestSignedMsg{err: err}
@@ -63,22 +63,21 @@ func (m *Model) signRequest() (tea.Model, tea.Cmd) {
 	}))
 }
 
-func (m *Model) requestSigned(msg requestSignedMsg) (tea.Model, tea.Cmd) {
-	m.busy = ""
-	m.endSigner()
+func (m *Model) requestSigned(msg requestSignedMsg) {
+	m.busy = busy{}
+	m.sign.end()
 	if msg.err != nil {
 		m.fail(msg.err)
-		return m, nil
+		return
 	}
 	if k := m.snap.Keys[msg.resp.KeyID]; k != nil {
 		k.Signed = []string{msg.resp.Role}
 	}
-	m.written = msg.path
-	m.resuggest()
-	m.results = []string{
+	m.sign.written = msg.path
+	m.sign.devices.resuggest(m.snap)
+	m.sign.results = []string{
 		fmt.Sprintf("signed %s v%d as %s with key %s, verified", msg.resp.Role, msg.resp.Version, msg.resp.Signer, shortID(msg.resp.KeyID)),
 		"response written to " + msg.path,
 	}
 	m.notice = "Signed. Carry the response back to the ceremony room; q to leave."
-	return m, nil
 }

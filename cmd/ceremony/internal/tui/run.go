@@ -52,7 +52,7 @@ func Steps(opt Options, reviewed bool) string {
 	opt.Renderer.SetColorProfile(termenv.Ascii)
 	m := New(opt)
 	m.snap = takeSnapshot(opt.Engine)
-	m.reviewed = reviewed
+	m.review.done = reviewed
 	return m.rail() + "\n" + m.status()
 }
 

@@ -73,6 +73,66 @@ func (k *keyView) toSign() []string {
 	return out
 }
 
+// anySigned reports whether any role has a signature yet.
+func (s *snapshot) anySigned() bool {
+	for _, r := range s.Roles {
+		if len(r.SignedBy) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// mayStillSign reports whether the key is one the plan names with a role
+// left to sign.
+func (s *snapshot) mayStillSign(keyID string) bool {
+	if s == nil {
+		return false
+	}
+	k := s.Keys[keyID]
+	return k != nil && len(k.toSign()) > 0
+}
+
+// needed reports whether the engine's progress lists name as missing
+// from a threshold not reached yet.
+func (s *snapshot) needed(name string) bool {
+	for _, p := range s.Progress {
+		if !p.Reached && slices.Contains(p.Missing, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// missing lists the thresholds of offline roles not reached yet, as
+// "claimed 0/2".
+func (s *snapshot) missing() []string {
+	var out []string
+	for _, p := range s.Progress {
+		if p.Reached || s.online(p.Role) {
+			continue
+		}
+		name := p.Role
+		if p.Under != p.Role && p.Under != "" {
+			name += " under " + p.Under
+		}
+		out = append(out, fmt.Sprintf("%s %d/%d", name, len(p.Signed), p.Threshold))
+	}
+	if len(out) == 0 {
+		out = []string{"nothing"}
+	}
+	return out
+}
+
+func (s *snapshot) online(role string) bool {
+	for _, r := range s.Roles {
+		if r.Name == role {
+			return r.Online
+		}
+	}
+	return false
+}
+
 type eventView struct {
 	Seq    int64
 	Type   string

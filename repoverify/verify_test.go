@@ -1,4 +1,4 @@
-package ceremony
+package repoverify
 
 import (
 	"bytes"
@@ -27,20 +27,27 @@ import (
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
-// rvRef is the fixtures' reference time.
-var rvRef = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+// The roles of PEP 480's layout the fixture delegates to.
+const (
+	roleClaimed         = "claimed"
+	roleRecentlyClaimed = "recently-claimed"
+	roleUnclaimed       = "unclaimed"
+)
 
-// rvTestKey is an in-memory key of a fixture.
-type rvTestKey struct {
+// ref is the fixtures' reference time.
+var ref = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+// testKey is an in-memory key of a fixture.
+type testKey struct {
 	signer crypto.Signer
 	key    *roles.Key
 }
 
-// rvTestKeys makes deterministic keys by name: ed25519, or ECDSA P-256
+// testKeys makes deterministic keys by name: ed25519, or ECDSA P-256
 // for names starting "ec".
-func rvTestKeys(t testing.TB, names ...string) map[string]*rvTestKey {
+func testKeys(t testing.TB, names ...string) map[string]*testKey {
 	t.Helper()
-	out := map[string]*rvTestKey{}
+	out := map[string]*testKey{}
 	for _, n := range names {
 		seed := sha256.Sum256([]byte("repoverify test key " + n))
 		var s crypto.Signer
@@ -60,17 +67,17 @@ func rvTestKeys(t testing.TB, names ...string) map[string]*rvTestKey {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[n] = &rvTestKey{signer: s, key: k}
+		out[n] = &testKey{signer: s, key: k}
 	}
 	return out
 }
 
-// rvFixture is a whole repository held as roles' models, published into a
+// fixture is a whole repository held as roles' models, published into a
 // folder by publish. Tests change the models, the signers and the hooks
 // before publishing, or the files after.
-type rvFixture struct {
+type fixture struct {
 	t    testing.TB
-	keys map[string]*rvTestKey
+	keys map[string]*testKey
 
 	roots       []*roles.Root
 	rootSigners [][]string
@@ -93,9 +100,9 @@ type rvFixture struct {
 	tsMeta func(*roles.MetaFile)
 }
 
-func (f *rvFixture) id(name string) string { return f.keys[name].key.ID() }
+func (f *fixture) id(name string) string { return f.keys[name].key.ID() }
 
-func (f *rvFixture) keyMap(names ...string) map[string]*roles.Key {
+func (f *fixture) keyMap(names ...string) map[string]*roles.Key {
 	m := map[string]*roles.Key{}
 	for _, n := range names {
 		m[f.id(n)] = f.keys[n].key
@@ -103,7 +110,7 @@ func (f *rvFixture) keyMap(names ...string) map[string]*roles.Key {
 	return m
 }
 
-func (f *rvFixture) ids(names ...string) []string {
+func (f *fixture) ids(names ...string) []string {
 	var out []string
 	for _, n := range names {
 		out = append(out, f.id(n))
@@ -111,23 +118,23 @@ func (f *rvFixture) ids(names ...string) []string {
 	return out
 }
 
-// newRVFixture builds root v1 → v3 (a root key replaced, then the
+// newFixture builds root v1 → v3 (a root key replaced, then the
 // threshold raised and targets' key rotated), targets delegating to
 // claimed (2 of 2), recently-claimed and unclaimed (succinct bins, 2
 // bits), claimed delegating to projects alpha (ed25519), beta (ECDSA) and
 // ns/delta (a name with a slash), and a revocation list revoking a key no
 // role trusts.
-func newRVFixture(t testing.TB) *rvFixture {
-	f := &rvFixture{
+func newFixture(t testing.TB) *fixture {
+	f := &fixture{
 		t:        t,
-		keys:     rvTestKeys(t, "r1", "r2", "r3", "r4", "tg1", "tg2", "sn", "ts", "c1", "c2", "online", "m-alpha", "ec-beta", "m-delta", "m-old", "m-stranger"),
+		keys:     testKeys(t, "r1", "r2", "r3", "r4", "tg1", "tg2", "sn", "ts", "c1", "c2", "online", "m-alpha", "ec-beta", "m-delta", "m-old", "m-stranger"),
 		targets:  map[string]*roles.Targets{},
 		signers:  map[string][]string{},
 		sigHook:  map[string]func([]roles.Signature) []roles.Signature{},
 		byteHook: map[string]func([]byte) []byte{},
 		skip:     map[string]bool{},
 	}
-	exp := rvRef.AddDate(1, 0, 0)
+	exp := ref.AddDate(1, 0, 0)
 	mkRoot := func(version int64, rootKeys []string, threshold int64, targetsKey string) *roles.Root {
 		r := roles.NewRoot(exp)
 		r.Version = version
@@ -156,14 +163,14 @@ func newRVFixture(t testing.TB) *rvFixture {
 	tg.Delegations = &roles.Delegations{
 		Keys: f.keyMap("c1", "c2", "online"),
 		Roles: []*roles.DelegatedRole{
-			{Name: RoleClaimed, KeyIDs: f.ids("c1", "c2"), Threshold: 2, Paths: []string{"*/*", "ns/delta/*"}},
-			{Name: RoleRecentlyClaimed, KeyIDs: f.ids("online"), Threshold: 1, Paths: []string{"*/*"}},
-			{Name: RoleUnclaimed, KeyIDs: f.ids("online"), Threshold: 1, Paths: []string{"*/*"}, Terminating: true},
+			{Name: roleClaimed, KeyIDs: f.ids("c1", "c2"), Threshold: 2, Paths: []string{"*/*", "ns/delta/*"}},
+			{Name: roleRecentlyClaimed, KeyIDs: f.ids("online"), Threshold: 1, Paths: []string{"*/*"}},
+			{Name: roleUnclaimed, KeyIDs: f.ids("online"), Threshold: 1, Paths: []string{"*/*"}, Terminating: true},
 		},
 	}
-	add(RoleTargets, tg, "tg2")
+	add(roles.TypeTargets, tg, "tg2")
 
-	cl := roles.NewTargets(rvRef.AddDate(0, 3, 0))
+	cl := roles.NewTargets(ref.AddDate(0, 3, 0))
 	cl.Delegations = &roles.Delegations{
 		Keys: f.keyMap("m-alpha", "ec-beta", "m-delta"),
 		Roles: []*roles.DelegatedRole{
@@ -172,46 +179,46 @@ func newRVFixture(t testing.TB) *rvFixture {
 			{Name: "ns/delta", KeyIDs: f.ids("m-delta"), Threshold: 1, Terminating: true, Paths: []string{"ns/delta/*"}},
 		},
 	}
-	add(RoleClaimed, cl, "c1", "c2")
-	add(RoleRecentlyClaimed, roles.NewTargets(rvRef.AddDate(0, 0, 7)), "online")
+	add(roleClaimed, cl, "c1", "c2")
+	add(roleRecentlyClaimed, roles.NewTargets(ref.AddDate(0, 0, 7)), "online")
 
-	un := roles.NewTargets(rvRef.AddDate(0, 0, 7))
+	un := roles.NewTargets(ref.AddDate(0, 0, 7))
 	un.Delegations = &roles.Delegations{
 		Keys:          f.keyMap("online"),
-		SuccinctRoles: &roles.SuccinctRoles{KeyIDs: f.ids("online"), Threshold: 1, BitLength: 2, NamePrefix: RoleUnclaimed},
+		SuccinctRoles: &roles.SuccinctRoles{KeyIDs: f.ids("online"), Threshold: 1, BitLength: 2, NamePrefix: roleUnclaimed},
 	}
-	add(RoleUnclaimed, un, "online")
+	add(roleUnclaimed, un, "online")
 	for i := 0; i < 4; i++ {
-		bin := roles.NewTargets(rvRef.AddDate(0, 0, 7))
+		bin := roles.NewTargets(ref.AddDate(0, 0, 7))
 		add(un.Delegations.SuccinctRoles.BinName(i), bin, "online")
 	}
 	// One unclaimed target, in the bin its path hashes to.
 	p := "gamma/gamma-0.1.tar.gz"
-	f.targets[un.Delegations.SuccinctRoles.BinFor(p)].Targets[p] = rvTarget(p)
+	f.targets[un.Delegations.SuccinctRoles.BinFor(p)].Targets[p] = targetFile(p)
 
 	for _, pr := range []struct{ name, key string }{{"alpha", "m-alpha"}, {"beta", "ec-beta"}, {"ns/delta", "m-delta"}} {
-		pt := roles.NewTargets(rvRef.AddDate(0, 6, 0))
+		pt := roles.NewTargets(ref.AddDate(0, 6, 0))
 		path := pr.name + "/" + strings.ReplaceAll(pr.name, "/", "-") + "-1.0.tar.gz"
-		pt.Targets[path] = rvTarget(path)
+		pt.Targets[path] = targetFile(path)
 		add(pr.name, pt, pr.key)
 	}
 
-	f.revocations = roles.NewRevocations(rvRef.AddDate(0, 3, 0))
+	f.revocations = roles.NewRevocations(ref.AddDate(0, 3, 0))
 	f.revocations.Revoked = append(f.revocations.Revoked, &roles.Revocation{
-		KeyID: f.id("m-old"), Key: f.keys["m-old"].key, Role: "alpha", Reason: "laptop stolen", RevokedAt: rvRef.Add(-time.Hour),
+		KeyID: f.id("m-old"), Key: f.keys["m-old"].key, Role: "alpha", Reason: "laptop stolen", RevokedAt: ref.Add(-time.Hour),
 	})
-	f.snapshot = roles.NewSnapshot(rvRef.AddDate(0, 0, 7))
-	f.timestamp = roles.NewTimestamp(rvRef.AddDate(0, 0, 1))
+	f.snapshot = roles.NewSnapshot(ref.AddDate(0, 0, 7))
+	f.timestamp = roles.NewTimestamp(ref.AddDate(0, 0, 1))
 	return f
 }
 
-func rvTarget(path string) *roles.TargetFile {
+func targetFile(path string) *roles.TargetFile {
 	sum := sha256.Sum256([]byte(path))
 	return &roles.TargetFile{Length: int64(len(path)), Hashes: map[string]string{"sha256": fmt.Sprintf("%x", sum)}}
 }
 
-// rvSigned signs and marshals a role.
-func rvSigned[R roles.Role](f *rvFixture, name string, signed R, signers []string) []byte {
+// signRole signs and marshals a role.
+func signRole[R roles.Role](f *fixture, name string, signed R, signers []string) []byte {
 	f.t.Helper()
 	m := roles.New(signed)
 	msg := m.CanonicalSigned()
@@ -238,7 +245,7 @@ func rvSigned[R roles.Role](f *rvFixture, name string, signed R, signers []strin
 
 // publish writes the repository into a new folder with consistent
 // snapshot names and returns the folder and the trusted root (v1).
-func (f *rvFixture) publish() (string, []byte) {
+func (f *fixture) publish() (string, []byte) {
 	f.t.Helper()
 	dir := f.t.TempDir()
 	write := func(name string, b []byte) {
@@ -249,7 +256,7 @@ func (f *rvFixture) publish() (string, []byte) {
 	}
 	var trusted []byte
 	for i, r := range f.roots {
-		b := rvSigned(f, fmt.Sprintf("root-v%d", r.Version), r, f.rootSigners[i])
+		b := signRole(f, fmt.Sprintf("root-v%d", r.Version), r, f.rootSigners[i])
 		if i == 0 {
 			trusted = b
 		}
@@ -264,50 +271,50 @@ func (f *rvFixture) publish() (string, []byte) {
 			continue
 		}
 		t := f.targets[name]
-		b := rvSigned(f, name, t, f.signers[name])
-		write(fmt.Sprintf("%d.%s.json", t.Version, rvQuote(name)), b)
+		b := signRole(f, name, t, f.signers[name])
+		write(fmt.Sprintf("%d.%s.json", t.Version, quote(name)), b)
 		f.snapshot.Meta[name+".json"] = roles.MetaFileFor(t.Version, b)
 	}
-	if f.revocations != nil && !f.skip[RoleRevocations] {
-		signers := f.signers[RoleRevocations]
+	if f.revocations != nil && !f.skip[roles.TypeRevocations] {
+		signers := f.signers[roles.TypeRevocations]
 		if signers == nil {
 			signers = []string{"c1", "c2"}
 		}
-		b := rvSigned(f, RoleRevocations, f.revocations, signers)
+		b := signRole(f, roles.TypeRevocations, f.revocations, signers)
 		write(fmt.Sprintf("%d.revocations.json", f.revocations.Version), b)
 		f.snapshot.Meta["revocations.json"] = roles.MetaFileFor(f.revocations.Version, b)
 	}
-	sb := rvSigned(f, RoleSnapshot, f.snapshot, []string{"sn"})
+	sb := signRole(f, roles.TypeSnapshot, f.snapshot, []string{"sn"})
 	write(fmt.Sprintf("%d.snapshot.json", f.snapshot.Version), sb)
 	f.timestamp.Meta = map[string]*roles.MetaFile{"snapshot.json": roles.MetaFileFor(f.snapshot.Version, sb)}
 	if f.tsMeta != nil {
 		f.tsMeta(f.timestamp.Meta["snapshot.json"])
 	}
-	write("timestamp.json", rvSigned(f, RoleTimestamp, f.timestamp, []string{"ts"}))
+	write("timestamp.json", signRole(f, roles.TypeTimestamp, f.timestamp, []string{"ts"}))
 	return dir, trusted
 }
 
-// rvExpectFailure verifies and requires the first failure to be check
+// expectFailure verifies and requires the first failure to be check
 // with reason, named in the error's text too.
-func rvExpectFailure(t *testing.T, dir string, trusted []byte, at time.Time, check, reason string) *RepoReport {
+func expectFailure(t *testing.T, dir string, trusted []byte, at time.Time, check, reason string) *Report {
 	t.Helper()
-	rep, err := VerifyRepository(dir, trusted, at)
+	rep, err := Verify(dir, trusted, at)
 	if err == nil {
 		t.Fatalf("verified; want check %s to fail (%s)", check, reason)
 	}
-	var ve *RepoVerifyError
+	var ve *Error
 	if !errors.As(err, &ve) {
-		t.Fatalf("error %v is not a *RepoVerifyError", err)
+		t.Fatalf("error %v is not a *Error", err)
 	}
-	if ve.Check != check || ve.Reason != reason {
-		t.Fatalf("first failure is %s (%s), want %s (%s): %v", ve.Check, ve.Reason, check, reason, err)
+	if ve.Name != check || ve.Reason != reason {
+		t.Fatalf("first failure is %s (%s), want %s (%s): %v", ve.Name, ve.Reason, check, reason, err)
 	}
 	for _, want := range []string{check, reason} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %q: %v", want, err)
 		}
 	}
-	if rep == nil || rep.OK || len(rep.Failures) == 0 || rep.Failures[0].Check != check {
+	if rep == nil || rep.OK || len(rep.Failures) == 0 || rep.Failures[0].Name != check {
 		t.Fatalf("report does not list the failure first: %+v", rep)
 	}
 	if strings.Contains(err.Error(), "\n") {
@@ -316,13 +323,13 @@ func rvExpectFailure(t *testing.T, dir string, trusted []byte, at time.Time, che
 	return rep
 }
 
-func TestVerifyRepositoryOK(t *testing.T) {
-	f := newRVFixture(t)
+func TestVerifyOK(t *testing.T) {
+	f := newFixture(t)
 	dir, trusted := f.publish()
 	if _, err := os.Stat(filepath.Join(dir, "1.ns%2Fdelta.json")); err != nil {
 		t.Fatalf("the fixture should publish ns/delta escaped: %v", err)
 	}
-	rep, err := VerifyRepository(dir, trusted, rvRef)
+	rep, err := Verify(dir, trusted, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,9 +339,9 @@ func TestVerifyRepositoryOK(t *testing.T) {
 	if len(rep.RootSteps) != 2 || rep.RootSteps[1].Version != 3 || rep.RootSteps[1].NewThreshold != 3 || len(rep.RootSteps[1].OldSigned) != 3 {
 		t.Errorf("root steps: %+v", rep.RootSteps)
 	}
-	got := map[string]RepoRole{}
+	got := map[string]Role{}
 	for _, r := range rep.Roles {
-		got[r.Role] = r
+		got[r.Name] = r
 	}
 	for _, want := range []string{"root", "timestamp", "snapshot", "targets", "claimed", "recently-claimed", "unclaimed",
 		"unclaimed-0", "unclaimed-1", "unclaimed-2", "unclaimed-3", "alpha", "beta", "ns/delta", "revocations"} {
@@ -353,7 +360,7 @@ func TestVerifyRepositoryOK(t *testing.T) {
 	}
 	checks := map[string]bool{}
 	for _, c := range rep.Checks {
-		checks[c.Check] = true
+		checks[c.Name] = true
 	}
 	for _, want := range []string{"root.chain", "root.chain.gap", "root.expiry", "timestamp.signature", "timestamp.meta.snapshot.json.hash",
 		"snapshot.meta.claimed.json.hash", "snapshot.meta.claimed.json.length", "delegation.claimed.threshold", "delegation.claimed.keys",
@@ -371,17 +378,17 @@ func TestVerifyRepositoryOK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := VerifyRepository(dir, b2, rvRef); err != nil || len(rep.RootSteps) != 1 {
+	if rep, err := Verify(dir, b2, ref); err != nil || len(rep.RootSteps) != 1 {
 		t.Fatalf("from root v2: %v", err)
 	}
 }
 
-// TestVerifyRepositoryRefusals changes one thing each and requires it to be
+// TestVerifyRefusals changes one thing each and requires it to be
 // refused by name.
-func TestVerifyRepositoryRefusals(t *testing.T) {
+func TestVerifyRefusals(t *testing.T) {
 	type tc struct {
 		name          string
-		before        func(f *rvFixture)
+		before        func(f *fixture)
 		after         func(t *testing.T, dir string)
 		at            time.Time
 		check, reason string
@@ -397,8 +404,8 @@ func TestVerifyRepositoryRefusals(t *testing.T) {
 		}
 	}
 	cases := []tc{
-		{name: "expired timestamp", at: rvRef.AddDate(0, 0, 2), check: "timestamp.expiry", reason: ReasonExpired},
-		{name: "expired root", at: rvRef.AddDate(2, 0, 0), check: "root.expiry", reason: ReasonExpired},
+		{name: "expired timestamp", at: ref.AddDate(0, 0, 2), check: "timestamp.expiry", reason: ReasonExpired},
+		{name: "expired root", at: ref.AddDate(2, 0, 0), check: "root.expiry", reason: ReasonExpired},
 		{name: "snapshot hash mismatch", after: func(t *testing.T, dir string) {
 			p := filepath.Join(dir, "1.claimed.json")
 			b, err := os.ReadFile(p)
@@ -414,26 +421,26 @@ func TestVerifyRepositoryRefusals(t *testing.T) {
 			b, _ := os.ReadFile(p)
 			os.WriteFile(p, append(b, '\n'), 0o644)
 		}, check: "timestamp.meta.snapshot.json.length", reason: ReasonLengthMismatch},
-		{name: "project signed by the wrong key", before: func(f *rvFixture) { f.signers["alpha"] = []string{"m-stranger"} },
+		{name: "project signed by the wrong key", before: func(f *fixture) { f.signers["alpha"] = []string{"m-stranger"} },
 			check: "delegation.alpha.threshold", reason: ReasonThreshold},
-		{name: "threshold short by one", before: func(f *rvFixture) { f.signers[RoleClaimed] = []string{"c1"} },
+		{name: "threshold short by one", before: func(f *fixture) { f.signers[roleClaimed] = []string{"c1"} },
 			check: "delegation.claimed.threshold", reason: ReasonThreshold},
-		{name: "one keyid signing twice is malformed", before: func(f *rvFixture) {
+		{name: "one keyid signing twice is malformed", before: func(f *fixture) {
 			// Stock clients refuse such a file, so roles refuses it at parse.
-			f.sigHook[RoleClaimed] = func(s []roles.Signature) []roles.Signature { return []roles.Signature{s[0], s[0]} }
+			f.sigHook[roleClaimed] = func(s []roles.Signature) []roles.Signature { return []roles.Signature{s[0], s[0]} }
 		}, check: "delegation.claimed.parse", reason: ReasonMalformed, syntax: true},
-		{name: "root threshold short by one", before: func(f *rvFixture) { f.rootSigners[2] = []string{"r1", "r2"} },
+		{name: "root threshold short by one", before: func(f *fixture) { f.rootSigners[2] = []string{"r1", "r2"} },
 			check: "root.chain", reason: ReasonThreshold},
-		{name: "duplicate JSON names", before: func(f *rvFixture) {
-			f.byteHook[RoleClaimed] = replaceLast(`"_type":"targets"`, `"_type":"targets","_type":"targets"`)
+		{name: "duplicate JSON names", before: func(f *fixture) {
+			f.byteHook[roleClaimed] = replaceLast(`"_type":"targets"`, `"_type":"targets","_type":"targets"`)
 		}, check: "delegation.claimed.parse", reason: ReasonDuplicateName, syntax: true},
-		{name: "version 0", before: func(f *rvFixture) {
+		{name: "version 0", before: func(f *fixture) {
 			f.byteHook["alpha"] = replaceLast(`"version":1}`, `"version":0}`)
 		}, check: "delegation.alpha.parse", reason: ReasonVersionBelowOne, syntax: true},
-		{name: "spec version 2.0.0", before: func(f *rvFixture) {
-			f.byteHook[RoleSnapshot] = replaceLast(`"spec_version":"1.0.31"`, `"spec_version":"2.0.0"`)
+		{name: "spec version 2.0.0", before: func(f *fixture) {
+			f.byteHook[roles.TypeSnapshot] = replaceLast(`"spec_version":"1.0.31"`, `"spec_version":"2.0.0"`)
 		}, check: "snapshot.parse", reason: ReasonSpecVersion, syntax: true},
-		{name: "raw r||s ECDSA signature", before: func(f *rvFixture) {
+		{name: "raw r||s ECDSA signature", before: func(f *fixture) {
 			f.sigHook["beta"] = func(s []roles.Signature) []roles.Signature {
 				var v struct{ R, S *big.Int }
 				if _, err := asn1.Unmarshal(s[0].Sig, &v); err != nil {
@@ -443,39 +450,39 @@ func TestVerifyRepositoryRefusals(t *testing.T) {
 				return s
 			}
 		}, check: "delegation.beta.threshold", reason: ReasonECDSANotDER},
-		{name: "keyid not matching its key", before: func(f *rvFixture) {
-			dl := f.targets[RoleClaimed].Delegations
+		{name: "keyid not matching its key", before: func(f *fixture) {
+			dl := f.targets[roleClaimed].Delegations
 			fake := fmt.Sprintf("%x", sha256.Sum256([]byte("not a key")))
 			dl.Keys[fake] = dl.Keys[f.id("m-alpha")]
 			delete(dl.Keys, f.id("m-alpha"))
 			dl.Role("alpha").KeyIDs = []string{fake}
 		}, check: "delegation.claimed.keys", reason: ReasonKeyIDMismatch},
-		{name: "root keyid not matching its key", before: func(f *rvFixture) {
+		{name: "root keyid not matching its key", before: func(f *fixture) {
 			r := f.roots[2]
 			fake := fmt.Sprintf("%x", sha256.Sum256([]byte("not a key")))
 			r.Keys[fake] = r.Keys[f.id("sn")]
 			delete(r.Keys, f.id("sn"))
 			r.Roles[roles.TypeSnapshot].KeyIDs = []string{fake}
 		}, check: "root.keys", reason: ReasonKeyIDMismatch},
-		{name: "role name reused in one delegation", before: func(f *rvFixture) {
-			dl := f.targets[RoleClaimed].Delegations
+		{name: "role name reused in one delegation", before: func(f *fixture) {
+			dl := f.targets[roleClaimed].Delegations
 			dup := *dl.Role("alpha")
 			dl.Roles = append(dl.Roles, &dup)
 		}, check: "delegation.claimed.parse", reason: ReasonRoleNameReused, syntax: true},
-		{name: "role name reused by another delegator", before: func(f *rvFixture) {
-			rc := f.targets[RoleRecentlyClaimed]
+		{name: "role name reused by another delegator", before: func(f *fixture) {
+			rc := f.targets[roleRecentlyClaimed]
 			rc.Delegations = &roles.Delegations{Keys: f.keyMap("m-alpha"),
 				Roles: []*roles.DelegatedRole{{Name: "alpha", KeyIDs: f.ids("m-alpha"), Threshold: 1, Paths: []string{"alpha/*"}}}}
 		}, check: "delegation.alpha.name", reason: ReasonRoleNameReused},
-		{name: "top-level role delegated", before: func(f *rvFixture) {
-			dl := f.targets[RoleClaimed].Delegations
+		{name: "top-level role delegated", before: func(f *fixture) {
+			dl := f.targets[roleClaimed].Delegations
 			dl.Roles = append(dl.Roles, &roles.DelegatedRole{Name: "snapshot", KeyIDs: f.ids("m-alpha"), Threshold: 1, Paths: []string{"x/*"}})
 		}, check: "delegation.claimed.parse", reason: ReasonTopLevelDelegated, syntax: true},
-		{name: "revoked key still trusted", before: func(f *rvFixture) {
+		{name: "revoked key still trusted", before: func(f *fixture) {
 			f.revocations.Revoked = append(f.revocations.Revoked, &roles.Revocation{
-				KeyID: f.id("m-alpha"), Key: f.keys["m-alpha"].key, Role: "alpha", Reason: "lost", RevokedAt: rvRef.Add(-time.Minute)})
+				KeyID: f.id("m-alpha"), Key: f.keys["m-alpha"].key, Role: "alpha", Reason: "lost", RevokedAt: ref.Add(-time.Minute)})
 		}, check: roles.CheckNoRevokedKeyTrusted, reason: ReasonRevokedKeyTrusted},
-		{name: "revocations not signed under claimed's keys", before: func(f *rvFixture) { f.signers[RoleRevocations] = []string{"c1", "online"} },
+		{name: "revocations not signed under claimed's keys", before: func(f *fixture) { f.signers[roles.TypeRevocations] = []string{"c1", "online"} },
 			check: "revocations.signature", reason: ReasonThreshold},
 		{name: "root chain skipping a version", after: func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, "2.root.json"))
@@ -485,7 +492,7 @@ func TestVerifyRepositoryRefusals(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "2.root.json"), b, 0o644)
 			os.Remove(filepath.Join(dir, "3.root.json"))
 		}, check: "root.chain", reason: ReasonChainRollback},
-		{name: "snapshot version not timestamp's", before: func(f *rvFixture) {
+		{name: "snapshot version not timestamp's", before: func(f *fixture) {
 			f.snapshot.Version = 2
 			f.tsMeta = func(mf *roles.MetaFile) { mf.Version = 1 }
 		}, after: func(t *testing.T, dir string) {
@@ -494,15 +501,15 @@ func TestVerifyRepositoryRefusals(t *testing.T) {
 		{name: "project metadata missing", after: func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, "1.beta.json"))
 		}, check: "delegation.beta.file", reason: ReasonMissingFile},
-		{name: "delegated role not in snapshot", before: func(f *rvFixture) { f.skip["beta"] = true },
+		{name: "delegated role not in snapshot", before: func(f *fixture) { f.skip["beta"] = true },
 			check: "snapshot.meta.beta.json.listed", reason: ReasonNotListed},
-		{name: "hash bin not in snapshot", before: func(f *rvFixture) { f.skip["unclaimed-2"] = true },
+		{name: "hash bin not in snapshot", before: func(f *fixture) { f.skip["unclaimed-2"] = true },
 			check: "snapshot.meta.unclaimed-*.listed", reason: ReasonNotListed},
-		{name: "target outside the delegated paths", before: func(f *rvFixture) {
-			f.targets["alpha"].Targets["beta/evil-1.0.tar.gz"] = rvTarget("beta/evil-1.0.tar.gz")
+		{name: "target outside the delegated paths", before: func(f *fixture) {
+			f.targets["alpha"].Targets["beta/evil-1.0.tar.gz"] = targetFile("beta/evil-1.0.tar.gz")
 		}, check: "delegation.alpha.paths", reason: ReasonOutsidePaths},
-		{name: "target in the wrong hash bin", before: func(f *rvFixture) {
-			s := f.targets[RoleUnclaimed].Delegations.SuccinctRoles
+		{name: "target in the wrong hash bin", before: func(f *fixture) {
+			s := f.targets[roleUnclaimed].Delegations.SuccinctRoles
 			p := "zeta/zeta-1.0.tar.gz"
 			wrong := s.BinName((func() int {
 				for i := 0; i < s.BinCount(); i++ {
@@ -512,12 +519,12 @@ func TestVerifyRepositoryRefusals(t *testing.T) {
 				}
 				return 0
 			})())
-			f.targets[wrong].Targets[p] = rvTarget(p)
+			f.targets[wrong].Targets[p] = targetFile(p)
 		}, check: "", reason: ReasonOutsidePaths},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := newRVFixture(t)
+			f := newFixture(t)
 			if c.before != nil {
 				c.before(f)
 			}
@@ -527,34 +534,34 @@ func TestVerifyRepositoryRefusals(t *testing.T) {
 			}
 			at := c.at
 			if at.IsZero() {
-				at = rvRef
+				at = ref
 			}
 			if c.check == "" {
 				// The check is named by the bin the target went to.
-				rep, err := VerifyRepository(dir, trusted, at)
-				var ve *RepoVerifyError
-				if !errors.As(err, &ve) || ve.Reason != c.reason || !strings.HasPrefix(ve.Check, "delegation.unclaimed-") {
+				rep, err := Verify(dir, trusted, at)
+				var ve *Error
+				if !errors.As(err, &ve) || ve.Reason != c.reason || !strings.HasPrefix(ve.Name, "delegation.unclaimed-") {
 					t.Fatalf("got %v, report %+v", err, rep)
 				}
 				return
 			}
-			rvExpectFailure(t, dir, trusted, at, c.check, c.reason)
-			_, err := VerifyRepository(dir, trusted, at)
+			expectFailure(t, dir, trusted, at, c.check, c.reason)
+			_, err := Verify(dir, trusted, at)
 			var se *roles.SyntaxError
 			if got := errors.As(err, &se); got != c.syntax {
 				t.Errorf("wraps a SyntaxError: %v, want %v (%v)", got, c.syntax, err)
 			}
-			if got := errors.Is(err, ErrRepoVerify); got == c.syntax {
-				t.Errorf("errors.Is ErrRepoVerify: %v (%v)", got, err)
+			if got := errors.Is(err, ErrFailed); got == c.syntax {
+				t.Errorf("errors.Is ErrFailed: %v (%v)", got, err)
 			}
 		})
 	}
 }
 
-// TestVerifyRepositoryVersionMismatch publishes a project whose content
+// TestVerifyVersionMismatch publishes a project whose content
 // version is not the one snapshot lists.
-func TestVerifyRepositoryVersionMismatch(t *testing.T) {
-	f := newRVFixture(t)
+func TestVerifyVersionMismatch(t *testing.T) {
+	f := newFixture(t)
 	f.targets["beta"].Version = 2
 	dir, trusted := f.publish()
 	// Snapshot lists beta v2 at 2.beta.json; move it under v1's name and
@@ -563,31 +570,31 @@ func TestVerifyRepositoryVersionMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f2 := newRVFixture(t)
+	f2 := newFixture(t)
 	f2.byteHook["beta"] = func([]byte) []byte { return b }
 	dir, trusted = f2.publish()
-	rvExpectFailure(t, dir, trusted, rvRef, "delegation.beta.version", ReasonVersionMismatch)
+	expectFailure(t, dir, trusted, ref, "delegation.beta.version", ReasonVersionMismatch)
 }
 
-// TestVerifyRepositoryBadInput covers what cannot be verified at all.
-func TestVerifyRepositoryBadInput(t *testing.T) {
-	f := newRVFixture(t)
+// TestVerifyBadInput covers what cannot be verified at all.
+func TestVerifyBadInput(t *testing.T) {
+	f := newFixture(t)
 	dir, trusted := f.publish()
-	if _, err := VerifyRepository(filepath.Join(dir, "nope"), trusted, rvRef); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := Verify(filepath.Join(dir, "nope"), trusted, ref); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing folder: %v", err)
 	}
 	var se *roles.SyntaxError
-	if _, err := VerifyRepository(dir, []byte(`{"signed":`), rvRef); !errors.As(err, &se) {
+	if _, err := Verify(dir, []byte(`{"signed":`), ref); !errors.As(err, &se) {
 		t.Errorf("truncated root: %v", err)
 	}
 	os.Remove(filepath.Join(dir, "timestamp.json"))
-	_, err := VerifyRepository(dir, trusted, rvRef)
+	_, err := Verify(dir, trusted, ref)
 	var pe *fs.PathError
-	if !errors.As(err, &pe) || errors.Is(err, ErrRepoVerify) {
+	if !errors.As(err, &pe) || errors.Is(err, ErrFailed) {
 		t.Errorf("missing timestamp: %v", err)
 	}
 	// Truncated, garbled and empty files anywhere never panic.
-	f = newRVFixture(t)
+	f = newFixture(t)
 	dir, trusted = f.publish()
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
@@ -595,13 +602,13 @@ func TestVerifyRepositoryBadInput(t *testing.T) {
 		orig, _ := os.ReadFile(p)
 		for _, b := range [][]byte{nil, orig[:len(orig)/2], []byte("null"), []byte(`{"signed":{},"signatures":[]}`)} {
 			os.WriteFile(p, b, 0o644)
-			if _, err := VerifyRepository(dir, trusted, rvRef); err == nil && e.Name() != "root.json" && e.Name() != "1.root.json" {
+			if _, err := Verify(dir, trusted, ref); err == nil && e.Name() != "root.json" && e.Name() != "1.root.json" {
 				t.Errorf("%s as %q verified", e.Name(), b)
 			}
 		}
 		os.WriteFile(p, orig, 0o644)
 	}
-	if _, err := VerifyRepository(dir, trusted, rvRef); err != nil {
+	if _, err := Verify(dir, trusted, ref); err != nil {
 		t.Fatalf("restored: %v", err)
 	}
 	// Single bytes changed anywhere: refused, never a panic.
@@ -617,7 +624,7 @@ func TestVerifyRepositoryBadInput(t *testing.T) {
 			i := rng.IntN(len(b))
 			b[i] ^= byte(1 + rng.IntN(255))
 			os.WriteFile(p, b, 0o644)
-			if _, err := VerifyRepository(dir, trusted, rvRef); err == nil {
+			if _, err := Verify(dir, trusted, ref); err == nil {
 				t.Errorf("%s with byte %d changed verified", e.Name(), i)
 			}
 		}
@@ -625,10 +632,10 @@ func TestVerifyRepositoryBadInput(t *testing.T) {
 	}
 }
 
-// TestVerifyRepositoryNotConsistent verifies a repository published
+// TestVerifyNotConsistent verifies a repository published
 // without consistent snapshots: NAME.json for all but root.
-func TestVerifyRepositoryNotConsistent(t *testing.T) {
-	f := newRVFixture(t)
+func TestVerifyNotConsistent(t *testing.T) {
+	f := newFixture(t)
 	for _, r := range f.roots {
 		r.ConsistentSnapshot = false
 	}
@@ -644,19 +651,19 @@ func TestVerifyRepositoryNotConsistent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := VerifyRepository(dir, trusted, rvRef); err != nil {
+	if _, err := Verify(dir, trusted, ref); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// TestVerifyRepositoryMadeByGoTUF verifies a repository that go-tuf v2's
+// TestVerifyMadeByGoTUF verifies a repository that go-tuf v2's
 // metadata API made and signed: "any TUF 1.0 repository verifies". It has
 // a root rotation, pretty-printed (not canonical) files, and a delegated
 // role signed with an ECDSA key through go-tuf's signer.
-func TestVerifyRepositoryMadeByGoTUF(t *testing.T) {
+func TestVerifyMadeByGoTUF(t *testing.T) {
 	dir := t.TempDir()
-	exp := rvRef.AddDate(0, 1, 0)
-	keys := rvTestKeys(t, "g-root1", "g-root2", "g-targets", "g-snapshot", "g-timestamp", "ec-g-proj")
+	exp := ref.AddDate(0, 1, 0)
+	keys := testKeys(t, "g-root1", "g-root2", "g-targets", "g-snapshot", "g-timestamp", "ec-g-proj")
 	tufKey := func(n string) *gtmeta.Key {
 		k, err := gtmeta.KeyFromPublicKey(keys[n].signer.Public())
 		if err != nil {
@@ -697,7 +704,7 @@ func TestVerifyRepositoryMadeByGoTUF(t *testing.T) {
 	}
 	// Root v2 replaces the root key: signed by the old key and the new.
 	root.Signed.Version = 2
-	if err := root.Signed.RevokeKey(rvGoTUFID(t, tufKey("g-root1")), "root"); err != nil {
+	if err := root.Signed.RevokeKey(goTUFID(t, tufKey("g-root1")), "root"); err != nil {
 		t.Fatal(err)
 	}
 	if err := root.Signed.AddKey(tufKey("g-root2"), "root"); err != nil {
@@ -720,7 +727,7 @@ func TestVerifyRepositoryMadeByGoTUF(t *testing.T) {
 	proj := gtmeta.Targets(exp)
 	proj.Signed.Targets["proj/proj-1.0.tar.gz"] = tf
 	pk := tufKey("ec-g-proj")
-	pkID := rvGoTUFID(t, pk)
+	pkID := goTUFID(t, pk)
 	targets.Signed.Delegations = &gtmeta.Delegations{
 		Keys:  map[string]*gtmeta.Key{pkID: pk},
 		Roles: []gtmeta.DelegatedRole{{Name: "proj", KeyIDs: []string{pkID}, Threshold: 1, Terminating: true, Paths: []string{"proj/*"}}},
@@ -755,13 +762,13 @@ func TestVerifyRepositoryMadeByGoTUF(t *testing.T) {
 	}
 	write("timestamp.json", ts)
 
-	rep, err := VerifyRepository(dir, trusted, rvRef)
+	rep, err := Verify(dir, trusted, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
 	for _, r := range rep.Roles {
-		names = append(names, r.Role)
+		names = append(names, r.Name)
 	}
 	if got := strings.Join(names, " "); got != "root timestamp snapshot targets proj" || len(rep.RootSteps) != 1 {
 		t.Fatalf("roles verified: %s; root steps %+v", got, rep.RootSteps)
@@ -775,10 +782,10 @@ func TestVerifyRepositoryMadeByGoTUF(t *testing.T) {
 	p := filepath.Join(dir, "1.proj.json")
 	b, _ := os.ReadFile(p)
 	os.WriteFile(p, bytes.Replace(b, []byte("proj-1.0"), []byte("proj-6.6"), 1), 0o644)
-	rvExpectFailure(t, dir, trusted, rvRef, "delegation.proj.threshold", ReasonThreshold)
+	expectFailure(t, dir, trusted, ref, "delegation.proj.threshold", ReasonThreshold)
 }
 
-func rvGoTUFID(t *testing.T, k *gtmeta.Key) string {
+func goTUFID(t *testing.T, k *gtmeta.Key) string {
 	id, err := k.ID()
 	if err != nil {
 		t.Fatal(err)
@@ -786,11 +793,11 @@ func rvGoTUFID(t *testing.T, k *gtmeta.Key) string {
 	return id
 }
 
-// TestVerifyRepositoryLoadsInGoTUF checks the fixture itself with go-tuf's
+// TestVerifyLoadsInGoTUF checks the fixture itself with go-tuf's
 // client-side state, so the refusals above are refusals of a repository
 // a stock client accepts.
-func TestVerifyRepositoryLoadsInGoTUF(t *testing.T) {
-	f := newRVFixture(t)
+func TestVerifyLoadsInGoTUF(t *testing.T) {
+	f := newFixture(t)
 	dir, trusted := f.publish()
 	read := func(name string) []byte {
 		b, err := os.ReadFile(filepath.Join(dir, name))
@@ -803,7 +810,7 @@ func TestVerifyRepositoryLoadsInGoTUF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tm.RefTime = rvRef
+	tm.RefTime = ref
 	for _, n := range []string{"2.root.json", "3.root.json"} {
 		if _, err := tm.UpdateRoot(read(n)); err != nil {
 			t.Fatalf("%s: %v", n, err)
@@ -824,10 +831,10 @@ func TestVerifyRepositoryLoadsInGoTUF(t *testing.T) {
 	}
 }
 
-// TestVerifyRepositorySlashNameAsFolder finds a role whose name has a "/"
+// TestVerifySlashNameAsFolder finds a role whose name has a "/"
 // where a web server that decodes %2F would serve it: in a subfolder.
-func TestVerifyRepositorySlashNameAsFolder(t *testing.T) {
-	f := newRVFixture(t)
+func TestVerifySlashNameAsFolder(t *testing.T) {
+	f := newFixture(t)
 	dir, trusted := f.publish()
 	if err := os.Mkdir(filepath.Join(dir, "1.ns"), 0o755); err != nil {
 		t.Fatal(err)
@@ -835,12 +842,12 @@ func TestVerifyRepositorySlashNameAsFolder(t *testing.T) {
 	if err := os.Rename(filepath.Join(dir, "1.ns%2Fdelta.json"), filepath.Join(dir, "1.ns", "delta.json")); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := VerifyRepository(dir, trusted, rvRef)
+	rep, err := Verify(dir, trusted, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range rep.Roles {
-		if r.Role == "ns/delta" && r.File != "1.ns/delta.json" {
+		if r.Name == "ns/delta" && r.File != "1.ns/delta.json" {
 			t.Errorf("ns/delta read from %s", r.File)
 		}
 	}

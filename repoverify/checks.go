@@ -1,0 +1,197 @@
+package repoverify
+
+import (
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/asn1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"math/big"
+	"slices"
+	"strings"
+
+	"github.com/ceremony-tuf/ceremony/roles"
+)
+
+// parseRole parses a file, recording a failure of PREFIX.parse named by
+// the class of what is wrong.
+func parseRole[R roles.Role](w *walker, prefix, role, file string, b []byte) *roles.Metadata[R] {
+	m, err := roles.Parse[R](b)
+	if err != nil {
+		w.fail(prefix+".parse", role, file, syntaxReason(err), err, "%v", err)
+		return nil
+	}
+	w.pass(prefix+".parse", role, file, "parses strictly")
+	return m
+}
+
+// refusals name the reason for each class of refusal roles.Parse names.
+var refusals = []struct {
+	kind   error
+	reason string
+}{
+	{roles.ErrDuplicateName, ReasonDuplicateName},
+	{roles.ErrVersionBelowOne, ReasonVersionBelowOne},
+	{roles.ErrSpecVersion, ReasonSpecVersion},
+	{roles.ErrRoleDelegatedTwice, ReasonRoleNameReused},
+	{roles.ErrTopLevelDelegated, ReasonTopLevelDelegated},
+	{roles.ErrKeyIDMismatch, ReasonKeyIDMismatch},
+}
+
+// syntaxReason classifies a parse error by the refusal it names.
+func syntaxReason(err error) string {
+	for _, r := range refusals {
+		if errors.Is(err, r.kind) {
+			return r.reason
+		}
+	}
+	return ReasonMalformed
+}
+
+// checkKeyIDs records whether every key in keys is listed under its own
+// keyid.
+func (w *walker) checkKeyIDs(check, role, file string, keys map[string]*roles.Key) {
+	var bad []string
+	for _, id := range slices.Sorted(maps.Keys(keys)) {
+		if got := keys[id].ID(); got != id {
+			bad = append(bad, fmt.Sprintf("key listed as %s has keyid %s", short(id), short(got)))
+		}
+	}
+	if len(bad) > 0 {
+		w.fail(check, role, file, ReasonKeyIDMismatch, nil, "%s", firstFew(bad))
+		return
+	}
+	w.pass(check, role, file, "all %d keys are listed under their own keyids", len(keys))
+}
+
+// checkSigned verifies m under del and records the outcome as check.
+// Non-DER ECDSA signatures by a delegated key fail the check even when
+// the threshold is reached.
+func checkSigned[R roles.Role](w *walker, check, role, file string, m *roles.Metadata[R], del roles.Delegation) *roles.VerifyReport {
+	rep, err := roles.Verify(m, del)
+	var nonDER []string
+	for _, s := range m.Signatures {
+		if k := del.Keys[s.KeyID]; k != nil && slices.Contains(del.KeyIDs, s.KeyID) && notDER(k, s.Sig) {
+			nonDER = append(nonDER, short(s.KeyID))
+		}
+	}
+	switch {
+	case len(nonDER) > 0:
+		w.fail(check, role, file, ReasonECDSANotDER, err, "ECDSA signatures by %s are not DER-encoded (raw r||s?); TUF signatures are DER", strings.Join(nonDER, ", "))
+	case err != nil:
+		var why []string
+		if rep != nil {
+			for _, id := range slices.Sorted(maps.Keys(rep.Invalid)) {
+				why = append(why, fmt.Sprintf("%s: %v", short(id), rep.Invalid[id]))
+			}
+		}
+		msg := err.Error()
+		if len(why) > 0 {
+			msg += " (invalid: " + firstFew(why) + ")"
+		}
+		w.fail(check, role, file, ReasonThreshold, err, "%s", msg)
+	default:
+		w.pass(check, role, file, "%d of %d distinct keys signed, threshold %d", rep.Count(), len(del.KeyIDs), del.Threshold)
+	}
+	return rep
+}
+
+// notDER reports whether sig, by an ECDSA key, is not a DER-encoded
+// signature.
+func notDER(k *roles.Key, sig []byte) bool {
+	pub, err := k.PublicKey()
+	if err != nil {
+		return false
+	}
+	if _, ok := pub.(*ecdsa.PublicKey); !ok {
+		return false
+	}
+	var v struct{ R, S *big.Int }
+	rest, err := asn1.Unmarshal(sig, &v)
+	return err != nil || len(rest) != 0
+}
+
+// checkExpiry records whether a role has expired as of the walk's time;
+// a walk without one judges no expiry.
+func (w *walker) checkExpiry(check, role, file string, h *roles.Header) {
+	if w.at.IsZero() {
+		return
+	}
+	exp := h.Expires.Format(roles.TimeFormat)
+	if h.IsExpired(w.at) {
+		w.fail(check, role, file, ReasonExpired, roles.ErrExpired, "%s v%d expired %s, before %s", role, h.Version, exp, w.at.Format(roles.TimeFormat))
+		return
+	}
+	w.pass(check, role, file, "expires %s, after %s", exp, w.at.Format(roles.TimeFormat))
+}
+
+func (w *walker) checkVersion(check, role, file string, got, want int64, lister string) {
+	if got != want {
+		w.fail(check, role, file, ReasonVersionMismatch, nil, "%s is version %d, %s lists version %d", file, got, lister, want)
+		return
+	}
+	w.pass(check, role, file, "version %d, as %s lists", got, lister)
+}
+
+// checkMeta records whether b agrees with a meta entry's length and
+// hashes, as checks PREFIX.length and PREFIX.hash.
+func (w *walker) checkMeta(prefix, role, file string, mf *roles.MetaFile, b []byte) {
+	if mf.Length != 0 {
+		if int64(len(b)) != mf.Length {
+			w.fail(prefix+".length", role, file, ReasonLengthMismatch, nil, "%s is %d bytes, listed as %d", file, len(b), mf.Length)
+		} else {
+			w.pass(prefix+".length", role, file, "%d bytes, as listed", len(b))
+		}
+	}
+	for _, alg := range slices.Sorted(maps.Keys(mf.Hashes)) {
+		want := mf.Hashes[alg]
+		var sum []byte
+		switch alg {
+		case "sha224":
+			s := sha256.Sum224(b)
+			sum = s[:]
+		case "sha256":
+			s := sha256.Sum256(b)
+			sum = s[:]
+		case "sha384":
+			s := sha512.Sum384(b)
+			sum = s[:]
+		case "sha512":
+			s := sha512.Sum512(b)
+			sum = s[:]
+		default:
+			w.fail(prefix+".hash", role, file, ReasonUnsupportedHash, nil, "hash algorithm %q cannot be checked", alg)
+			continue
+		}
+		if got := hex.EncodeToString(sum); got != want {
+			w.fail(prefix+".hash", role, file, ReasonHashMismatch, nil, "%s of %s is %s, listed as %s", alg, file, got, want)
+			continue
+		}
+		w.pass(prefix+".hash", role, file, "%s matches", alg)
+	}
+}
+
+func (w *walker) addRole(role, file, delegator string, h *roles.Header, rep *roles.VerifyReport, del roles.Delegation) {
+	r := Role{Name: role, File: file, Version: h.Version, Expires: h.Expires, Delegator: delegator, Signed: []string{}, Threshold: del.Threshold, KeyIDs: len(del.KeyIDs)}
+	if rep != nil && rep.Signed != nil {
+		r.Signed = rep.Signed
+	}
+	w.rep.Roles = append(w.rep.Roles, r)
+}
+
+func short(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+func firstFew(items []string) string {
+	if len(items) <= 5 {
+		return strings.Join(items, "; ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:5], "; "), len(items)-5)
+}

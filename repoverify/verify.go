@@ -1,0 +1,150 @@
+// Package repoverify verifies a published TUF repository from a trusted
+// root. One walk does it: the root chain, timestamp, the snapshot it
+// names, targets and the roles it delegates, and this project's revocation
+// list, each read under the names the TUF spec and its clients use and
+// checked as it is reached, every check under a stable name.
+//
+// The walk serves two callers. Verify walks every delegation and judges
+// expiry as of a given time, as `ceremony verify` and a TUF client do.
+// Load and FromFiles walk only the roles a caller names, from a folder or
+// from the files a transcript recorded, and return what they verified:
+// the trusted state a ceremony starts from.
+//
+// The package knows TUF and the roles package, never ceremonies: the
+// engine depends on it, not the reverse.
+package repoverify
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/ceremony-tuf/ceremony/roles"
+)
+
+// Verify verifies the published repository in dir from the trusted root,
+// as of at, the way a TUF client would and more strictly: the root chain
+// N.root.json from the trusted version on (expiry checked on the newest
+// root only), timestamp.json, the snapshot it names (its length and
+// hashes), targets, and every delegated targets role reachable from
+// targets, breadth first (listed roles and succinct hash bins), each at
+// the version snapshot lists, checked against snapshot's length and
+// hashes, signed by a threshold of distinct keys its delegator names, not
+// expired, and listing only targets under its delegated paths. When
+// snapshot lists revocations.json (this project's extension), the list is
+// verified under targets' delegation to claimed, and no key any verified
+// role trusts may be on it.
+//
+// Beyond what clients check, it refuses by name: duplicate JSON member
+// names, versions below 1, a spec version other than 1.x, ECDSA signatures
+// not in DER, keys listed under a keyid that is not theirs, a role name
+// delegated twice, a top-level role name delegated, and root versions
+// published beyond a gap in the chain.
+//
+// File names follow the TUF spec: with consistent snapshots
+// VERSION.NAME.json, else NAME.json, where NAME is the role name escaped
+// as python-tuf escapes it (urllib's quote with no safe characters); the
+// forms go-tuf (url.PathEscape) and a web server that decodes %2F (a
+// subfolder) would fetch are tried too.
+//
+// The report lists every check; the error, when verification fails, is an
+// *Error naming the first failure. A folder or trusted root that cannot
+// be read is an error with no report. Both kinds of error are ErrFailed
+// or ErrBadInput. A zero at judges no expiry.
+func Verify(dir string, trustedRoot []byte, at time.Time) (*Report, error) {
+	w, err := walkDir(dir, trustedRoot, Options{At: at})
+	if err != nil {
+		return nil, err
+	}
+	if w.first != nil {
+		return w.rep, w.first
+	}
+	return w.rep, nil
+}
+
+// Options say how far Load and FromFiles walk and what they judge.
+type Options struct {
+	// At is the time expiry is judged at; the zero time judges none. An
+	// offline ceremony starts from metadata that may have expired, since
+	// refreshing it is one of its jobs.
+	At time.Time
+	// Follow, when set, says which delegations to walk: a delegated role
+	// is verified only when Follow(delegator, delegated) holds. Nil walks
+	// every delegation reachable from targets. A partial walk reports
+	// neither the snapshot entries it does not reach nor revoked keys
+	// still trusted: both speak of the whole repository.
+	Follow func(delegator, delegated string) bool
+	// Require names roles the walk must verify: a targets role or
+	// revocations that no delegation reaches, or snapshot does not list,
+	// fails the walk.
+	Require []string
+}
+
+// Repository is what a walk verified: the newest root, timestamp, the
+// snapshot it names, targets, the delegated roles reached and the
+// revocation list, with the bytes each was read from.
+type Repository struct {
+	Root      *roles.Metadata[*roles.Root]
+	Timestamp *roles.Metadata[*roles.Timestamp]
+	Snapshot  *roles.Metadata[*roles.Snapshot]
+	Targets   *roles.Metadata[*roles.Targets]
+	// Delegated are the delegated targets roles verified, by name.
+	Delegated map[string]*roles.Metadata[*roles.Targets]
+	// Revocations is nil when snapshot lists none.
+	Revocations *roles.Metadata[*roles.Revocations]
+	// Files are the bytes of every file verified (not the trusted root),
+	// by name.
+	Files map[string][]byte
+}
+
+// Load walks the repository in dir from the trusted root as opts say and
+// returns what it verified. Its errors are Verify's.
+func Load(dir string, trustedRoot []byte, opts Options) (*Repository, error) {
+	w, err := walkDir(dir, trustedRoot, opts)
+	if err != nil {
+		return nil, err
+	}
+	return w.result()
+}
+
+// FromFiles is Load over files a transcript recorded, by name; nothing is
+// read from disk.
+func FromFiles(files map[string][]byte, trustedRoot []byte, opts Options) (*Repository, error) {
+	w, err := walkSource(recorded(files), "", trustedRoot, opts)
+	if err != nil {
+		return nil, err
+	}
+	return w.result()
+}
+
+// walkDir walks the folder dir.
+func walkDir(dir string, trustedRoot []byte, opts Options) (*walker, error) {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		if err == nil {
+			err = &fs.PathError{Op: "open", Path: dir, Err: errors.New("not a directory")}
+		}
+		return nil, inputErrorf("metadata folder %s cannot be read: %w; give the folder that holds timestamp.json and the N.root.json files", dir, err)
+	}
+	return walkSource(folder(dir), dir, trustedRoot, opts)
+}
+
+// walkSource walks src, the folder dir or, with dir "", recorded files.
+func walkSource(src source, dir string, trustedRoot []byte, opts Options) (*walker, error) {
+	root, err := roles.Parse[*roles.Root](trustedRoot)
+	if err != nil {
+		return nil, inputErrorf("trusted root: %w; give the root metadata file you trust, as published (N.root.json)", err)
+	}
+	w := newWalker(src, dir, opts)
+	w.walk(root)
+	w.rep.OK = w.first == nil
+	return w, nil
+}
+
+// result is what the walk verified, or its first failure.
+func (w *walker) result() (*Repository, error) {
+	if w.first != nil {
+		return nil, w.first
+	}
+	return &w.got, nil
+}

@@ -1,0 +1,607 @@
+package repoverify
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ceremony-tuf/ceremony/roles"
+)
+
+// source is where a walk reads files from: a folder, or the files a
+// transcript recorded.
+type source interface {
+	// read returns a file's bytes; its error wraps fs.ErrNotExist when
+	// there is no such file.
+	read(name string) ([]byte, error)
+	// list names the files at the top, for the root chain's gap check.
+	list() ([]string, error)
+}
+
+// folder is a repository on disk.
+type folder string
+
+func (d folder) read(name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(string(d), filepath.FromSlash(name)))
+}
+
+func (d folder) list() ([]string, error) {
+	ents, err := os.ReadDir(string(d))
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name()
+	}
+	return names, err
+}
+
+// recorded is a repository a transcript recorded, by file name.
+type recorded map[string][]byte
+
+func (r recorded) read(name string) ([]byte, error) {
+	b, ok := r[name]
+	if !ok {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return b, nil
+}
+
+func (r recorded) list() ([]string, error) {
+	return slices.Collect(maps.Keys(r)), nil
+}
+
+// claimed is the role whose delegation from targets the revocation list
+// is signed under (the list is this project's extension of PEP 480).
+const claimed = "claimed"
+
+// walker carries a walk's state.
+type walker struct {
+	src   source
+	where string // the folder, or "the recorded files", for messages
+	at    time.Time
+	opts  Options
+	rep   *Report
+	first *Error
+	got   Repository
+
+	root *roles.Metadata[*roles.Root]
+	snap *roles.Snapshot
+	// trusted lists every keys map a verified role trusts, with the role
+	// that holds it, for the revocation cross-check.
+	trusted []keySet
+	// names maps every role name reached to the role that delegated it.
+	names map[string]string
+	// walked is the roles whose verification began.
+	walked map[string]bool
+	// reached is the snapshot meta entries verified.
+	reached map[string]bool
+	// targetsDel is targets' delegations, under which the revocation
+	// list is verified.
+	targetsDel *roles.Delegations
+}
+
+func newWalker(src source, dir string, opts Options) *walker {
+	where := dir
+	if dir == "" {
+		where = "the recorded files"
+	}
+	return &walker{
+		src:     src,
+		where:   where,
+		at:      opts.At.UTC(),
+		opts:    opts,
+		rep:     &Report{Dir: dir, At: opts.At.UTC(), RootSteps: []RootStep{}, Roles: []Role{}, Checks: []Check{}, Failures: []Check{}},
+		got:     Repository{Delegated: map[string]*roles.Metadata[*roles.Targets]{}, Files: map[string][]byte{}},
+		names:   map[string]string{},
+		walked:  map[string]bool{},
+		reached: map[string]bool{},
+	}
+}
+
+type keySet struct {
+	role string
+	keys map[string]*roles.Key
+}
+
+// queued is a delegated role waiting to be verified.
+type queued struct {
+	name      string
+	delegator string
+	del       roles.Delegation
+	// paths are the constraints every delegation on the way down puts on
+	// the targets the role may list.
+	paths []pathRule
+}
+
+// pathRule is one delegation's constraint on target paths: a listed
+// role's patterns and hash prefixes, or a succinct bin.
+type pathRule struct {
+	role     *roles.DelegatedRole
+	succinct *roles.SuccinctRoles
+	bin      string
+}
+
+func (p pathRule) allows(target string) bool {
+	if p.role != nil {
+		return p.role.Matches(target)
+	}
+	return p.succinct.BinFor(target) == p.bin
+}
+
+func (w *walker) record(c Check, err error) {
+	if c.Severity == "" {
+		c.Severity = roles.Error
+	}
+	w.rep.Checks = append(w.rep.Checks, c)
+	if !c.Passed && c.Severity == roles.Error {
+		w.rep.Failures = append(w.rep.Failures, c)
+		if w.first == nil {
+			w.first = &Error{Check: c, Err: err}
+		}
+	}
+}
+
+func (w *walker) pass(check, role, file, format string, args ...any) {
+	w.record(Check{Name: check, Role: role, File: file, Passed: true, Message: fmt.Sprintf(format, args...)}, nil)
+}
+
+func (w *walker) fail(check, role, file, reason string, err error, format string, args ...any) {
+	w.record(Check{Name: check, Role: role, File: file, Reason: reason, Message: fmt.Sprintf(format, args...)}, err)
+}
+
+func (w *walker) warn(check, role, file, reason, format string, args ...any) {
+	w.record(Check{Name: check, Role: role, File: file, Severity: roles.Warning, Reason: reason, Message: fmt.Sprintf(format, args...)}, nil)
+}
+
+// read reads a role's file under the first of names, or, when there is
+// no such file, under the first of the others there is. A missing or
+// unreadable file is recorded as a failure of check, under names[0].
+func (w *walker) read(check, role string, names ...string) ([]byte, string, bool) {
+	b, err := w.src.read(names[0])
+	if errors.Is(err, fs.ErrNotExist) {
+		for _, n := range names[1:] {
+			if alt, err := w.src.read(n); err == nil {
+				w.got.Files[n] = alt
+				return alt, n, true
+			}
+		}
+	}
+	name := names[0]
+	switch {
+	case err == nil:
+		w.got.Files[name] = b
+		return b, name, true
+	case errors.Is(err, fs.ErrNotExist):
+		w.fail(check, role, name, ReasonMissingFile, err, "%s is not in %s", name, w.where)
+	default:
+		w.fail(check, role, name, ReasonUnreadable, err, "cannot read %s: %v", name, err)
+	}
+	return nil, name, false
+}
+
+// fileNames returns the names a role's file may be published under, the
+// first being the one the TUF spec and python-tuf use.
+func (w *walker) fileNames(role string, version int64) []string {
+	names := []string{quote(role)}
+	if p := pathEscape(role); p != names[0] {
+		names = append(names, p)
+	}
+	if role != names[0] && filepath.IsLocal(role) && !strings.Contains(role, "\\") {
+		names = append(names, role)
+	}
+	for i, n := range names {
+		if w.root.Signed.ConsistentSnapshot {
+			names[i] = fmt.Sprintf("%d.%s.json", version, n)
+		} else {
+			names[i] = n + ".json"
+		}
+	}
+	return names
+}
+
+// rootFile is the name of every root version but the trusted one.
+func rootFile(version int64) string { return fmt.Sprintf("%d.root.json", version) }
+
+var rootFilePattern = regexp.MustCompile(`^([1-9][0-9]{0,18})\.root\.json$`)
+
+// quote escapes a role name as python-tuf does for file names and URLs
+// (urllib.parse.quote(name, "")): every byte but letters, digits and
+// "_.-~" as %XX.
+func quote(s string) string { return escape(s, "_.-~") }
+
+// pathEscape escapes a role name as go-tuf does (url.PathEscape), which
+// leaves "$&+,:;=@" as they are.
+func pathEscape(s string) string { return escape(s, "_.-~$&+,:;=@") }
+
+// escape writes every byte of s but letters, digits and those in safe as
+// %XX.
+func escape(s, safe string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(safe, c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// walk walks the repository from the trusted root: the root chain,
+// timestamp, snapshot, targets and the roles it delegates, breadth first,
+// and the revocation list.
+func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
+	if !w.verifyRoot(trusted) {
+		return
+	}
+	root := w.root.Signed
+	w.got.Root = w.root
+
+	// Timestamp.
+	tsFile := "timestamp.json"
+	b, _, ok := w.read("timestamp.file", roles.TypeTimestamp, tsFile)
+	if !ok {
+		return
+	}
+	ts := parseRole[*roles.Timestamp](w, "timestamp", roles.TypeTimestamp, tsFile, b)
+	if ts == nil {
+		return
+	}
+	del, _ := root.Delegation(roles.TypeTimestamp)
+	rep := checkSigned(w, "timestamp.signature", roles.TypeTimestamp, tsFile, ts, del)
+	w.checkExpiry("timestamp.expiry", roles.TypeTimestamp, tsFile, &ts.Signed.Header)
+	w.addRole(roles.TypeTimestamp, tsFile, roles.TypeRoot, &ts.Signed.Header, rep, del)
+	w.got.Timestamp = ts
+
+	// Snapshot, at the version timestamp names.
+	smf := ts.Signed.Meta["snapshot.json"]
+	b, snapFile, ok := w.read("snapshot.file", roles.TypeSnapshot, w.fileNames(roles.TypeSnapshot, smf.Version)...)
+	if !ok {
+		return
+	}
+	w.checkMeta("timestamp.meta.snapshot.json", roles.TypeSnapshot, snapFile, smf, b)
+	snap := parseRole[*roles.Snapshot](w, "snapshot", roles.TypeSnapshot, snapFile, b)
+	if snap == nil {
+		return
+	}
+	del, _ = root.Delegation(roles.TypeSnapshot)
+	rep = checkSigned(w, "snapshot.signature", roles.TypeSnapshot, snapFile, snap, del)
+	w.checkVersion("snapshot.version", roles.TypeSnapshot, snapFile, snap.Signed.Version, smf.Version, "timestamp")
+	w.checkExpiry("snapshot.expiry", roles.TypeSnapshot, snapFile, &snap.Signed.Header)
+	w.addRole(roles.TypeSnapshot, snapFile, roles.TypeRoot, &snap.Signed.Header, rep, del)
+	w.snap = snap.Signed
+	w.got.Snapshot = snap
+
+	// Targets and, breadth first, every role it delegates to.
+	del, _ = root.Delegation(roles.TypeTargets)
+	w.names[roles.TypeTargets] = roles.TypeRoot
+	queue := []queued{{name: roles.TypeTargets, delegator: roles.TypeRoot, del: del}}
+	for len(queue) > 0 {
+		q := queue[0]
+		queue = queue[1:]
+		queue = append(queue, w.verifyTargets(q)...)
+	}
+
+	w.verifyRevocations()
+	w.checkRequired()
+	if w.opts.Follow != nil {
+		return // a partial walk leaves most of snapshot unreached
+	}
+	for name := range w.snap.Meta {
+		if !w.reached[name] {
+			w.warn("snapshot.meta."+name+".reached", roles.TypeSnapshot, snapFile, ReasonUnreached,
+				"snapshot lists %s, which no delegation from targets reaches", name)
+		}
+	}
+}
+
+// verifyRoot walks the root chain from the trusted root and leaves the
+// newest root in w.root; false when nothing after it can be checked.
+func (w *walker) verifyRoot(trusted *roles.Metadata[*roles.Root]) bool {
+	file := "trusted root"
+	w.checkKeyIDs("root.keys", roles.TypeRoot, file, trusted.Signed.Keys)
+	rep, err := roles.VerifySelfSigned(trusted)
+	if err != nil {
+		w.fail("root.trusted", roles.TypeRoot, file, ReasonThreshold, err, "the trusted root v%d is not signed by a threshold of its own keys: %v", trusted.Signed.Version, err)
+		return false
+	}
+	w.pass("root.trusted", roles.TypeRoot, file, "root v%d: %d of %d keys signed, threshold %d", trusted.Signed.Version, rep.Count(), len(rep.Signed)+len(rep.Missing), rep.Threshold)
+	cur := trusted
+	for v := trusted.Signed.Version + 1; v > 0; v++ {
+		name := rootFile(v)
+		b, err := w.src.read(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if err != nil {
+			w.fail("root.chain", roles.TypeRoot, name, ReasonUnreadable, err, "cannot read %s: %v", name, err)
+			return false
+		}
+		w.got.Files[name] = b
+		next := parseRole[*roles.Root](w, "root", roles.TypeRoot, name, b)
+		if next == nil {
+			return false
+		}
+		w.checkKeyIDs("root.keys", roles.TypeRoot, name, next.Signed.Keys)
+		step, err := roles.VerifyRootUpdate(cur, next)
+		rs := RootStep{Version: next.Signed.Version, File: name, OldSigned: []string{}, NewSigned: []string{}}
+		if step.Old != nil {
+			rs.OldSigned, rs.OldThreshold = append(rs.OldSigned, step.Old.Signed...), step.Old.Threshold
+		}
+		if step.New != nil {
+			rs.NewSigned, rs.NewThreshold = append(rs.NewSigned, step.New.Signed...), step.New.Threshold
+		}
+		w.rep.RootSteps = append(w.rep.RootSteps, rs)
+		if err != nil {
+			reason := ReasonThreshold
+			if errors.Is(err, roles.ErrRollback) {
+				reason = ReasonChainRollback
+			} else {
+				for _, s := range next.Signatures {
+					for _, r := range []*roles.Root{cur.Signed, next.Signed} {
+						if k := r.Keys[s.KeyID]; k != nil && slices.Contains(r.Roles[roles.TypeRoot].KeyIDs, s.KeyID) && notDER(k, s.Sig) {
+							reason = ReasonECDSANotDER
+						}
+					}
+				}
+			}
+			w.fail("root.chain", roles.TypeRoot, name, reason, err, "%v", err)
+			return false
+		}
+		w.pass("root.chain", roles.TypeRoot, name, "root v%d: %d signed under root v%d's threshold %d, %d under its own threshold %d",
+			next.Signed.Version, len(rs.OldSigned), cur.Signed.Version, rs.OldThreshold, len(rs.NewSigned), rs.NewThreshold)
+		cur = next
+	}
+	w.root = cur
+	// A root version published beyond a missing one is unreachable: a
+	// client stops at the gap and never sees it.
+	if names, err := w.src.list(); err == nil {
+		var beyond []string
+		for _, n := range names {
+			if m := rootFilePattern.FindStringSubmatch(n); m != nil {
+				if v, err := strconv.ParseInt(m[1], 10, 64); err == nil && v > cur.Signed.Version+1 {
+					beyond = append(beyond, n)
+				}
+			}
+		}
+		sort.Strings(beyond)
+		if len(beyond) > 0 {
+			w.fail("root.chain.gap", roles.TypeRoot, rootFile(cur.Signed.Version+1), ReasonChainGap, nil,
+				"the chain stops at root v%d because %s is missing, yet %s are published", cur.Signed.Version, rootFile(cur.Signed.Version+1), firstFew(beyond))
+		} else {
+			w.pass("root.chain.gap", roles.TypeRoot, "", "no root version is published beyond v%d", cur.Signed.Version)
+		}
+	}
+	w.checkExpiry("root.expiry", roles.TypeRoot, rootFile(cur.Signed.Version), &cur.Signed.Header)
+	del, _ := cur.Signed.Delegation(roles.TypeRoot)
+	w.rep.Roles = append(w.rep.Roles, Role{Name: roles.TypeRoot, File: rootFile(cur.Signed.Version), Version: cur.Signed.Version,
+		Expires: cur.Signed.Expires, Delegator: roles.TypeRoot, Signed: w.rootSigned(), Threshold: del.Threshold, KeyIDs: len(del.KeyIDs)})
+	w.trusted = append(w.trusted, keySet{role: roles.TypeRoot, keys: cur.Signed.Keys})
+
+	// root.json, when published, is what clients without a pinned root
+	// start from: it should be the newest root.
+	if b, err := w.src.read("root.json"); err == nil {
+		if m, err := roles.Parse[*roles.Root](b); err != nil || m.Signed.Version != cur.Signed.Version ||
+			string(m.CanonicalSigned()) != string(cur.CanonicalSigned()) {
+			w.warn("root.json", roles.TypeRoot, "root.json", ReasonNotNewest, "root.json is not root v%d, the newest in the chain", cur.Signed.Version)
+		} else {
+			w.pass("root.json", roles.TypeRoot, "root.json", "root.json is root v%d, the newest", cur.Signed.Version)
+		}
+	}
+	return true
+}
+
+func (w *walker) rootSigned() []string {
+	if n := len(w.rep.RootSteps); n > 0 {
+		return w.rep.RootSteps[n-1].NewSigned
+	}
+	if w.root != nil {
+		if rep, err := roles.VerifySelfSigned(w.root); err == nil {
+			return rep.Signed
+		}
+	}
+	return []string{}
+}
+
+// verifyTargets verifies one targets role and returns the roles it
+// delegates to that the walk follows.
+func (w *walker) verifyTargets(q queued) []queued {
+	w.walked[q.name] = true
+	prefix := "delegation." + q.name
+	sigCheck := prefix + ".threshold"
+	if q.name == roles.TypeTargets {
+		prefix, sigCheck = roles.TypeTargets, "targets.signature"
+	}
+	metaName := q.name + ".json"
+	mf := w.snap.Meta[metaName]
+	if mf == nil {
+		w.fail("snapshot.meta."+metaName+".listed", q.name, "", ReasonNotListed, nil,
+			"%s delegates to %s, but snapshot v%d does not list %s", q.delegator, q.name, w.snap.Version, metaName)
+		return nil
+	}
+	w.reached[metaName] = true
+	b, file, ok := w.read(prefix+".file", q.name, w.fileNames(q.name, mf.Version)...)
+	if !ok {
+		return nil
+	}
+	w.checkMeta("snapshot.meta."+metaName, q.name, file, mf, b)
+	m := parseRole[*roles.Targets](w, prefix, q.name, file, b)
+	if m == nil {
+		return nil
+	}
+	rep := checkSigned(w, sigCheck, q.name, file, m, q.del)
+	w.checkVersion(prefix+".version", q.name, file, m.Signed.Version, mf.Version, "snapshot")
+	w.checkExpiry(prefix+".expiry", q.name, file, &m.Signed.Header)
+	w.addRole(q.name, file, q.delegator, &m.Signed.Header, rep, q.del)
+	if q.name == roles.TypeTargets {
+		w.got.Targets = m
+	} else {
+		w.got.Delegated[q.name] = m
+	}
+
+	if len(q.paths) > 0 {
+		var outside []string
+		for _, t := range slices.Sorted(maps.Keys(m.Signed.Targets)) {
+			for _, p := range q.paths {
+				if !p.allows(t) {
+					outside = append(outside, t)
+					break
+				}
+			}
+		}
+		if len(outside) > 0 {
+			w.fail(prefix+".paths", q.name, file, ReasonOutsidePaths, nil, "%s lists targets outside the paths it is delegated: %s", q.name, firstFew(outside))
+		} else {
+			w.pass(prefix+".paths", q.name, file, "all %d targets are under the delegated paths", len(m.Signed.Targets))
+		}
+	}
+
+	dl := m.Signed.Delegations
+	if q.name == roles.TypeTargets {
+		w.targetsDel = dl
+	}
+	if dl == nil {
+		return nil
+	}
+	w.checkKeyIDs(prefix+".keys", q.name, file, dl.Keys)
+	w.trusted = append(w.trusted, keySet{role: q.name, keys: dl.Keys})
+	var out []queued
+	enqueue := func(name string, rule pathRule) {
+		if by, dup := w.names[name]; dup {
+			w.fail("delegation."+name+".name", name, file, ReasonRoleNameReused, nil,
+				"%s delegates to %s, which %s already delegates to: each role has one delegator", q.name, name, by)
+			return
+		}
+		if slices.Contains(roles.TopLevelRoles, name) {
+			w.fail("delegation."+name+".name", name, file, ReasonTopLevelDelegated, nil, "%s delegates the top-level role name %q", q.name, name)
+			return
+		}
+		w.names[name] = q.name
+		if w.opts.Follow != nil && !w.opts.Follow(q.name, name) {
+			return
+		}
+		del, err := dl.Delegation(name)
+		if err != nil {
+			w.fail("delegation."+name+".name", name, file, ReasonNotDelegated, err, "%v", err)
+			return
+		}
+		out = append(out, queued{name: name, delegator: q.name, del: del, paths: append(slices.Clip(q.paths), rule)})
+	}
+	if s := dl.SuccinctRoles; s != nil {
+		var bins []string
+		for name := range w.snap.Meta {
+			if n, ok := strings.CutSuffix(name, ".json"); ok && s.IsBin(n) {
+				bins = append(bins, n)
+			}
+		}
+		sort.Strings(bins)
+		if len(bins) < s.BinCount() {
+			var missing []string
+			if s.BinCount() <= 1<<16 {
+				for i := 0; i < s.BinCount(); i++ {
+					if n := s.BinName(i); !slices.Contains(bins, n) {
+						missing = append(missing, n+".json")
+					}
+				}
+			}
+			w.fail("snapshot.meta."+s.NamePrefix+"-*.listed", q.name, file, ReasonNotListed, nil,
+				"%s delegates %d hash bins %s-*, but snapshot v%d lists %d of them%s", q.name, s.BinCount(), s.NamePrefix, w.snap.Version, len(bins),
+				ifMissing(missing))
+		}
+		for _, n := range bins {
+			enqueue(n, pathRule{succinct: s, bin: n})
+		}
+	}
+	for _, r := range dl.Roles {
+		enqueue(r.Name, pathRule{role: r})
+	}
+	return out
+}
+
+func ifMissing(missing []string) string {
+	if len(missing) == 0 {
+		return ""
+	}
+	return " (missing: " + firstFew(missing) + ")"
+}
+
+// verifyRevocations verifies the revocation list when snapshot lists it,
+// and, on a walk of every delegation, checks that no key a verified role
+// trusts is on it.
+func (w *walker) verifyRevocations() {
+	const name = roles.TypeRevocations
+	mf := w.snap.Meta[name+".json"]
+	if mf == nil || w.names[name] != "" {
+		return // none, or a delegated targets role of that name
+	}
+	w.walked[name] = true
+	w.reached[name+".json"] = true
+	b, file, ok := w.read("revocations.file", name, w.fileNames(name, mf.Version)...)
+	if !ok {
+		return
+	}
+	w.checkMeta("snapshot.meta."+name+".json", name, file, mf, b)
+	m := parseRole[*roles.Revocations](w, name, name, file, b)
+	if m == nil {
+		return
+	}
+	var del roles.Delegation
+	err := errors.New("targets was not verified")
+	if w.targetsDel != nil {
+		del, err = w.targetsDel.Delegation(claimed)
+	}
+	if err != nil {
+		w.fail("revocations.signature", name, file, ReasonNotDelegated, err,
+			"the revocation list is signed under targets' delegation to %s, but %v", claimed, err)
+	} else {
+		del.Role = name
+		rep := checkSigned(w, "revocations.signature", name, file, m, del)
+		w.addRole(name, file, roles.TypeTargets, &m.Signed.Header, rep, del)
+	}
+	w.checkVersion("revocations.version", name, file, m.Signed.Version, mf.Version, "snapshot")
+	w.checkExpiry("revocations.expiry", name, file, &m.Signed.Header)
+	w.got.Revocations = m
+
+	if w.opts.Follow != nil {
+		return // the keys of roles not walked are unknown
+	}
+	hits := 0
+	for _, ks := range w.trusted {
+		for _, id := range slices.Sorted(maps.Keys(ks.keys)) {
+			if r := m.Signed.IsRevoked(id, ks.keys[id]); r != nil {
+				hits++
+				w.fail(roles.CheckNoRevokedKeyTrusted, ks.role, file, ReasonRevokedKeyTrusted, nil,
+					"%s trusts key %s, revoked %s (%s, was trusted in %s)", ks.role, short(id), r.RevokedAt.Format(roles.TimeFormat), r.Reason, r.Role)
+			}
+		}
+	}
+	if hits == 0 {
+		w.pass(roles.CheckNoRevokedKeyTrusted, name, file, "none of the %d revoked keys is trusted by any of %d roles' keys", len(m.Signed.Revoked), len(w.trusted))
+	}
+}
+
+// checkRequired fails the walk for every role Options.Require names that
+// it did not walk to.
+func (w *walker) checkRequired() {
+	for _, name := range w.opts.Require {
+		switch {
+		case w.walked[name]:
+			// its own checks say how it went
+		case w.snap.Meta[name+".json"] == nil:
+			w.fail("snapshot.meta."+name+".json.listed", name, "", ReasonNotListed, nil,
+				"snapshot v%d does not list %s.json", w.snap.Version, name)
+		default:
+			w.fail("delegation."+name+".name", name, "", ReasonNotDelegated, nil,
+				"snapshot lists %s.json, but no delegation walked from targets reaches %s", name, name)
+		}
+	}
+}
