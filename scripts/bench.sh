@@ -68,8 +68,9 @@ pkcs11_suite() {
 # state (a fresh copy of the workspace the step before left); the table
 # shows medians. A run slower than BENCH_SLOW seconds (default 120) is not
 # repeated; one slower than BENCH_TIMEOUT (default 20m) is killed and
-# reported. Raw runs: bench-out/commands/raw.jsonl; what each command
-# printed: bench-out/commands/logs/.
+# reported. Raw runs: bench-out/commands/raw.jsonl (BENCH_APPEND=1 adds to
+# it, so that one table can gather sizes run at different times); what
+# each command printed: bench-out/commands/logs/.
 commands_suite() {
   out=bench-out/commands
   tools=bench-out/bin
@@ -79,14 +80,16 @@ commands_suite() {
   local sizes="${BENCH_SIZES:-1000 10000 100000}"
   if [ "${BENCH_FULL:-0}" = 1 ] && [ -z "${BENCH_SIZES:-}" ]; then sizes="$sizes 600000"; fi
   mkdir -p "$out/logs" "$tools" bench-out/repos
-  rm -f "$out"/logs/*
   echo "== commands: the binary (make build) and the benchmark's tools" >&2
   make --no-print-directory build BIN="$PWD/$tools/ceremony" >&2
   go build -o "$tools/benchrepo" ./internal/benchrepo/cmd/benchrepo
   go build -o "$tools/benchtime" ./internal/benchrepo/cmd/benchtime
   bin="$PWD/$tools/ceremony"
   raw="$out/raw.jsonl"
-  : >"$raw"
+  if [ "${BENCH_APPEND:-0}" != 1 ]; then
+    : >"$raw"
+    rm -f "$out"/logs/*
+  fi
   for n in $sizes; do
     commands_at "$n"
   done
