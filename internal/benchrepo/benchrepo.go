@@ -127,20 +127,6 @@ type keySigner struct {
 	signer crypto.Signer
 }
 
-// sign signs m's canonical bytes with each signer and returns the file as
-// published.
-func sign[R roles.Role](m *roles.Metadata[R], signers []keySigner) ([]byte, error) {
-	canon := m.CanonicalSigned()
-	for _, s := range signers {
-		sig, err := roles.Sign(s.signer, s.key, canon)
-		if err != nil {
-			return nil, err
-		}
-		m.Signatures = append(m.Signatures, sig)
-	}
-	return m.MarshalJSON()
-}
-
 // writer writes the metadata files and keeps count.
 type writer struct {
 	dir     string
@@ -229,11 +215,20 @@ type gen struct {
 
 func (g *gen) days(n int) time.Time { return g.ref.AddDate(0, 0, n) }
 
-// signed signs m with the named admins' keys and writes it as name.
+// signAndWrite signs m's canonical bytes with each signer and writes the
+// file, as published, under name.
 func signAndWrite[R roles.Role](g *gen, name string, m *roles.Metadata[R], signers []keySigner) ([]byte, error) {
-	b, err := sign(m, signers)
+	canon := m.CanonicalSigned()
+	for _, s := range signers {
+		sig, err := roles.Sign(s.signer, s.key, canon)
+		if err != nil {
+			return nil, fmt.Errorf("sign %s: %w", name, err)
+		}
+		m.Signatures = append(m.Signatures, sig)
+	}
+	b, err := m.MarshalJSON()
 	if err != nil {
-		return nil, fmt.Errorf("sign %s: %w", name, err)
+		return nil, err
 	}
 	return b, g.w.write(name, b)
 }
