@@ -178,8 +178,10 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, " / ")
 }
 
-// ratio is a goal "t(a)/t(b) ≤ limit" checked on two cells; with an
-// infinite limit, just the quotient.
+// ratio is a goal "t(a)/t(b) ≤ limit" checked on two cells' wall times,
+// with the same quotient of CPU times beside it: on a shared machine the
+// load can differ between the runs of two sizes. With an infinite limit,
+// just the quotient.
 func ratio(a, b *cell, limit float64) string {
 	if !a.ok() || !b.ok() {
 		return "—"
@@ -192,7 +194,7 @@ func ratio(a, b *cell, limit float64) string {
 	if r > limit {
 		verdict = "**fails**"
 	}
-	return fmt.Sprintf("%.1f %s", r, verdict)
+	return fmt.Sprintf("%.1f %s (cpu %.1f)", r, verdict, a.cpu/b.cpu)
 }
 
 // Table writes the markdown table of the runs: each command's median time
