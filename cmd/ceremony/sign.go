@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/ceremony-tuf/ceremony/roles"
 	"io"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
@@ -80,18 +81,10 @@ func runSign(ctx context.Context, e *env, o *signOptions, args []string) error {
 		return err
 	}
 	defer eng.Release()
-	// Refuse first: the key, found without a PIN, must have something to
-	// sign in this ceremony as it stands.
-	key, tk, err := lookupKey(ctx, *o.key)
+	tk, who, err := reviewToSign(ctx, e.stderr, eng, *o.key)
 	if err != nil {
 		return err
 	}
-	rs, err := eng.State().ToSign(tk.ID())
-	if err != nil {
-		return err
-	}
-	who := fmt.Sprintf("key %s on %s", tk.ID()[:16], safe(key.Device.String()))
-	printSigningReview(e.stderr, rs, who)
 	if err := confirm(e, "sign these with "+who); err != nil {
 		return err
 	}
@@ -101,6 +94,24 @@ func runSign(ctx context.Context, e *env, o *signOptions, args []string) error {
 	}
 	defer signer.Close()
 	return signWith(e, eng, signer)
+}
+
+// reviewToSign refuses first: the key the URI names, found without a PIN,
+// must have something to sign in this ceremony as it stands. Then it shows
+// the review of what it would sign, and says who signs, for the prompt.
+// 'ceremony sign' and the TUI's plain mode both sign this way.
+func reviewToSign(ctx context.Context, w io.Writer, eng *ceremony.Engine, uri string) (*roles.Key, string, error) {
+	key, tk, err := lookupKey(ctx, uri)
+	if err != nil {
+		return nil, "", err
+	}
+	rs, err := eng.State().ToSign(tk.ID())
+	if err != nil {
+		return nil, "", err
+	}
+	who := fmt.Sprintf("key %s on %s", tk.ID()[:16], safe(key.Device.String()))
+	printSigningReview(w, rs, who)
+	return tk, who, nil
 }
 
 // printSigningReview shows the roles a key is about to sign: each role's

@@ -208,16 +208,10 @@ func plainDevices(ctx context.Context, e *env, st *ceremony.State) {
 func plainSign(ctx context.Context, e *env, in *bufio.Reader, eng *ceremony.Engine, uri string, allowLast bool) error {
 	// As 'ceremony sign' does: refuse first, then the review, "yes", and
 	// only then the PIN.
-	key, tk, err := lookupKey(ctx, uri)
+	tk, who, err := reviewToSign(ctx, e.stdout, eng, uri)
 	if err != nil {
 		return err
 	}
-	rs, err := eng.State().ToSign(tk.ID())
-	if err != nil {
-		return err
-	}
-	who := fmt.Sprintf("key %s on %s", tk.ID()[:16], safe(key.Device.String()))
-	printSigningReview(e.stdout, rs, who)
 	fmt.Fprintf(e.stdout, "Type \"yes\" to sign these with %s: ", who)
 	line, _ := in.ReadString('\n')
 	if strings.TrimSpace(line) != "yes" {
