@@ -58,13 +58,13 @@ func runTranscriptReplay(ctx context.Context, e *env, o *transcriptReplayOptions
 			return jerr
 		}
 	} else if rep != nil {
-		fmt.Fprintf(e.stdout, "ceremony %s: %d roles, %d signatures verified, published: %v\n", rep.Ceremony, rep.Roles, rep.Signatures, rep.Published)
+		fmt.Fprintf(e.stdout, "ceremony %s: %d roles, %d signatures verified, published: %v\n", safe(rep.Ceremony), rep.Roles, rep.Signatures, rep.Published)
 		for _, f := range rep.Files {
 			status := "ok"
 			if !f.Matches {
 				status = "MISMATCH"
 			}
-			fmt.Fprintf(e.stdout, "  %-8s %-28s %s %s\n", status, f.Name, f.SHA256, f.OnDisk)
+			fmt.Fprintf(e.stdout, "  %-8s %-28s %s %s\n", status, safe(f.Name), f.SHA256, safe(f.OnDisk))
 		}
 	}
 	return err

@@ -96,9 +96,9 @@ func verifyTranscript(e *env, path, head string, asJSON bool) error {
 
 // printReport writes a verification report for people.
 func printReport(w io.Writer, r *transcripts.Report) {
-	fmt.Fprintf(w, "transcript  %s\n", r.Path)
+	fmt.Fprintf(w, "transcript  %s\n", safe(r.Path))
 	if r.Ceremony != "" {
-		fmt.Fprintf(w, "ceremony    %s (format %d, written by %s)\n", r.Ceremony, r.Format, r.Tool)
+		fmt.Fprintf(w, "ceremony    %s (format %d, written by %s)\n", safe(r.Ceremony), r.Format, safe(fmt.Sprint(r.Tool)))
 	}
 	fmt.Fprintf(w, "events      %d\nartifacts   %d\n", r.Events, r.Artifacts)
 	if r.Events > 0 {
@@ -111,7 +111,7 @@ func printReport(w io.Writer, r *transcripts.Report) {
 	n := len(r.Problems) + r.Omitted
 	fmt.Fprintf(w, "FAILED: %d problem(s):\n", n)
 	for i := range r.Problems {
-		fmt.Fprintf(w, "  %v\n", &r.Problems[i])
+		fmt.Fprintf(w, "  %s\n", safe(r.Problems[i].Error()))
 	}
 	if r.Omitted > 0 {
 		fmt.Fprintf(w, "  ... and %d more\n", r.Omitted)

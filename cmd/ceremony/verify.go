@@ -114,14 +114,14 @@ func printRepoReport(w io.Writer, rep *repoverify.Report) error {
 	case len(rep.Warnings) > 0:
 		status = fmt.Sprintf("verified, with %d warning(s)", len(rep.Warnings))
 	}
-	fmt.Fprintf(w, "repository %s as of %s: %s\n", rep.Dir, rep.At.Format(roles.TimeFormat), status)
+	fmt.Fprintf(w, "repository %s as of %s: %s\n", safe(rep.Dir), rep.At.Format(roles.TimeFormat), status)
 	for _, s := range rep.RootSteps {
 		fmt.Fprintf(w, "  root v%-4d %-28s %d keys signed (threshold %d) under root v%d, %d (threshold %d) under its own\n",
-			s.Version, s.File, len(s.OldSigned), s.OldThreshold, s.Version-1, len(s.NewSigned), s.NewThreshold)
+			s.Version, safe(s.File), len(s.OldSigned), s.OldThreshold, s.Version-1, len(s.NewSigned), s.NewThreshold)
 	}
 	for _, r := range rep.Roles {
 		fmt.Fprintf(w, "  %-16s v%-4d %-28s expires %s  %d of %d keys signed, threshold %d\n",
-			r.Name, r.Version, r.File, r.Expires.Format(roles.TimeFormat), len(r.Signed), r.KeyIDs, r.Threshold)
+			safe(r.Name), r.Version, safe(r.File), r.Expires.Format(roles.TimeFormat), len(r.Signed), r.KeyIDs, r.Threshold)
 	}
 	passed, failed := 0, 0
 	var notes []string
@@ -133,7 +133,7 @@ func printRepoReport(w io.Writer, rep *repoverify.Report) error {
 		case c.Severity == roles.Error:
 			failed++
 		}
-		notes = append(notes, fmt.Sprintf("  %-7s %s (%s) %s: %s", strings.ToUpper(string(c.Severity)), c.Name, c.Reason, c.File, c.Message))
+		notes = append(notes, fmt.Sprintf("  %-7s %s (%s) %s: %s", strings.ToUpper(string(c.Severity)), safe(c.Name), safe(c.Reason), safe(c.File), safe(c.Message)))
 	}
 	strict := ""
 	if rep.Strict && len(rep.Warnings) > 0 {
