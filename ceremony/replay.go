@@ -118,4 +118,3 @@ func Replay(tpath, against string) (*ReplayReport, error) {
 	}
 	return rep, nil
 }
-
