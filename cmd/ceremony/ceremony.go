@@ -132,6 +132,24 @@ func printProgress(w io.Writer, st *ceremony.State) {
 		fmt.Fprintf(w, "  %-18s under %-12s %d of %d needed, %s; signed: %s; may still sign: %s\n",
 			safe(p.Role), safe(p.Under), len(p.Signed), p.Threshold, mark, listOrNone(safeAll(p.Signed)), listOrNone(safeAll(p.Missing)))
 	}
+	fmt.Fprintln(w, standing(st))
+}
+
+// standing says in one line where the ceremony stands and what comes next.
+func standing(st *ceremony.State) string {
+	switch {
+	case st.Aborted:
+		return "Aborted: nothing will be published."
+	case st.Closed:
+		return "Closed: nothing more can be added."
+	case st.Published:
+		return "Published: close the ceremony with 'ceremony close' and write down its head."
+	case st.Publishing():
+		return "Publishing was cut short: run 'ceremony publish' (or 'ceremony resume') to finish it."
+	case st.Done():
+		return "Ready to publish: every threshold holds; run 'ceremony publish'."
+	}
+	return "Not ready to publish: the thresholds above marked missing need more signatures."
 }
 
 func listOrNone(xs []string) string {
