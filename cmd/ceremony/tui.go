@@ -136,7 +136,9 @@ func runPlain(ctx context.Context, e *env, eng *ceremony.Engine, online string, 
 	printReview(e.stdout, st)
 	printProgress(e.stdout, st)
 	for {
-		fmt.Fprintf(e.stdout, "\nSteps:%s\nCommands: review, status, devices, sign URI, publish, close, quit\n> ", tui.Steps(opt, true))
+		// The rail, and where the ceremony stands in this face's own
+		// words: the TUI's keys mean nothing here.
+		fmt.Fprintf(e.stdout, "\nSteps:%s\n%s\nCommands: review, status, devices, sign URI, publish, close, quit\n> ", tui.Steps(opt, true), plainStanding(eng.State()))
 		line, err := in.ReadString('\n')
 		if err != nil && line == "" {
 			if errors.Is(err, io.EOF) {
@@ -179,6 +181,12 @@ func runPlain(ctx context.Context, e *env, eng *ceremony.Engine, online string, 
 			fmt.Fprintf(e.stdout, "error: %s\n", untrusted.Text(cerr.Error()))
 		}
 	}
+}
+
+// plainStanding is standing in the plain face's commands.
+func plainStanding(st *ceremony.State) string {
+	r := strings.NewReplacer("'ceremony publish' (or 'ceremony resume')", "publish", "'ceremony publish'", "publish", "'ceremony close'", "close")
+	return r.Replace(standing(st))
 }
 
 func plainDevices(ctx context.Context, e *env, st *ceremony.State) {

@@ -44,8 +44,8 @@ func Run(opt Options, in io.Reader, out io.Writer) error {
 	return err
 }
 
-// Steps renders the step rail and what the current step asks for, in
-// plain text, for the line-by-line mode. reviewed says whether the
+// Steps renders the step rail in plain text, for the line-by-line mode,
+// which says what comes next in its own words. reviewed says whether the
 // review was shown.
 func Steps(opt Options, reviewed bool) string {
 	opt.Renderer = lipgloss.NewRenderer(io.Discard)
@@ -53,7 +53,7 @@ func Steps(opt Options, reviewed bool) string {
 	m := New(opt)
 	m.snap = takeSnapshot(opt.Engine)
 	m.review.done = reviewed
-	return m.rail() + "\n" + m.status()
+	return m.rail()
 }
 
 // promptWriter turns what a device writes for the person at the keyboard
