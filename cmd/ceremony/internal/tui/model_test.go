@@ -390,6 +390,11 @@ func TestFrames(t *testing.T) {
 	d.typ(testPIN)
 	d.key(tea.KeyEnter)
 	d.wait("Published 1")
+	// Before closing, no head is offered to the witnesses: closing adds
+	// an event, so the head they must write down does not exist yet.
+	if f := d.wait("once it is closed"); strings.Contains(f, "for the witnesses to write down:") {
+		t.Errorf("the close screen offers a head before the close:\n%s", f)
+	}
 	d.key(tea.KeyEnter)
 	t.Run("closed", func(t *testing.T) { checkFrame(t, d.wait("✓ Closed:"), 80, 24) })
 

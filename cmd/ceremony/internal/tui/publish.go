@@ -113,6 +113,12 @@ func (m *Model) publishBody(w int) []string {
 
 func (m *Model) closeBody(w int) []string {
 	s := m.snap
+	if !s.Closed && s.Aborted == "" {
+		// Closing appends an event, so the head now is not the one the
+		// witnesses must write down: that one is shown once it exists.
+		return append([]string{"Press enter to close the ceremony: nothing can be added afterwards.", ""},
+			wrap("The transcript's final head, for the witnesses to write down, is shown here once it is closed.", w-2)...)
+	}
 	lines := []string{"Transcript head, sha256:", "  " + s.Head, "In words, for the witnesses to write down:"}
 	for _, l := range wrap(s.HeadWords, w-2) {
 		lines = append(lines, "  "+l)
@@ -122,10 +128,8 @@ func (m *Model) closeBody(w int) []string {
 	case s.Aborted != "":
 		lines = append(lines, wrap("✗ Aborted: "+s.Aborted, w-2)...)
 		lines = append(lines, "Nothing is published, and nothing can be added to this ceremony.")
-	case s.Closed:
-		lines = append(lines, m.sty.good.Render("✓ Closed:")+" nothing can be added to this ceremony.")
 	default:
-		lines = append(lines, "Press enter to close the ceremony: nothing can be added afterwards.")
+		lines = append(lines, m.sty.good.Render("✓ Closed:")+" nothing can be added to this ceremony.")
 	}
 	return lines
 }
