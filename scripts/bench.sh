@@ -128,7 +128,7 @@ chain() {
   local c=$1 plan=$2 first=$3
   shift 3
   local pub="$work/$c-pub" ws="$work/$c" k
-  timed "start.$c" --clear "$run" -- "$bin" start "$plan" --workspace "$run" --publish-dir "$pub" || { skip_after "$c" start; return; }
+  timed "start.$c" --clear "$run" -- "$bin" start "$plan" --workspace "$run" --publish-dir "$pub" --allow-reference-time || { skip_after "$c" start; return; }
   mv "$run" "$ws-started"
   timed "sign.$c" --from "$ws-started" --yes -- "$bin" sign --workspace "$run" --key "$first" || { skip_after "$c" sign; return; }
   mv "$run" "$ws-ready"
