@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	p11 "github.com/miekg/pkcs11"
 )
 
 // SoftHSM reads its token folder once, when it is initialised: a token
@@ -65,7 +67,9 @@ func (m *module) rescanIfIdle() error {
 		t.dead, t.hasSess, t.loggedIn = true, false, false
 	}
 	m.tokens = map[uint]*token{}
-	if err := m.ctx.Finalize(); err != nil {
+	// Not initialised: a start again that failed before (its token
+	// folder was away); try again.
+	if err := m.ctx.Finalize(); err != nil && !isCode(err, p11.CKR_CRYPTOKI_NOT_INITIALIZED) {
 		return fmt.Errorf("PKCS#11 module %s could not be stopped to look for tokens plugged in (%s)", m.path, ckrName(err))
 	}
 	if err := m.ctx.Initialize(); err != nil {
