@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,6 +112,9 @@ online: {participant: online}
 	signAllAs(t, e2, ps, "dave", "erin")
 	if _, err := e2.Publish(ps["online"], nil); err != nil {
 		t.Fatal(err)
+	}
+	if got := e2.State().Role(RoleSnapshot).Summary[0]; !strings.HasSuffix(got, "with the metadata 1 projects' maintainers published since snapshot v1") {
+		t.Errorf("snapshot's summary: %q", got)
 	}
 	snap, err := roles.Parse[*roles.Snapshot](mustRead(t, filepath.Join(meta, "2.snapshot.json")))
 	if err != nil {
