@@ -552,17 +552,17 @@ func (s *State) trustedTargets(role string) *roles.Targets {
 }
 
 // ProjectLines says changes in the review's words: a line that counts
-// them, then a line a change, the first max of them, then how many more
+// them, then a line a change, the first page of them, then how many more
 // there are (a face lists every one in JSON).
-func ProjectLines(changes []ProjectChange, max int) []string {
+func ProjectLines(changes []ProjectChange, page int) []string {
 	if len(changes) == 0 {
 		return nil
 	}
 	out := []string{fmt.Sprintf("projects changed, %d in all, each with its maintainers' keys:", len(changes))}
-	for _, c := range changes[:min(len(changes), max)] {
+	for _, c := range changes[:min(len(changes), page)] {
 		out = append(out, c.String())
 	}
-	if n := len(changes) - max; n > 0 {
+	if n := len(changes) - page; n > 0 {
 		out = append(out, fmt.Sprintf("and %d more: 'ceremony status --json' lists every one", n))
 	}
 	return out
