@@ -1,16 +1,14 @@
 package ceremony_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
+	"github.com/ceremony-tuf/ceremony/internal/transcripttest"
 	"github.com/ceremony-tuf/ceremony/transcripts"
 )
 
@@ -53,30 +51,8 @@ func TestGoldenTranscriptsReplay(t *testing.T) {
 func TestRulesJudgeStagedReviews(t *testing.T) {
 	src := filepath.Join("testdata", "golden", fmt.Sprintf("rules%d", ceremony.RulesVersion), "demo-quarterly")
 	edit := func(t *testing.T, replace ...string) string {
-		dir := filepath.Join(t.TempDir(), "ws")
-		if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
-			t.Fatal(err)
-		}
-		tpath := filepath.Join(dir, ceremony.TranscriptName)
-		b, err := os.ReadFile(tpath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines := strings.SplitAfter(string(b), "\n")
-		lines = lines[:len(lines)-1]
-		prev := regexp.MustCompile(`"prev":"[0-9a-f]{64}"`)
-		for i := range lines {
-			for j := 0; j+1 < len(replace); j += 2 {
-				lines[i] = strings.Replace(lines[i], replace[j], replace[j+1], 1)
-			}
-			if i > 0 {
-				sum := sha256.Sum256([]byte(lines[i-1]))
-				lines[i] = prev.ReplaceAllLiteralString(lines[i], `"prev":"`+hex.EncodeToString(sum[:])+`"`)
-			}
-		}
-		if err := os.WriteFile(tpath, []byte(strings.Join(lines, "")), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		tpath := filepath.Join(transcripttest.Copy(t, src), ceremony.TranscriptName)
+		transcripttest.Rechain(t, tpath, replace...)
 		if _, err := transcripts.Verify(tpath, ""); err != nil {
 			t.Fatalf("the edited transcript does not verify: %v", err)
 		}
