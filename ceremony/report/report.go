@@ -415,6 +415,9 @@ func (s *Summary) event(ev transcripts.Event, st *ceremony.State) (string, error
 			return "", err
 		}
 		s.Checkpoints = append(s.Checkpoints, c)
+		if c.Signer == "" {
+			return "checkpoint", nil
+		}
 		return "checkpoint signed by " + c.Signer, nil
 	}
 	switch ev.Type {

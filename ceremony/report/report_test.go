@@ -272,3 +272,40 @@ func run(t *testing.T, name string, args ...string) string {
 	}
 	return string(out)
 }
+
+// TestCheckpointsShownGenerically: a checkpoint event, whatever its
+// members, shows its signer, keyid and device, and the rest as details,
+// escaped; the signature's bytes are left out.
+func TestCheckpointsShownGenerically(t *testing.T) {
+	at := time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)
+	ev := transcripts.Event{Seq: 31, Time: at, Type: "checkpoint.signed", Data: []byte(`{"signer":"alice","keyid":"55bc905febb6f9a547094f71ff83e481fa04419b8401ba29d196105d347eba66",` +
+		`"device":{"backend":"piv","uri":"piv:serial=1","model":"YubiKey 5","manufacturer":"Yubico","serial":"12345678","firmware":"5.7.1"},` +
+		`"sig":"5151deadbeef5151","head":"<b>4a\u202e</b>","covers":{"seq":30}}`)}
+	c, err := checkpoint(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Signer != "alice" || c.KeyID[:8] != "55bc905f" || c.Device != "YubiKey 5 #12345678" || c.Seq != 31 || !c.Time.Equal(at) {
+		t.Errorf("checkpoint: %+v", c)
+	}
+	if !slices.Equal(c.Details, []string{`covers: {"seq":30}`, `head: <b>4a\u202e</b>`}) {
+		t.Errorf("details: %q", c.Details)
+	}
+	s, err := Build(goldenTranscript(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Checkpoints, s.NoCheckpoint = []Checkpoint{c}, ""
+	page, err := s.HTML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<td>31</td><td class="when">2027-01-02 03:04:05 UTC</td><td>checkpoint.signed</td><td>alice</td>`, "YubiKey 5 #12345678", `head: &lt;b&gt;4a\u202e&lt;/b&gt;`} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("the report does not show %q", want)
+		}
+	}
+	if bytes.Contains(page, []byte("predates checkpoints")) || bytes.Contains(page, []byte("deadbeef")) {
+		t.Error("the report says there is no checkpoint, or shows the signature's bytes")
+	}
+}
