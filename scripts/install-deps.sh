@@ -22,27 +22,18 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-# The audit report's test prints the report to PDF with headless Chromium
-# and reads the PDF back with poppler's pdfinfo, pdftotext and pdftoppm.
-# A separate block so that it reads on its own; it runs the same way.
-report_tools=()
-command -v chromium >/dev/null || report_tools+=(chromium)
-command -v pdftotext >/dev/null || report_tools+=(poppler-utils)
-if [ ${#report_tools[@]} -gt 0 ]; then
-  echo "install-deps: installing ${report_tools[*]}" >&2
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${report_tools[@]}" >&2
-fi
-
 # tuf-js, the second independent client softhsm-tests/ checks every
 # published repository with, runs on node: Debian 12's own nodejs 18 will
 # do when the machine has no node at all.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   missing+=(nodejs npm)
 fi
+
+# The audit report's test (ceremony/report) prints the report to PDF with
+# headless Chromium and reads the PDF back with poppler's pdfinfo,
+# pdftotext and pdftoppm.
+command -v chromium >/dev/null || missing+=(chromium)
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}" >&2
