@@ -42,11 +42,12 @@ type ReplayFile struct {
 // state, re-verifies every signature and reruns every policy check (under
 // the rule set the ceremony was judged by: RulesVersion); it checks that
 // each signature is recorded under the name of the participant whose key
-// made it; then it checks that the files the fold produces are byte for byte those the
-// transcript says were published, and, when against is not empty, those
-// in that folder, each read within the length the fold gives it, and
-// only if it is a regular file. No hardware is needed. Replay only reads:
-// it never repairs a torn tail, and its error then says to resume.
+// made it; then it checks that the files the fold produces are byte for
+// byte those the transcript says were published, and, when against is
+// not empty, those in that folder, each read within the length the fold
+// gives it, and only if it is a regular file. No hardware is needed.
+// Replay only reads: it never repairs a torn tail, and its error then
+// says to resume.
 func Replay(tpath, against string) (*ReplayReport, error) {
 	st, err := Fold(tpath)
 	if err != nil {

@@ -243,7 +243,7 @@ func Build(tpath string, opts Options) (*Summary, error) {
 	}
 	s.RulesNote = fmt.Sprintf("judged by rules %d, the rules of this tool: every review and policy verdict was computed again and matches the record", rep.Rules)
 	if rep.Recorded {
-		s.RulesNote = fmt.Sprintf("judged by rules %d, an earlier rule set than this tool's (%d): the reviews and policy verdicts are shown as recorded, not recomputed; the staged bytes, signatures, thresholds and published files were", rep.Rules, ceremony.RulesVersion)
+		s.RulesNote = fmt.Sprintf("judged by rules %d, an earlier rule set than this tool's (%d): the reviews and policy verdicts are shown as recorded, not recomputed; the staged bytes, signatures, thresholds and published files were computed again and match", rep.Rules, ceremony.RulesVersion)
 	}
 	switch {
 	case st.Aborted:
@@ -267,11 +267,6 @@ func Build(tpath string, opts Options) (*Summary, error) {
 		s.NoCheckpoint = "none: an aborted ceremony is not signed"
 	default:
 		s.NoCheckpoint = "none: this ceremony predates checkpoints"
-	}
-	for k, n := range s.Omitted {
-		if n == 0 {
-			delete(s.Omitted, k)
-		}
 	}
 	return s, nil
 }
@@ -310,11 +305,11 @@ func (s *Summary) Write(dir string, withJSON bool) ([]string, error) {
 		paths = append(paths, p)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("write the report: %w", err)
 	}
 	for i, p := range paths {
 		if err := ceremony.WriteFileAtomic(p, contents[i], 0o644); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("write the report: %w", err)
 		}
 	}
 	return paths, nil

@@ -30,8 +30,8 @@ same transcript always gives the same bytes. The command starts no browser.
 
 It never writes over a file: if DIR holds a report.html (or, with --json,
 a report.json), nothing is written (exit 6). Exit codes: 0 written, 4 the
-transcript is not intact or does not replay, 3 it cannot be read, 9 DIR
-cannot be written.
+transcript is not intact or does not replay, 3 it cannot be read or DIR
+cannot be made or written.
 
 Examples:
   ceremony transcript report ws-2026-q4/transcript.jsonl --out binder/2026-q4
