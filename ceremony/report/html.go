@@ -8,8 +8,12 @@ import (
 	"time"
 )
 
-// timeFormat is how the report shows a time: UTC, to the second.
-const timeFormat = "2006-01-02 15:04:05 UTC"
+// How the report shows a time: UTC, to the second, and an event's to the
+// millisecond.
+const (
+	timeFormat  = "2006-01-02 15:04:05 UTC"
+	stampFormat = "2006-01-02 15:04:05.000 UTC"
+)
 
 //go:embed report.html.tmpl
 var pageText string
@@ -25,6 +29,8 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return t.UTC().Format(timeFormat)
 	},
+	// stamp is an event's time, to the millisecond: events come fast.
+	"stamp": func(t time.Time) string { return t.UTC().Format(stampFormat) },
 	// groups cuts a hex digest into groups of 8 digits, for reading.
 	"groups": func(h string) []string {
 		var out []string

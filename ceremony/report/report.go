@@ -175,6 +175,7 @@ type Threshold struct {
 // Published is what the ceremony wrote.
 type Published struct {
 	Dir      string `json:"dir"`
+	Relative bool   `json:"dir_relative_to_workspace"` // absolute in transcripts from before`
 	Finished bool   `json:"finished"`
 	Files    []File `json:"files"`
 }
@@ -485,7 +486,7 @@ func (s *Summary) event(ev transcripts.Event, st *ceremony.State) (string, error
 		if err := json.Unmarshal(ev.Data, &d); err != nil {
 			return "", err
 		}
-		s.Published = &Published{Dir: line(d.Dir)}
+		s.Published = &Published{Dir: line(d.Dir), Relative: !filepath.IsAbs(d.Dir)}
 		for _, f := range d.Files {
 			s.Published.Files = append(s.Published.Files, File{Name: line(f.Name), SHA256: line(f.SHA256), Length: f.Length})
 		}

@@ -136,6 +136,10 @@ func TestEarlierRules(t *testing.T) {
 			t.Errorf("the rules 1 report does not say %q", want)
 		}
 	}
+	// Its transcript recorded the publish folder absolute, as then.
+	if bytes.Contains(page, []byte("relative to the ceremony&#39;s workspace")) {
+		t.Error("an absolute publish folder is called relative")
+	}
 }
 
 // TestHostileTranscript forges strings into a transcript that still
@@ -300,7 +304,7 @@ func TestCheckpointsShownGenerically(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`<td>31</td><td class="when">2027-01-02 03:04:05 UTC</td><td>checkpoint.signed</td><td>alice</td>`, "YubiKey 5 #12345678", `head: &lt;b&gt;4a\u202e&lt;/b&gt;`} {
+	for _, want := range []string{`<td>31</td><td class="when">2027-01-02 03:04:05.000 UTC</td><td>checkpoint.signed</td><td>alice</td>`, "YubiKey 5 #12345678", `head: &lt;b&gt;4a\u202e&lt;/b&gt;`} {
 		if !bytes.Contains(page, []byte(want)) {
 			t.Errorf("the report does not show %q", want)
 		}
