@@ -137,7 +137,7 @@ func TestEarlierRules(t *testing.T) {
 		}
 	}
 	// Its transcript recorded the publish folder absolute, as then.
-	if bytes.Contains(page, []byte("relative to the ceremony&#39;s workspace")) {
+	if bytes.Contains(page, []byte("relative to the ceremony's workspace")) {
 		t.Error("an absolute publish folder is called relative")
 	}
 }
