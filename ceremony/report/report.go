@@ -77,7 +77,8 @@ type Summary struct {
 	Thresholds   []Threshold    `json:"thresholds"`
 	Published    *Published     `json:"published,omitempty"`
 	Checkpoints  []Checkpoint   `json:"checkpoints"`
-	NoCheckpoint string         `json:"no_checkpoint,omitempty"` // why there is none
+	Covered      []Covered      `json:"checkpointed_heads,omitempty"` // each head a checkpoint covers, once
+	NoCheckpoint string         `json:"no_checkpoint,omitempty"`      // why there is none
 	Timeline     []TimelineItem `json:"timeline"`
 	// Omitted counts the rows each list left out (maxRows), by list.
 	Omitted map[string]int `json:"omitted,omitempty"`
@@ -188,15 +189,25 @@ type File struct {
 }
 
 // Checkpoint is one checkpoint event, shown generically: whatever of
-// signer, keyid, device and role it names, and its other members.
+// signer, keyid, device, how it came and the head it covers it names, and
+// its other members as "name: value" details.
 type Checkpoint struct {
 	Seq     int64     `json:"seq"`
 	Time    time.Time `json:"time"`
 	Type    string    `json:"type"`
 	Signer  string    `json:"signer,omitempty"`
 	KeyID   string    `json:"keyid,omitempty"`
+	Via     string    `json:"via,omitempty"`
 	Device  string    `json:"device,omitempty"`
+	Covers  *Covered  `json:"covers,omitempty"`
 	Details []string  `json:"details,omitempty"`
+}
+
+// Covered is the head a checkpoint signs: the event it is the hash of,
+// and the digest.
+type Covered struct {
+	Seq  int64  `json:"seq"`
+	Head Digest `json:"head"`
 }
 
 // TimelineItem is one event, in a line.
@@ -363,6 +374,15 @@ func device(d *hsm.Device, claimed bool) Device {
 	return out
 }
 
+// deviceLine names a device a signature names in a line, saying when it
+// is the signer's claim.
+func deviceLine(d *hsm.Device, claimed bool) string {
+	if claimed {
+		return line(d.String()) + " (claimed by the signer)"
+	}
+	return line(d.String())
+}
+
 // rawSignature is what the report reads of a signature.added event; the
 // fold has checked it already.
 type rawSignature struct {
@@ -411,6 +431,9 @@ func (s *Summary) event(ev transcripts.Event, st *ceremony.State) (string, error
 			return "", err
 		}
 		s.Checkpoints = append(s.Checkpoints, c)
+		if c.Covers != nil && !slices.ContainsFunc(s.Covered, func(h Covered) bool { return h.Head.Hex == c.Covers.Head.Hex }) {
+			s.Covered = append(s.Covered, *c.Covers)
+		}
 		if c.Signer == "" {
 			return "checkpoint", nil
 		}
@@ -472,9 +495,9 @@ func (s *Summary) event(ev transcripts.Event, st *ceremony.State) (string, error
 		sg := Signature{Seq: ev.Seq, Time: ev.Time, Role: line(d.Role), Signer: line(d.Signer), KeyID: line(d.KeyID), Via: line(d.Via)}
 		switch {
 		case d.Device != nil:
-			sg.Device = device(d.Device, false).Description
+			sg.Device = deviceLine(d.Device, false)
 		case d.Claimed != nil:
-			sg.Device = device(d.Claimed, true).Description + " (claimed by the signer)"
+			sg.Device = deviceLine(d.Claimed, true)
 		}
 		s.Signatures = append(s.Signatures, sg)
 		return fmt.Sprintf("%s signed %s via %s", sg.Signer, sg.Role, sg.Via), nil
@@ -512,12 +535,24 @@ func (s *Summary) event(ev transcripts.Event, st *ceremony.State) (string, error
 }
 
 // checkpoint reads a checkpoint event generically: the members that name
-// who signed and with what, and the rest as "name: value" lines.
+// who signed, with what and which head, and the rest as "name: value"
+// lines.
 func checkpoint(ev transcripts.Event) (Checkpoint, error) {
 	c := Checkpoint{Seq: ev.Seq, Time: ev.Time, Type: line(ev.Type)}
 	var d map[string]json.RawMessage
 	if err := json.Unmarshal(ev.Data, &d); err != nil {
 		return c, err
+	}
+	var covered Covered
+	if json.Unmarshal(d["seq"], &covered.Seq) == nil && covered.Seq > 0 {
+		var h string
+		if json.Unmarshal(d["head"], &h) == nil {
+			if dg, err := digestOf(h); err == nil {
+				covered.Head, c.Covers = dg, &covered
+				delete(d, "seq")
+				delete(d, "head")
+			}
+		}
 	}
 	names := make([]string, 0, len(d))
 	for n := range d {
@@ -534,8 +569,10 @@ func checkpoint(ev transcripts.Event) (Checkpoint, error) {
 			c.Signer = line(str)
 		case n == "keyid" && isString:
 			c.KeyID = line(str)
+		case n == "via" && isString:
+			c.Via = line(str)
 		case (n == "device" || n == "device_claimed_by_signer") && json.Unmarshal(v, &dev) == nil && dev.Backend != "":
-			c.Device = device(&dev, n != "device").Description
+			c.Device = deviceLine(&dev, n != "device")
 		case n == "sig":
 			// The signature itself: its bytes tell a reader nothing.
 		case isString:

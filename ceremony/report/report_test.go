@@ -278,33 +278,50 @@ func run(t *testing.T, name string, args ...string) string {
 }
 
 // TestCheckpointsShownGenerically: a checkpoint event, whatever its
-// members, shows its signer, keyid and device, and the rest as details,
-// escaped; the signature's bytes are left out.
+// members, shows its signer, keyid, how it came, its device and the head
+// it signs, and the rest as details, escaped; the signature's bytes are
+// left out.
 func TestCheckpointsShownGenerically(t *testing.T) {
-	at := time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)
-	ev := transcripts.Event{Seq: 31, Time: at, Type: "checkpoint.signed", Data: []byte(`{"signer":"alice","keyid":"55bc905febb6f9a547094f71ff83e481fa04419b8401ba29d196105d347eba66",` +
-		`"device":{"backend":"piv","uri":"piv:serial=1","model":"YubiKey 5","manufacturer":"Yubico","serial":"12345678","firmware":"5.7.1"},` +
-		`"sig":"5151deadbeef5151","head":"<b>4a\u202e</b>","covers":{"seq":30}}`)}
-	c, err := checkpoint(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Signer != "alice" || c.KeyID[:8] != "55bc905f" || c.Device != "YubiKey 5 #12345678" || c.Seq != 31 || !c.Time.Equal(at) {
-		t.Errorf("checkpoint: %+v", c)
-	}
-	if !slices.Equal(c.Details, []string{`covers: {"seq":30}`, `head: <b>4a\u202e</b>`}) {
-		t.Errorf("details: %q", c.Details)
-	}
 	s, err := Build(goldenTranscript(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Checkpoints, s.NoCheckpoint = []Checkpoint{c}, ""
+	if len(s.Checkpoints) != 0 || s.NoCheckpoint == "" {
+		t.Fatalf("the golden transcript has checkpoints: %+v", s.Checkpoints)
+	}
+	s.NoCheckpoint = ""
+	at := time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)
+	head := strings.Repeat("ab", 32)
+	for i, signer := range []string{"alice", "dave"} {
+		dev := `"device"`
+		if signer == "dave" {
+			dev = `"device_claimed_by_signer"`
+		}
+		ev := transcripts.Event{Seq: int64(31 + i), Time: at, Type: "checkpoint.signed", Data: []byte(`{"seq":30,"head":"` + head + `",` +
+			`"signer":"` + signer + `","keyid":"55bc905febb6f9a547094f71ff83e481fa04419b8401ba29d196105d347eba66","via":"device",` +
+			dev + `:{"backend":"piv","uri":"piv:serial=1","model":"YubiKey 5","manufacturer":"Yubico","serial":"12345678","firmware":"5.7.1"},` +
+			`"sig":"5151deadbeef5151","note":"<b>4a\u202e</b>","more":{"n":1}}`)}
+		if _, err := s.event(ev, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := s.Checkpoints[0]
+	if c.Signer != "alice" || c.KeyID[:8] != "55bc905f" || c.Via != "device" || c.Device != "YubiKey 5 #12345678" || c.Seq != 31 || !c.Time.Equal(at) ||
+		c.Covers == nil || c.Covers.Seq != 30 || c.Covers.Head.Hex != head || len(c.Covers.Head.Words) != 32 {
+		t.Errorf("checkpoint: %+v", c)
+	}
+	if !slices.Equal(c.Details, []string{`more: {"n":1}`, `note: <b>4a\u202e</b>`}) {
+		t.Errorf("details: %q", c.Details)
+	}
+	if s.Checkpoints[1].Device != "YubiKey 5 #12345678 (claimed by the signer)" || len(s.Covered) != 1 {
+		t.Errorf("the second checkpoint: %+v; heads covered: %+v", s.Checkpoints[1], s.Covered)
+	}
 	page, err := s.HTML()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`<td>31</td><td class="when">2027-01-02 03:04:05.000 UTC</td><td>checkpoint.signed</td><td>alice</td>`, "YubiKey 5 #12345678", `head: &lt;b&gt;4a\u202e&lt;/b&gt;`} {
+	for _, want := range []string{`<td>31<br><small>checkpoint.signed</small></td><td class="when">2027-01-02 03:04:05.000 UTC</td><td>alice</td>`,
+		"The head of event 30, which they sign", head, "YubiKey 5 #12345678", `note: &lt;b&gt;4a\u202e&lt;/b&gt;`} {
 		if !bytes.Contains(page, []byte(want)) {
 			t.Errorf("the report does not show %q", want)
 		}
