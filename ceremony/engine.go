@@ -193,7 +193,7 @@ func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	opened := openedData{Plan: b.artifact(planJSON), Tool: opts.Tool, Host: host, Clock: now,
+	opened := openedData{Plan: b.artifact(planJSON), Tool: opts.Tool, Host: host, Clock: now, Rules: RulesVersion,
 		ReferenceTimeAllowed: opts.AllowReferenceTime && farFrom(plan.ReferenceTime, now)}
 	opened.Workspace, opened.PublishDir, err = workspaceRelative(ws, publishDir)
 	if err != nil {

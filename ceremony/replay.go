@@ -21,6 +21,11 @@ type ReplayReport struct {
 	Signatures int          `json:"signatures"`
 	Published  bool         `json:"published"`
 	Files      []ReplayFile `json:"files"`
+	// Rules is the rule set the ceremony was judged by; Recorded says its
+	// reviews and policy verdicts were taken as recorded, not recomputed,
+	// because it is not this tool's (RulesVersion).
+	Rules    int  `json:"rules"`
+	Recorded bool `json:"review_and_checks_as_recorded,omitempty"`
 }
 
 // ReplayFile is one published file: its digest as the fold produces it,
@@ -34,14 +39,15 @@ type ReplayFile struct {
 
 // Replay folds a transcript with the same code that ran the ceremony,
 // which re-derives every staged role from the recorded plan and trusted
-// state, re-verifies every signature and reruns every policy check; it
-// checks that each signature is recorded under the name of the
-// participant whose key made it; then
-// it checks that the files the fold produces are byte for byte those the
-// transcript says were published, and, when against is not empty, those
-// in that folder, each read within the length the fold gives it, and
-// only if it is a regular file. No hardware is needed. Replay only reads:
-// it never repairs a torn tail, and its error then says to resume.
+// state, re-verifies every signature and reruns every policy check (under
+// the rule set the ceremony was judged by: RulesVersion); it checks that
+// each signature is recorded under the name of the participant whose key
+// made it; then it checks that the files the fold produces are byte for
+// byte those the transcript says were published, and, when against is
+// not empty, those in that folder, each read within the length the fold
+// gives it, and only if it is a regular file. No hardware is needed.
+// Replay only reads: it never repairs a torn tail, and its error then
+// says to resume.
 func Replay(tpath, against string) (*ReplayReport, error) {
 	st, err := Fold(tpath)
 	if err != nil {
@@ -50,7 +56,8 @@ func Replay(tpath, against string) (*ReplayReport, error) {
 	if st.Plan == nil {
 		return nil, fmt.Errorf("%w: the transcript records no ceremony", ErrReplay)
 	}
-	rep := &ReplayReport{Ceremony: st.Plan.Ceremony, Roles: len(st.Roles), Published: st.Published}
+	rep := &ReplayReport{Ceremony: st.Plan.Ceremony, Roles: len(st.Roles), Published: st.Published,
+		Rules: st.Rules, Recorded: st.Rules != RulesVersion}
 	for _, r := range st.Roles {
 		rep.Signatures += len(r.Signatures)
 		// The fold verified each signature under its keyid; the name the

@@ -34,6 +34,9 @@ type State struct {
 	// reference time was let be more than a day away from it.
 	StartClock           time.Time
 	ReferenceTimeAllowed bool
+	// Rules is the rule set the ceremony was judged by (RulesVersion, or
+	// an earlier one whose reviews and verdicts are taken as recorded).
+	Rules int
 
 	publishing *publishData // the files publishing writes, once it started
 	expected   []*Staged    // what stagePlan computes from Plan and Repo

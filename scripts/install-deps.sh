@@ -29,6 +29,12 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   missing+=(nodejs npm)
 fi
 
+# The audit report's test (ceremony/report) prints the report to PDF with
+# headless Chromium and reads the PDF back with poppler's pdfinfo,
+# pdftotext and pdftoppm.
+command -v chromium >/dev/null || missing+=(chromium)
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
+
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}" >&2
   sudo=""

@@ -120,6 +120,8 @@ var commands = []*command{
 		usage: "FILE [--head DIGEST] [--json]", help: transcriptVerifyHelp}, transcriptVerifyFlags, runTranscriptVerify),
 	define(command{name: "transcript replay", summary: "re-run a ceremony from its transcript and compare what it published",
 		usage: "FILE [--head DIGEST] [--against METADATA_DIR] [--json]", help: transcriptReplayHelp}, transcriptReplayFlags, runTranscriptReplay),
+	define(command{name: "transcript report", summary: "write a ceremony's printable audit report (HTML) from its transcript",
+		usage: "FILE --out DIR [--json]", help: transcriptReportHelp}, transcriptReportFlags, runTranscriptReport),
 
 	// Everyone.
 	define(command{name: "demo", summary: "bootstrap a repository and run a quarterly ceremony on throwaway SoftHSM tokens",

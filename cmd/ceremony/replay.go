@@ -59,6 +59,9 @@ func runTranscriptReplay(ctx context.Context, e *env, o *transcriptReplayOptions
 		}
 	} else if rep != nil {
 		fmt.Fprintf(e.stdout, "ceremony %s: %d roles, %d signatures verified, published: %v\n", safe(rep.Ceremony), rep.Roles, rep.Signatures, rep.Published)
+		if rep.Recorded {
+			fmt.Fprintf(e.stdout, "  judged by rules %d, which this tool does not have: its reviews and policy verdicts are as recorded, not recomputed\n", rep.Rules)
+		}
 		for _, f := range rep.Files {
 			status := "ok"
 			if !f.Matches {

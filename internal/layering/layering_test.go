@@ -30,7 +30,7 @@ var forbidden = []struct {
 }
 
 // testOnly are the harnesses no product package may import.
-var testOnly = []string{"internal/vpiv", "internal/pcsctest", "internal/softhsmtest", "internal/scripttest", "internal/layering", "internal/benchrepo/...", "softhsm-tests"}
+var testOnly = []string{"internal/vpiv", "internal/transcripttest", "internal/pcsctest", "internal/softhsmtest", "internal/scripttest", "internal/layering", "internal/benchrepo/...", "softhsm-tests"}
 
 type pkg struct {
 	ImportPath string
