@@ -283,7 +283,7 @@ func (z summarizer) targets(name string, prev, next *roles.Targets) *Summary {
 		ph = &prev.Header
 	}
 	s := newSummary(name, ph, &next.Header)
-	projects := name == RoleClaimed || strings.HasPrefix(name, binPrefix+"-")
+	projects := name == RoleClaimed || isBinName(name)
 	var after []*roles.DelegatedRole
 	if next.Delegations != nil {
 		after = next.Delegations.Roles

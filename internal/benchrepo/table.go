@@ -311,11 +311,11 @@ func Table(w io.Writer, runs []Run, repos map[int]*Manifest) {
 		fmt.Fprintf(w, "\nFailures:\n\n%s\n", strings.Join(failed, "\n"))
 	}
 
-	fmt.Fprint(w, "\n| projects | metadata files | bytes | largest file | claimed bins | generated in |\n|---:|---:|---:|---|---:|---:|\n")
+	fmt.Fprint(w, "\n| projects | metadata files | bytes | largest file | claimed | claimed bins | largest bin | snapshot | generated in |\n|---:|---:|---:|---|---:|---:|---:|---:|---:|\n")
 	for _, n := range sizes {
 		if m := repos[n]; m != nil {
-			fmt.Fprintf(w, "| %s | %s | %s | %s (%s) | %d | %s s |\n", thousands(n), thousands(m.Files), megabytes(m.Bytes),
-				m.LargestFile, megabytes(m.LargestBytes), 1<<m.ClaimedBinBits, seconds(m.Seconds))
+			fmt.Fprintf(w, "| %s | %s | %s | %s (%s) | %s | %d | %s | %s | %s s |\n", thousands(n), thousands(m.Files), megabytes(m.Bytes),
+				m.LargestFile, megabytes(m.LargestBytes), megabytes(m.ClaimedBytes), m.ClaimedBins, megabytes(m.LargestBinBytes), megabytes(m.SnapshotBytes), seconds(m.Seconds))
 		}
 	}
 
