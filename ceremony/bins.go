@@ -253,3 +253,31 @@ func stagedBins(newBins map[string]*roles.Delegations, repo *Repo, rotated bool,
 func binError(format string, args ...any) error {
 	return fmt.Errorf("%w: claimed.bin_bits: %s", ErrPlan, fmt.Sprintf(format, args...))
 }
+
+// snapshotChecks is policy check size.client-limit on the snapshot the
+// online key signs at publish, measured from the trusted one and the
+// entries this ceremony adds: snapshot lists every targets-type file, so
+// at PyPI's scale it outgrows the stock clients' default limit whatever
+// claimed's layout, and the review must say so before anyone signs.
+func (s *staging) snapshotChecks(pol roles.Policy) roles.Findings {
+	if s.repo == nil {
+		return nil
+	}
+	snap := s.repo.Snapshot
+	size := len(s.repo.Files[fmt.Sprintf("%d.snapshot.json", snap.Signed.Version)])
+	if size == 0 {
+		size = len(s.repo.Files["snapshot.json"])
+	}
+	added := slices.Collect(maps.Keys(s.bins))
+	if c := s.plan.Claimed; c != nil {
+		for _, p := range c.Projects {
+			added = append(added, p.Name)
+		}
+	}
+	for _, name := range added {
+		if snap.Signed.Meta[name+".json"] == nil {
+			size += len(`,"`) + len(name) + len(`.json":{"version":1}`)
+		}
+	}
+	return roles.CheckFileSize(RoleSnapshot, roles.TypeSnapshot, size, pol)
+}

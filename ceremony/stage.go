@@ -443,7 +443,8 @@ func (s *staging) finish() error {
 		if err != nil {
 			return err
 		}
-		add(RoleRoot, s.root.Signed.Version, pub, s.rootSummary(prev, s.root.Signed), roles.CheckRoot(prev, s.root.Signed, pol))
+		checks := append(roles.CheckRoot(prev, s.root.Signed, pol), roles.CheckFileSize(RoleRoot, roles.TypeRoot, len(pub), pol)...)
+		add(RoleRoot, s.root.Signed.Version, pub, s.rootSummary(prev, s.root.Signed), checks)
 	}
 	targetsLike := []struct {
 		name string
@@ -466,10 +467,12 @@ func (s *staging) finish() error {
 			return err
 		}
 		summary := s.targetsSummary(t.name, prev, t.m.Signed)
+		checks := roles.CheckTargets(t.name, prev, t.m.Signed, len(pub), pol)
 		if t.name == RoleClaimed {
 			summary = append(summary, s.evidence...)
+			checks = append(checks, s.snapshotChecks(pol)...)
 		}
-		add(t.name, t.m.Signed.Version, pub, summary, roles.CheckTargets(t.name, prev, t.m.Signed, len(pub), pol))
+		add(t.name, t.m.Signed.Version, pub, summary, checks)
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.bins)) {
 		m := s.bins[name]
