@@ -471,7 +471,9 @@ func (g *gen) projects(m *Manifest) ([]project, error) {
 	return ps, nil
 }
 
-func (g *gen) project(i int, name string) (project, error) {
+// delegationOf is the i-th project's delegation in claimed, and its
+// maintainers: one key, two for every tenth project.
+func delegationOf(i int, name string) (project, []maintainer) {
 	mk := []maintainer{maintainerKey(name)}
 	if i%10 == 9 {
 		mk = append(mk, maintainerKey(name+" second"))
@@ -481,6 +483,11 @@ func (g *gen) project(i int, name string) (project, error) {
 		p.keys = append(p.keys, k.key)
 		p.role.KeyIDs = append(p.role.KeyIDs, k.key.ID())
 	}
+	return p, mk
+}
+
+func (g *gen) project(i int, name string) (project, error) {
+	p, mk := delegationOf(i, name)
 	t := roles.NewTargets(g.days(projectDays))
 	files := []string{fmt.Sprintf("%s-%d.%d.%d.tar.gz", name, i%7, i%13, i%5)}
 	if i%2 == 1 {
