@@ -18,8 +18,8 @@ import (
 //
 // The layout to use is name-prefix bins (`claimed: {bins: prefix}`,
 // package prefixbins): claimed delegates to each bin with one pattern
-// ("ab*/*"), so claimed's size grows with the number of bins, not of
-// projects. The layout before it, 2^N hashed bins (`bin_bits: N`), is
+// ("ab*/*") or a few, so claimed's size grows with the number of bins,
+// not of projects. The layout before it, 2^N hashed bins (`bin_bits: N`), is
 // still read, kept and written for the repositories that use it: claimed
 // delegates to claimed-bin-XX (XX: the first N bits of SHA-256 of the
 // project's name) listing the path pattern of every project in it, so
@@ -68,15 +68,7 @@ func binBits(claimed *roles.Targets) int64 {
 // partitionOf is the name-prefix bins claimed delegates to. It refuses
 // bins whose patterns do not say what their names say, or that overlap.
 func partitionOf(claimed *roles.Targets) (*prefixbins.Partition, error) {
-	var bins []prefixbins.Bin
-	for _, r := range claimed.Delegations.Roles {
-		b, err := prefixbins.FromRole(r)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrUntrusted, err)
-		}
-		bins = append(bins, b)
-	}
-	p, err := prefixbins.NewPartition(bins)
+	p, err := prefixbins.NewPartition(claimed.Delegations.Roles)
 	if err != nil {
 		return nil, fmt.Errorf("%w: claimed's name-prefix bins: %w", ErrUntrusted, err)
 	}
@@ -93,8 +85,7 @@ func binFor(claimed *roles.Targets, project string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b, _ := p.BinFor(project)
-	return b.Role(), nil
+	return p.BinFor(project), nil
 }
 
 // projects is every project delegation claimed holds, directly or in its

@@ -3,22 +3,26 @@
 // whatever the number of projects (docs/PLANS.md, "Claimed in name-prefix
 // bins").
 //
-// claimed delegates to each bin with one path pattern: "ab*/*" for the
-// projects whose names start with ab, or "ab/*" for the one project named
-// ab when the prefix ab is split further (a project named exactly like a
-// split prefix is matched by none of "ab-*/*", "aba*/*", …). A prefix that
-// holds too many bytes of delegations is split by the character after
-// it, and deeper where needed, so the bins partition the names: at most
-// one bin's pattern matches any project's paths. Patterns use only "*",
+// Claimed delegates to each bin with a few path patterns, each a slot of
+// the partition: "ab*/*" for the projects whose names start with ab, or
+// "ab/*" for the one project named ab when the prefix ab is split further
+// (a project named exactly like a split prefix is matched by none of
+// "ab-*/*", "aba*/*", …). A prefix that holds too many bytes of
+// delegations is split by the character after it, and deeper where
+// needed, so the slots partition the names: at most one pattern matches
+// any project's paths. Splitting makes many small slots (up to one per
+// character), so consecutive slots are packed into bins of up to Fill
+// bytes; a bin is named after its first slot. Patterns use only "*",
 // which fnmatch, go-tuf's path.Match and tuf-js's minimatch agree on for
 // the names a plan accepts (lower-case letters, digits, ".", "_", "-",
 // never leading "."); character classes, on which they differ, are never
 // used.
 //
 // A layout changes as little as it can from one ceremony to the next: the
-// bins a claimed already has stay, a project lands in the bin that matches
-// it, a new bin is made only for a name no bin matches, and a bin is split
-// only when it outgrows Max. A bin left empty is no longer delegated.
+// bins a claimed already has stay with their patterns, a project lands in
+// the bin whose pattern matches it, a new bin is made only for a name no
+// pattern matches, and a bin is laid out again only when it outgrows Max.
+// A bin left empty is no longer delegated.
 //
 // The ceremony (ceremony/bins.go) and the benchmark's repositories
 // (internal/benchrepo) both lay claimed out with Layout, so the benchmark
@@ -34,44 +38,103 @@ import (
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
-// Role names of the bins: RolePrefix+P holds the projects whose names
-// start with P; RoleExact+P only the project named P.
+// Role names of the bins: RolePrefix+P for a bin whose first slot holds
+// the projects whose names start with P; RoleExact+P for one whose first
+// slot is the project named P.
 const (
 	RolePrefix = "claimed-prefix-"
 	RoleExact  = "claimed-exact-"
 )
 
-// Sizes, in bytes of the bin's delegations: a bin is split once it holds
+// Sizes, in bytes of delegations: a bin is laid out again once it holds
 // more than Max (so every bin file stays well under the 5,000,000 bytes
-// stock clients accept: the signatures add under a kilobyte each), and a
-// prefix being split is split until each part holds at most Fill, so that
-// a bin has room to grow for many ceremonies before it is split again.
+// stock clients accept: the signatures add under a kilobyte each), and
+// then a slot is split until each part holds at most Fill and slots are
+// packed into bins of at most Fill, so that a bin has room to grow for
+// many ceremonies before it is laid out again.
 const (
 	Max  = 4_000_000
 	Fill = 1_000_000
 )
 
-// Bin is one bin of the partition.
-type Bin struct {
+// Slot is one pattern of the partition.
+type Slot struct {
 	Prefix string
-	// Exact bins hold only the project named Prefix.
+	// Exact slots hold only the project named Prefix.
 	Exact bool
 }
 
-// Role is the bin's role name.
-func (b Bin) Role() string {
-	if b.Exact {
-		return RoleExact + b.Prefix
+// Pattern is the slot's path pattern.
+func (s Slot) Pattern() string {
+	if s.Exact {
+		return s.Prefix + "/*"
 	}
-	return RolePrefix + b.Prefix
+	return s.Prefix + "*/*"
 }
 
-// Pattern is the one path pattern claimed delegates to the bin with.
-func (b Bin) Pattern() string {
-	if b.Exact {
-		return b.Prefix + "/*"
+// role is the name of a bin whose first slot is s.
+func (s Slot) role() string {
+	if s.Exact {
+		return RoleExact + s.Prefix
 	}
-	return b.Prefix + "*/*"
+	return RolePrefix + s.Prefix
+}
+
+func compareSlots(a, b Slot) int {
+	if c := strings.Compare(a.Prefix, b.Prefix); c != 0 {
+		return c
+	}
+	switch {
+	case a.Exact == b.Exact:
+		return 0
+	case a.Exact:
+		return -1
+	}
+	return 1
+}
+
+// slotOf parses a pattern Pattern wrote.
+func slotOf(pattern string) (Slot, bool) {
+	if p, ok := strings.CutSuffix(pattern, "*/*"); ok && validPrefix(p) {
+		return Slot{Prefix: p}, true
+	}
+	if p, ok := strings.CutSuffix(pattern, "/*"); ok && validPrefix(p) {
+		return Slot{Prefix: p, Exact: true}, true
+	}
+	return Slot{}, false
+}
+
+// validPrefix: the start of a project name (lower-case letters, digits,
+// ".", "_", "-"; not starting with "."), so that no glob character or
+// "/" hides in a pattern.
+func validPrefix(p string) bool {
+	if p == "" || p[0] == '.' {
+		return false
+	}
+	for _, c := range []byte(p) {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Bin is one bin: its slots, in order, and the projects it holds.
+type Bin struct {
+	Slots []Slot
+	Names []string // sorted
+}
+
+// Role is the bin's role name, after its first slot.
+func (b *Bin) Role() string { return b.Slots[0].role() }
+
+// Paths are the bin's path patterns, one a slot.
+func (b *Bin) Paths() []string {
+	out := make([]string, len(b.Slots))
+	for i, s := range b.Slots {
+		out[i] = s.Pattern()
+	}
+	return out
 }
 
 // IsRole reports whether name is a bin's role name.
@@ -79,111 +142,154 @@ func IsRole(name string) bool {
 	return strings.HasPrefix(name, RolePrefix) || strings.HasPrefix(name, RoleExact)
 }
 
-// FromRole returns the bin a delegated role of claimed stands for. The
-// role must say what its name says: one pattern, Pattern(), and a prefix
-// that is not empty.
-func FromRole(r *roles.DelegatedRole) (Bin, error) {
-	var b Bin
-	switch {
-	case strings.HasPrefix(r.Name, RoleExact):
-		b = Bin{Prefix: strings.TrimPrefix(r.Name, RoleExact), Exact: true}
-	case strings.HasPrefix(r.Name, RolePrefix):
-		b = Bin{Prefix: strings.TrimPrefix(r.Name, RolePrefix)}
-	default:
-		return b, fmt.Errorf("%s is not a name-prefix bin (%s… or %s…)", r.Name, RolePrefix, RoleExact)
-	}
-	if b.Prefix == "" || len(r.Paths) != 1 || r.Paths[0] != b.Pattern() || len(r.PathHashPrefixes) > 0 {
-		return b, fmt.Errorf("claimed delegates to bin %s with paths %q; a bin of that name has the one pattern %q", r.Name, r.Paths, b.Pattern())
-	}
-	return b, nil
-}
-
-// Partition is a set of bins that partition the names: no prefix bin's
-// prefix starts another bin's prefix, and an exact bin's prefix is split
-// (no prefix bin holds it).
+// Partition is the bins a claimed delegates to, checked to partition the
+// names: no slot's prefix starts another slot's prefix (but for an exact
+// slot, whose prefix is split), no slot stands twice.
 type Partition struct {
-	bins map[Bin]bool
+	bins  [][]Slot
+	binOf map[Slot]int // index into bins
 	// split holds every prefix that is split: the proper prefixes of
-	// every bin's prefix, and an exact bin's own prefix.
+	// every slot's prefix, and an exact slot's own prefix.
 	split map[string]bool
 }
 
-// NewPartition checks that bins partition the names and returns them as a
-// Partition.
-func NewPartition(bins []Bin) (*Partition, error) {
-	p := &Partition{bins: map[Bin]bool{}, split: map[string]bool{"": true}}
-	for _, b := range bins {
-		p.add(b)
+// NewPartition checks that the delegated roles are bins whose names and
+// patterns agree (as Delegations writes them) and partition the names,
+// and returns them as a Partition.
+func NewPartition(delegated []*roles.DelegatedRole) (*Partition, error) {
+	p := &Partition{binOf: map[Slot]int{}, split: map[string]bool{"": true}}
+	for _, r := range delegated {
+		var slots []Slot
+		for _, pat := range r.Paths {
+			s, ok := slotOf(pat)
+			if !ok {
+				return nil, fmt.Errorf("claimed delegates to bin %s with pattern %q; a bin's patterns are NAME*/* or NAME/*, NAME the start of a project name", r.Name, pat)
+			}
+			if _, dup := p.binOf[s]; dup {
+				return nil, fmt.Errorf("claimed delegates pattern %q to two bins", pat)
+			}
+			p.binOf[s] = len(p.bins)
+			slots = append(slots, s)
+		}
+		if len(slots) == 0 || len(r.PathHashPrefixes) > 0 || slots[0].role() != r.Name {
+			return nil, fmt.Errorf("claimed delegates to bin %s with paths %q; a bin is named after its first pattern (%s… or %s…)", r.Name, r.Paths, RolePrefix, RoleExact)
+		}
+		p.bins = append(p.bins, slots)
+		for _, s := range slots {
+			for i := range len(s.Prefix) {
+				p.split[s.Prefix[:i]] = true
+			}
+			if s.Exact {
+				p.split[s.Prefix] = true
+			}
+		}
 	}
-	for b := range p.bins {
-		if !b.Exact && p.split[b.Prefix] {
-			return nil, fmt.Errorf("bin %s overlaps other bins: some project names start with %q and also with a longer prefix that has a bin of its own", b.Role(), b.Prefix)
+	for s := range p.binOf {
+		if !s.Exact && p.split[s.Prefix] {
+			return nil, fmt.Errorf("claimed's bins overlap: pattern %q matches projects that a longer pattern also matches", s.Pattern())
 		}
 	}
 	return p, nil
 }
 
-func (p *Partition) add(b Bin) {
-	p.bins[b] = true
-	for i := range len(b.Prefix) {
-		p.split[b.Prefix[:i]] = true
-	}
-	if b.Exact {
-		p.split[b.Prefix] = true
-	}
-}
-
-// BinFor returns the bin that holds name: the bin whose pattern matches
-// name's paths, or, where none does, the bin that would be made for it.
-func (p *Partition) BinFor(name string) (b Bin, exists bool) {
+// slotFor returns the slot that holds name, and whether the partition
+// has it; where it does not, the slot is the one to make for name.
+func (p *Partition) slotFor(name string) (Slot, bool) {
 	for i := 1; i <= len(name); i++ {
-		pre := name[:i]
-		if !p.split[pre] {
-			b = Bin{Prefix: pre}
-			return b, p.bins[b]
+		if pre := name[:i]; !p.split[pre] {
+			s := Slot{Prefix: pre}
+			_, ok := p.binOf[s]
+			return s, ok
 		}
 	}
-	b = Bin{Prefix: name, Exact: true}
-	return b, p.bins[b]
+	s := Slot{Prefix: name, Exact: true}
+	_, ok := p.binOf[s]
+	return s, ok
 }
 
-// Layout assigns the names to bins: the bins of prev where they match, new
-// bins where none does, and then splits every bin whose names weigh more
-// than Max into bins of at most Fill (a bin of one name is never split). A
-// nil prev lays the names out afresh, splitting every prefix heavier than
-// Fill. weight is a project's share of a bin's bytes. The result maps
-// every bin that holds a name to its names, sorted.
-func Layout(names []string, weight func(string) int, prev *Partition) map[Bin][]string {
-	out := map[Bin][]string{}
-	if prev == nil {
-		splitInto(out, "", slices.Sorted(slices.Values(names)), weight)
-		return out
+// BinFor returns the role name of the bin that holds name: the bin one of
+// whose patterns matches name's paths, or, where none does, the bin that
+// would be made for it.
+func (p *Partition) BinFor(name string) string {
+	s, ok := p.slotFor(name)
+	if ok {
+		return p.bins[p.binOf[s]][0].role()
 	}
-	members := map[Bin][]string{}
+	return s.role()
+}
+
+// Layout assigns the names to bins: the bins of prev with their slots
+// where a slot matches, a new bin of one slot where none does; then lays
+// every bin whose names weigh more than Max out again, splitting its
+// slots into slots of at most Fill (a slot of one name is never split)
+// and packing them into bins of at most Fill. A nil prev lays the names
+// out afresh, splitting every prefix heavier than Fill. weight is a
+// project's share of a bin's bytes. Bins that hold no name are left out;
+// the rest come in the order claimed lists them.
+func Layout(names []string, weight func(string) int, prev *Partition) []*Bin {
+	// Each name's weight is summed once per level of splitting: compute it
+	// once.
+	ws := make(map[string]int, len(names))
 	for _, n := range names {
-		b, _ := prev.BinFor(n)
-		members[b] = append(members[b], n)
+		ws[n] = weight(n)
 	}
-	for b, list := range members {
-		slices.Sort(list)
-		if b.Exact || len(list) < 2 || total(list, weight) <= Max {
-			out[b] = list
-			continue
+	weight = func(n string) int { return ws[n] }
+	if prev == nil {
+		slots := map[Slot][]string{}
+		splitInto(slots, "", slices.Sorted(slices.Values(names)), weight)
+		return pack(slots, weight)
+	}
+	bySlot := map[Slot][]string{}
+	for _, n := range names {
+		s, _ := prev.slotFor(n)
+		bySlot[s] = append(bySlot[s], n)
+	}
+	var out []*Bin
+	add := func(slots []Slot) {
+		b := &Bin{Slots: slots}
+		for _, s := range slots {
+			b.Names = append(b.Names, bySlot[s]...)
 		}
-		splitInto(out, b.Prefix, list, weight)
+		if len(b.Names) == 0 {
+			return
+		}
+		slices.Sort(b.Names)
+		if total(b.Names, weight) <= Max {
+			out = append(out, b)
+			return
+		}
+		again := map[Slot][]string{}
+		for _, s := range slots {
+			list := slices.Sorted(slices.Values(bySlot[s]))
+			if !s.Exact && len(list) > 1 && total(list, weight) > Fill {
+				splitInto(again, s.Prefix, list, weight)
+			} else if len(list) > 0 {
+				again[s] = list
+			}
+		}
+		out = append(out, pack(again, weight)...)
 	}
+	for _, slots := range prev.bins {
+		add(slots)
+	}
+	for _, s := range slices.SortedFunc(maps.Keys(bySlot), compareSlots) {
+		if _, ok := prev.binOf[s]; !ok {
+			add([]Slot{s})
+		}
+	}
+	slices.SortFunc(out, func(a, b *Bin) int { return compareSlots(a.Slots[0], b.Slots[0]) })
 	return out
 }
 
-// splitInto splits prefix: the name equal to prefix goes to an exact bin,
-// the others to a bin per next character, each split again while it holds
-// more than Fill and more than one name. names are sorted and all start
-// with prefix.
-func splitInto(out map[Bin][]string, prefix string, names []string, weight func(string) int) {
+// splitInto splits prefix: the name equal to prefix goes to an exact
+// slot, the others to a slot per next character, each split again while
+// it holds more than Fill and more than one name. names are sorted and
+// all start with prefix.
+func splitInto(out map[Slot][]string, prefix string, names []string, weight func(string) int) {
 	for len(names) > 0 {
 		n := names[0]
 		if n == prefix {
-			out[Bin{Prefix: n, Exact: true}] = []string{n}
+			out[Slot{Prefix: n, Exact: true}] = []string{n}
 			names = names[1:]
 			continue
 		}
@@ -197,9 +303,30 @@ func splitInto(out map[Bin][]string, prefix string, names []string, weight func(
 		if len(group) > 1 && total(group, weight) > Fill {
 			splitInto(out, child, group, weight)
 		} else {
-			out[Bin{Prefix: child}] = group
+			out[Slot{Prefix: child}] = group
 		}
 	}
+}
+
+// pack puts consecutive slots, in order, into bins of at most Fill.
+func pack(slots map[Slot][]string, weight func(string) int) []*Bin {
+	var out []*Bin
+	var cur *Bin
+	size := 0
+	for _, s := range slices.SortedFunc(maps.Keys(slots), compareSlots) {
+		w := total(slots[s], weight)
+		if cur == nil || size+w > Fill {
+			cur, size = &Bin{}, 0
+			out = append(out, cur)
+		}
+		cur.Slots = append(cur.Slots, s)
+		cur.Names = append(cur.Names, slots[s]...)
+		size += w
+	}
+	for _, b := range out {
+		slices.Sort(b.Names)
+	}
+	return out
 }
 
 func total(names []string, weight func(string) int) int {
@@ -208,23 +335,6 @@ func total(names []string, weight func(string) int) int {
 		t += weight(n)
 	}
 	return t
-}
-
-// Sorted returns the bins of a layout in the order claimed lists them:
-// by prefix, a prefix's exact bin before the bins under it.
-func Sorted(layout map[Bin][]string) []Bin {
-	return slices.SortedFunc(maps.Keys(layout), func(a, b Bin) int {
-		if c := strings.Compare(a.Prefix, b.Prefix); c != 0 {
-			return c
-		}
-		switch {
-		case a.Exact == b.Exact:
-			return 0
-		case a.Exact:
-			return -1
-		}
-		return 1
-	})
 }
 
 // Weight is a project's share of a bin's bytes: its delegation and the
@@ -242,27 +352,26 @@ func Weight(r *roles.DelegatedRole, keys map[string]*roles.Key) int {
 	return n
 }
 
-// Delegations builds claimed's delegations to the bins of layout, with
-// claimed's own keys and threshold, and each bin's delegations to its
-// projects, by bin role name. projects and keys hold every project's
-// delegation and every key they use. The bins are not terminating: a
-// project that is not in claimed is searched for in the roles targets
-// delegates after claimed (recently-claimed, unclaimed), while each
-// project's own delegation is.
-func Delegations(layout map[Bin][]string, projects map[string]*roles.DelegatedRole, keys map[string]*roles.Key, claimedKeys map[string]*roles.Key, keyids []string, threshold int64) (*roles.Delegations, map[string]*roles.Delegations) {
+// Delegations builds claimed's delegations to the bins, with claimed's
+// own keys and threshold, and each bin's delegations to its projects, by
+// bin role name. projects and keys hold every project's delegation and
+// every key they use. The bins are not terminating: a project that is not
+// in claimed is searched for in the roles targets delegates after claimed
+// (recently-claimed, unclaimed), while each project's own delegation is.
+func Delegations(bins []*Bin, projects map[string]*roles.DelegatedRole, keys map[string]*roles.Key, claimedKeys map[string]*roles.Key, keyids []string, threshold int64) (*roles.Delegations, map[string]*roles.Delegations) {
 	top := &roles.Delegations{Keys: maps.Clone(claimedKeys), Roles: []*roles.DelegatedRole{}}
-	bins := map[string]*roles.Delegations{}
-	for _, b := range Sorted(layout) {
-		top.Roles = append(top.Roles, &roles.DelegatedRole{Name: b.Role(), KeyIDs: slices.Clone(keyids), Threshold: threshold, Paths: []string{b.Pattern()}})
+	out := map[string]*roles.Delegations{}
+	for _, b := range bins {
+		top.Roles = append(top.Roles, &roles.DelegatedRole{Name: b.Role(), KeyIDs: slices.Clone(keyids), Threshold: threshold, Paths: b.Paths()})
 		dl := &roles.Delegations{Keys: map[string]*roles.Key{}, Roles: []*roles.DelegatedRole{}}
-		for _, n := range layout[b] {
+		for _, n := range b.Names {
 			r := projects[n]
 			dl.Roles = append(dl.Roles, r)
 			for _, id := range r.KeyIDs {
 				dl.Keys[id] = keys[id]
 			}
 		}
-		bins[b.Role()] = dl
+		out[b.Role()] = dl
 	}
-	return top, bins
+	return top, out
 }
