@@ -3,6 +3,7 @@ package ceremony
 import (
 	"crypto"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -221,6 +222,22 @@ func TestClaimedPrefixBinsMigration(t *testing.T) {
 	if got, want := staged(e), []string{"claimed", "claimed-prefix-d"}; !slices.Equal(got, want) {
 		t.Errorf("adding django staged %v, want %v", got, want)
 	}
+	// claimed's review judges the snapshot publish signs against the
+	// clients' limits.
+	var snapCheck *roles.Finding
+	for _, f := range e.State().Role(RoleClaimed).Checks {
+		if f.Role == RoleSnapshot && f.Check == roles.CheckFileSizeClientLimit {
+			snapCheck = &f
+		}
+	}
+	if snapCheck == nil || !snapCheck.Passed || !strings.Contains(snapCheck.Message, "snapshot is ") {
+		t.Errorf("claimed's checks on snapshot's size: %+v", snapCheck)
+	}
+	// Hashed bins are not made again.
+	_, err := Begin(filepath.Join(dir, "ws4"), writePlan(t, dir, "h.yaml", head("back")+start+"claimed: {projects_file: p3.json, bin_bits: 2}\n"+all), Options{Tool: Tool{Version: "test"}})
+	if !errors.Is(err, ErrPlan) || !strings.Contains(err.Error(), "name-prefix bins") {
+		t.Errorf("bin_bits on a claimed in prefix bins: %v", err)
+	}
 
 	repo, err := LoadRepo(meta, trusted)
 	if err != nil {
@@ -323,4 +340,23 @@ func tufJSResolves(t *testing.T, dir, rootPath string, paths []string) error {
 		}
 	}
 	return nil
+}
+
+// TestClaimedBinsPlanErrors: claimed.bins takes only prefix, and not
+// beside bin_bits.
+func TestClaimedBinsPlanErrors(t *testing.T) {
+	dir := t.TempDir()
+	ps := newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online", "maint")
+	writeProjects(t, filepath.Join(dir, "p.json"), ps, "numpy")
+	for _, c := range []struct{ claimed, want string }{
+		{"{projects_file: p.json, bins: hashed}", `claimed.bins: "hashed" is not a layout`},
+		{"{projects_file: p.json, bins: prefix, bin_bits: 2}", "claimed.bins: bins and bin_bits both say"},
+	} {
+		path := filepath.Join(dir, "bad.yaml")
+		os.WriteFile(path, []byte(bootstrapPlan+"claimed: "+c.claimed+"\n"+ps.participants("alice", "bob", "carol", "dave", "erin", "online")), 0o644)
+		_, err := LoadPlan(path)
+		if !errors.Is(err, ErrPlan) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("claimed: %s: %v, want %q", c.claimed, err, c.want)
+		}
+	}
 }
