@@ -37,9 +37,9 @@ func TestGenerateSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// targets, claimed and its bins (one per first letter here), 100
-	// projects, recently-claimed, unclaimed and its 16 bins.
-	if m.ClaimedBins < 2 || m.LargestBinBytes == 0 || m.ClaimedBytes == 0 {
+	// targets, claimed and its bin (100 projects fill one), 100 projects,
+	// recently-claimed, unclaimed and its 16 bins.
+	if m.ClaimedBins != 1 || m.LargestBinBytes == 0 || m.ClaimedBytes == 0 {
 		t.Errorf("manifest: %d claimed bins, largest %d bytes, claimed %d bytes", m.ClaimedBins, m.LargestBinBytes, m.ClaimedBytes)
 	}
 	if want := 1 + 1 + m.ClaimedBins + 100 + 1 + 1 + 16; n != want {
