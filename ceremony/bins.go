@@ -247,9 +247,10 @@ func binError(format string, args ...any) error {
 
 // snapshotChecks is policy check size.client-limit on the snapshot the
 // online key signs at publish, measured from the trusted one and the
-// entries this ceremony adds: snapshot lists every targets-type file, so
-// at PyPI's scale it outgrows the stock clients' default limit whatever
-// claimed's layout, and the review must say so before anyone signs.
+// entries this ceremony adds (none for a bootstrap, whose snapshot is
+// small): snapshot lists every targets-type file, so at PyPI's scale it
+// outgrows the stock clients' default limit whatever claimed's layout,
+// and the review must say so before anyone signs.
 func (s *staging) snapshotChecks(pol roles.Policy) roles.Findings {
 	if s.repo == nil {
 		return nil

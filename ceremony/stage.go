@@ -467,12 +467,10 @@ func (s *staging) finish() error {
 			return err
 		}
 		summary := s.targetsSummary(t.name, prev, t.m.Signed)
-		checks := roles.CheckTargets(t.name, prev, t.m.Signed, len(pub), pol)
 		if t.name == RoleClaimed {
 			summary = append(summary, s.evidence...)
-			checks = append(checks, s.snapshotChecks(pol)...)
 		}
-		add(t.name, t.m.Signed.Version, pub, summary, checks)
+		add(t.name, t.m.Signed.Version, pub, summary, roles.CheckTargets(t.name, prev, t.m.Signed, len(pub), pol))
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.bins)) {
 		m := s.bins[name]
@@ -496,6 +494,11 @@ func (s *staging) finish() error {
 			return err
 		}
 		add(RoleRevocations, s.rev.Signed.Version, pub, s.revocationsSummary(prev, s.rev.Signed), roles.CheckRevocations(prev, s.rev.Signed, pol))
+	}
+	if len(s.out) > 0 {
+		// Every ceremony's publish signs a new snapshot: the first role's
+		// review judges its size.
+		s.out[0].Checks = append(s.out[0].Checks, s.snapshotChecks(pol)...)
 	}
 	if len(s.out) == 0 {
 		return fmt.Errorf("%w: the plan changes nothing: name changes under root, targets, claimed or revocations", ErrPlan)
