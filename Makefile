@@ -13,7 +13,7 @@ FUZZTIME  ?= 30s
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 export CGO_ENABLED = 1
 
-.PHONY: all build deps test demo bench fuzz lint clean
+.PHONY: all build deps test demo bench bench-readme fuzz lint clean
 
 all: build
 
@@ -32,6 +32,10 @@ demo: deps build
 
 bench: deps
 	bash scripts/bench.sh
+
+# Pastes the last `make bench` commands table into README.md's speed section.
+bench-readme:
+	bash scripts/bench.sh readme
 
 fuzz:
 	bash scripts/fuzz.sh $(FUZZTIME)

@@ -3,7 +3,11 @@ package ceremony
 import (
 	"crypto"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +15,9 @@ import (
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/roles"
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+	"github.com/theupdateframework/go-tuf/v2/metadata/config"
+	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
 )
 
 func writeProjects(t *testing.T, path string, ps people, names ...string) {
@@ -143,5 +150,213 @@ online: {participant: online}
 	}
 	if got := projectsOf(repo.Claimed.Signed, repo.ClaimedBins); len(got.roles) != 4 {
 		t.Errorf("after adding flask: %d projects", len(got.roles))
+	}
+}
+
+// TestClaimedPrefixBinsMigration: a repository in hashed bins moves to
+// name-prefix bins in one ceremony (claimed and the new bin staged, the
+// old bins left as they are); a later ceremony that adds a project no
+// bin's pattern matches re-signs claimed and a new bin only; and two
+// clients we did
+// not write, go-tuf v2 and tuf-js, resolve every project's target through
+// targets → claimed → bin → project, while a path no project claims walks
+// on past claimed.
+func TestClaimedPrefixBinsMigration(t *testing.T) {
+	dir := t.TempDir()
+	ps := newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online", "maint")
+	all := ps.participants("alice", "bob", "carol", "dave", "erin", "online")
+	// Clients judge expiry by the wall clock: the ceremonies happen now.
+	ref := time.Now().UTC().Truncate(time.Hour)
+	head := func(id string) string {
+		return "ceremony: " + id + "\nreference_time: " + ref.Format(time.RFC3339) + "\nallow_network: true\n"
+	}
+	meta := filepath.Join(dir, "ws", "metadata")
+	ceremony := func(ws string, plan *Plan, signers []string, projects ...string) *Engine {
+		t.Helper()
+		e, err := Begin(filepath.Join(dir, ws), plan, Options{Tool: Tool{Version: "test"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range projects {
+			if err := e.Include(name, projectMetadata(t, ps["maint"], name, ref.AddDate(0, 1, 0))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		signAllAs(t, e, ps, signers...)
+		if _, err := e.Publish(ps["online"], nil); err != nil {
+			t.Fatal(err)
+		}
+		e.Release()
+		return e
+	}
+	// staged names the roles of claimed's the ceremony signed.
+	staged := func(e *Engine) []string {
+		var out []string
+		for _, r := range e.State().Roles {
+			if r.Role == RoleClaimed || isBinName(r.Role) {
+				out = append(out, r.Role)
+			}
+		}
+		return out
+	}
+
+	writeProjects(t, filepath.Join(dir, "p1.json"), ps, "sampleproject", "requests", "numpy")
+	boot := strings.Replace(bootstrapPlan, "reference_time: 2026-11-01T00:00:00Z\n", "reference_time: "+ref.Format(time.RFC3339)+"\n", 1)
+	ceremony("ws", writePlan(t, dir, "b.yaml", boot+"claimed: {projects_file: p1.json, bin_bits: 2}\n"+all),
+		[]string{"alice", "bob", "dave", "erin"}, "sampleproject", "requests", "numpy")
+	trusted := mustRead(t, filepath.Join(meta, "1.root.json"))
+	os.WriteFile(filepath.Join(dir, "trusted.json"), trusted, 0o644)
+	start := "start: {trusted_root: trusted.json, metadata: ws/metadata}\nonline: {participant: online}\n"
+
+	writeProjects(t, filepath.Join(dir, "p2.json"), ps, "flask")
+	e := ceremony("ws2", writePlan(t, dir, "m.yaml", head("to-prefix-bins")+start+"claimed: {projects_file: p2.json, bins: prefix}\n"+all),
+		[]string{"dave", "erin"}, "flask")
+	// Four small projects: one bin, with a pattern for each first letter.
+	if got, want := staged(e), []string{"claimed", "claimed-prefix-f"}; !slices.Equal(got, want) {
+		t.Errorf("the move to prefix bins staged %v, want %v", got, want)
+	}
+
+	writeProjects(t, filepath.Join(dir, "p3.json"), ps, "django")
+	e = ceremony("ws3", writePlan(t, dir, "d.yaml", head("add-django")+start+"claimed: {projects_file: p3.json}\n"+all),
+		[]string{"dave", "erin"}, "django")
+	if got, want := staged(e), []string{"claimed", "claimed-prefix-d"}; !slices.Equal(got, want) {
+		t.Errorf("adding django staged %v, want %v", got, want)
+	}
+	// The review of the first role (claimed here) judges the snapshot
+	// publish signs against the clients' limits.
+	var snapCheck *roles.Finding
+	for _, f := range e.State().Roles[0].Checks {
+		if f.Role == RoleSnapshot && f.Check == roles.CheckFileSizeClientLimit {
+			snapCheck = &f
+		}
+	}
+	if snapCheck == nil || !snapCheck.Passed || !strings.Contains(snapCheck.Message, "snapshot is ") {
+		t.Errorf("claimed's checks on snapshot's size: %+v", snapCheck)
+	}
+	// Hashed bins are not made again.
+	_, err := Begin(filepath.Join(dir, "ws4"), writePlan(t, dir, "h.yaml", head("back")+start+"claimed: {projects_file: p3.json, bin_bits: 2}\n"+all), Options{Tool: Tool{Version: "test"}})
+	if !errors.Is(err, ErrPlan) || !strings.Contains(err.Error(), "name-prefix bins") {
+		t.Errorf("bin_bits on a claimed in prefix bins: %v", err)
+	}
+
+	repo, err := LoadRepo(meta, trusted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if isHashBinned(repo.Claimed.Signed) || len(repo.ClaimedBins) != 2 {
+		t.Errorf("claimed's bins after the move: %v", slices.Sorted(maps.Keys(repo.ClaimedBins)))
+	}
+	var paths []string
+	for _, p := range []string{"sampleproject", "requests", "numpy", "flask", "django"} {
+		paths = append(paths, p+"/"+p+"-1.0.tar.gz")
+	}
+	if err := goTUFResolves(meta, trusted, paths, "nosuchproject/nosuchproject-1.0.tar.gz"); err != nil {
+		t.Errorf("go-tuf: %v", err)
+	}
+	if err := tufJSResolves(t, meta, filepath.Join(dir, "trusted.json"), paths); err != nil {
+		t.Errorf("tuf-js: %v", err)
+	}
+}
+
+// goTUFResolves refreshes the repository in dir with go-tuf's updater from
+// the pinned root and looks every path up; missing must not be found.
+func goTUFResolves(dir string, root []byte, paths []string, missing string) error {
+	cfg, err := config.New(gotufBase, root)
+	if err != nil {
+		return err
+	}
+	cfg.Fetcher = dirFetcher{dir}
+	cfg.DisableLocalCache = true
+	up, err := updater.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := up.Refresh(); err != nil {
+		return fmt.Errorf("refresh: %w", err)
+	}
+	for _, p := range paths {
+		if _, err := up.GetTargetInfo(p); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	if _, err := up.GetTargetInfo(missing); err == nil {
+		return fmt.Errorf("found %s, which no project lists", missing)
+	}
+	if up.GetTrustedMetadataSet().Targets[RoleRecentlyClaimed] == nil {
+		return fmt.Errorf("looking %s up did not walk on to recently-claimed", missing)
+	}
+	return nil
+}
+
+const gotufBase = "http://repository.invalid/metadata/"
+
+// dirFetcher serves go-tuf the files of a metadata folder, and a 404 for
+// any other, which is how the root walk ends.
+type dirFetcher struct{ dir string }
+
+func (f dirFetcher) DownloadFile(u string, maxLength int64, _ time.Duration) ([]byte, error) {
+	name, ok := strings.CutPrefix(u, gotufBase)
+	if !ok || strings.ContainsAny(name, "/\\") {
+		return nil, &metadata.ErrDownloadHTTP{StatusCode: 404, URL: u}
+	}
+	b, err := os.ReadFile(filepath.Join(f.dir, name))
+	if err != nil || int64(len(b)) > maxLength {
+		return nil, &metadata.ErrDownloadHTTP{StatusCode: 404, URL: u}
+	}
+	return b, nil
+}
+
+// tufJSResolves runs softhsm-tests' tuf-js client (tufjs/refresh.js, as
+// its tuf-clients command does) on the repository and checks it finds
+// every path.
+func tufJSResolves(t *testing.T, dir, rootPath string, paths []string) error {
+	list := filepath.Join(t.TempDir(), "targets.json")
+	b, _ := json.Marshal(paths)
+	if err := os.WriteFile(list, b, 0o644); err != nil {
+		return err
+	}
+	script, err := filepath.Abs(filepath.Join("..", "softhsm-tests", "tufjs", "refresh.js"))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("node", script, dir, rootPath, list)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var got struct {
+		Targets map[string]*struct {
+			Length int64 `json:"length"`
+		} `json:"targets"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		return fmt.Errorf("its output %q: %w", out, err)
+	}
+	for _, p := range paths {
+		if g := got.Targets[p]; g == nil || g.Length != 3 {
+			return fmt.Errorf("did not find %s (%s)", p, out)
+		}
+	}
+	return nil
+}
+
+// TestClaimedBinsPlanErrors: claimed.bins takes only prefix, and not
+// beside bin_bits.
+func TestClaimedBinsPlanErrors(t *testing.T) {
+	dir := t.TempDir()
+	ps := newPeople(t, dir, "alice", "bob", "carol", "dave", "erin", "online", "maint")
+	writeProjects(t, filepath.Join(dir, "p.json"), ps, "numpy")
+	for _, c := range []struct{ claimed, want string }{
+		{"{projects_file: p.json, bins: hashed}", `claimed.bins: "hashed" is not a layout`},
+		{"{projects_file: p.json, bins: prefix, bin_bits: 2}", "claimed.bins: bins and bin_bits both say"},
+	} {
+		path := filepath.Join(dir, "bad.yaml")
+		os.WriteFile(path, []byte(bootstrapPlan+"claimed: "+c.claimed+"\n"+ps.participants("alice", "bob", "carol", "dave", "erin", "online")), 0o644)
+		_, err := LoadPlan(path)
+		if !errors.Is(err, ErrPlan) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("claimed: %s: %v, want %q", c.claimed, err, c.want)
+		}
 	}
 }

@@ -115,8 +115,14 @@ type ClaimedChange struct {
 	ProjectsFile string `yaml:"projects_file,omitempty" json:"-"`
 	// RemoveProjects are projects to take out of claimed.
 	RemoveProjects []string `yaml:"remove_projects,omitempty" json:"remove_projects,omitempty"`
-	// BinBits splits claimed into 2^BinBits hashed bins by project name
-	// (bins.go), so that no file outgrows what stock clients accept.
+	// Bins "prefix" splits claimed into bins by project name prefix
+	// (bins.go), so that no file the offline keys sign outgrows what stock
+	// clients accept, however many projects claimed holds; it also moves a
+	// claimed in hashed bins to name-prefix bins.
+	Bins string `yaml:"bins,omitempty" json:"bins,omitempty"`
+	// BinBits splits claimed into 2^BinBits hashed bins by project name,
+	// the layout before name-prefix bins: claimed still grows with the
+	// projects, since it lists each project's pattern.
 	BinBits int64 `yaml:"bin_bits,omitempty" json:"bin_bits,omitempty"`
 
 	Projects []Project `yaml:"-" json:"projects,omitempty"` // from ProjectsFile
@@ -530,6 +536,12 @@ func (p *Plan) validate() error {
 	}
 	if p.Claimed != nil && (p.Claimed.BinBits < 0 || p.Claimed.BinBits > 12) {
 		return planErrorf("claimed.bin_bits", "%d is out of range: use 1 to 12 (2 to 4096 bins), or leave it out for one claimed file", p.Claimed.BinBits)
+	}
+	if c := p.Claimed; c != nil && c.Bins != "" && c.Bins != binLayoutPrefix {
+		return planErrorf("claimed.bins", "%q is not a layout: use prefix (bins by project name prefix), or leave it out", c.Bins)
+	}
+	if c := p.Claimed; c != nil && c.Bins != "" && c.BinBits != 0 {
+		return planErrorf("claimed.bins", "bins and bin_bits both say how to split claimed: keep bins: prefix and leave bin_bits out")
 	}
 	if p.Revocations != nil {
 		for i, e := range p.Revocations.Add {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 	"github.com/ceremony-tuf/ceremony/repoverify"
@@ -18,8 +17,8 @@ import (
 // metadata of each role it may change, and the files it was read from.
 type Repo struct {
 	*repoverify.Repository
-	// Claimed is claimed's metadata, and ClaimedBins its hashed bins, by
-	// name, when claimed is split (see bins.go); empty otherwise.
+	// Claimed is claimed's metadata, and ClaimedBins its bins, by name,
+	// when claimed is split (see bins.go); empty otherwise.
 	Claimed     *roles.Metadata[*roles.Targets]
 	ClaimedBins map[string]*roles.Metadata[*roles.Targets]
 	// PublishedProjects are the project metadata files maintainers
@@ -47,7 +46,7 @@ var trustedWalk = repoverify.Options{
 	Scope: roles.ScopeCeremony,
 	Follow: func(delegator, delegated string) bool {
 		return delegator == RoleTargets && delegated == RoleClaimed ||
-			delegator == RoleClaimed && strings.HasPrefix(delegated, binPrefix+"-")
+			delegator == RoleClaimed && isBinName(delegated)
 	},
 	Require: []string{RoleClaimed, RoleRevocations},
 }
@@ -110,7 +109,7 @@ func repoFrom(v *repoverify.Repository, err error) (*Repo, error) {
 	if isBinned(r.Claimed.Signed) {
 		for _, b := range r.Claimed.Signed.Delegations.Roles {
 			if r.ClaimedBins[b.Name] = v.Delegated[b.Name]; r.ClaimedBins[b.Name] == nil {
-				return nil, fmt.Errorf("%w: claimed is split into %s-* bins, yet also delegates to %s: delegate projects from the bins only", ErrUntrusted, binPrefix, b.Name)
+				return nil, fmt.Errorf("%w: claimed is split into bins, yet also delegates to %s: delegate projects from the bins only", ErrUntrusted, b.Name)
 			}
 		}
 	}

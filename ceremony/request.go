@@ -488,7 +488,7 @@ func delegatorsOf(role string) []string {
 		return nil
 	case role == RoleClaimed || role == RoleRevocations:
 		return []string{RoleTargets}
-	case strings.HasPrefix(role, binPrefix+"-"):
+	case isBinName(role):
 		return []string{RoleTargets, RoleClaimed}
 	}
 	return nil

@@ -264,29 +264,22 @@ func (s *staging) applyKeys(r *roles.Root, role string, c *KeysChange) error {
 }
 
 // applyProjects moves the plan's projects into claimed and takes out the
-// ones it removes, then lays claimed out again, directly or through its
-// hashed bins; it stages the bins whose content changes, and every bin when
-// claimed's keys change (their signatures must then be new).
+// ones it removes, then lays claimed out again (bins.go), directly or
+// through its bins; it stages the bins whose content changes.
 func (s *staging) applyProjects() error {
 	var ps projects
-	var oldBins map[string]*roles.Metadata[*roles.Targets]
-	var bits int64
+	var cur *roles.Targets
 	if s.repo != nil {
-		oldBins = s.repo.ClaimedBins
-		ps = projectsOf(s.repo.Claimed.Signed, oldBins)
-		if isBinned(s.repo.Claimed.Signed) {
-			bits = binBits(s.repo.Claimed.Signed)
-		}
+		cur = s.repo.Claimed.Signed
+		ps = projectsOf(cur, s.repo.ClaimedBins)
 	} else {
 		ps = projects{roles: map[string]*roles.DelegatedRole{}, keys: map[string]*roles.Key{}}
 	}
+	layout, err := layoutFor(cur, s.plan.Claimed)
+	if err != nil {
+		return err
+	}
 	if c := s.plan.Claimed; c != nil {
-		if c.BinBits != 0 && bits != 0 && c.BinBits != bits {
-			return binError("claimed is already split into %d bins; changing the number of bins is not supported: leave bin_bits out or give %d", 1<<bits, bits)
-		}
-		if c.BinBits != 0 {
-			bits = c.BinBits
-		}
 		for _, name := range c.RemoveProjects {
 			if ps.roles[name] == nil {
 				return planErrorf("claimed.remove_projects", "%q is not in claimed", name)
@@ -317,22 +310,8 @@ func (s *staging) applyProjects() error {
 	for _, id := range del.KeyIDs {
 		keys[id] = del.Keys[id]
 	}
-	newBins := layOut(s.cl.Signed, ps, bits, keys, del.KeyIDs, del.Threshold)
-	rotated := s.plan.claimedKeys() != nil
-	s.bins = map[string]*roles.Metadata[*roles.Targets]{}
-	for _, name := range slices.Sorted(maps.Keys(newBins)) {
-		dl := newBins[name]
-		old := oldBins[name]
-		if old != nil && !rotated && sameDelegations(old.Signed.Delegations, dl) {
-			continue
-		}
-		t := roles.NewTargets(s.cl.Signed.Expires)
-		if old != nil {
-			t.Version = old.Signed.Version + 1
-		}
-		t.Delegations = dl
-		s.bins[name] = roles.New(t)
-	}
+	newBins := layOut(s.cl.Signed, ps, layout, keys, del.KeyIDs, del.Threshold)
+	s.bins = stagedBins(newBins, s.repo, s.plan.claimedKeys() != nil, s.cl.Signed.Expires)
 	return nil
 }
 
@@ -464,7 +443,8 @@ func (s *staging) finish() error {
 		if err != nil {
 			return err
 		}
-		add(RoleRoot, s.root.Signed.Version, pub, s.rootSummary(prev, s.root.Signed), roles.CheckRoot(prev, s.root.Signed, pol))
+		checks := append(roles.CheckRoot(prev, s.root.Signed, pol), roles.CheckFileSize(RoleRoot, roles.TypeRoot, len(pub), pol)...)
+		add(RoleRoot, s.root.Signed.Version, pub, s.rootSummary(prev, s.root.Signed), checks)
 	}
 	targetsLike := []struct {
 		name string
@@ -514,6 +494,11 @@ func (s *staging) finish() error {
 			return err
 		}
 		add(RoleRevocations, s.rev.Signed.Version, pub, s.revocationsSummary(prev, s.rev.Signed), roles.CheckRevocations(prev, s.rev.Signed, pol))
+	}
+	if len(s.out) > 0 {
+		// Every ceremony's publish signs a new snapshot: the first role's
+		// review judges its size.
+		s.out[0].Checks = append(s.out[0].Checks, s.snapshotChecks(pol)...)
 	}
 	if len(s.out) == 0 {
 		return fmt.Errorf("%w: the plan changes nothing: name changes under root, targets, claimed or revocations", ErrPlan)

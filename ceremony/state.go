@@ -3,7 +3,6 @@ package ceremony
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/hsm"
@@ -284,7 +283,7 @@ func (s *State) required(role string) ([]roles.Delegation, error) {
 		d, err := tg.Delegations.Delegation(role)
 		return []roles.Delegation{d}, err
 	}
-	if strings.HasPrefix(role, binPrefix+"-") {
+	if isBinName(role) {
 		cl, err := s.currentClaimed()
 		if err != nil {
 			return nil, err
@@ -348,7 +347,7 @@ func (s *State) stagedTargets(role string) (*roles.Targets, error) {
 }
 
 // projectDelegation is the delegation to a project: in claimed, or in the
-// claimed bin its name hashes into, as staged or as trusted.
+// claimed bin that holds it, as staged or as trusted.
 func (s *State) projectDelegation(project string) (roles.Delegation, error) {
 	claimed, err := s.currentClaimed()
 	if err != nil {
@@ -357,7 +356,10 @@ func (s *State) projectDelegation(project string) (roles.Delegation, error) {
 	if !isBinned(claimed) {
 		return claimed.Delegations.Delegation(project)
 	}
-	bin := binner(binBits(claimed)).BinFor(project)
+	bin, err := binFor(claimed, project)
+	if err != nil {
+		return roles.Delegation{}, err
+	}
 	t, err := s.stagedTargets(bin)
 	if err != nil {
 		return roles.Delegation{}, err

@@ -283,7 +283,12 @@ func (z summarizer) targets(name string, prev, next *roles.Targets) *Summary {
 		ph = &prev.Header
 	}
 	s := newSummary(name, ph, &next.Header)
-	projects := name == RoleClaimed || strings.HasPrefix(name, binPrefix+"-")
+	projects := name == RoleClaimed || isBinName(name)
+	// What a claimed split into bins delegates to is bins, not projects.
+	noun := "projects"
+	if name == RoleClaimed && isBinned(next) {
+		noun = "bins"
+	}
 	var after []*roles.DelegatedRole
 	if next.Delegations != nil {
 		after = next.Delegations.Roles
@@ -293,7 +298,7 @@ func (z summarizer) targets(name string, prev, next *roles.Targets) *Summary {
 	}
 	switch {
 	case projects:
-		s.Holds = append(s.Holds, fmt.Sprintf("%d projects in %s", len(after), shownName(name)))
+		s.Holds = append(s.Holds, fmt.Sprintf("%d %s in %s", len(after), noun, shownName(name)))
 	case len(after) <= maxListed:
 		for _, r := range after {
 			s.Holds = append(s.Holds, fmt.Sprintf("delegates %s to %s", shownName(r.Name), z.threshold(r.Threshold, r.KeyIDs)))
@@ -350,13 +355,13 @@ func (z summarizer) targets(name string, prev, next *roles.Targets) *Summary {
 	if projects {
 		where := shownName(name)
 		if len(added) > 0 {
-			s.Changes = append(s.Changes, fmt.Sprintf("moves %d projects into %s: %s", len(added), where, listFew(added)))
+			s.Changes = append(s.Changes, fmt.Sprintf("moves %d %s into %s: %s", len(added), noun, where, listFew(added)))
 		}
 		if len(removed) > 0 {
-			s.Changes = append(s.Changes, fmt.Sprintf("takes %d projects out of %s: %s", len(removed), where, listFew(removed)))
+			s.Changes = append(s.Changes, fmt.Sprintf("takes %d %s out of %s: %s", len(removed), noun, where, listFew(removed)))
 		}
 		if len(rekeyed) > 0 {
-			s.Changes = append(s.Changes, fmt.Sprintf("changes the keys of %d projects: %s", len(rekeyed), listFew(rekeyed)))
+			s.Changes = append(s.Changes, fmt.Sprintf("changes the keys of %d %s: %s", len(rekeyed), noun, listFew(rekeyed)))
 		}
 	}
 	return s

@@ -164,6 +164,72 @@ func SeverityOf(check string, scope Scope) Severity {
 // file (UpdaterConfig.targets_max_length).
 const DefaultClientMaxFileSize = 5_000_000
 
+// clientDefault is a stock client's default limit on the size of one kind
+// of metadata file, and the setting that raises it.
+type clientDefault struct {
+	client, setting string
+	max             int
+}
+
+// clientDefaults are the limits stock clients apply by default, by kind of
+// file (TypeRoot, TypeTimestamp, TypeSnapshot, TypeTargets for every
+// targets-type file), as their sources set them: python-tuf 4's
+// ngclient/config.py UpdaterConfig, go-tuf v2.4's metadata/config
+// UpdaterConfig, tuf-js's config.js defaultConfig. They agree today; each
+// is named so that a review says which client refuses what.
+var clientDefaults = map[string][]clientDefault{
+	TypeRoot: {
+		{"python-tuf", "root_max_length", 512_000}, {"go-tuf v2", "RootMaxLength", 512_000}, {"tuf-js", "rootMaxLength", 512_000}},
+	TypeTimestamp: {
+		{"python-tuf", "timestamp_max_length", 16_384}, {"go-tuf v2", "TimestampMaxLength", 16_384}, {"tuf-js", "timestampMaxLength", 16_384}},
+	TypeSnapshot: {
+		{"python-tuf", "snapshot_max_length", 2_000_000}, {"go-tuf v2", "SnapshotMaxLength", 2_000_000}, {"tuf-js", "snapshotMaxLength", 2_000_000}},
+	TypeTargets: {
+		{"python-tuf", "targets_max_length", DefaultClientMaxFileSize}, {"go-tuf v2", "TargetsMaxLength", DefaultClientMaxFileSize}, {"tuf-js", "targetsMaxLength", DefaultClientMaxFileSize}},
+}
+
+// sizeRemedies say what to do about a file over a client's limit, by kind.
+var sizeRemedies = map[string]string{
+	TypeRoot:      "fewer or smaller keys keep root small; otherwise configure the clients' limit",
+	TypeTimestamp: "timestamp lists one file; configure the clients' limit",
+	TypeSnapshot:  "snapshot lists every targets-type file, so no layout of the offline roles keeps it under the limit at this many roles: configure the clients' snapshot limit, and say so to those who run them",
+	TypeTargets:   "split it into bins (a plan's claimed: {bins: prefix}) so that every file stays below the limit, or configure the clients' limit",
+}
+
+// CheckFileSize is policy check size.client-limit on a metadata file of
+// kind (TypeRoot, TypeTimestamp, TypeSnapshot, or TypeTargets for any
+// targets-type role) published as size bytes: it names every stock
+// client whose default limit the file exceeds, with the setting that
+// raises it. CheckTargets runs it for its role.
+func CheckFileSize(role, kind string, size int, p Policy) Findings {
+	c := &checker{role: role, scope: p.Scope}
+	c.fileSize(kind, size, p)
+	return c.out
+}
+
+func (c *checker) fileSize(kind string, size int, p Policy) {
+	limits := clientDefaults[kind]
+	if kind == TypeTargets && p.MaxFileSize > 0 {
+		limits = []clientDefault{{"this repository's clients", "their configured limit", p.MaxFileSize}}
+	}
+	var over []string
+	least := 0
+	for _, l := range limits {
+		if size > l.max {
+			over = append(over, fmt.Sprintf("%s (%s %d)", l.client, l.setting, l.max))
+		}
+		if least == 0 || l.max < least {
+			least = l.max
+		}
+	}
+	if len(over) == 0 {
+		c.add(CheckFileSizeClientLimit, true, "%s is %d bytes, within every stock client's default limit (%d)", c.role, size, least)
+		return
+	}
+	c.add(CheckFileSizeClientLimit, false, "%s is %d bytes, over the default limit of %s: those clients refuse it unless configured otherwise. %s",
+		c.role, size, strings.Join(over, ", "), ifElse(sizeRemedies[kind] != "", sizeRemedies[kind], "configure the clients' limit"))
+}
+
 type checker struct {
 	role  string
 	scope Scope
@@ -248,9 +314,7 @@ func CheckTargets(role string, prev, next *Targets, size int, p Policy) Findings
 		c.add(CheckVersionIncreases, next.Version > prev.Version,
 			"%s v%d follows v%d; a client refuses a version that does not increase", role, next.Version, prev.Version)
 	}
-	c.add(CheckFileSizeClientLimit, size <= p.maxFileSize(),
-		"%s is %d bytes; stock clients refuse targets files over %d bytes by default. Split it into hashed bins (succinct delegations) so every file stays below the limit",
-		role, size, p.maxFileSize())
+	c.fileSize(TypeTargets, size, p)
 	return c.out
 }
 
@@ -356,13 +420,6 @@ func (c *checker) notRevoked(keys map[string]*Key, rev *Revocations) {
 	c.add(CheckNoRevokedKeyTrusted, len(hits) == 0, "%s", ifElse(len(hits) == 0,
 		fmt.Sprintf("none of %d keys is revoked", len(keys)),
 		"trusts revoked keys: "+FirstFew(hits, ", ")+"; remove them before signing"))
-}
-
-func (p Policy) maxFileSize() int {
-	if p.MaxFileSize > 0 {
-		return p.MaxFileSize
-	}
-	return DefaultClientMaxFileSize
 }
 
 func thresholdOf(rk *RoleKeys) int64 {

@@ -92,7 +92,7 @@ func TestCheckTargetsSizeAndThresholds(t *testing.T) {
 	// The size limit is a warning: it names the remedy but does not stop
 	// the ceremony; the threshold is an error.
 	for _, f := range fs.Failed() {
-		if f.Check == CheckFileSizeClientLimit && (f.Severity != Warning || !strings.Contains(f.Message, "hashed bins")) {
+		if f.Check == CheckFileSizeClientLimit && (f.Severity != Warning || !strings.Contains(f.Message, "bins: prefix") || !strings.Contains(f.Message, "python-tuf (targets_max_length 5000000), go-tuf v2 (TargetsMaxLength 5000000), tuf-js (targetsMaxLength 5000000)")) {
 			t.Errorf("size finding: %+v", f)
 		}
 	}
@@ -146,5 +146,28 @@ func TestRolesFor(t *testing.T) {
 	}
 	if got := dl.RolesFor("other/x"); len(got) != 0 {
 		t.Errorf("RolesFor(other/x) = %v", got)
+	}
+}
+
+// TestCheckFileSizeNamesClients: each kind of file is judged against each
+// stock client's default for it, and a failure names every client it
+// exceeds, with the setting that raises the limit.
+func TestCheckFileSizeNamesClients(t *testing.T) {
+	p := Policy{Now: refTime}
+	for _, c := range []struct {
+		kind string
+		size int
+		want string // "" when the file is within every limit
+	}{
+		{TypeSnapshot, 21_000_000, "python-tuf (snapshot_max_length 2000000), go-tuf v2 (SnapshotMaxLength 2000000), tuf-js (snapshotMaxLength 2000000)"},
+		{TypeSnapshot, 1_999_999, ""},
+		{TypeRoot, 512_001, "python-tuf (root_max_length 512000), go-tuf v2 (RootMaxLength 512000), tuf-js (rootMaxLength 512000)"},
+		{TypeTimestamp, 16_385, "tuf-js (timestampMaxLength 16384)"},
+		{TypeTargets, 5_000_000, ""},
+	} {
+		fs := CheckFileSize("x", c.kind, c.size, p)
+		if len(fs) != 1 || fs[0].Check != CheckFileSizeClientLimit || fs[0].Passed != (c.want == "") || !strings.Contains(fs[0].Message, c.want) {
+			t.Errorf("%s of %d bytes: %+v", c.kind, c.size, fs)
+		}
 	}
 }

@@ -8,8 +8,26 @@
 #   commands  every ceremony command on the built binary, as a whole
 #             process, at 1,000, 10,000 and 100,000 projects (BENCH_SIZES;
 #             BENCH_FULL=1 adds 600,000), BENCH_RUNS runs each (default 5)
+#
+# `bash scripts/bench.sh readme` (`make bench-readme`) instead pastes the
+# last commands table (bench-out/commands/table.md) into README.md's speed
+# section, between its bench:commands markers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = readme ]; then
+  table=bench-out/commands/table.md
+  [ -s "$table" ] || { echo "bench.sh readme: no $table; run make bench first" >&2; exit 1; }
+  grep -q '^<!-- bench:commands -->$' README.md && grep -q '^<!-- /bench:commands -->$' README.md ||
+    { echo "bench.sh readme: README.md lacks the <!-- bench:commands --> and <!-- /bench:commands --> lines" >&2; exit 1; }
+  awk -v table="$table" '
+    /^<!-- bench:commands -->$/ { print; while ((getline line < table) > 0) print line; skip = 1; next }
+    /^<!-- \/bench:commands -->$/ { skip = 0 }
+    !skip' README.md >README.md.tmp
+  mv README.md.tmp README.md
+  echo "bench.sh readme: README.md now shows $table" >&2
+  exit 0
+fi
 mkdir -p bench-out
 
 roles_suite() {
@@ -124,10 +142,14 @@ commands_at() {
 # the claimed update), each step timed: start; sign by FIRST; the OTHERS
 # sign untimed until every threshold holds; status; publish; resume; close;
 # transcript verify and replay. A step that fails skips those after it.
+# The publish folder is a copy of the repository, as an admin's is: the
+# ceremony publishes only the files it changes, and start and publish
+# verify the repository as the folder would hold it.
 chain() {
   local c=$1 plan=$2 first=$3
   shift 3
   local pub="$work/$c-pub" ws="$work/$c" k
+  seed "$pub"
   timed "start.$c" --clear "$run" -- "$bin" start "$plan" --workspace "$run" --publish-dir "$pub" --allow-reference-time || { skip_after "$c" start; return; }
   mv "$run" "$ws-started"
   timed "sign.$c" --from "$ws-started" --yes -- "$bin" sign --workspace "$run" --key "$first" || { skip_after "$c" sign; return; }
@@ -136,7 +158,7 @@ chain() {
     echo yes | "$bin" sign --workspace "$ws-ready" --key "$k" >>"$out/logs/$n-untimed-sign.log" 2>&1 || { skip_after "$c" sign; return; }
   done
   timed "status.$c" -- "$bin" status --workspace "$ws-ready" || true
-  timed "publish.$c" --from "$ws-ready" --clear "$pub" -- "$bin" publish --workspace "$run" || { skip_after "$c" publish; return; }
+  timed "publish.$c" --from "$ws-ready" --seed "$pub" -- "$bin" publish --workspace "$run" || { skip_after "$c" publish; return; }
   mv "$run" "$ws-published"
   timed "resume.$c" --from "$ws-published" -- "$bin" resume --workspace "$run" || true
   timed "close.$c" --from "$ws-published" -- "$bin" close --workspace "$run" || { skip_after "$c" close; return; }
@@ -155,17 +177,28 @@ skip_after() {
   done
 }
 
-# timed ID [--from DIR] [--clear DIR] [--yes] -- COMMAND...: BENCH_RUNS
-# runs of COMMAND, each after $run is made a fresh copy of DIR (--from) and
-# DIR is removed (--clear), with "yes" on stdin (--yes). False at the first
-# run that fails; it stops early after a run slower than BENCH_SLOW.
+# seed DIR makes DIR a fresh copy of the repository ($META). Hard links,
+# not copies, so that 600,000 files take seconds: publish replaces a file
+# by writing a new one and renaming it over, never writing into one, so
+# the cached repository is never changed through them.
+seed() {
+  rm -rf "$1"
+  cp -al "$META" "$1"
+}
+
+# timed ID [--from DIR] [--clear DIR] [--seed DIR] [--yes] -- COMMAND...:
+# BENCH_RUNS runs of COMMAND, each after $run is made a fresh copy of DIR
+# (--from), DIR is removed (--clear) or made a fresh copy of the repository
+# (--seed), with "yes" on stdin (--yes). False at the first run that fails;
+# it stops early after a run slower than BENCH_SLOW.
 timed() {
-  local id=$1 from="" clear="" stdin="" i status secs
+  local id=$1 from="" clear="" fresh="" stdin="" i status secs
   shift
   while [ "$1" != -- ]; do
     case $1 in
       --from) from=$2; shift 2 ;;
       --clear) clear=$2; shift 2 ;;
+      --seed) fresh=$2; shift 2 ;;
       --yes) stdin='yes\n'; shift ;;
       *) echo "timed: unknown option $1" >&2; return 2 ;;
     esac
@@ -174,6 +207,7 @@ timed() {
   for ((i = 1; i <= runs; i++)); do
     if [ -n "$from" ]; then rm -rf "$run"; cp -a "$from" "$run"; fi
     if [ -n "$clear" ]; then rm -rf "$clear"; fi
+    if [ -n "$fresh" ]; then seed "$fresh"; fi
     read -r status secs < <("$tools/benchtime" -o "$raw" -log "$out/logs/$n-$id.log" -command "$id" -size "$n" -run "$i" \
       -stdin "$stdin" -timeout "$timeout" -- "$@" || echo "fail 0")
     echo "   $id, $n projects, run $i: $status ${secs}s" >&2

@@ -32,15 +32,17 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/ceremony-tuf/ceremony/internal/prefixbins"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
 // Version changes whenever what Generate writes changes, so that cached
 // repositories of an older version are made again.
-const Version = "1"
+const Version = "2"
 
 // Validity of the roles, in days from the reference time: the tool's
 // defaults for the offline roles (root and targets 365, claimed and
@@ -71,9 +73,15 @@ type Options struct {
 // Manifest describes a generated repository. Generate writes it last, as
 // Dir/manifest.json, so that a repository cut short is made again.
 type Manifest struct {
-	Version          string    `json:"version"`
-	Projects         int       `json:"projects"`
-	ClaimedBinBits   int64     `json:"claimed_bin_bits"`
+	Version  string `json:"version"`
+	Projects int    `json:"projects"`
+	// ClaimedBins is the number of claimed's name-prefix bins; the sizes
+	// are of the files the offline keys sign and of snapshot, which
+	// lists every targets-type file.
+	ClaimedBins      int       `json:"claimed_bins"`
+	ClaimedBytes     int64     `json:"claimed_bytes"`
+	LargestBinBytes  int64     `json:"largest_bin_bytes"`
+	SnapshotBytes    int64     `json:"snapshot_bytes"`
 	UnclaimedBinBits int64     `json:"unclaimed_bin_bits"`
 	ReferenceTime    time.Time `json:"reference_time"`
 	Metadata         string    `json:"metadata"`     // the folder of published metadata
@@ -135,6 +143,7 @@ type writer struct {
 	bytes   int64
 	largest string
 	maxLen  int64
+	sizes   map[string]int64 // of the files other than projects'
 }
 
 func (w *writer) write(name string, b []byte) error {
@@ -148,6 +157,10 @@ func (w *writer) write(name string, b []byte) error {
 	if int64(len(b)) > w.maxLen {
 		w.largest, w.maxLen = name, int64(len(b))
 	}
+	if w.sizes == nil {
+		w.sizes = map[string]int64{}
+	}
+	w.sizes[name] = int64(len(b))
 	return nil
 }
 
@@ -186,7 +199,7 @@ func Generate(ctx context.Context, opts Options) (*Manifest, error) {
 		return nil, err
 	}
 	g := &gen{ctx: ctx, admins: opts.Admins, ref: ref, w: &writer{dir: tmp}}
-	m := &Manifest{Version: Version, Projects: opts.Projects, ClaimedBinBits: claimedBinBits(opts.Projects), UnclaimedBinBits: unclaimedBinBits,
+	m := &Manifest{Version: Version, Projects: opts.Projects, UnclaimedBinBits: unclaimedBinBits,
 		ReferenceTime: ref, Metadata: final, TrustedRoot: filepath.Join(final, "1.root.json")}
 	if err := g.run(m); err != nil {
 		return nil, err
@@ -195,6 +208,13 @@ func Generate(ctx context.Context, opts Options) (*Manifest, error) {
 		return nil, err
 	}
 	m.Files, m.Bytes, m.LargestFile, m.LargestBytes = g.w.files, g.w.bytes, g.w.largest, g.w.maxLen
+	m.ClaimedBytes, m.SnapshotBytes = g.w.sizes["1.claimed.json"], g.w.sizes["1.snapshot.json"]
+	for name, n := range g.w.sizes {
+		if strings.HasPrefix(name, "1."+prefixbins.RolePrefix) || strings.HasPrefix(name, "1."+prefixbins.RoleExact) {
+			m.ClaimedBins++
+			m.LargestBinBytes = max(m.LargestBinBytes, n)
+		}
+	}
 	m.Seconds = time.Since(start).Seconds()
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -256,7 +276,7 @@ func (g *gen) run(m *Manifest) error {
 		return err
 	}
 	defer closeAll(claimedSigners)
-	top, bins := claimedLayout(ps, m.ClaimedBinBits, keysOf(claimedKeys), claimedThreshold)
+	top, bins := claimedLayout(ps, keysOf(claimedKeys), claimedThreshold)
 	for _, name := range binNames(bins) {
 		t := roles.NewTargets(g.days(claimedDays))
 		t.Delegations = bins[name]
@@ -451,7 +471,9 @@ func (g *gen) projects(m *Manifest) ([]project, error) {
 	return ps, nil
 }
 
-func (g *gen) project(i int, name string) (project, error) {
+// delegationOf is the i-th project's delegation in claimed, and its
+// maintainers: one key, two for every tenth project.
+func delegationOf(i int, name string) (project, []maintainer) {
 	mk := []maintainer{maintainerKey(name)}
 	if i%10 == 9 {
 		mk = append(mk, maintainerKey(name+" second"))
@@ -461,6 +483,11 @@ func (g *gen) project(i int, name string) (project, error) {
 		p.keys = append(p.keys, k.key)
 		p.role.KeyIDs = append(p.role.KeyIDs, k.key.ID())
 	}
+	return p, mk
+}
+
+func (g *gen) project(i int, name string) (project, error) {
+	p, mk := delegationOf(i, name)
 	t := roles.NewTargets(g.days(projectDays))
 	files := []string{fmt.Sprintf("%s-%d.%d.%d.tar.gz", name, i%7, i%13, i%5)}
 	if i%2 == 1 {

@@ -37,9 +37,12 @@ func TestGenerateSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// targets, claimed and its 2 bins, 100 projects, recently-claimed,
-	// unclaimed and its 16 bins.
-	if want := 1 + 1 + 2 + 100 + 1 + 1 + 16; n != want {
+	// targets, claimed and its bin (100 projects fill one), 100 projects,
+	// recently-claimed, unclaimed and its 16 bins.
+	if m.ClaimedBins != 1 || m.LargestBinBytes == 0 || m.ClaimedBytes == 0 {
+		t.Errorf("manifest: %d claimed bins, largest %d bytes, claimed %d bytes", m.ClaimedBins, m.LargestBinBytes, m.ClaimedBytes)
+	}
+	if want := 1 + 1 + m.ClaimedBins + 100 + 1 + 1 + 16; n != want {
 		t.Errorf("go-tuf loaded %d roles, want %d", n, want)
 	}
 	f, err := PrepareFloor(m.Metadata)
@@ -111,8 +114,8 @@ func TestTable(t *testing.T) {
 	Table(&b, runs, map[int]*Manifest{100_000: {LargestBytes: 50e6, Files: 5, Bytes: 60e6, LargestFile: "1.snapshot.json"}})
 	out := b.String()
 	for _, want := range []string{
-		"| `verify` (whole repository) | 0.20 s (0.10 cpu), 51 MB | 1.50 s (0.75 cpu), 51 MB | 20.0 s (10.0 cpu), 51 MB | 13.3 **fails** (cpu 13.3) | | 51 MB ≤ 300 MB holds |",
-		"| `sign` root, 1 signer | 0.10 s (0.050 cpu), 51 MB (1 run) | 0.10 s (0.050 cpu), 51 MB (1 run) | 0.15 s (0.075 cpu), 51 MB (1 run) | 1.5 holds (cpu 1.5) | 1.5 holds (cpu 1.5) | 51 MB ≤ 300 MB holds |",
+		"| `verify` (whole repository) | 0.20 s (0.10 cpu), 51 MB | 1.50 s (0.75 cpu), 51 MB | 20.0 s (10.0 cpu), 51 MB | 13.3 **fails** (cpu 13.3) | | 51 MB ≤ 300 MB holds | **fail**: 100k/10k, verify/floor at 100k |",
+		"| `sign` root, 1 signer | 0.10 s (0.050 cpu), 51 MB (1 run) | 0.10 s (0.050 cpu), 51 MB (1 run) | 0.15 s (0.075 cpu), 51 MB (1 run) | 1.5 holds (cpu 1.5) | 1.5 holds (cpu 1.5) | 51 MB ≤ 300 MB holds | pass |",
 		"| 100,000 | 20.0 s (10.0 cpu), 51 MB | 8.00 s (15.0 cpu) (1 run) | — | 2.5 **fails** (cpu 0.7) | — |",
 		"t(100k)/t(1k) ≤ 2, not touching claimed (600k not run)",
 		"- `publish` claimed update at 100,000 projects: exit 4 after 3.00 s: ceremony publish: snapshot / is too big",

@@ -117,6 +117,9 @@ func seconds(s float64) string {
 }
 
 func megabytes(b int64) string {
+	if b < 100e3 {
+		return fmt.Sprintf("%.1f kB", float64(b)/1e3)
+	}
 	if b < 10e6 {
 		return fmt.Sprintf("%.1f MB", float64(b)/1e6)
 	}
@@ -183,23 +186,30 @@ func lastLines(s string, n int) string {
 // load can differ between the runs of two sizes. With an infinite limit,
 // just the quotient.
 func ratio(a, b *cell, limit float64) string {
+	s, _ := judge(a, b, limit)
+	return s
+}
+
+// judge is ratio, and whether the goal failed.
+func judge(a, b *cell, limit float64) (string, bool) {
 	if !a.ok() || !b.ok() {
-		return "—"
+		return "—", false
 	}
 	r := a.median / b.median
 	if math.IsInf(limit, 1) {
-		return fmt.Sprintf("%.1f", r)
+		return fmt.Sprintf("%.1f", r), false
 	}
 	verdict := "holds"
 	if r > limit {
 		verdict = "**fails**"
 	}
-	return fmt.Sprintf("%.1f %s (cpu %.1f)", r, verdict, a.cpu/b.cpu)
+	return fmt.Sprintf("%.1f %s (cpu %.1f)", r, verdict, a.cpu/b.cpu), r > limit
 }
 
 // Table writes the markdown table of the runs: each command's median time
 // and peak RSS at each size, and issue 13's goals, each marked holds or
-// fails; then the repositories themselves. repos are the manifests of the
+// fails, with a last column that sums a command up (pass, or fail naming
+// the goals it misses); then the repositories themselves. repos are the manifests of the
 // repositories by size: the memory goal counts from each one's largest
 // metadata file.
 func Table(w io.Writer, runs []Run, repos map[int]*Manifest) {
@@ -223,24 +233,24 @@ func Table(w io.Writer, runs []Run, repos map[int]*Manifest) {
 
 	// The scale goals, where both sizes were run.
 	type goal struct {
-		head     string
-		a, b     int
-		limit    float64
-		onlyNoCl bool
+		head, short string
+		a, b        int
+		limit       float64
+		onlyNoCl    bool
 	}
 	var goals []goal
 	if has(100_000) && has(10_000) {
-		goals = append(goals, goal{"t(100k)/t(10k) ≤ 11", 100_000, 10_000, 11, false})
+		goals = append(goals, goal{"t(100k)/t(10k) ≤ 11", "100k/10k", 100_000, 10_000, 11, false})
 	}
 	if has(600_000) && has(100_000) {
-		goals = append(goals, goal{"t(600k)/t(100k) ≤ 6.5", 600_000, 100_000, 6.5, false})
+		goals = append(goals, goal{"t(600k)/t(100k) ≤ 6.5", "600k/100k", 600_000, 100_000, 6.5, false})
 	}
 	if has(1000) && top > 1000 {
 		head := "t(600k)/t(1k) ≤ 2, not touching claimed"
 		if top != 600_000 {
 			head = fmt.Sprintf("t(%s)/t(1k) ≤ 2, not touching claimed (600k not run)", short(top))
 		}
-		goals = append(goals, goal{head, top, 1000, 2, true})
+		goals = append(goals, goal{head, short(top) + "/1k", top, 1000, 2, true})
 	}
 
 	fmt.Fprint(w, "| command |")
@@ -250,8 +260,8 @@ func Table(w io.Writer, runs []Run, repos map[int]*Manifest) {
 	for _, g := range goals {
 		fmt.Fprintf(w, " %s |", g.head)
 	}
-	fmt.Fprintf(w, " peak RSS at %s ≤ 2 × largest file + 200 MB |\n|---|", short(top))
-	for range len(sizes) + len(goals) + 1 {
+	fmt.Fprintf(w, " peak RSS at %s ≤ 2 × largest file + 200 MB | goals |\n|---|", short(top))
+	for range len(sizes) + len(goals) + 2 {
 		fmt.Fprint(w, "---:|")
 	}
 	fmt.Fprintln(w)
@@ -265,21 +275,40 @@ func Table(w io.Writer, runs []Run, repos map[int]*Manifest) {
 		for _, n := range sizes {
 			fmt.Fprintf(w, " %s |", row[n])
 		}
+		var failed []string
 		for _, g := range goals {
 			if g.onlyNoCl && !c.noClaimed {
 				fmt.Fprint(w, " |")
 				continue
 			}
-			fmt.Fprintf(w, " %s |", ratio(row[g.a], row[g.b], g.limit))
+			s, fails := judge(row[g.a], row[g.b], g.limit)
+			if fails {
+				failed = append(failed, g.short)
+			}
+			fmt.Fprintf(w, " %s |", s)
 		}
 		if tc := row[top]; tc.ok() && largest[top] > 0 {
 			verdict := "holds"
 			if tc.peakKB*1024 > budget {
 				verdict = "**fails**"
+				failed = append(failed, "RSS")
 			}
-			fmt.Fprintf(w, " %s ≤ %s %s |\n", megabytes(tc.peakKB*1024), megabytes(budget), verdict)
+			fmt.Fprintf(w, " %s ≤ %s %s |", megabytes(tc.peakKB*1024), megabytes(budget), verdict)
 		} else {
-			fmt.Fprint(w, " — |\n")
+			fmt.Fprint(w, " — |")
+		}
+		if _, fails := judge(row[100_000], cs["floor"][100_000], 2); c.id == "verify" && fails {
+			failed = append(failed, "verify/floor at 100k")
+		}
+		for _, n := range sizes {
+			if x := row[n]; x != nil && !x.ok() {
+				failed = append(failed, "ran at "+short(n))
+			}
+		}
+		if len(failed) == 0 {
+			fmt.Fprint(w, " pass |\n")
+		} else {
+			fmt.Fprintf(w, " **fail**: %s |\n", strings.Join(failed, ", "))
 		}
 	}
 
@@ -311,11 +340,11 @@ func Table(w io.Writer, runs []Run, repos map[int]*Manifest) {
 		fmt.Fprintf(w, "\nFailures:\n\n%s\n", strings.Join(failed, "\n"))
 	}
 
-	fmt.Fprint(w, "\n| projects | metadata files | bytes | largest file | claimed bins | generated in |\n|---:|---:|---:|---|---:|---:|\n")
+	fmt.Fprint(w, "\n| projects | metadata files | bytes | largest file | claimed | claimed bins | largest bin | snapshot | generated in |\n|---:|---:|---:|---|---:|---:|---:|---:|---:|\n")
 	for _, n := range sizes {
 		if m := repos[n]; m != nil {
-			fmt.Fprintf(w, "| %s | %s | %s | %s (%s) | %d | %s s |\n", thousands(n), thousands(m.Files), megabytes(m.Bytes),
-				m.LargestFile, megabytes(m.LargestBytes), 1<<m.ClaimedBinBits, seconds(m.Seconds))
+			fmt.Fprintf(w, "| %s | %s | %s | %s (%s) | %s | %d | %s | %s | %s s |\n", thousands(n), thousands(m.Files), megabytes(m.Bytes),
+				m.LargestFile, megabytes(m.LargestBytes), megabytes(m.ClaimedBytes), m.ClaimedBins, megabytes(m.LargestBinBytes), megabytes(m.SnapshotBytes), seconds(m.Seconds))
 		}
 	}
 
