@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/roles"
-	"github.com/theupdateframework/go-tuf/v2/metadata"
 	"github.com/theupdateframework/go-tuf/v2/metadata/config"
 	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
 )
@@ -261,11 +260,11 @@ func TestClaimedPrefixBinsMigration(t *testing.T) {
 // goTUFResolves refreshes the repository in dir with go-tuf's updater from
 // the pinned root and looks every path up; missing must not be found.
 func goTUFResolves(dir string, root []byte, paths []string, missing string) error {
-	cfg, err := config.New(gotufBase, root)
+	cfg, err := config.New("file:///metadata/", root)
 	if err != nil {
 		return err
 	}
-	cfg.Fetcher = dirFetcher{dir}
+	cfg.Fetcher = dirFetcher(dir)
 	cfg.DisableLocalCache = true
 	up, err := updater.New(cfg)
 	if err != nil {
@@ -286,24 +285,6 @@ func goTUFResolves(dir string, root []byte, paths []string, missing string) erro
 		return fmt.Errorf("looking %s up did not walk on to recently-claimed", missing)
 	}
 	return nil
-}
-
-const gotufBase = "http://repository.invalid/metadata/"
-
-// dirFetcher serves go-tuf the files of a metadata folder, and a 404 for
-// any other, which is how the root walk ends.
-type dirFetcher struct{ dir string }
-
-func (f dirFetcher) DownloadFile(u string, maxLength int64, _ time.Duration) ([]byte, error) {
-	name, ok := strings.CutPrefix(u, gotufBase)
-	if !ok || strings.ContainsAny(name, "/\\") {
-		return nil, &metadata.ErrDownloadHTTP{StatusCode: 404, URL: u}
-	}
-	b, err := os.ReadFile(filepath.Join(f.dir, name))
-	if err != nil || int64(len(b)) > maxLength {
-		return nil, &metadata.ErrDownloadHTTP{StatusCode: 404, URL: u}
-	}
-	return b, nil
 }
 
 // tufJSResolves runs softhsm-tests' tuf-js client (tufjs/refresh.js, as
