@@ -560,7 +560,7 @@ func (w *walker) verifyTargets(q queued) []queued {
 	w.checkKeyIDs(prefix+".keys", q.name, file, dl.Keys)
 	w.trusted = append(w.trusted, keySet{role: q.name, keys: dl.Keys})
 	var out []queued
-	enqueue := func(name string, rule pathRule) {
+	enqueue := func(name string, rule pathRule, del roles.Delegation) {
 		if by, dup := w.names[name]; dup {
 			w.fail("delegation."+name+".name", name, file, ReasonRoleNameReused, nil,
 				"%s delegates to %s, which %s already delegates to: each role has one delegator", q.name, name, by)
@@ -572,11 +572,6 @@ func (w *walker) verifyTargets(q queued) []queued {
 		}
 		w.names[name] = q.name
 		if w.opts.Follow != nil && !w.opts.Follow(q.name, name) {
-			return
-		}
-		del, err := dl.Delegation(name)
-		if err != nil {
-			w.fail("delegation."+name+".name", name, file, ReasonNotDelegated, err, "%v", err)
 			return
 		}
 		out = append(out, queued{name: name, delegator: q.name, del: del, paths: append(slices.Clip(q.paths), rule)})
@@ -603,11 +598,11 @@ func (w *walker) verifyTargets(q queued) []queued {
 				ifMissing(missing))
 		}
 		for _, n := range bins {
-			enqueue(n, pathRule{succinct: s, bin: n})
+			enqueue(n, pathRule{succinct: s, bin: n}, roles.Delegation{Role: n, Keys: dl.Keys, KeyIDs: s.KeyIDs, Threshold: s.Threshold})
 		}
 	}
 	for _, r := range dl.Roles {
-		enqueue(r.Name, pathRule{role: r})
+		enqueue(r.Name, pathRule{role: r}, roles.Delegation{Role: r.Name, Keys: dl.Keys, KeyIDs: r.KeyIDs, Threshold: r.Threshold})
 	}
 	return out
 }
