@@ -123,6 +123,15 @@ type walker struct {
 	// targetsDel is targets' delegations, under which the revocation
 	// list is verified.
 	targetsDel *roles.Delegations
+
+	// keep keeps every role and file verified in got; a walk that only
+	// reports lets each go once checked.
+	keep bool
+	// workers is how many roles are checked at once.
+	workers int
+	// done counts the roles verified of total, the files snapshot lists,
+	// for Options.Progress.
+	done, total int
 }
 
 func newWalker(src source, dir string, opts Options) *walker {
@@ -143,6 +152,7 @@ func newWalker(src source, dir string, opts Options) *walker {
 		vopts:   roles.VerifyOptionsFor(opts.Scope),
 		rep:     &Report{Dir: dir, At: opts.At.UTC(), RootSteps: []RootStep{}, Roles: []Role{}, Checks: []Check{}, Failures: []Check{}, Warnings: []Check{}, Strict: opts.Strict},
 		got:     Repository{Delegated: map[string]*roles.Metadata[*roles.Targets]{}, Files: map[string][]byte{}},
+		workers: workers(),
 		names:   map[string]string{},
 		walked:  map[string]bool{},
 		reached: map[string]bool{},
@@ -237,7 +247,7 @@ func (w *walker) read(check, role string, l listing, names ...string) ([]byte, s
 	}
 	switch {
 	case err == nil:
-		w.got.Files[name] = b
+		w.keepFile(name, b)
 		return b, name, true
 	case lim.Max != w.lim.Max && errors.Is(err, boundedfile.ErrTooLarge):
 		// A failed check, not bad input: the error it wraps is none.
@@ -359,14 +369,21 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 	// Targets and, breadth first, every role it delegates to.
 	del, _ = root.Delegation(roles.TypeTargets)
 	w.names[roles.TypeTargets] = roles.TypeRoot
-	queue := []queued{{name: roles.TypeTargets, delegator: roles.TypeRoot, del: del}}
-	for len(queue) > 0 {
-		q := queue[0]
-		queue = queue[1:]
-		queue = append(queue, w.verifyTargets(q)...)
+	w.total = len(w.snap.Meta)
+	w.progressed(0)
+	for level := []queued{{name: roles.TypeTargets, delegator: roles.TypeRoot, del: del}}; len(level) > 0; {
+		var next []queued
+		inOrder(level, w.workers, func(q queued) targetsChecked { return w.fork().checkTargets(q) }, func(r targetsChecked) {
+			next = append(next, w.adopt(r)...)
+		})
+		level = next
 	}
 
 	w.verifyRevocations()
+	if w.opts.Progress != nil && w.done > 0 {
+		w.total = w.done
+		w.progressed(0)
+	}
 	w.checkRequired()
 	if w.opts.Follow != nil {
 		return // a partial walk leaves most of snapshot unreached
@@ -407,7 +424,7 @@ func (w *walker) verifyRoot(trusted *roles.Metadata[*roles.Root]) bool {
 			w.readFailed("root.chain", roles.TypeRoot, name, err)
 			return false
 		}
-		w.got.Files[name] = b
+		w.keepFile(name, b)
 		next := parseRole[*roles.Root](w, "root", roles.TypeRoot, name, b)
 		if next == nil {
 			return false
@@ -496,42 +513,50 @@ func (w *walker) rootSigned() []string {
 	return w.rootRep.Signed
 }
 
-// verifyTargets verifies one targets role and returns the roles it
-// delegates to that the walk follows.
-func (w *walker) verifyTargets(q queued) []queued {
-	w.walked[q.name] = true
+// targetsChecked is what checkTargets found of one targets role, for
+// adopt: the fork that recorded its checks, and the role when it parsed.
+type targetsChecked struct {
+	q    queued
+	f    *walker
+	m    *roles.Metadata[*roles.Targets]
+	file string
+}
+
+// checkTargets verifies one targets role on f, a fork of the walk, so
+// that roles delegated by the same role can be checked at once: it
+// reads, parses and checks the file against snapshot, its delegator's
+// keys, its expiry and its delegated paths, and leaves to adopt what
+// depends on the roles checked before it.
+func (f *walker) checkTargets(q queued) targetsChecked {
+	r := targetsChecked{q: q, f: f}
 	prefix := "delegation." + q.name
 	sigCheck := prefix + ".threshold"
 	if q.name == roles.TypeTargets {
 		prefix, sigCheck = roles.TypeTargets, "targets.signature"
 	}
 	metaName := q.name + ".json"
-	mf := w.snap.Meta[metaName]
+	mf := f.snap.Meta[metaName]
 	l := listing{"snapshot.meta." + metaName, mf}
 	if mf == nil {
-		w.fail("snapshot.meta."+metaName+".listed", q.name, "", ReasonNotListed, nil,
-			"%s delegates to %s, but snapshot v%d does not list %s", q.delegator, q.name, w.snap.Version, metaName)
-		return nil
+		f.fail("snapshot.meta."+metaName+".listed", q.name, "", ReasonNotListed, nil,
+			"%s delegates to %s, but snapshot v%d does not list %s", q.delegator, q.name, f.snap.Version, metaName)
+		return r
 	}
-	w.reached[metaName] = true
-	b, file, ok := w.read(prefix+".file", q.name, l, w.fileNames(q.name, mf.Version)...)
+	b, file, ok := f.read(prefix+".file", q.name, l, f.fileNames(q.name, mf.Version)...)
+	r.file = file
 	if !ok {
-		return nil
+		return r
 	}
-	w.checkMeta(l, q.name, file, b)
-	m := parseRole[*roles.Targets](w, prefix, q.name, file, b)
+	f.checkMeta(l, q.name, file, b)
+	m := parseRole[*roles.Targets](f, prefix, q.name, file, b)
 	if m == nil {
-		return nil
+		return r
 	}
-	rep := checkSigned(w, sigCheck, q.name, file, m, q.del)
-	w.checkVersion(prefix+".version", q.name, file, m.Signed.Version, mf.Version, "snapshot")
-	w.checkExpiry(prefix+".expiry", q.name, file, &m.Signed.Header)
-	w.addRole(q.name, file, q.delegator, &m.Signed.Header, rep, q.del)
-	if q.name == roles.TypeTargets {
-		w.got.Targets = m
-	} else {
-		w.got.Delegated[q.name] = m
-	}
+	r.m = m
+	rep := checkSigned(f, sigCheck, q.name, file, m, q.del)
+	f.checkVersion(prefix+".version", q.name, file, m.Signed.Version, mf.Version, "snapshot")
+	f.checkExpiry(prefix+".expiry", q.name, file, &m.Signed.Header)
+	f.addRole(q.name, file, q.delegator, &m.Signed.Header, rep, q.del)
 
 	if len(q.paths) > 0 {
 		var outside []string
@@ -544,12 +569,38 @@ func (w *walker) verifyTargets(q queued) []queued {
 			}
 		}
 		if len(outside) > 0 {
-			w.fail(prefix+".paths", q.name, file, ReasonOutsidePaths, nil, "%s lists targets outside the paths it is delegated: %s", q.name, roles.FirstFew(outside, "; "))
+			f.fail(prefix+".paths", q.name, file, ReasonOutsidePaths, nil, "%s lists targets outside the paths it is delegated: %s", q.name, roles.FirstFew(outside, "; "))
 		} else {
-			w.pass(prefix+".paths", q.name, file, "all %d targets are under the delegated paths", len(m.Signed.Targets))
+			f.pass(prefix+".paths", q.name, file, "all %d targets are under the delegated paths", len(m.Signed.Targets))
 		}
 	}
+	if dl := m.Signed.Delegations; dl != nil {
+		f.checkKeyIDs(prefix+".keys", q.name, file, dl.Keys)
+	}
+	return r
+}
 
+// adopt adds what checkTargets found to the walk, in the order the walk
+// reached the roles, so that the report and the first failure are those
+// of a walk one role at a time, and returns the roles it delegates to
+// that the walk follows.
+func (w *walker) adopt(r targetsChecked) []queued {
+	q, m, file := r.q, r.m, r.file
+	w.join(r.f)
+	w.walked[q.name] = true
+	if w.snap.Meta[q.name+".json"] != nil {
+		w.reached[q.name+".json"] = true
+	}
+	w.progressed(1)
+	if m == nil {
+		return nil
+	}
+	switch {
+	case q.name == roles.TypeTargets:
+		w.got.Targets = m
+	case w.keep:
+		w.got.Delegated[q.name] = m
+	}
 	dl := m.Signed.Delegations
 	if q.name == roles.TypeTargets {
 		w.targetsDel = dl
@@ -557,7 +608,6 @@ func (w *walker) verifyTargets(q queued) []queued {
 	if dl == nil {
 		return nil
 	}
-	w.checkKeyIDs(prefix+".keys", q.name, file, dl.Keys)
 	w.trusted = append(w.trusted, keySet{role: q.name, keys: dl.Keys})
 	var out []queued
 	enqueue := func(name string, rule pathRule, del roles.Delegation) {
@@ -625,6 +675,7 @@ func (w *walker) verifyRevocations() {
 	}
 	w.walked[name] = true
 	w.reached[name+".json"] = true
+	defer w.progressed(1)
 	l := listing{"snapshot.meta." + name + ".json", mf}
 	b, file, ok := w.read("revocations.file", name, l, w.fileNames(name, mf.Version)...)
 	if !ok {
