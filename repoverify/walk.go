@@ -192,8 +192,12 @@ func (p pathRule) allows(target string) bool {
 // record records a check's outcome, with the severity the one table
 // gives its name in the walk's scope (a name the table does not know is
 // an error).
-func (w *walker) record(c Check, err error) {
-	c.Severity = roles.SeverityOf(c.Name, w.opts.Scope)
+func (w *walker) record(c Check, err error) { w.recordAs(c.Name, c, err) }
+
+// recordAs is record for a check that takes its severity from the table's
+// entry named kind, one entry for checks named by where they run.
+func (w *walker) recordAs(kind string, c Check, err error) {
+	c.Severity = roles.SeverityOf(kind, w.opts.Scope)
 	w.rep.Checks = append(w.rep.Checks, c)
 	if c.Passed {
 		return
