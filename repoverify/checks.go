@@ -229,7 +229,11 @@ func (w *walker) checkMeta(l listing, role, file string, b []byte) {
 func (w *walker) addRole(role, file, delegator string, h *roles.Header, rep *roles.VerifyReport, del roles.Delegation) {
 	r := Role{Name: role, File: file, Version: h.Version, Expires: h.Expires, Delegator: delegator, Signed: []string{}, Threshold: del.Threshold, KeyIDs: len(del.KeyIDs)}
 	if rep != nil && rep.Signed != nil {
-		r.Signed = rep.Signed
+		// Copies, so that the report does not hold the role's file.
+		r.Signed = make([]string, len(rep.Signed))
+		for i, id := range rep.Signed {
+			r.Signed[i] = strings.Clone(id)
+		}
 	}
 	w.rep.Roles = append(w.rep.Roles, r)
 }

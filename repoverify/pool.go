@@ -1,6 +1,7 @@
 package repoverify
 
 import (
+	"iter"
 	"runtime"
 	"sync"
 )
@@ -14,9 +15,9 @@ var workers = func() int { return runtime.GOMAXPROCS(0) }
 // items, whatever order the checks finish in. At most a few results per
 // worker wait for adopt, so a level of a hundred thousand roles is never
 // held parsed all at once.
-func inOrder[T, R any](items []T, workers int, check func(T) R, adopt func(R)) {
-	if workers <= 1 || len(items) == 1 {
-		for _, it := range items {
+func inOrder[T, R any](items iter.Seq[T], workers int, check func(T) R, adopt func(R)) {
+	if workers <= 1 {
+		for it := range items {
 			adopt(check(it))
 		}
 		return
@@ -36,7 +37,7 @@ func inOrder[T, R any](items []T, workers int, check func(T) R, adopt func(R)) {
 		})
 	}
 	go func() {
-		for _, it := range items {
+		for it := range items {
 			out := make(chan R, 1)
 			pending <- out // waits while adopt is 4×workers results behind
 			jobs <- job{it, out}
@@ -48,6 +49,21 @@ func inOrder[T, R any](items []T, workers int, check func(T) R, adopt func(R)) {
 		adopt(<-out)
 	}
 	wg.Wait()
+}
+
+// each yields the items of every group in turn, and lets each group go
+// once its items are yielded.
+func each[T any](groups [][]T) iter.Seq[T] {
+	return func(yield func(T) bool) {
+		for i := range groups {
+			for _, it := range groups[i] {
+				if !yield(it) {
+					return
+				}
+			}
+			groups[i] = nil
+		}
+	}
 }
 
 // fork returns a walker that checks one role on another goroutine: it
@@ -65,6 +81,7 @@ func (w *walker) fork() *walker {
 
 // join adds what fork f recorded to w, after everything w recorded.
 func (w *walker) join(f *walker) {
+	w.rep.Passed += f.rep.Passed
 	w.rep.Checks = append(w.rep.Checks, f.rep.Checks...)
 	w.rep.Failures = append(w.rep.Failures, f.rep.Failures...)
 	w.rep.Warnings = append(w.rep.Warnings, f.rep.Warnings...)

@@ -64,6 +64,17 @@ func TestParallelAsSerial(t *testing.T) {
 			t.Errorf("the report has no %s", want)
 		}
 	}
+	// Without the passed checks, the same failures, the same count.
+	var full Report
+	if err := json.Unmarshal([]byte(serial), &full); err != nil {
+		t.Fatal(err)
+	}
+	brief, err := VerifyWith(dir, trusted, Options{At: ref, Scope: roles.ScopeVerify, FailedOnly: true})
+	failed := slices.DeleteFunc(slices.Clone(full.Checks), func(c Check) bool { return c.Passed })
+	if err == nil || err.Error() != serr || brief.Passed != full.Passed || full.Passed != len(full.Checks)-len(failed) ||
+		!slices.EqualFunc(brief.Checks, failed, func(a, b Check) bool { return a == b }) {
+		t.Errorf("FailedOnly: %d checks, %d passed (%v); in full %d checks, %d passed", len(brief.Checks), brief.Passed, err, len(full.Checks), full.Passed)
+	}
 	if !strings.Contains(serr, "p07") {
 		t.Errorf("the first failure is not p07's: %s", serr)
 	}

@@ -21,9 +21,11 @@ type Report struct {
 	RootSteps []RootStep `json:"root_steps"`
 	// Roles are the roles verified, in the order they were reached.
 	Roles []Role `json:"roles"`
-	// Checks are every check run, in order; Failures those that failed
-	// with severity error (and, when Strict, warning); Warnings those
-	// that failed with severity warning.
+	// Checks are every check run, in order (only those that failed under
+	// Options.FailedOnly); Failures those that failed with severity error
+	// (and, when Strict, warning); Warnings those that failed with
+	// severity warning. Passed counts the checks that passed.
+	Passed   int     `json:"passed"`
 	Checks   []Check `json:"checks"`
 	Failures []Check `json:"failures"`
 	Warnings []Check `json:"warnings"`

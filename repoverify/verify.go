@@ -111,6 +111,10 @@ type Options struct {
 	// signatures are not judged, everything else about them is. A
 	// ceremony checks so what it will publish before anyone signs.
 	Unsigned map[string]bool
+	// FailedOnly leaves passed checks out of Report.Checks, counting them
+	// in Report.Passed, so that a report on a million roles holds what
+	// failed and not ten million lines of what passed.
+	FailedOnly bool
 	// Progress, when set, is called as roles are verified: done of total,
 	// where total is the number of files snapshot lists (the most a walk
 	// can reach) until the last call, which has done == total. It is

@@ -111,9 +111,16 @@ type walker struct {
 	// rootRep is how the newest root is signed under its own keys.
 	rootRep *roles.VerifyReport
 	snap    *roles.Snapshot
-	// trusted lists every keys map a verified role trusts, with the role
-	// that holds it, for the revocation cross-check.
-	trusted []keySet
+	// revocations is the revocation list snapshot lists, read ahead of
+	// the delegated roles (revocationsAhead) so that each role's keys
+	// are checked against it as the role is verified, and not all held
+	// to the end; revoked is the list, when it parses.
+	revocations *revocationsRead
+	revoked     *roles.RevokedIndex
+	// trustedRoles counts the keys maps verified roles trust; revokedHits
+	// are the revoked keys among them, in the order verified.
+	trustedRoles int
+	revokedHits  []revokedHit
 	// names maps every role name reached to the role that delegated it.
 	names map[string]string
 	// walked is the roles whose verification began.
@@ -159,9 +166,19 @@ func newWalker(src source, dir string, opts Options) *walker {
 	}
 }
 
-type keySet struct {
-	role string
-	keys map[string]*roles.Key
+// revocationsRead is the revocation list's file as read ahead, with
+// the checks its reading recorded, for verifyRevocations to adopt.
+type revocationsRead struct {
+	f    *walker
+	b    []byte
+	file string
+	ok   bool
+}
+
+// revokedHit is a revoked key a verified role trusts.
+type revokedHit struct {
+	role, keyid string
+	r           *roles.Revocation
 }
 
 // queued is a delegated role waiting to be verified.
@@ -197,6 +214,12 @@ func (w *walker) record(c Check, err error) { w.recordAs(c.Name, c, err) }
 // recordAs is record for a check that takes its severity from the table's
 // entry named kind, one entry for checks named by where they run.
 func (w *walker) recordAs(kind string, c Check, err error) {
+	if c.Passed {
+		w.rep.Passed++
+		if w.opts.FailedOnly {
+			return
+		}
+	}
 	c.Severity = roles.SeverityOf(kind, w.opts.Scope)
 	w.rep.Checks = append(w.rep.Checks, c)
 	if c.Passed {
@@ -214,6 +237,10 @@ func (w *walker) recordAs(kind string, c Check, err error) {
 }
 
 func (w *walker) pass(check, role, file, format string, args ...any) {
+	if w.opts.FailedOnly {
+		w.rep.Passed++
+		return
+	}
 	w.record(Check{Name: check, Role: role, File: file, Passed: true, Message: fmt.Sprintf(format, args...)}, nil)
 }
 
@@ -369,16 +396,22 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 	w.addRole(roles.TypeSnapshot, snapFile, roles.TypeRoot, &snap.Signed.Header, rep, del)
 	w.snap = snap.Signed
 	w.got.Snapshot = snap
+	w.revocationsAhead()
+	w.trust(roles.TypeRoot, root.Keys)
 
 	// Targets and, breadth first, every role it delegates to.
 	del, _ = root.Delegation(roles.TypeTargets)
 	w.names[roles.TypeTargets] = roles.TypeRoot
 	w.total = len(w.snap.Meta)
 	w.progressed(0)
-	for level := []queued{{name: roles.TypeTargets, delegator: roles.TypeRoot, del: del}}; len(level) > 0; {
-		var next []queued
-		inOrder(level, w.workers, func(q queued) targetsChecked { return w.fork().checkTargets(q) }, func(r targetsChecked) {
-			next = append(next, w.adopt(r)...)
+	// A level is the roles the previous level delegates to, a group per
+	// delegating role, each let go once checked.
+	for level := [][]queued{{{name: roles.TypeTargets, delegator: roles.TypeRoot, del: del}}}; len(level) > 0; {
+		var next [][]queued
+		inOrder(each(level), w.workers, func(q queued) targetsChecked { return w.fork().checkTargets(q) }, func(r targetsChecked) {
+			if out := w.adopt(r); len(out) > 0 {
+				next = append(next, out)
+			}
 		})
 		level = next
 	}
@@ -495,7 +528,6 @@ func (w *walker) verifyRoot(trusted *roles.Metadata[*roles.Root]) bool {
 	del, _ = cur.Signed.Delegation(roles.TypeRoot)
 	w.rep.Roles = append(w.rep.Roles, Role{Name: roles.TypeRoot, File: rootFile(cur.Signed.Version), Version: cur.Signed.Version,
 		Expires: cur.Signed.Expires, Delegator: roles.TypeRoot, Signed: w.rootSigned(), Threshold: del.Threshold, KeyIDs: len(del.KeyIDs)})
-	w.trusted = append(w.trusted, keySet{role: roles.TypeRoot, keys: cur.Signed.Keys})
 
 	// root.json, when published, is what clients without a pinned root
 	// start from: it should be the newest root.
@@ -612,7 +644,7 @@ func (w *walker) adopt(r targetsChecked) []queued {
 	if dl == nil {
 		return nil
 	}
-	w.trusted = append(w.trusted, keySet{role: q.name, keys: dl.Keys})
+	w.trust(q.name, dl.Keys)
 	var out []queued
 	enqueue := func(name string, rule pathRule, del roles.Delegation) {
 		if by, dup := w.names[name]; dup {
@@ -624,6 +656,9 @@ func (w *walker) adopt(r targetsChecked) []queued {
 			w.fail("delegation."+name+".name", name, file, ReasonTopLevelDelegated, nil, "%s delegates the top-level role name %q", q.name, name)
 			return
 		}
+		// The name outlives the delegating role's file in the report;
+		// a copy lets the file go.
+		name = strings.Clone(name)
 		w.names[name] = q.name
 		if w.opts.Follow != nil && !w.opts.Follow(q.name, name) {
 			return
@@ -681,7 +716,9 @@ func (w *walker) verifyRevocations() {
 	w.reached[name+".json"] = true
 	defer w.progressed(1)
 	l := listing{"snapshot.meta." + name + ".json", mf}
-	b, file, ok := w.read("revocations.file", name, l, w.fileNames(name, mf.Version)...)
+	ahead := w.revocations
+	w.join(ahead.f)
+	b, file, ok := ahead.b, ahead.file, ahead.ok
 	if !ok {
 		return
 	}
@@ -710,18 +747,46 @@ func (w *walker) verifyRevocations() {
 	if w.opts.Follow != nil {
 		return // the keys of roles not walked are unknown
 	}
-	hits := 0
-	for _, ks := range w.trusted {
-		for _, id := range slices.Sorted(maps.Keys(ks.keys)) {
-			if r := m.Signed.IsRevoked(id, ks.keys[id]); r != nil {
-				hits++
-				w.fail(roles.CheckNoRevokedKeyTrusted, ks.role, file, ReasonRevokedKeyTrusted, nil,
-					"%s trusts key %s, revoked %s (%s, was trusted in %s)", ks.role, roles.ShortID(id), r.RevokedAt.Format(roles.TimeFormat), r.Reason, r.Role)
-			}
-		}
+	for _, h := range w.revokedHits {
+		w.fail(roles.CheckNoRevokedKeyTrusted, h.role, file, ReasonRevokedKeyTrusted, nil,
+			"%s trusts key %s, revoked %s (%s, was trusted in %s)", h.role, roles.ShortID(h.keyid), h.r.RevokedAt.Format(roles.TimeFormat), h.r.Reason, h.r.Role)
 	}
-	if hits == 0 {
-		w.pass(roles.CheckNoRevokedKeyTrusted, name, file, "none of the %d revoked keys is trusted by any of %d roles' keys", len(m.Signed.Revoked), len(w.trusted))
+	if len(w.revokedHits) == 0 {
+		w.pass(roles.CheckNoRevokedKeyTrusted, name, file, "none of the %d revoked keys is trusted by any of %d roles' keys", len(m.Signed.Revoked), w.trustedRoles)
+	}
+}
+
+// revocationsAhead reads the revocation list snapshot lists, on a fork
+// whose checks verifyRevocations adopts where a walk one role at a time
+// would have read it, and indexes it when it parses.
+func (w *walker) revocationsAhead() {
+	const name = roles.TypeRevocations
+	mf := w.snap.Meta[name+".json"]
+	if mf == nil {
+		return
+	}
+	f := w.fork()
+	b, file, ok := f.read("revocations.file", name, listing{"snapshot.meta." + name + ".json", mf}, w.fileNames(name, mf.Version)...)
+	w.revocations = &revocationsRead{f: f, b: b, file: file, ok: ok}
+	if !ok {
+		return
+	}
+	if m, err := roles.Parse[*roles.Revocations](b); err == nil {
+		w.revoked = m.Signed.Index()
+	}
+}
+
+// trust notes a keys map a verified role trusts, and the keys on the
+// revocation list among them.
+func (w *walker) trust(role string, keys map[string]*roles.Key) {
+	w.trustedRoles++
+	if w.revoked == nil {
+		return
+	}
+	for _, id := range slices.Sorted(maps.Keys(keys)) {
+		if r := w.revoked.IsRevoked(id, keys[id]); r != nil {
+			w.revokedHits = append(w.revokedHits, revokedHit{role: role, keyid: strings.Clone(id), r: r})
+		}
 	}
 }
 

@@ -100,3 +100,48 @@ func (r *DelegatedRole) matchesIndexed(targetPath string) bool {
 	}
 	return false
 }
+
+// RevokedIndex answers Revocations.IsRevoked for a list as it stood when
+// the index was made, in time that does not grow with the list: a walk
+// asks it of every key a hundred thousand roles trust.
+type RevokedIndex struct {
+	list          []*Revocation
+	byID, byIdent map[string]int // the first entry of each, by place in list
+}
+
+// Index returns an index of the list as it stands; a change to the list
+// afterwards is not seen by it.
+func (r *Revocations) Index() *RevokedIndex {
+	ix := &RevokedIndex{list: slices.Clone(r.Revoked), byID: map[string]int{}, byIdent: map[string]int{}}
+	for i, rv := range ix.list {
+		if _, ok := ix.byID[rv.KeyID]; !ok {
+			ix.byID[rv.KeyID] = i
+		}
+		if ident, err := rv.Key.identity(); err == nil {
+			if _, ok := ix.byIdent[ident]; !ok {
+				ix.byIdent[ident] = i
+			}
+		}
+	}
+	return ix
+}
+
+// IsRevoked is Revocations.IsRevoked: the first entry that revokes keyid,
+// or the public key of key under any keyid, or nil.
+func (ix *RevokedIndex) IsRevoked(keyid string, key *Key) *Revocation {
+	first := len(ix.list)
+	if i, ok := ix.byID[keyid]; ok {
+		first = i
+	}
+	if key != nil {
+		if ident, err := key.identity(); err == nil {
+			if i, ok := ix.byIdent[ident]; ok && i < first {
+				first = i
+			}
+		}
+	}
+	if first == len(ix.list) {
+		return nil
+	}
+	return ix.list[first]
+}

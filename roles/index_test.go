@@ -99,3 +99,27 @@ func TestMatchesIndexedAsScanned(t *testing.T) {
 	r.Paths = append(r.Paths[:100], "a/*")
 	try("after shrinking")
 }
+
+// TestRevokedIndexAsList: the index answers as the list does, by keyid
+// and by key under another keyid, first entry first.
+func TestRevokedIndexAsList(t *testing.T) {
+	keys := newTestKeys(t, 4)
+	alias, err := ParseKey([]byte(`{"keytype":"ed25519","keyval":{"public":"` + keys[0].key.Public() + `"},"scheme":"ed25519","x-alias":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRevocations(testExpires)
+	for i, k := range []*Key{keys[1].key, alias, keys[0].key} {
+		r.Revoked = append(r.Revoked, &Revocation{KeyID: k.ID(), Key: k, Role: fmt.Sprint(i)})
+	}
+	ix := r.Index()
+	for _, c := range []struct {
+		id  string
+		key *Key
+	}{{keys[0].key.ID(), keys[0].key}, {keys[1].key.ID(), keys[1].key}, {"other", keys[0].key}, {keys[2].key.ID(), keys[2].key},
+		{keys[0].key.ID(), nil}, {"other", nil}, {keys[0].key.ID(), keys[3].key}, {keys[3].key.ID(), alias}} {
+		if got, want := ix.IsRevoked(c.id, c.key), r.IsRevoked(c.id, c.key); got != want {
+			t.Errorf("IsRevoked(%s): index %v, list %v", ShortID(c.id), got, want)
+		}
+	}
+}
