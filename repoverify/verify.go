@@ -45,10 +45,12 @@ import (
 // role trusts may be on it.
 //
 // Beyond what clients check, it refuses by name: duplicate JSON member
-// names, versions below 1, a spec version other than 1.x, ECDSA signatures
-// not in DER, keys listed under a keyid that is not theirs, a role name
-// delegated twice, a top-level role name delegated, and root versions
-// published beyond a gap in the chain.
+// names, versions below 1, a spec version other than 1.x, times not in
+// UTC (metadata from before TUF 1.0), ECDSA signatures not in DER, a role
+// name delegated twice, a top-level role name delegated, and root
+// versions published beyond a gap in the chain. A key listed under a
+// keyid that is not its hash (a legacy keyid, TAP 12) is a warning here,
+// an error in a ceremony (roles.CheckKeyIDIsHash).
 //
 // File names follow the TUF spec: with consistent snapshots
 // VERSION.NAME.json, else NAME.json, where NAME is the role name escaped
