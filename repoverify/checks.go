@@ -39,6 +39,7 @@ var refusals = []struct {
 	{roles.ErrRoleDelegatedTwice, ReasonRoleNameReused},
 	{roles.ErrTopLevelDelegated, ReasonTopLevelDelegated},
 	{roles.ErrKeyIDMismatch, ReasonKeyIDMismatch},
+	{roles.ErrTimeNotUTC, ReasonTimeNotUTC},
 }
 
 // syntaxReason classifies a parse error by the refusal it names.
@@ -52,7 +53,9 @@ func syntaxReason(err error) string {
 }
 
 // checkKeyIDs records whether every key in keys is listed under its own
-// keyid.
+// keyid, with roles.CheckKeyIDIsHash's severity: a warning when verifying
+// a repository (thresholds count keys, not keyids), an error in a
+// ceremony.
 func (w *walker) checkKeyIDs(check, role, file string, keys map[string]*roles.Key) {
 	var bad []string
 	for _, id := range slices.Sorted(maps.Keys(keys)) {
@@ -60,11 +63,13 @@ func (w *walker) checkKeyIDs(check, role, file string, keys map[string]*roles.Ke
 			bad = append(bad, fmt.Sprintf("key listed as %s has keyid %s", roles.ShortID(id), roles.ShortID(got)))
 		}
 	}
-	if len(bad) > 0 {
-		w.fail(check, role, file, ReasonKeyIDMismatch, nil, "%s", roles.FirstFew(bad, "; "))
-		return
+	c := Check{Name: check, Role: role, File: file, Passed: len(bad) == 0,
+		Message: fmt.Sprintf("all %d keys are listed under their own keyids", len(keys))}
+	if !c.Passed {
+		c.Reason = ReasonKeyIDMismatch
+		c.Message = roles.FirstFew(bad, "; ") + " (a legacy keyid, TAP 12: clients count the key by what it is)"
 	}
-	w.pass(check, role, file, "all %d keys are listed under their own keyids", len(keys))
+	w.recordAs(roles.CheckKeyIDIsHash, c, nil)
 }
 
 // checkSigned verifies m under del, counting the signatures the walk's
@@ -224,7 +229,11 @@ func (w *walker) checkMeta(l listing, role, file string, b []byte) {
 func (w *walker) addRole(role, file, delegator string, h *roles.Header, rep *roles.VerifyReport, del roles.Delegation) {
 	r := Role{Name: role, File: file, Version: h.Version, Expires: h.Expires, Delegator: delegator, Signed: []string{}, Threshold: del.Threshold, KeyIDs: len(del.KeyIDs)}
 	if rep != nil && rep.Signed != nil {
-		r.Signed = rep.Signed
+		// Copies, so that the report does not hold the role's file.
+		r.Signed = make([]string, len(rep.Signed))
+		for i, id := range rep.Signed {
+			r.Signed[i] = strings.Clone(id)
+		}
 	}
 	w.rep.Roles = append(w.rep.Roles, r)
 }

@@ -21,9 +21,11 @@ type Report struct {
 	RootSteps []RootStep `json:"root_steps"`
 	// Roles are the roles verified, in the order they were reached.
 	Roles []Role `json:"roles"`
-	// Checks are every check run, in order; Failures those that failed
-	// with severity error (and, when Strict, warning); Warnings those
-	// that failed with severity warning.
+	// Checks are every check run, in order (only those that failed under
+	// Options.FailedOnly); Failures those that failed with severity error
+	// (and, when Strict, warning); Warnings those that failed with
+	// severity warning. Passed counts the checks that passed.
+	Passed   int     `json:"passed"`
 	Checks   []Check `json:"checks"`
 	Failures []Check `json:"failures"`
 	Warnings []Check `json:"warnings"`
@@ -83,6 +85,7 @@ const (
 	ReasonRoleNameReused    = "role-name-reused"
 	ReasonTopLevelDelegated = "top-level-role-delegated"
 	ReasonKeyIDMismatch     = "keyid-mismatch"
+	ReasonTimeNotUTC        = "time-not-utc"
 	ReasonThreshold         = "threshold-not-reached"
 	ReasonECDSANotDER       = "ecdsa-not-der"
 	ReasonSomeClientsRefuse = "signature-some-clients-refuse"
@@ -112,6 +115,7 @@ var advice = map[string]string{
 	ReasonRoleNameReused:    "give every delegated role a name of its own",
 	ReasonTopLevelDelegated: "root, targets, snapshot and timestamp cannot be delegated: rename the delegated role",
 	ReasonKeyIDMismatch:     "list each key under the keyid the TUF spec computes (the hex SHA-256 of the key's canonical JSON) and re-sign",
+	ReasonTimeNotUTC:        "metadata from before TUF 1.0 cannot be verified: trust the first root written in TUF 1.0's form and verify from it",
 	ReasonThreshold:         "collect valid signatures from enough of the delegated keys, or check that the delegator names the right keys",
 	ReasonECDSANotDER:       "re-sign with DER-encoded ECDSA signatures, as python-tuf and go-tuf expect",
 	ReasonSomeClientsRefuse: "re-sign with an RSA-PSS salt as long as the digest (32 bytes for SHA-256), which every client accepts",

@@ -45,10 +45,12 @@ import (
 // role trusts may be on it.
 //
 // Beyond what clients check, it refuses by name: duplicate JSON member
-// names, versions below 1, a spec version other than 1.x, ECDSA signatures
-// not in DER, keys listed under a keyid that is not theirs, a role name
-// delegated twice, a top-level role name delegated, and root versions
-// published beyond a gap in the chain.
+// names, versions below 1, a spec version other than 1.x, times not in
+// UTC (metadata from before TUF 1.0), ECDSA signatures not in DER, a role
+// name delegated twice, a top-level role name delegated, and root
+// versions published beyond a gap in the chain. A key listed under a
+// keyid that is not its hash (a legacy keyid, TAP 12) is a warning here,
+// an error in a ceremony (roles.CheckKeyIDIsHash).
 //
 // File names follow the TUF spec: with consistent snapshots
 // VERSION.NAME.json, else NAME.json, where NAME is the role name escaped
@@ -69,7 +71,7 @@ func Verify(dir string, trustedRoot []byte, at time.Time) (*Report, error) {
 // clients refuse is an error; `ceremony verify --strict` makes every
 // warning a failure.
 func VerifyWith(dir string, trustedRoot []byte, opts Options) (*Report, error) {
-	w, err := walkDir(dir, trustedRoot, opts)
+	w, err := walkDir(dir, trustedRoot, opts, false)
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +113,16 @@ type Options struct {
 	// signatures are not judged, everything else about them is. A
 	// ceremony checks so what it will publish before anyone signs.
 	Unsigned map[string]bool
+	// FailedOnly leaves passed checks out of Report.Checks, counting them
+	// in Report.Passed, so that a report on a million roles holds what
+	// failed and not ten million lines of what passed.
+	FailedOnly bool
+	// Progress, when set, is called as roles are verified: done of total,
+	// where total is the number of files snapshot lists (the most a walk
+	// can reach) until the last call, which has done == total. It is
+	// called on the goroutine that called the walk, never concurrently,
+	// so it must return quickly; it is how a command draws a progress bar.
+	Progress func(done, total int)
 }
 
 // Repository is what a walk verified: the newest root, timestamp, the
@@ -135,7 +147,7 @@ type Repository struct {
 // within its limit (Options.MaxMetadata), and only if it is a regular
 // file.
 func Load(dir string, trustedRoot []byte, opts Options) (*Repository, error) {
-	w, err := walkDir(dir, trustedRoot, opts)
+	w, err := walkDir(dir, trustedRoot, opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +157,7 @@ func Load(dir string, trustedRoot []byte, opts Options) (*Repository, error) {
 // FromFiles is Load over files a transcript recorded, by name; nothing is
 // read from disk.
 func FromFiles(files map[string][]byte, trustedRoot []byte, opts Options) (*Repository, error) {
-	w, err := walkSource(recorded(files), "", trustedRoot, opts)
+	w, err := walkSource(recorded(files), "", trustedRoot, opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +172,7 @@ func VerifyStaged(dir string, staged map[string][]byte, trustedRoot []byte, opts
 	if _, err := os.Stat(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, inputErrorf("metadata folder %s cannot be read: %w", dir, err)
 	}
-	w, err := walkSource(overlay{folder(dir), recorded(staged)}, dir, trustedRoot, opts)
+	w, err := walkSource(overlay{folder(dir), recorded(staged)}, dir, trustedRoot, opts, false)
 	if err != nil {
 		return nil, err
 	}
@@ -170,24 +182,25 @@ func VerifyStaged(dir string, staged map[string][]byte, trustedRoot []byte, opts
 	return w.rep, nil
 }
 
-// walkDir walks the folder dir.
-func walkDir(dir string, trustedRoot []byte, opts Options) (*walker, error) {
+// walkDir walks the folder dir; keep keeps what it verifies for result.
+func walkDir(dir string, trustedRoot []byte, opts Options, keep bool) (*walker, error) {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		if err == nil {
 			err = &fs.PathError{Op: "open", Path: dir, Err: errors.New("not a directory")}
 		}
 		return nil, inputErrorf("metadata folder %s cannot be read: %w; give the folder that holds timestamp.json and the N.root.json files", dir, err)
 	}
-	return walkSource(folder(dir), dir, trustedRoot, opts)
+	return walkSource(folder(dir), dir, trustedRoot, opts, keep)
 }
 
 // walkSource walks src, the folder dir or, with dir "", recorded files.
-func walkSource(src source, dir string, trustedRoot []byte, opts Options) (*walker, error) {
+func walkSource(src source, dir string, trustedRoot []byte, opts Options, keep bool) (*walker, error) {
 	root, err := roles.Parse[*roles.Root](trustedRoot)
 	if err != nil {
 		return nil, inputErrorf("trusted root: %w; give the root metadata file you trust, as published (N.root.json)", err)
 	}
 	w := newWalker(src, dir, opts)
+	w.keep = keep
 	w.walk(root)
 	w.rep.OK = w.first == nil
 	return w, nil

@@ -111,9 +111,16 @@ type walker struct {
 	// rootRep is how the newest root is signed under its own keys.
 	rootRep *roles.VerifyReport
 	snap    *roles.Snapshot
-	// trusted lists every keys map a verified role trusts, with the role
-	// that holds it, for the revocation cross-check.
-	trusted []keySet
+	// revocations is the revocation list snapshot lists, read ahead of
+	// the delegated roles (revocationsAhead) so that each role's keys
+	// are checked against it as the role is verified, and not all held
+	// to the end; revoked is the list, when it parses.
+	revocations *revocationsRead
+	revoked     *roles.RevokedIndex
+	// trustedRoles counts the keys maps verified roles trust; revokedHits
+	// are the revoked keys among them, in the order verified.
+	trustedRoles int
+	revokedHits  []revokedHit
 	// names maps every role name reached to the role that delegated it.
 	names map[string]string
 	// walked is the roles whose verification began.
@@ -123,6 +130,15 @@ type walker struct {
 	// targetsDel is targets' delegations, under which the revocation
 	// list is verified.
 	targetsDel *roles.Delegations
+
+	// keep keeps every role and file verified in got; a walk that only
+	// reports lets each go once checked.
+	keep bool
+	// workers is how many roles are checked at once.
+	workers int
+	// done counts the roles verified of total, the files snapshot lists,
+	// for Options.Progress.
+	done, total int
 }
 
 func newWalker(src source, dir string, opts Options) *walker {
@@ -143,15 +159,26 @@ func newWalker(src source, dir string, opts Options) *walker {
 		vopts:   roles.VerifyOptionsFor(opts.Scope),
 		rep:     &Report{Dir: dir, At: opts.At.UTC(), RootSteps: []RootStep{}, Roles: []Role{}, Checks: []Check{}, Failures: []Check{}, Warnings: []Check{}, Strict: opts.Strict},
 		got:     Repository{Delegated: map[string]*roles.Metadata[*roles.Targets]{}, Files: map[string][]byte{}},
+		workers: workers(),
 		names:   map[string]string{},
 		walked:  map[string]bool{},
 		reached: map[string]bool{},
 	}
 }
 
-type keySet struct {
-	role string
-	keys map[string]*roles.Key
+// revocationsRead is the revocation list's file as read ahead, with
+// the checks its reading recorded, for verifyRevocations to adopt.
+type revocationsRead struct {
+	f    *walker
+	b    []byte
+	file string
+	ok   bool
+}
+
+// revokedHit is a revoked key a verified role trusts.
+type revokedHit struct {
+	role, keyid string
+	r           *roles.Revocation
 }
 
 // queued is a delegated role waiting to be verified.
@@ -182,8 +209,18 @@ func (p pathRule) allows(target string) bool {
 // record records a check's outcome, with the severity the one table
 // gives its name in the walk's scope (a name the table does not know is
 // an error).
-func (w *walker) record(c Check, err error) {
-	c.Severity = roles.SeverityOf(c.Name, w.opts.Scope)
+func (w *walker) record(c Check, err error) { w.recordAs(c.Name, c, err) }
+
+// recordAs is record for a check that takes its severity from the table's
+// entry named kind, one entry for checks named by where they run.
+func (w *walker) recordAs(kind string, c Check, err error) {
+	if c.Passed {
+		w.rep.Passed++
+		if w.opts.FailedOnly {
+			return
+		}
+	}
+	c.Severity = roles.SeverityOf(kind, w.opts.Scope)
 	w.rep.Checks = append(w.rep.Checks, c)
 	if c.Passed {
 		return
@@ -200,6 +237,10 @@ func (w *walker) record(c Check, err error) {
 }
 
 func (w *walker) pass(check, role, file, format string, args ...any) {
+	if w.opts.FailedOnly {
+		w.rep.Passed++
+		return
+	}
 	w.record(Check{Name: check, Role: role, File: file, Passed: true, Message: fmt.Sprintf(format, args...)}, nil)
 }
 
@@ -237,7 +278,7 @@ func (w *walker) read(check, role string, l listing, names ...string) ([]byte, s
 	}
 	switch {
 	case err == nil:
-		w.got.Files[name] = b
+		w.keepFile(name, b)
 		return b, name, true
 	case lim.Max != w.lim.Max && errors.Is(err, boundedfile.ErrTooLarge):
 		// A failed check, not bad input: the error it wraps is none.
@@ -355,18 +396,31 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 	w.addRole(roles.TypeSnapshot, snapFile, roles.TypeRoot, &snap.Signed.Header, rep, del)
 	w.snap = snap.Signed
 	w.got.Snapshot = snap
+	w.revocationsAhead()
+	w.trust(roles.TypeRoot, root.Keys)
 
 	// Targets and, breadth first, every role it delegates to.
 	del, _ = root.Delegation(roles.TypeTargets)
 	w.names[roles.TypeTargets] = roles.TypeRoot
-	queue := []queued{{name: roles.TypeTargets, delegator: roles.TypeRoot, del: del}}
-	for len(queue) > 0 {
-		q := queue[0]
-		queue = queue[1:]
-		queue = append(queue, w.verifyTargets(q)...)
+	w.total = len(w.snap.Meta)
+	w.progressed(0)
+	// A level is the roles the previous level delegates to, a group per
+	// delegating role, each let go once checked.
+	for level := [][]queued{{{name: roles.TypeTargets, delegator: roles.TypeRoot, del: del}}}; len(level) > 0; {
+		var next [][]queued
+		inOrder(each(level), w.workers, func(q queued) targetsChecked { return w.fork().checkTargets(q) }, func(r targetsChecked) {
+			if out := w.adopt(r); len(out) > 0 {
+				next = append(next, out)
+			}
+		})
+		level = next
 	}
 
 	w.verifyRevocations()
+	if w.opts.Progress != nil && w.done > 0 {
+		w.total = w.done
+		w.progressed(0)
+	}
 	w.checkRequired()
 	if w.opts.Follow != nil {
 		return // a partial walk leaves most of snapshot unreached
@@ -407,7 +461,7 @@ func (w *walker) verifyRoot(trusted *roles.Metadata[*roles.Root]) bool {
 			w.readFailed("root.chain", roles.TypeRoot, name, err)
 			return false
 		}
-		w.got.Files[name] = b
+		w.keepFile(name, b)
 		next := parseRole[*roles.Root](w, "root", roles.TypeRoot, name, b)
 		if next == nil {
 			return false
@@ -474,7 +528,6 @@ func (w *walker) verifyRoot(trusted *roles.Metadata[*roles.Root]) bool {
 	del, _ = cur.Signed.Delegation(roles.TypeRoot)
 	w.rep.Roles = append(w.rep.Roles, Role{Name: roles.TypeRoot, File: rootFile(cur.Signed.Version), Version: cur.Signed.Version,
 		Expires: cur.Signed.Expires, Delegator: roles.TypeRoot, Signed: w.rootSigned(), Threshold: del.Threshold, KeyIDs: len(del.KeyIDs)})
-	w.trusted = append(w.trusted, keySet{role: roles.TypeRoot, keys: cur.Signed.Keys})
 
 	// root.json, when published, is what clients without a pinned root
 	// start from: it should be the newest root.
@@ -496,42 +549,50 @@ func (w *walker) rootSigned() []string {
 	return w.rootRep.Signed
 }
 
-// verifyTargets verifies one targets role and returns the roles it
-// delegates to that the walk follows.
-func (w *walker) verifyTargets(q queued) []queued {
-	w.walked[q.name] = true
+// targetsChecked is what checkTargets found of one targets role, for
+// adopt: the fork that recorded its checks, and the role when it parsed.
+type targetsChecked struct {
+	q    queued
+	f    *walker
+	m    *roles.Metadata[*roles.Targets]
+	file string
+}
+
+// checkTargets verifies one targets role on f, a fork of the walk, so
+// that roles delegated by the same role can be checked at once: it
+// reads, parses and checks the file against snapshot, its delegator's
+// keys, its expiry and its delegated paths, and leaves to adopt what
+// depends on the roles checked before it.
+func (f *walker) checkTargets(q queued) targetsChecked {
+	r := targetsChecked{q: q, f: f}
 	prefix := "delegation." + q.name
 	sigCheck := prefix + ".threshold"
 	if q.name == roles.TypeTargets {
 		prefix, sigCheck = roles.TypeTargets, "targets.signature"
 	}
 	metaName := q.name + ".json"
-	mf := w.snap.Meta[metaName]
+	mf := f.snap.Meta[metaName]
 	l := listing{"snapshot.meta." + metaName, mf}
 	if mf == nil {
-		w.fail("snapshot.meta."+metaName+".listed", q.name, "", ReasonNotListed, nil,
-			"%s delegates to %s, but snapshot v%d does not list %s", q.delegator, q.name, w.snap.Version, metaName)
-		return nil
+		f.fail("snapshot.meta."+metaName+".listed", q.name, "", ReasonNotListed, nil,
+			"%s delegates to %s, but snapshot v%d does not list %s", q.delegator, q.name, f.snap.Version, metaName)
+		return r
 	}
-	w.reached[metaName] = true
-	b, file, ok := w.read(prefix+".file", q.name, l, w.fileNames(q.name, mf.Version)...)
+	b, file, ok := f.read(prefix+".file", q.name, l, f.fileNames(q.name, mf.Version)...)
+	r.file = file
 	if !ok {
-		return nil
+		return r
 	}
-	w.checkMeta(l, q.name, file, b)
-	m := parseRole[*roles.Targets](w, prefix, q.name, file, b)
+	f.checkMeta(l, q.name, file, b)
+	m := parseRole[*roles.Targets](f, prefix, q.name, file, b)
 	if m == nil {
-		return nil
+		return r
 	}
-	rep := checkSigned(w, sigCheck, q.name, file, m, q.del)
-	w.checkVersion(prefix+".version", q.name, file, m.Signed.Version, mf.Version, "snapshot")
-	w.checkExpiry(prefix+".expiry", q.name, file, &m.Signed.Header)
-	w.addRole(q.name, file, q.delegator, &m.Signed.Header, rep, q.del)
-	if q.name == roles.TypeTargets {
-		w.got.Targets = m
-	} else {
-		w.got.Delegated[q.name] = m
-	}
+	r.m = m
+	rep := checkSigned(f, sigCheck, q.name, file, m, q.del)
+	f.checkVersion(prefix+".version", q.name, file, m.Signed.Version, mf.Version, "snapshot")
+	f.checkExpiry(prefix+".expiry", q.name, file, &m.Signed.Header)
+	f.addRole(q.name, file, q.delegator, &m.Signed.Header, rep, q.del)
 
 	if len(q.paths) > 0 {
 		var outside []string
@@ -544,12 +605,38 @@ func (w *walker) verifyTargets(q queued) []queued {
 			}
 		}
 		if len(outside) > 0 {
-			w.fail(prefix+".paths", q.name, file, ReasonOutsidePaths, nil, "%s lists targets outside the paths it is delegated: %s", q.name, roles.FirstFew(outside, "; "))
+			f.fail(prefix+".paths", q.name, file, ReasonOutsidePaths, nil, "%s lists targets outside the paths it is delegated: %s", q.name, roles.FirstFew(outside, "; "))
 		} else {
-			w.pass(prefix+".paths", q.name, file, "all %d targets are under the delegated paths", len(m.Signed.Targets))
+			f.pass(prefix+".paths", q.name, file, "all %d targets are under the delegated paths", len(m.Signed.Targets))
 		}
 	}
+	if dl := m.Signed.Delegations; dl != nil {
+		f.checkKeyIDs(prefix+".keys", q.name, file, dl.Keys)
+	}
+	return r
+}
 
+// adopt adds what checkTargets found to the walk, in the order the walk
+// reached the roles, so that the report and the first failure are those
+// of a walk one role at a time, and returns the roles it delegates to
+// that the walk follows.
+func (w *walker) adopt(r targetsChecked) []queued {
+	q, m, file := r.q, r.m, r.file
+	w.join(r.f)
+	w.walked[q.name] = true
+	if w.snap.Meta[q.name+".json"] != nil {
+		w.reached[q.name+".json"] = true
+	}
+	w.progressed(1)
+	if m == nil {
+		return nil
+	}
+	switch {
+	case q.name == roles.TypeTargets:
+		w.got.Targets = m
+	case w.keep:
+		w.got.Delegated[q.name] = m
+	}
 	dl := m.Signed.Delegations
 	if q.name == roles.TypeTargets {
 		w.targetsDel = dl
@@ -557,10 +644,9 @@ func (w *walker) verifyTargets(q queued) []queued {
 	if dl == nil {
 		return nil
 	}
-	w.checkKeyIDs(prefix+".keys", q.name, file, dl.Keys)
-	w.trusted = append(w.trusted, keySet{role: q.name, keys: dl.Keys})
+	w.trust(q.name, dl.Keys)
 	var out []queued
-	enqueue := func(name string, rule pathRule) {
+	enqueue := func(name string, rule pathRule, del roles.Delegation) {
 		if by, dup := w.names[name]; dup {
 			w.fail("delegation."+name+".name", name, file, ReasonRoleNameReused, nil,
 				"%s delegates to %s, which %s already delegates to: each role has one delegator", q.name, name, by)
@@ -570,13 +656,11 @@ func (w *walker) verifyTargets(q queued) []queued {
 			w.fail("delegation."+name+".name", name, file, ReasonTopLevelDelegated, nil, "%s delegates the top-level role name %q", q.name, name)
 			return
 		}
+		// The name outlives the delegating role's file in the report;
+		// a copy lets the file go.
+		name = strings.Clone(name)
 		w.names[name] = q.name
 		if w.opts.Follow != nil && !w.opts.Follow(q.name, name) {
-			return
-		}
-		del, err := dl.Delegation(name)
-		if err != nil {
-			w.fail("delegation."+name+".name", name, file, ReasonNotDelegated, err, "%v", err)
 			return
 		}
 		out = append(out, queued{name: name, delegator: q.name, del: del, paths: append(slices.Clip(q.paths), rule)})
@@ -603,11 +687,11 @@ func (w *walker) verifyTargets(q queued) []queued {
 				ifMissing(missing))
 		}
 		for _, n := range bins {
-			enqueue(n, pathRule{succinct: s, bin: n})
+			enqueue(n, pathRule{succinct: s, bin: n}, roles.Delegation{Role: n, Keys: dl.Keys, KeyIDs: s.KeyIDs, Threshold: s.Threshold})
 		}
 	}
 	for _, r := range dl.Roles {
-		enqueue(r.Name, pathRule{role: r})
+		enqueue(r.Name, pathRule{role: r}, roles.Delegation{Role: r.Name, Keys: dl.Keys, KeyIDs: r.KeyIDs, Threshold: r.Threshold})
 	}
 	return out
 }
@@ -630,8 +714,11 @@ func (w *walker) verifyRevocations() {
 	}
 	w.walked[name] = true
 	w.reached[name+".json"] = true
+	defer w.progressed(1)
 	l := listing{"snapshot.meta." + name + ".json", mf}
-	b, file, ok := w.read("revocations.file", name, l, w.fileNames(name, mf.Version)...)
+	ahead := w.revocations
+	w.join(ahead.f)
+	b, file, ok := ahead.b, ahead.file, ahead.ok
 	if !ok {
 		return
 	}
@@ -660,18 +747,46 @@ func (w *walker) verifyRevocations() {
 	if w.opts.Follow != nil {
 		return // the keys of roles not walked are unknown
 	}
-	hits := 0
-	for _, ks := range w.trusted {
-		for _, id := range slices.Sorted(maps.Keys(ks.keys)) {
-			if r := m.Signed.IsRevoked(id, ks.keys[id]); r != nil {
-				hits++
-				w.fail(roles.CheckNoRevokedKeyTrusted, ks.role, file, ReasonRevokedKeyTrusted, nil,
-					"%s trusts key %s, revoked %s (%s, was trusted in %s)", ks.role, roles.ShortID(id), r.RevokedAt.Format(roles.TimeFormat), r.Reason, r.Role)
-			}
-		}
+	for _, h := range w.revokedHits {
+		w.fail(roles.CheckNoRevokedKeyTrusted, h.role, file, ReasonRevokedKeyTrusted, nil,
+			"%s trusts key %s, revoked %s (%s, was trusted in %s)", h.role, roles.ShortID(h.keyid), h.r.RevokedAt.Format(roles.TimeFormat), h.r.Reason, h.r.Role)
 	}
-	if hits == 0 {
-		w.pass(roles.CheckNoRevokedKeyTrusted, name, file, "none of the %d revoked keys is trusted by any of %d roles' keys", len(m.Signed.Revoked), len(w.trusted))
+	if len(w.revokedHits) == 0 {
+		w.pass(roles.CheckNoRevokedKeyTrusted, name, file, "none of the %d revoked keys is trusted by any of %d roles' keys", len(m.Signed.Revoked), w.trustedRoles)
+	}
+}
+
+// revocationsAhead reads the revocation list snapshot lists, on a fork
+// whose checks verifyRevocations adopts where a walk one role at a time
+// would have read it, and indexes it when it parses.
+func (w *walker) revocationsAhead() {
+	const name = roles.TypeRevocations
+	mf := w.snap.Meta[name+".json"]
+	if mf == nil {
+		return
+	}
+	f := w.fork()
+	b, file, ok := f.read("revocations.file", name, listing{"snapshot.meta." + name + ".json", mf}, w.fileNames(name, mf.Version)...)
+	w.revocations = &revocationsRead{f: f, b: b, file: file, ok: ok}
+	if !ok {
+		return
+	}
+	if m, err := roles.Parse[*roles.Revocations](b); err == nil {
+		w.revoked = m.Signed.Index()
+	}
+}
+
+// trust notes a keys map a verified role trusts, and the keys on the
+// revocation list among them.
+func (w *walker) trust(role string, keys map[string]*roles.Key) {
+	w.trustedRoles++
+	if w.revoked == nil {
+		return
+	}
+	for _, id := range slices.Sorted(maps.Keys(keys)) {
+		if r := w.revoked.IsRevoked(id, keys[id]); r != nil {
+			w.revokedHits = append(w.revokedHits, revokedHit{role: role, keyid: strings.Clone(id), r: r})
+		}
 	}
 }
 

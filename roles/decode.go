@@ -65,6 +65,9 @@ var (
 	ErrRoleDelegatedTwice = errors.New("role name delegated twice")
 	ErrTopLevelDelegated  = errors.New("top-level role name delegated")
 	ErrKeyIDMismatch      = errors.New("keyid is not the key's")
+	// ErrTimeNotUTC: a time with an offset or fractional seconds, as
+	// metadata written before TUF 1.0 has.
+	ErrTimeNotUTC = errors.New("time not in UTC to the second")
 )
 
 // at prefixes a SyntaxError's path with the name of the field or element

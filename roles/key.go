@@ -341,6 +341,9 @@ func (k *Key) decodePublic() (crypto.PublicKey, error) {
 			break
 		}
 		pub, err := parsePEM(k.Public())
+		if b, herr := hex.DecodeString(k.Public()); err != nil && herr == nil && len(b) > 0 && b[0] == 4 {
+			return nil, fmt.Errorf("%w: keyval.public is a hex-encoded EC point, as securesystemslib wrote ECDSA keys before TUF 1.0 (sigstore's roots 1 to 4); TUF 1.0 keys are PEM: verify from a root that lists its keys so", ErrHexECPoint)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -443,6 +446,11 @@ func digestOf(h crypto.Hash, msg []byte) []byte {
 // ErrSignature is wrapped by every error that reports a signature which
 // does not verify.
 var ErrSignature = errors.New("signature does not verify")
+
+// ErrHexECPoint is wrapped by the error of an ECDSA key whose
+// keyval.public is a bare hex EC point instead of PEM, as keys were
+// written before TUF 1.0.
+var ErrHexECPoint = errors.New("EC key not in PEM")
 
 // Verify checks sig over msg with the key's scheme.
 func (k *Key) Verify(msg, sig []byte) error {

@@ -72,7 +72,9 @@ func (h *Header) decodeMember(d *decoder, name string, have *uint8) (known bool,
 		var s string
 		if s, err = d.str(); err == nil {
 			h.Expires, err = time.Parse(TimeFormat, s)
-			if err != nil || h.Expires.Format(TimeFormat) != s {
+			if _, rerr := time.Parse(time.RFC3339Nano, s); err != nil && rerr == nil {
+				err = d.refuse(ErrTimeNotUTC, "expires %q is not a time of the form 2030-01-02T15:04:05Z: TUF 1.0 gives times in UTC, to the second (metadata written before it, as sigstore's roots 1 to 4, has an offset): verify from a later root", s)
+			} else if err != nil || h.Expires.Format(TimeFormat) != s {
 				err = d.errorf("expires %q is not a time of the form 2030-01-02T15:04:05Z", s)
 			}
 		}

@@ -109,6 +109,23 @@ func TestThresholdCountsDistinctKeys(t *testing.T) {
 	if !errors.Is(err, ErrThreshold) || rep.Count() != 1 {
 		t.Errorf("one key under two keyids reached threshold 2: count %d, err %v", rep.Count(), err)
 	}
+
+	// A key listed under a keyid that is not its hash (securesystemslib's
+	// legacy keyids, TAP 12) counts by what it is, not by the keyid.
+	legacy := strings.Repeat("0c", 32)
+	sig := m.Signatures[0]
+	sig.KeyID = legacy
+	m.Signatures = append(m.Signatures, sig)
+	del.Keys[legacy] = k.key
+	del.KeyIDs = append(del.KeyIDs, legacy)
+	del.Threshold = 2
+	if rep, err := Verify(m, del); !errors.Is(err, ErrThreshold) || rep.Count() != 1 {
+		t.Errorf("one key under its keyid and a legacy one reached threshold 2: count %d, err %v", rep.Count(), err)
+	}
+	del.Keys, del.KeyIDs, del.Threshold = map[string]*Key{legacy: k.key}, []string{legacy}, 1
+	if rep, err := Verify(m, del); err != nil || rep.Count() != 1 || rep.Signed[0] != legacy {
+		t.Errorf("a key under a legacy keyid alone does not count: %+v, %v", rep, err)
+	}
 }
 
 func TestUnknownFieldsSurviveResigning(t *testing.T) {

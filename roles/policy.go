@@ -113,6 +113,14 @@ const (
 	// CheckSnapshotReached fails for a file snapshot lists that no
 	// delegation from targets reaches.
 	CheckSnapshotReached = "snapshot.meta.reached"
+	// CheckKeyIDIsHash is the severity of a key listed under a keyid that
+	// is not the SHA-256 of its canonical form, as securesystemslib's
+	// legacy keyids are (TAP 12): clients never recompute keyids and
+	// thresholds count keys by identity, so a repository that has one
+	// verifies with a warning; nothing this tool signs may have one.
+	// Verification names it by where the keys stand (root.keys,
+	// delegation.claimed.keys); a staged role's keys.valid refuses it.
+	CheckKeyIDIsHash = "keys.keyid-is-hash"
 )
 
 // Scope is where a check runs. A failed check can be graver in a ceremony,
@@ -148,6 +156,7 @@ var severities = map[string][2]Severity{
 	CheckSignaturesEveryClient:  {Error, Warning},
 	CheckRootJSONNewest:         {Warning, Warning},
 	CheckSnapshotReached:        {Warning, Warning},
+	CheckKeyIDIsHash:            {Error, Warning},
 }
 
 // SeverityOf returns how grave a failure of the named check is in scope.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -47,7 +48,8 @@ type Delegations struct {
 	SuccinctRoles *SuccinctRoles
 
 	extra    fields
-	keyOrder keyOrder // the keys as read, for writeKeys
+	keyOrder keyOrder                  // the keys as read, for writeKeys
+	names    atomic.Pointer[nameIndex] // Roles by name, for Role (index.go)
 }
 
 // DelegatedRole is one entry of delegations.roles.
@@ -59,7 +61,8 @@ type DelegatedRole struct {
 	Paths            []string // nil when the role uses PathHashPrefixes
 	PathHashPrefixes []string
 
-	extra *fields // nil when the role has no unknown members
+	extra *fields                   // nil when the role has no unknown members
+	paths atomic.Pointer[pathIndex] // Paths by literal prefix, for Matches (index.go)
 }
 
 // SuccinctRoles delegate to 2^BitLength hash bins named NamePrefix-XX
@@ -329,6 +332,9 @@ func (r *DelegatedRole) write(c *cwriter) error {
 // path patterns matches, or the hex SHA-256 of the path starts with one of
 // its prefixes.
 func (r *DelegatedRole) Matches(targetPath string) bool {
+	if len(r.Paths) >= indexMin && r.matchesIndexed(targetPath) {
+		return true
+	}
 	for _, p := range r.Paths {
 		if matchPattern(p, targetPath) {
 			return true
@@ -352,12 +358,14 @@ func (r *DelegatedRole) Matches(targetPath string) bool {
 // nothing in a pattern (not "*", not a class, not an escape) ever matches a
 // "/".
 func matchPattern(pattern, targetPath string) bool {
-	pp, tp := strings.Split(pattern, "/"), strings.Split(targetPath, "/")
-	if len(pp) != len(tp) {
+	if strings.Count(pattern, "/") != strings.Count(targetPath, "/") {
 		return false
 	}
-	for i := range pp {
-		if ok, err := path.Match(pp[i], tp[i]); err != nil || !ok {
+	for more := true; more; {
+		var p, t string
+		p, pattern, more = strings.Cut(pattern, "/")
+		t, targetPath, _ = strings.Cut(targetPath, "/")
+		if ok, err := path.Match(p, t); err != nil || !ok {
 			return false
 		}
 	}
@@ -431,16 +439,6 @@ func (s *SuccinctRoles) IsBin(name string) bool {
 	}
 	n, err := strconv.ParseUint(rest, 16, 32)
 	return err == nil && n < uint64(s.BinCount()) && s.BinName(int(n)) == name
-}
-
-// Role returns the delegated role named name, or nil.
-func (dl *Delegations) Role(name string) *DelegatedRole {
-	for _, r := range dl.Roles {
-		if r.Name == name {
-			return r
-		}
-	}
-	return nil
 }
 
 // Delegation returns the keys and threshold dl gives to the role named

@@ -27,10 +27,12 @@ delegates to claimed, and no key that any role trusts may be on it.
 
 Any TUF 1.0 repository verifies, not only those this tool made. Beyond
 what stock clients check, it refuses by name: duplicate JSON member names,
-versions below 1, a spec version other than 1.x, ECDSA signatures not in
-DER, keys listed under a keyid that is not theirs, a role name delegated
-twice, a top-level role name delegated, and root versions published beyond
-a gap in the chain.
+versions below 1, a spec version other than 1.x, times not in UTC
+(metadata from before TUF 1.0), ECDSA signatures not in DER, a role name
+delegated twice, a top-level role name delegated, and root versions
+published beyond a gap in the chain. A key listed under a keyid that is
+not its hash (a legacy keyid, TAP 12) is a warning: clients count keys,
+not keyids.
 
 Every check has a stable name (root.chain, timestamp.signature,
 snapshot.meta.claimed.json.hash, delegation.claimed.threshold,
@@ -89,7 +91,8 @@ func runVerify(ctx context.Context, e *env, o *verifyOptions, args []string) err
 	if err != nil {
 		return exitcode.Errorf(exitcode.ErrInput, "cannot read the trusted root: %w; give the root metadata file you trust with --root", err)
 	}
-	rep, err := repoverify.VerifyWith(args[0], trusted, repoverify.Options{At: at, Scope: roles.ScopeVerify, Strict: *o.strict, MaxMetadata: lim.Max})
+	rep, err := repoverify.VerifyWith(args[0], trusted, repoverify.Options{At: at, Scope: roles.ScopeVerify, Strict: *o.strict, MaxMetadata: lim.Max,
+		FailedOnly: !*o.json}) // the text report counts what passed
 	if rep != nil {
 		var werr error
 		if *o.json {
@@ -123,12 +126,11 @@ func printRepoReport(w io.Writer, rep *repoverify.Report) error {
 		fmt.Fprintf(w, "  %-16s v%-4d %-28s expires %s  %d of %d keys signed, threshold %d\n",
 			safe(r.Name), r.Version, safe(r.File), r.Expires.Format(roles.TimeFormat), len(r.Signed), r.KeyIDs, r.Threshold)
 	}
-	passed, failed := 0, 0
+	passed, failed := rep.Passed, 0
 	var notes []string
 	for _, c := range rep.Checks {
 		switch {
 		case c.Passed:
-			passed++
 			continue
 		case c.Severity == roles.Error:
 			failed++

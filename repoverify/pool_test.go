@@ -1,0 +1,90 @@
+package repoverify
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ceremony-tuf/ceremony/roles"
+)
+
+// TestParallelAsSerial: a repository of many projects, a few of them
+// broken in different ways, gives the same report, the same first
+// failure and the same progress whether its roles are checked one at a
+// time or on many goroutines.
+func TestParallelAsSerial(t *testing.T) {
+	f := newFixture(t)
+	cl := f.targets[roleClaimed]
+	for i := range 60 {
+		name := fmt.Sprintf("p%02d", i)
+		cl.Delegations.Roles = append(cl.Delegations.Roles, &roles.DelegatedRole{
+			Name: name, KeyIDs: f.ids("m-alpha"), Threshold: 1, Terminating: true, Paths: []string{name + "/*"}})
+		pt := roles.NewTargets(ref.AddDate(0, 6, 0))
+		path := name + "/" + name + "-1.0.tar.gz"
+		if i == 13 {
+			path = "elsewhere/x-1.0.tar.gz"
+		}
+		pt.Targets[path] = targetFile(path)
+		signer := "m-alpha"
+		if i == 7 || i == 41 {
+			signer = "m-stranger"
+		}
+		f.targets[name] = pt
+		f.order = append(f.order, name)
+		f.signers[name] = []string{signer}
+	}
+	f.skip["p29"] = true
+	dir, trusted := f.publish()
+
+	run := func(n int) (string, string, []int) {
+		t.Helper()
+		defer func(w func() int) { workers = w }(workers)
+		workers = func() int { return n }
+		var progress []int
+		rep, err := VerifyWith(dir, trusted, Options{At: ref, Scope: roles.ScopeVerify, Progress: func(done, total int) {
+			progress = append(progress, done, total)
+		}})
+		if err == nil {
+			t.Fatal("verified a repository with broken projects")
+		}
+		b, _ := json.Marshal(rep)
+		return string(b), err.Error(), progress
+	}
+	serial, serr, sprog := run(1)
+	for _, n := range []int{2, 3, 8} {
+		par, perr, pprog := run(n)
+		if par != serial || perr != serr || !slices.Equal(pprog, sprog) {
+			t.Errorf("%d workers: the report, error or progress differs from one worker's:\n%s\n%s", n, perr, serr)
+		}
+	}
+	for _, want := range []string{"delegation.p07.threshold", "delegation.p13.paths", "delegation.p41.threshold", "snapshot.meta.p29.json.listed"} {
+		if !strings.Contains(serial, `"check":"`+want+`"`) {
+			t.Errorf("the report has no %s", want)
+		}
+	}
+	// Without the passed checks, the same failures, the same count.
+	var full Report
+	if err := json.Unmarshal([]byte(serial), &full); err != nil {
+		t.Fatal(err)
+	}
+	brief, err := VerifyWith(dir, trusted, Options{At: ref, Scope: roles.ScopeVerify, FailedOnly: true})
+	failed := slices.DeleteFunc(slices.Clone(full.Checks), func(c Check) bool { return c.Passed })
+	if err == nil || err.Error() != serr || brief.Passed != full.Passed || full.Passed != len(full.Checks)-len(failed) ||
+		!slices.EqualFunc(brief.Checks, failed, func(a, b Check) bool { return a == b }) {
+		t.Errorf("FailedOnly: %d checks, %d passed (%v); in full %d checks, %d passed", len(brief.Checks), brief.Passed, err, len(full.Checks), full.Passed)
+	}
+	if !strings.Contains(serr, "p07") {
+		t.Errorf("the first failure is not p07's: %s", serr)
+	}
+	// Progress counts up to a last call that is complete.
+	for i := 2; i < len(sprog); i += 2 {
+		if sprog[i] < sprog[i-2] || sprog[i] > sprog[i+1] {
+			t.Fatalf("progress goes back or past its total: %v", sprog)
+		}
+	}
+	if l := len(sprog); l < 4 || sprog[l-2] != sprog[l-1] || sprog[l-1] < 70 {
+		t.Errorf("progress ends at %v, want done == total ≥ 70", sprog[max(0, l-2):])
+	}
+}
