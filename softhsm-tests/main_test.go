@@ -49,8 +49,10 @@ func runMain(m *testing.M) int {
 // TestScenarios runs each scenario in testdata/ against the built binary:
 // the admin's flows as docs/RUNBOOK.md tells them, step by step.
 func TestScenarios(t *testing.T) {
+	t.Parallel()
 	cmds := scripttest.Commands()
 	cmds["tuf-clients"] = cmdTUFClients
+	cmds["virtual-yubikey"] = cmdVirtualYubiKey
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		Setup:               setupScenario,
@@ -64,28 +66,26 @@ func TestScenarios(t *testing.T) {
 // fresh for the clients that refresh it today.
 var now = time.Now().UTC().Truncate(time.Minute).Format(time.RFC3339)
 
-// tokenLabels are the SoftHSM tokens every scenario gets: five admins and
-// the online key, each with softhsmtest's default PINs.
-var tokenLabels = []string{"alice", "bob", "carol", "dave", "erin", "online"}
-
-// setupScenario gives a scenario the built binary on PATH, SoftHSM tokens
-// of its own, and a pin file ($WORK/pin) for pin-source.
+// setupScenario gives a scenario the built binary on PATH (and its path
+// in $BIN), a SoftHSM of its own with no token yet (the scenario makes
+// its tokens with softhsm2-util, as RUNBOOK step 4 tells a key holder),
+// the PINs the scenario's tokens take ($SOPIN, $PIN), and a file holding
+// the user PIN ($WORK/pin) for key URIs' pin-source.
 func setupScenario(e *testscript.Env) error {
 	e.Setenv("PATH", binDir+string(os.PathListSeparator)+e.Getenv("PATH"))
+	e.Setenv("BIN", filepath.Join(binDir, "ceremony"))
 	s, err := softhsmtest.New(filepath.Join(e.WorkDir, ".softhsm"))
 	if err != nil {
 		return err
-	}
-	for _, l := range tokenLabels {
-		if _, err := s.InitToken(l, "", ""); err != nil {
-			return err
-		}
 	}
 	for _, kv := range s.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
 		e.Setenv(k, v)
 	}
-	// No pcscd for SoftHSM scenarios: PC/SC clients find nothing, quickly.
+	e.Setenv("SOPIN", softhsmtest.SOPIN)
+	e.Setenv("PIN", softhsmtest.UserPIN)
+	// No pcscd unless the scenario plugs in a virtual YubiKey: PC/SC
+	// clients find nothing, quickly.
 	e.Setenv("PCSCLITE_CSOCK_NAME", filepath.Join(e.WorkDir, ".no-pcscd.comm"))
 	e.Setenv("CEREMONY_E2E_KEEP", os.Getenv("CEREMONY_E2E_KEEP"))
 	e.Setenv("NOW", now)
