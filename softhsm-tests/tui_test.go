@@ -151,13 +151,14 @@ func (x *tmux) keys(keys ...string) {
 }
 func (x *tmux) text(s string) { x.t.Helper(); x.cmd("send-keys", "-t", "tui", "-l", s) }
 
-// startTmux starts the built binary's TUI on w's workspace in a tmux
-// session of 80x24 on a private server, killed when the test ends.
-func startTmux(t *testing.T, w *tuiWorld, env []string) *tmux {
+// startTmux runs shell command line in w's folder in a tmux session of
+// 80x24 on a private server, killed when the test ends. The line ends in
+// a sleep, so that the screen stays to be read after the command exits.
+func startTmux(t *testing.T, w *tuiWorld, env []string, line string) *tmux {
 	t.Helper()
 	x := &tmux{t: t, sock: fmt.Sprintf("ceremony-tui-%d-%d", os.Getpid(), time.Now().UnixNano())}
 	start := exec.Command("tmux", "-L", x.sock, "-f", "/dev/null", "new-session", "-d", "-s", "tui", "-x", "80", "-y", "24",
-		"-c", w.dir, w.bin+" tui "+w.ws+"; sleep 60")
+		"-c", w.dir, line+"; sleep 60")
 	start.Env = env
 	if out, err := start.CombinedOutput(); err != nil {
 		t.Fatalf("tmux new-session: %v\n%s", err, out)
@@ -176,7 +177,7 @@ func TestTUIColorsInTmux(t *testing.T) {
 		if noColor {
 			env = append(slices.Clone(w.env), "NO_COLOR=1")
 		}
-		x := startTmux(t, w, env)
+		x := startTmux(t, w, env, w.bin+" tui "+w.ws)
 		x.wait("Role 1 of 4: root v1")
 		x.keys("right", "right") // claimed: its checks are on screen
 		x.wait("✓ pass keys.valid")
@@ -204,7 +205,7 @@ func TestTUIEndToEnd(t *testing.T) {
 		t.Fatal("tmux is not installed: run scripts/install-deps.sh")
 	}
 	w := newTUIWorld(t)
-	x := startTmux(t, w, w.env)
+	x := startTmux(t, w, w.env, w.bin+" tui "+w.ws)
 
 	x.wait("Role 1 of 4: root v1")
 	x.keys("s")
@@ -282,14 +283,7 @@ func TestRequestViewLeftUnsigned(t *testing.T) {
 		t.Fatalf("the root request: %v, %v", names, err)
 	}
 	resp := filepath.Join(w.dir, "alice.response.json")
-	x := &tmux{t: t, sock: fmt.Sprintf("ceremony-request-tui-%d-%d", os.Getpid(), time.Now().UnixNano())}
-	start := exec.Command("tmux", "-L", x.sock, "-f", "/dev/null", "new-session", "-d", "-s", "tui", "-x", "80", "-y", "24",
-		"-c", w.dir, w.bin+" sign "+names[0]+" --out "+resp+"; echo EXIT=$?; sleep 60")
-	start.Env = w.env
-	if b, err := start.CombinedOutput(); err != nil {
-		t.Fatalf("tmux new-session: %v\n%s", err, b)
-	}
-	t.Cleanup(func() { exec.Command("tmux", "-L", x.sock, "kill-server").Run() })
+	x := startTmux(t, w, w.env, w.bin+" sign "+names[0]+" --out "+resp+"; echo EXIT=$?")
 	x.wait("signing request for root v1")
 	x.keys("q")
 	s := strings.ReplaceAll(x.wait("EXIT="), "\n", "")
@@ -310,14 +304,7 @@ func TestDemoTUI(t *testing.T) {
 	w := newTUIWorld(t)
 	out := filepath.Join(w.dir, "demo")
 	env := slices.DeleteFunc(slices.Clone(w.env), func(kv string) bool { return strings.HasPrefix(kv, "SOFTHSM2_CONF=") })
-	x := &tmux{t: t, sock: fmt.Sprintf("ceremony-demo-tui-%d-%d", os.Getpid(), time.Now().UnixNano())}
-	start := exec.Command("tmux", "-L", x.sock, "-f", "/dev/null", "new-session", "-d", "-s", "tui", "-x", "80", "-y", "24",
-		"-c", w.dir, w.bin+" demo --tui --out "+out+"; echo EXIT=$?; sleep 60")
-	start.Env = env
-	if b, err := start.CombinedOutput(); err != nil {
-		t.Fatalf("tmux new-session: %v\n%s", err, b)
-	}
-	t.Cleanup(func() { exec.Command("tmux", "-L", x.sock, "kill-server").Run() })
+	x := startTmux(t, w, env, w.bin+" demo --tui --out "+out+"; echo EXIT=$?")
 	x.wait("▸ SoftHSM") // the device panel has found the tokens
 	x.keys("Enter")
 	x.wait("Type yes")
