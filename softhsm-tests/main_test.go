@@ -61,11 +61,6 @@ func TestScenarios(t *testing.T) {
 	})
 }
 
-// now is the scenarios' reference time: this run's clock to the minute,
-// as the room's witnesses would confirm it, so that what is published is
-// fresh for the clients that refresh it today.
-var now = time.Now().UTC().Truncate(time.Minute).Format(time.RFC3339)
-
 // setupScenario gives a scenario the built binary on PATH (and its path
 // in $BIN), a SoftHSM of its own with no token yet (the scenario makes
 // its tokens with softhsm2-util, as RUNBOOK step 4 tells a key holder),
@@ -88,6 +83,9 @@ func setupScenario(e *testscript.Env) error {
 	// clients find nothing, quickly.
 	e.Setenv("PCSCLITE_CSOCK_NAME", filepath.Join(e.WorkDir, ".no-pcscd.comm"))
 	e.Setenv("CEREMONY_E2E_KEEP", os.Getenv("CEREMONY_E2E_KEEP"))
-	e.Setenv("NOW", now)
+	// The scenario's reference time: its clock to the minute, as the
+	// room's witnesses would confirm it, so that what is published is
+	// fresh for the clients that refresh it today.
+	e.Setenv("NOW", time.Now().UTC().Truncate(time.Minute).Format(time.RFC3339))
 	return os.WriteFile(filepath.Join(e.WorkDir, "pin"), []byte(softhsmtest.UserPIN+"\n"), 0o600)
 }
