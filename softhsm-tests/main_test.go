@@ -77,6 +77,7 @@ func setupScenario(e *testscript.Env) error {
 		k, v, _ := strings.Cut(kv, "=")
 		e.Setenv(k, v)
 	}
+	e.Values[yubiKeysKey] = &yubiKeys{}
 	e.Setenv("SOPIN", softhsmtest.SOPIN)
 	e.Setenv("PIN", softhsmtest.UserPIN)
 	// No pcscd unless the scenario plugs in a virtual YubiKey: PC/SC
