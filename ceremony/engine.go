@@ -661,15 +661,7 @@ func (e *Engine) Sign(signer crypto.Signer, dev *hsm.Device) ([]SignResult, erro
 // published with the ceremony and listed in snapshot. It must already
 // reach the threshold claimed (as staged, or as trusted) gives it.
 func (e *Engine) Include(role string, metadata []byte) error {
-	m, err := roles.Parse[*roles.Targets](metadata)
-	if err != nil {
-		return fmt.Errorf("include %s: %w", role, err)
-	}
-	b := e.batch()
-	if err := b.add(eventIncluded, includedData{Role: role, Version: m.Signed.Version, Metadata: b.artifact(metadata)}); err != nil {
-		return err
-	}
-	return e.write(b)
+	return e.IncludeAll([]Included{{Role: role, Metadata: metadata}})
 }
 
 // End records the end of the ceremony (its ceremony.closed event):

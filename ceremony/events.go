@@ -380,7 +380,7 @@ func (s *State) admitIncluded(d includedData, b []byte) (func(), error) {
 	}
 	del, _ := s.projectDelegation(d.Role)
 	canon := m.CanonicalSigned()
-	rs := &RoleState{Staged: Staged{Role: d.Role, Version: d.Version, Metadata: b, Summary: []string{fmt.Sprintf("%s v%d, signed by its maintainers", d.Role, d.Version)}},
+	rs := &RoleState{Staged: Staged{Role: d.Role, Version: d.Version, Metadata: b, Summary: includedSummary(d.Role, m, del, s.Plan.keyNames)},
 		Canonical: canon, Digest: digestOf(canon), Required: []roles.Delegation{del}, Included: true}
 	for _, sig := range m.Signatures {
 		rs.Signatures = append(rs.Signatures, SignatureRecord{Signature: sig, Signer: s.name(sig.KeyID), Via: "included"})

@@ -41,10 +41,17 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 		out = append(out, &Staged{Role: role, Version: version, Online: true, Metadata: b, Summary: []string{summary}})
 		return nil
 	}
+	// Snapshot lists every targets-type file the repository holds: what
+	// the trusted snapshot lists, the project metadata maintainers
+	// published since (newer versions), and what this ceremony stages or
+	// includes (newer still).
 	listed := map[string]int64{}
 	if s.Repo != nil {
 		for name, mf := range s.Repo.Snapshot.Signed.Meta {
 			listed[name] = mf.Version
+		}
+		for role, m := range s.Repo.PublishedProjects {
+			listed[role+".json"] = m.Signed.Version
 		}
 	}
 	if s.Repo == nil {
@@ -92,7 +99,13 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 	for name, v := range listed {
 		snap.Meta[name] = &roles.MetaFile{Version: v}
 	}
-	if err := add(RoleSnapshot, roles.New(snap), snap.Version, fmt.Sprintf("snapshot v%d lists %d targets files", snap.Version, len(snap.Meta))); err != nil {
+	snapSummary := fmt.Sprintf("snapshot v%d lists %d targets files", snap.Version, len(snap.Meta))
+	if n := len(s.Repo.publishedProjects()); n > 0 {
+		// Said only when there are any, so that earlier transcripts'
+		// summaries stay as they were recorded.
+		snapSummary += fmt.Sprintf(", with the metadata %d projects' maintainers published since snapshot v%d", n, s.Repo.Snapshot.Signed.Version)
+	}
+	if err := add(RoleSnapshot, roles.New(snap), snap.Version, snapSummary); err != nil {
 		return nil, err
 	}
 	// The timestamp hashes the signed snapshot as it will be published.

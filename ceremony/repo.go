@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -20,6 +22,10 @@ type Repo struct {
 	// name, when claimed is split (see bins.go); empty otherwise.
 	Claimed     *roles.Metadata[*roles.Targets]
 	ClaimedBins map[string]*roles.Metadata[*roles.Targets]
+	// PublishedProjects are the project metadata files maintainers
+	// published since the trusted snapshot, newer than it lists, by
+	// project (include.go); their bytes are in Files.
+	PublishedProjects map[string]*roles.Metadata[*roles.Targets]
 	// FileOrder is the names of Files, sorted: the transcript keeps the
 	// files so that a replay needs no repository.
 	FileOrder []string
@@ -62,7 +68,23 @@ func LoadRepo(dir string, trustedRoot []byte) (*Repo, error) {
 func loadRepo(dir string, trustedRoot []byte, maxMetadata int64) (*Repo, error) {
 	opts := trustedWalk
 	opts.MaxMetadata = maxMetadata
-	return repoFrom(repoverify.Load(dir, trustedRoot, opts))
+	r, err := repoFrom(repoverify.Load(dir, trustedRoot, opts))
+	if err != nil {
+		return nil, err
+	}
+	lim := boundedfile.Metadata
+	if maxMetadata > 0 {
+		lim.Max = maxMetadata
+	}
+	ents, _ := os.ReadDir(dir) // the walk read it: a failure now finds nothing more
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name()
+	}
+	r.findPublishedProjects(names, func(name string) ([]byte, error) {
+		return boundedfile.Read(filepath.Join(dir, name), lim)
+	})
+	return r, nil
 }
 
 // RepoFromFiles rebuilds a Repo from files a transcript recorded. Nothing
@@ -72,7 +94,12 @@ func loadRepo(dir string, trustedRoot []byte, maxMetadata int64) (*Repo, error) 
 func RepoFromFiles(trustedRoot []byte, files map[string][]byte) (*Repo, error) {
 	opts := trustedWalk
 	opts.MaxMetadata = boundedfile.Artifact.Max
-	return repoFrom(repoverify.FromFiles(files, trustedRoot, opts))
+	r, err := repoFrom(repoverify.FromFiles(files, trustedRoot, opts))
+	if err != nil {
+		return nil, err
+	}
+	r.findPublishedProjects(slices.Collect(maps.Keys(files)), func(name string) ([]byte, error) { return files[name], nil })
+	return r, nil
 }
 
 func repoFrom(v *repoverify.Repository, err error) (*Repo, error) {

@@ -232,20 +232,20 @@ func (s *State) checkIncluded(role string, m *roles.Metadata[*roles.Targets]) er
 	if err := s.takesSignatures(); err != nil {
 		return err
 	}
-	if s.Role(role) != nil {
-		return fmt.Errorf("role %s is already in this ceremony", role)
-	}
 	if ownRole(role) {
-		return fmt.Errorf("role %s is the ceremony's own: only roles claimed delegates to can be included", role)
+		return fmt.Errorf("%w: role %s is the ceremony's own: only roles claimed delegates to can be included", ErrNotDelegated, role)
+	}
+	if r := s.Role(role); r != nil {
+		return fmt.Errorf("%w: role %s is already in this ceremony (v%d): include each project once", ErrConflict, role, r.Version)
 	}
 	del, err := s.projectDelegation(role)
 	if err != nil {
-		return fmt.Errorf("include %s: %w", role, err)
+		return fmt.Errorf("include %s: %w: %w; name the file VERSION.PROJECT.json for a project this ceremony's claimed delegates to", role, ErrNotDelegated, err)
 	}
 	if _, err := roles.Verify(m, del); err != nil {
 		return fmt.Errorf("include %s: %w", role, err)
 	}
-	return nil
+	return s.checkIncludedFresh(role, m)
 }
 
 // required returns the delegations a staged role must satisfy, from the

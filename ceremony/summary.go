@@ -323,31 +323,27 @@ func (z summarizer) targets(name string, prev, next *roles.Targets) *Summary {
 		before = prev.Delegations.Roles
 	}
 	var added, removed, rekeyed []string
-	for _, r := range after {
-		i := slices.IndexFunc(before, func(b *roles.DelegatedRole) bool { return b.Name == r.Name })
-		rn := shownName(r.Name)
-		switch {
-		case i < 0:
-			added = append(added, r.Name)
+	for _, c := range diffDelegations(before, after) {
+		rn := shownName(c.Project)
+		switch c.Change {
+		case ChangeAdded:
+			added = append(added, c.Project)
 			if !projects {
-				s.Changes = append(s.Changes, fmt.Sprintf("newly delegates %s to %s", rn, z.threshold(r.Threshold, r.KeyIDs)))
+				s.Changes = append(s.Changes, fmt.Sprintf("newly delegates %s to %s", rn, z.threshold(c.Threshold, c.KeyIDs)))
 			}
-		case !slices.Equal(before[i].KeyIDs, r.KeyIDs) || before[i].Threshold != r.Threshold:
-			rekeyed = append(rekeyed, r.Name)
+		case ChangeRekeyed:
+			rekeyed = append(rekeyed, c.Project)
 			if projects {
 				continue
 			}
-			if before[i].Threshold != r.Threshold {
-				s.Changes = append(s.Changes, fmt.Sprintf("%s: threshold %d → %d", rn, before[i].Threshold, r.Threshold))
+			if c.ThresholdBefore != c.Threshold {
+				s.Changes = append(s.Changes, fmt.Sprintf("%s: threshold %d → %d", rn, c.ThresholdBefore, c.Threshold))
 			}
-			s.Changes = append(s.Changes, z.keyDiff(rn, before[i].KeyIDs, r.KeyIDs)...)
-		}
-	}
-	for _, b := range before {
-		if !slices.ContainsFunc(after, func(r *roles.DelegatedRole) bool { return r.Name == b.Name }) {
-			removed = append(removed, b.Name)
+			s.Changes = append(s.Changes, z.keyDiff(rn, c.KeyIDsBefore, c.KeyIDs)...)
+		case ChangeRemoved:
+			removed = append(removed, c.Project)
 			if !projects {
-				s.Changes = append(s.Changes, fmt.Sprintf("no longer delegates %s", shownName(b.Name)))
+				s.Changes = append(s.Changes, fmt.Sprintf("no longer delegates %s", rn))
 			}
 		}
 	}
@@ -453,4 +449,121 @@ func (s *staging) targetsSummary(name string, prev, next *roles.Targets) []strin
 
 func (s *staging) revocationsSummary(prev, next *roles.Revocations) []string {
 	return s.summarizer().revocations(prev, next).Lines()
+}
+
+// The kinds of ProjectChange.
+const (
+	ChangeAdded   = "added"
+	ChangeRemoved = "removed"
+	ChangeRekeyed = "rekeyed"
+)
+
+// ProjectChange is one delegation a version of a targets role adds,
+// removes or gives other keys or another threshold, against the role's
+// previous version: for claimed (or its bin), a project moved in, taken
+// out or re-keyed.
+type ProjectChange struct {
+	Project   string   `json:"project"`
+	Change    string   `json:"change"` // ChangeAdded, ChangeRemoved, ChangeRekeyed
+	Threshold int64    `json:"threshold,omitempty"`
+	KeyIDs    []string `json:"keyids,omitempty"`
+	// ThresholdBefore and KeyIDsBefore are what a re-keyed or removed
+	// delegation had.
+	ThresholdBefore int64    `json:"threshold_before,omitempty"`
+	KeyIDsBefore    []string `json:"keyids_before,omitempty"`
+}
+
+// diffDelegations lists what after changes from before, in one pass over
+// each (claimed holds 100,000 projects): the delegations added and
+// re-keyed in after's order, then those removed in before's.
+func diffDelegations(before, after []*roles.DelegatedRole) []ProjectChange {
+	old := make(map[string]*roles.DelegatedRole, len(before))
+	for _, b := range before {
+		old[b.Name] = b
+	}
+	kept := make(map[string]bool, len(after))
+	var out []ProjectChange
+	for _, r := range after {
+		kept[r.Name] = true
+		b := old[r.Name]
+		switch {
+		case b == nil:
+			out = append(out, ProjectChange{Project: r.Name, Change: ChangeAdded, Threshold: r.Threshold, KeyIDs: r.KeyIDs})
+		case !slices.Equal(b.KeyIDs, r.KeyIDs) || b.Threshold != r.Threshold:
+			out = append(out, ProjectChange{Project: r.Name, Change: ChangeRekeyed, Threshold: r.Threshold, KeyIDs: r.KeyIDs,
+				ThresholdBefore: b.Threshold, KeyIDsBefore: b.KeyIDs})
+		}
+	}
+	for _, b := range before {
+		if !kept[b.Name] {
+			out = append(out, ProjectChange{Project: b.Name, Change: ChangeRemoved, ThresholdBefore: b.Threshold, KeyIDsBefore: b.KeyIDs})
+		}
+	}
+	return out
+}
+
+// String says the change in the review's words, keys by their keyids'
+// first digits: "adds sampleproject: threshold 1 of 1: 3f1a2b3c4d5e6f70".
+func (c ProjectChange) String() string {
+	var z summarizer
+	name := shownName(c.Project)
+	switch c.Change {
+	case ChangeAdded:
+		return fmt.Sprintf("adds %s: %s", name, z.threshold(c.Threshold, c.KeyIDs))
+	case ChangeRemoved:
+		return fmt.Sprintf("removes %s (was %s)", name, z.threshold(c.ThresholdBefore, c.KeyIDsBefore))
+	}
+	return fmt.Sprintf("re-keys %s: %s (was %s)", name, z.threshold(c.Threshold, c.KeyIDs), z.threshold(c.ThresholdBefore, c.KeyIDsBefore))
+}
+
+// ProjectChanges lists every project a staged claimed role (or claimed
+// bin) adds, removes or re-keys, against the trusted version (every
+// project, for a new role); nil for any other role. The review's summary,
+// which the transcript records, names the first few and counts them; this
+// is the whole list, for faces that page it and for --json.
+func (s *State) ProjectChanges(role string) []ProjectChange {
+	r := s.Role(role)
+	if r == nil || r.Included || (role != RoleClaimed && !strings.HasPrefix(role, binPrefix+"-")) {
+		return nil
+	}
+	next, err := roles.Parse[*roles.Targets](r.Metadata)
+	if err != nil || next.Signed.Delegations == nil || (role == RoleClaimed && isBinned(next.Signed)) {
+		return nil
+	}
+	var before []*roles.DelegatedRole
+	if prev := s.trustedTargets(role); prev != nil && prev.Delegations != nil {
+		before = prev.Delegations.Roles
+	}
+	return diffDelegations(before, next.Signed.Delegations.Roles)
+}
+
+// trustedTargets is the trusted version of claimed or one of its bins,
+// or nil.
+func (s *State) trustedTargets(role string) *roles.Targets {
+	switch {
+	case s.Repo == nil:
+		return nil
+	case role == RoleClaimed:
+		return s.Repo.Claimed.Signed
+	case s.Repo.ClaimedBins[role] != nil:
+		return s.Repo.ClaimedBins[role].Signed
+	}
+	return nil
+}
+
+// ProjectLines says changes in the review's words: a line that counts
+// them, then a line a change, the first page of them, then how many more
+// there are (a face lists every one in JSON).
+func ProjectLines(changes []ProjectChange, page int) []string {
+	if len(changes) == 0 {
+		return nil
+	}
+	out := []string{fmt.Sprintf("projects changed, %d in all, each with its maintainers' keys:", len(changes))}
+	for _, c := range changes[:min(len(changes), page)] {
+		out = append(out, c.String())
+	}
+	if n := len(changes) - page; n > 0 {
+		out = append(out, fmt.Sprintf("and %d more: 'ceremony status --json' lists every one", n))
+	}
+	return out
 }

@@ -111,6 +111,7 @@ func printReview(w io.Writer, st *ceremony.State) {
 	}
 	for _, r := range st.Roles {
 		printRole(w, r)
+		printSummary(w, "  ", ceremony.ProjectLines(st.ProjectChanges(r.Role), maxProjectLines))
 		fmt.Fprintf(w, "  signed bytes sha256 %s\n", r.Digest)
 		fmt.Fprintf(w, "  in words: %s\n", digestWords(r.Digest))
 	}
@@ -179,6 +180,9 @@ type roleJSON struct {
 	Online  bool     `json:"online,omitempty"`
 	Digest  string   `json:"signed_sha256"`
 	Summary []string `json:"summary"`
+	// Projects are every project claimed (or its bin) adds, removes or
+	// re-keys, which the summary counts.
+	Projects []ceremony.ProjectChange `json:"projects,omitempty"`
 }
 
 // printStatus prints the review and the thresholds, or with asJSON the
@@ -212,7 +216,8 @@ func statusOf(eng *ceremony.Engine) statusJSON {
 	out := statusJSON{Ceremony: st.Plan.Ceremony, Progress: st.Progress(), Done: st.Done(), Published: st.Published,
 		Closed: st.Closed, Aborted: st.Aborted, Reason: st.AbortReason, Head: eng.Head(), Checks: map[string]roles.Findings{}}
 	for _, r := range st.Roles {
-		out.Roles = append(out.Roles, roleJSON{Role: r.Role, Version: r.Version, Online: r.Online, Digest: r.Digest, Summary: r.Summary})
+		out.Roles = append(out.Roles, roleJSON{Role: r.Role, Version: r.Version, Online: r.Online, Digest: r.Digest, Summary: r.Summary,
+			Projects: st.ProjectChanges(r.Role)})
 		out.Checks[r.Role] = r.Checks
 	}
 	return out

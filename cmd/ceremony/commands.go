@@ -71,6 +71,9 @@ var commands = []*command{
 	define(command{name: "collect", summary: "check air-gapped signers' responses and record their signatures",
 		usage: "[--workspace DIR] [--json] RESPONSE...", help: collectHelp}, collectFlags, runCollect).
 		appending(),
+	define(command{name: "include", summary: "bring projects' metadata, signed by their maintainers, into the ceremony",
+		usage: "[--workspace DIR] [--json] FILE...", help: includeHelp}, includeFlags, runInclude).
+		reads(boundedfile.Metadata).appending(),
 	define(command{name: "publish", summary: "write the signed metadata once every threshold holds",
 		usage: "[--workspace DIR] [--online-key URI]", help: publishHelp}, publishFlags, runPublish).
 		appending(),

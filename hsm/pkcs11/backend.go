@@ -45,6 +45,9 @@ func (b *Backend) Devices(ctx context.Context) ([]hsm.DeviceKeys, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := b.rescan(); err != nil {
+		return nil, err
+	}
 	toks, _, err := b.findTokens(&URI{})
 	if err != nil {
 		return nil, err

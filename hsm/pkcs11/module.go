@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	p11 "github.com/miekg/pkcs11"
 
@@ -66,8 +67,12 @@ type module struct {
 	ctx  *p11.Ctx
 	info p11.Info
 
+	// mu guards tokens, and the slot list against a rescan.
 	mu     sync.Mutex
 	tokens map[uint]*token // by slot id
+	// signers counts the signers open on the module's tokens: a rescan
+	// waits until none is.
+	signers atomic.Int64
 }
 
 // modulePaths says which modules a URI may be served by. explicit is true
@@ -206,6 +211,8 @@ func (f slotFacts) matches(u *URI) bool {
 
 // present lists the initialised tokens a module sees now.
 func (m *module) present() ([]slotFacts, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	slots, err := m.ctx.GetSlotList(true)
 	if err != nil {
 		return nil, fmt.Errorf("PKCS#11 module %s cannot list its slots (%s)", m.path, ckrName(err))

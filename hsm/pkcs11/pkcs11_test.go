@@ -26,7 +26,7 @@ import (
 // token the tests use, each with its own label, before anything loads it.
 var shsm *softhsmtest.Env
 
-var tokenLabels = []string{"gen", "alice", "bob", "wrongpin", "retry", "locked", "lasttry", "dup", "conc", "bench", "errs", "list"}
+var tokenLabels = []string{"gen", "alice", "bob", "wrongpin", "retry", "locked", "lasttry", "dup", "conc", "bench", "errs", "list", "replug"}
 
 func TestMain(m *testing.M) {
 	os.Exit(testMain(m))

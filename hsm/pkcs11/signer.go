@@ -33,6 +33,7 @@ type signer struct {
 }
 
 func newSigner(t *token, priv p11.ObjectHandle, find []*p11.Attribute, auth hsm.Auth, k hsm.Key) *signer {
+	t.mod.signers.Add(1)
 	return &signer{tok: t, priv: priv, find: find, auth: auth, key: k, verify: true}
 }
 
@@ -45,7 +46,9 @@ func (s *signer) Key() hsm.Key { return s.key }
 // Close implements hsm.Signer. The token's session and login stay open for
 // other signers on it until the backend is closed: a ceremony logs in once.
 func (s *signer) Close() error {
-	s.closed.Store(true)
+	if s.closed.CompareAndSwap(false, true) {
+		s.tok.mod.signers.Add(-1)
+	}
 	return nil
 }
 

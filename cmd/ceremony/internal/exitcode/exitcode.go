@@ -147,6 +147,7 @@ var Table = []Row{
 	{Match: as[*roles.SyntaxError], Name: "*roles.SyntaxError", Code: Input, Hint: "The file is not well-formed TUF metadata: check that it is the file you meant, unchanged."},
 	is(repoverify.ErrBadInput, Input, "Give the folder that holds timestamp.json and the N.root.json files, and the root you trust."),
 	is(ceremony.ErrPlan, Input, "Correct the plan where the message says (docs/PLANS.md lists every field), and start again."),
+	is(ceremony.ErrNotDelegated, Input, "Include metadata only for projects the ceremony's claimed role delegates to, named VERSION.PROJECT.json as maintainers publish it."),
 	is(ceremony.ErrRequestInvalid, Input, "The file is not a whole, unchanged request or response: copy it again from the ceremony."),
 	is(boundedfile.ErrNotRegular, Input, "Name a regular file: not a folder, a pipe or a device."),
 	is(boundedfile.ErrTooLarge, Input, "Check it is the file you meant; if it is, raise the limit with the flag the message names (docs/LIMITS.md)."),

@@ -180,7 +180,7 @@ func takeSnapshot(eng *ceremony.Engine) *snapshot {
 	s.Head, s.HeadWords = h.String(), h.Words()
 	for _, r := range st.Roles {
 		rv := roleView{Name: untrusted.Line(r.Role), Version: r.Version, Online: r.Online, Included: r.Included,
-			Summary: safeLines(r.Summary), Checks: safeChecks(r.Checks)}
+			Summary: safeLines(append(slices.Clip(r.Summary), ceremony.ProjectLines(st.ProjectChanges(r.Role), maxProjectLines)...)), Checks: safeChecks(r.Checks)}
 		rv.setBytes(r.Canonical)
 		for _, sig := range r.Signatures {
 			rv.SignedBy = append(rv.SignedBy, untrusted.Line(sig.Signer))
