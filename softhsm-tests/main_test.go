@@ -47,7 +47,12 @@ func runMain(m *testing.M) int {
 }
 
 // TestScenarios runs each scenario in testdata/ against the built binary:
-// the admin's flows as docs/RUNBOOK.md tells them, step by step.
+// the admin's flows as docs/RUNBOOK.md tells them, step by step. Besides
+// internal/scripttest's commands (exits, fill-keyids, fill-now,
+// tree-digest), a script has
+//
+//	tuf-clients METADATA_DIR TRUSTED_ROOT SCENARIO   go-tuf and tuf-js refresh and resolve every target
+//	virtual-yubikey SERIAL                           plug in a factory-fresh YubiKey
 func TestScenarios(t *testing.T) {
 	t.Parallel()
 	cmds := scripttest.Commands()
