@@ -52,7 +52,7 @@ func cmdVirtualYubiKey(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("virtual-yubikey: a scenario has %d readers, all taken", maxYubiKeys)
 	}
 	if yk.daemon == nil {
-		d, err := pcsctest.Start(pcsctest.Options{Readers: maxYubiKeys, ReaderName: "Yubico YubiKey"})
+		d, err := pcsctest.Start(pcsctest.Options{Readers: maxYubiKeys, ReaderName: "Yubico YubiKey OTP+FIDO+CCID"})
 		ts.Check(err)
 		ts.Defer(func() { d.Stop() })
 		yk.daemon = d
