@@ -11,6 +11,8 @@ packages=(
   libpcsclite1 vsmartcard-vpcd  # reader driver for the virtual PIV card
   ykcs11                    # YubiKey PKCS#11 module, tested on the virtual card
   tmux                      # drives the TUI end-to-end test
+  strace                    # softhsm-tests: kills a publish at an exact syscall (kill -9 mid-publish)
+  yubikey-manager           # softhsm-tests: ykman prepares the virtual YubiKeys as RUNBOOK step 4 says
   util-linux iproute2       # unshare and ip for the hermetic pcscd namespace
   python3                   # runs docs/TRANSCRIPT.md's verifier in package transcripts' tests
 )

@@ -47,10 +47,17 @@ func runMain(m *testing.M) int {
 }
 
 // TestScenarios runs each scenario in testdata/ against the built binary:
-// the admin's flows as docs/RUNBOOK.md tells them, step by step.
+// the admin's flows as docs/RUNBOOK.md tells them, step by step. Besides
+// internal/scripttest's commands (exits, fill-keyids, fill-now,
+// tree-digest), a script has
+//
+//	tuf-clients METADATA_DIR TRUSTED_ROOT SCENARIO   go-tuf and tuf-js refresh and resolve every target
+//	virtual-yubikey SERIAL                           plug in a factory-fresh YubiKey
 func TestScenarios(t *testing.T) {
+	t.Parallel()
 	cmds := scripttest.Commands()
 	cmds["tuf-clients"] = cmdTUFClients
+	cmds["virtual-yubikey"] = cmdVirtualYubiKey
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		Setup:               setupScenario,
@@ -59,35 +66,32 @@ func TestScenarios(t *testing.T) {
 	})
 }
 
-// now is the scenarios' reference time: this run's clock to the minute,
-// as the room's witnesses would confirm it, so that what is published is
-// fresh for the clients that refresh it today.
-var now = time.Now().UTC().Truncate(time.Minute).Format(time.RFC3339)
-
-// tokenLabels are the SoftHSM tokens every scenario gets: five admins and
-// the online key, each with softhsmtest's default PINs.
-var tokenLabels = []string{"alice", "bob", "carol", "dave", "erin", "online"}
-
-// setupScenario gives a scenario the built binary on PATH, SoftHSM tokens
-// of its own, and a pin file ($WORK/pin) for pin-source.
+// setupScenario gives a scenario the built binary on PATH (and its path
+// in $BIN), a SoftHSM of its own with no token yet (the scenario makes
+// its tokens with softhsm2-util, as RUNBOOK step 4 tells a key holder),
+// the PINs the scenario's tokens take ($SOPIN, $PIN), and a file holding
+// the user PIN ($WORK/pin) for key URIs' pin-source.
 func setupScenario(e *testscript.Env) error {
 	e.Setenv("PATH", binDir+string(os.PathListSeparator)+e.Getenv("PATH"))
+	e.Setenv("BIN", filepath.Join(binDir, "ceremony"))
 	s, err := softhsmtest.New(filepath.Join(e.WorkDir, ".softhsm"))
 	if err != nil {
 		return err
-	}
-	for _, l := range tokenLabels {
-		if _, err := s.InitToken(l, "", ""); err != nil {
-			return err
-		}
 	}
 	for _, kv := range s.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
 		e.Setenv(k, v)
 	}
-	// No pcscd for SoftHSM scenarios: PC/SC clients find nothing, quickly.
+	e.Values[yubiKeysKey] = &yubiKeys{}
+	e.Setenv("SOPIN", softhsmtest.SOPIN)
+	e.Setenv("PIN", softhsmtest.UserPIN)
+	// No pcscd unless the scenario plugs in a virtual YubiKey: PC/SC
+	// clients find nothing, quickly.
 	e.Setenv("PCSCLITE_CSOCK_NAME", filepath.Join(e.WorkDir, ".no-pcscd.comm"))
 	e.Setenv("CEREMONY_E2E_KEEP", os.Getenv("CEREMONY_E2E_KEEP"))
-	e.Setenv("NOW", now)
+	// The scenario's reference time: its clock to the minute, as the
+	// room's witnesses would confirm it, so that what is published is
+	// fresh for the clients that refresh it today.
+	e.Setenv("NOW", time.Now().UTC().Truncate(time.Minute).Format(time.RFC3339))
 	return os.WriteFile(filepath.Join(e.WorkDir, "pin"), []byte(softhsmtest.UserPIN+"\n"), 0o600)
 }

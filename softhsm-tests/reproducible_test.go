@@ -22,6 +22,7 @@ import (
 // from); where the source is not a git checkout (a tarball), they are made
 // in place and name no commit.
 func TestBuildIsReproducible(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	src, commit := "..", ""
 	if head, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {

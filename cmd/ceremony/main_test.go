@@ -16,7 +16,7 @@ import (
 )
 
 // scriptSetups and scriptCmds let each command's tests add set-up steps
-// (SoftHSM tokens, a virtual PIV card) and custom script commands from their
+// (SoftHSM tokens) and custom script commands from their
 // own _test.go files, registered in init. Every script has the commands of
 // internal/scripttest (exits N PROGRAM ARGS..., fill-keyids FILE,
 // fill-now FILE, tree-digest DIR FILE), and this condition:

@@ -79,14 +79,15 @@ func FillKeyIDs(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(path, []byte(out), 0o644))
 }
 
-var nowPlaceholder = regexp.MustCompile(`\bNOW(?:([+-][0-9]+)d)?\b`)
+var nowPlaceholder = regexp.MustCompile(`\bNOW(?:([+-][0-9]+)(d|min))?\b`)
 
 // FillNow replaces NOW in a file with the time the script runs at ($NOW
 // when the setup set it, else the clock to the minute), and NOW+Nd or
 // NOW-Nd with that time N days on or back, in RFC 3339: plans are files,
-// and testscript does not expand variables in files. A reference time
-// near the clock is what the room's witnesses confirm; one days away is
-// what 'start --allow-reference-time' is for.
+// and testscript does not expand variables in files; NOW+Nmin is N
+// minutes on. A reference time near the clock is what the room's
+// witnesses confirm; one days away is what 'start --allow-reference-time'
+// is for.
 func FillNow(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: fill-now FILE")
@@ -101,11 +102,12 @@ func FillNow(ts *testscript.TestScript, neg bool, args []string) {
 	b, err := os.ReadFile(path)
 	ts.Check(err)
 	out := nowPlaceholder.ReplaceAllStringFunc(string(b), func(m string) string {
-		days := 0
-		if sub := nowPlaceholder.FindStringSubmatch(m); sub[1] != "" {
-			days, _ = strconv.Atoi(sub[1])
+		sub := nowPlaceholder.FindStringSubmatch(m)
+		n, _ := strconv.Atoi(sub[1])
+		if sub[2] == "min" {
+			return now.Add(time.Duration(n) * time.Minute).Format(time.RFC3339)
 		}
-		return now.AddDate(0, 0, days).Format(time.RFC3339)
+		return now.AddDate(0, 0, n).Format(time.RFC3339)
 	})
 	ts.Check(os.WriteFile(path, []byte(out), 0o644))
 }

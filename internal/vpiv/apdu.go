@@ -259,9 +259,14 @@ func (c *Card) switchTo(a aid) {
 }
 
 // deviceInfo is the management applet's READ CONFIG answer: a length byte,
-// then TLVs (02 serial, 04 form factor, 05 firmware).
+// then TLVs (01 and 03 the USB applications supported and enabled, 02
+// serial, 04 form factor, 05 firmware). ykman needs 01 to name the device.
 func (c *Card) deviceInfo() []byte {
+	// A YubiKey 5's: OTP, U2F, OpenPGP, PIV, OATH, FIDO2.
+	usbApps := []byte{0x02, 0x3b}
 	var b []byte
+	b = append(b, enc(0x01, usbApps)...)
+	b = append(b, enc(0x03, usbApps)...)
 	b = append(b, enc(0x02, binary.BigEndian.AppendUint32(nil, c.cfg.Serial))...)
 	b = append(b, enc(0x04, []byte{c.cfg.FormFactor})...)
 	b = append(b, enc(0x05, c.cfg.Firmware[:])...)

@@ -1,4 +1,4 @@
-package main
+package softhsmtests
 
 import (
 	"bytes"
@@ -13,10 +13,11 @@ import (
 // leaves the device panel, and comes back to it once plugged in again,
 // with no restart (docs/TUI.md: the panel follows plugging).
 func TestTUIDevicePanelFollowsReplugging(t *testing.T) {
+	t.Parallel()
 	w := newTUIWorld(t)
 	dir := softhsmTokenDir(t, w.env, "bob")
 	away := filepath.Join(t.TempDir(), "bob")
-	x := startTmux(t, w, w.env)
+	x := startTmux(t, w, w.env, w.bin+" tui "+w.ws)
 	x.wait("Role 1 of 4: root v1")
 	x.keys("s")
 	x.wait("(bob)")
