@@ -121,6 +121,13 @@ const (
 	// Verification names it by where the keys stand (root.keys,
 	// delegation.claimed.keys); a staged role's keys.valid refuses it.
 	CheckKeyIDIsHash = "keys.keyid-is-hash"
+	// CheckKeysEveryClient fails for a key whose signatures a stock
+	// client refuses although the TUF specification allows it: tuf-js
+	// (3.1.0) checks every ECDSA signature over SHA-256, so it refuses
+	// ecdsa-sha2-nistp384 signatures that python-tuf and go-tuf accept.
+	// It is reported only for roles that have such a key, so that the
+	// reviews of all others stay as they were.
+	CheckKeysEveryClient = "keys.every-client"
 )
 
 // Scope is where a check runs. A failed check can be graver in a ceremony,
@@ -157,6 +164,7 @@ var severities = map[string][2]Severity{
 	CheckRootJSONNewest:         {Warning, Warning},
 	CheckSnapshotReached:        {Warning, Warning},
 	CheckKeyIDIsHash:            {Error, Warning},
+	CheckKeysEveryClient:        {Warning, Warning},
 }
 
 // SeverityOf returns how grave a failure of the named check is in scope.
@@ -398,6 +406,17 @@ func (c *checker) keysValid(keys map[string]*Key) {
 	slices.Sort(bad)
 	c.add(CheckKeysValid, len(bad) == 0, "%s", ifElse(len(bad) == 0,
 		fmt.Sprintf("all %d keys parse and match their keyids", len(keys)), "bad keys: "+FirstFew(bad, ", ")))
+	var p384 []string
+	for id, k := range keys {
+		if k.Scheme == SchemeECDSAP384 {
+			p384 = append(p384, ShortID(id))
+		}
+	}
+	if len(p384) > 0 {
+		slices.Sort(p384)
+		c.add(CheckKeysEveryClient, false, "%s %s ecdsa-sha2-nistp384: tuf-js 3.1.0 checks ECDSA signatures over SHA-256 and refuses theirs (python-tuf and go-tuf accept them); use ed25519 or ECDSA P-256 keys for a repository npm-based clients read",
+			FirstFew(p384, ", "), ifElse(len(p384) == 1, "is", "are"))
+	}
 }
 
 func (c *checker) expiry(h *Header, p Policy) {
