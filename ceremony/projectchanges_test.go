@@ -191,6 +191,12 @@ func TestRequestProjectChanges(t *testing.T) {
 	if s, err := Summarize(RoleClaimed, roles.New(claimed(2, after...)).CanonicalSigned(), nil, nil); err != nil || s.Projects != nil {
 		t.Errorf("claimed v2 without its previous version lists changes: %v, %d", err, len(s.Projects))
 	}
+	// A claimed whose first delegation is named like a bin still lists
+	// every change its bytes make: a request cannot hide them so.
+	binLike := append([]*roles.DelegatedRole{project(binPrefix+"-0", 1, a)}, after...)
+	if s, err := Summarize(RoleClaimed, roles.New(claimed(2, binLike...)).CanonicalSigned(), prev, nil); err != nil || len(s.Projects) != 215 {
+		t.Errorf("a bin-like first project hides the changes: %v, %d", err, len(s.Projects))
+	}
 	// Targets delegates no projects.
 	if s, err := Summarize(RoleTargets, roles.New(claimed(2, after...)).CanonicalSigned(), prev, nil); err != nil || s.Projects != nil {
 		t.Errorf("targets lists project changes: %v", err)

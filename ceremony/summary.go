@@ -326,14 +326,11 @@ func (z summarizer) targets(name string, prev, next *roles.Targets) *Summary {
 			s.Holds = append(s.Holds, fmt.Sprintf("and %d more target files", n-maxListed))
 		}
 	}
-	// Claimed split into bins delegates its projects from the bins: the
-	// projects it no longer lists are moved, not removed.
-	listsProjects := projects && !(name == RoleClaimed && isBinned(next))
 	if prev == nil {
 		if projects && len(after) > 0 {
 			s.Holds = append(s.Holds, fmt.Sprintf("delegates to: %s", listFew(roleNames(after))))
 		}
-		if listsProjects && next.Version == 1 {
+		if projects && next.Version == 1 {
 			s.Projects = diffDelegations(nil, after)
 		}
 		return s
@@ -343,7 +340,7 @@ func (z summarizer) targets(name string, prev, next *roles.Targets) *Summary {
 		before = prev.Delegations.Roles
 	}
 	changes := diffDelegations(before, after)
-	if listsProjects {
+	if projects {
 		s.Projects = changes
 	}
 	var added, removed, rekeyed []string
@@ -553,7 +550,10 @@ func (s *State) ProjectChanges(role string) []ProjectChange {
 		return nil
 	}
 	next, err := roles.Parse[*roles.Targets](r.Metadata)
-	if err != nil {
+	// Claimed split into bins delegates its projects from the bins, whose
+	// reviews list them: the projects it no longer lists are moved, not
+	// removed. (A request's review says what its bytes say, bins and all.)
+	if err != nil || (role == RoleClaimed && isBinned(next.Signed)) {
 		return nil
 	}
 	return summarizer{}.targets(role, s.trustedTargets(role), next.Signed).Projects
