@@ -110,6 +110,7 @@ type Engine struct {
 	repair      *transcripts.Repair
 	afterAppend func(seq int64) error // Options.AfterAppend
 	now         func() time.Time      // Options.Now
+	passedOver  []PassedOver          // Begin's: the files its load passed over
 }
 
 // State returns the ceremony's state; the caller must not change it.
@@ -231,7 +232,7 @@ func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start transcript: %w", err)
 	}
-	e := &Engine{tpath: tpath, w: w, st: &State{}, afterAppend: opts.AfterAppend, now: opts.Now}
+	e := &Engine{tpath: tpath, w: w, st: &State{}, afterAppend: opts.AfterAppend, now: opts.Now, passedOver: repo.passedOver()}
 	if err := e.write(b); err != nil {
 		w.Close()
 		return nil, err

@@ -125,7 +125,8 @@ func (r *Repo) projectDelegations() map[string]roles.Delegation {
 // of the project's keys signed. Each is kept in PublishedProjects, and its
 // bytes in Files, so that the transcript records it and a replay finds
 // the same. A file that cannot be read, does not parse or does not verify
-// is passed over: the online service would not list it either.
+// is passed over (PassedOver): the online service would not list it
+// either.
 func (r *Repo) findPublishedProjects(names []string, read func(name string) ([]byte, error)) {
 	dels := r.projectDelegations()
 	newer := map[string][]int64{}
@@ -149,13 +150,20 @@ func (r *Repo) findPublishedProjects(names []string, read func(name string) ([]b
 			name := fmt.Sprintf("%d.%s.json", v, role)
 			b, err := read(name)
 			if err != nil {
+				r.passOver(name, role, v, "it cannot be read: %v", err)
 				continue
 			}
 			m, err := roles.Parse[*roles.Targets](b)
-			if err != nil || m.Signed.Version != v {
+			switch {
+			case err != nil:
+				r.passOver(name, role, v, "it is not targets metadata: %v", err)
+				continue
+			case m.Signed.Version != v:
+				r.passOver(name, role, v, "it holds v%d, not the v%d its name says", m.Signed.Version, v)
 				continue
 			}
 			if _, err := roles.Verify(m, dels[role]); err != nil {
+				r.passOver(name, role, v, "it does not verify under the keys claimed delegates %s to: %v", role, err)
 				continue
 			}
 			if r.PublishedProjects == nil {

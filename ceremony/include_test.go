@@ -89,8 +89,12 @@ func TestIncludedProjectsVerify(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(meta, "2.sampleproject.json"), v2, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// And a stranger drops a v3 nobody trusted signed: passed over.
+	// And a stranger drops a v3 nobody trusted signed, and a v4 that is
+	// not metadata: both passed over, and start says so.
 	if err := os.WriteFile(filepath.Join(meta, "3.sampleproject.json"), bumpProject(t, v2, ps["mallory"], 3), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(meta, "4.sampleproject.json"), []byte("\x1b[2J not json"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "trusted.json"), trusted, 0o644)
@@ -106,6 +110,27 @@ online: {participant: online}
 		t.Fatal(err)
 	}
 	defer e2.Release()
+	passed := e2.PassedOver()
+	if len(passed) != 2 || passed[0].File != "4.sampleproject.json" || passed[1].File != "3.sampleproject.json" ||
+		passed[1].Project != "sampleproject" || passed[1].Version != 3 {
+		t.Fatalf("passed over: %+v", passed)
+	}
+	lines := PassedOverLines(passed, 1)
+	for i, want := range []string{
+		"project metadata files in the trusted folder passed over, 2 in all: these maintainers' uploads will not be published",
+		"passed over 4.sampleproject.json (sampleproject v4): it is not targets metadata: ",
+		"and 1 more: 'ceremony start --json' lists every one",
+	} {
+		if i >= len(lines) || !strings.HasPrefix(lines[i], want) {
+			t.Errorf("passed-over line %d: %q, want %q…", i, lines, want)
+		}
+	}
+	if !strings.Contains(passed[1].Reason, "does not verify under the keys claimed delegates sampleproject to") {
+		t.Errorf("v3's reason: %q", passed[1].Reason)
+	}
+	if strings.ContainsRune(strings.Join(PassedOverLines(passed, 10), ""), 0x1b) {
+		t.Error("a passed-over file's content reaches the review unescaped")
+	}
 	if err := e2.Include("sampleproject", v2); !errors.Is(err, roles.ErrRollback) {
 		t.Errorf("including v2, which the repository holds already: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 	"github.com/ceremony-tuf/ceremony/repoverify"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
@@ -25,6 +26,10 @@ type Repo struct {
 	// published since the trusted snapshot, newer than it lists, by
 	// project (include.go); their bytes are in Files.
 	PublishedProjects map[string]*roles.Metadata[*roles.Targets]
+	// PassedOver are the project metadata files a load from a folder
+	// passed over (include.go), in the order it tried them; none when
+	// rebuilt from a transcript's files, which hold only those it took.
+	PassedOver []PassedOver
 	// FileOrder is the names of Files, sorted: the transcript keeps the
 	// files so that a replay needs no repository.
 	FileOrder []string
@@ -115,4 +120,59 @@ func repoFrom(v *repoverify.Repository, err error) (*Repo, error) {
 	}
 	r.FileOrder = slices.Sorted(maps.Keys(r.Files))
 	return r, nil
+}
+
+// A PassedOver is a project metadata file in the trusted folder that the
+// search for what maintainers published since the trusted snapshot
+// (findPublishedProjects) passed over: named as a newer version of a
+// project claimed delegates to, but it cannot be read, is not that
+// version's targets metadata, or is not signed by a threshold of the
+// project's keys. The online service would not list it either; start
+// says so, so that an admin knows a maintainer's upload was ignored.
+type PassedOver struct {
+	File    string `json:"file"`
+	Project string `json:"project"`
+	Version int64  `json:"version"`
+	// Reason says why, in at most maxReason bytes: it may quote the
+	// file, which anyone who can write to the folder wrote.
+	Reason string `json:"reason"`
+}
+
+// maxReason bounds a PassedOver's reason.
+const maxReason = 300
+
+// passOver records that file, named as version v of project, was passed
+// over, and why.
+func (r *Repo) passOver(file, project string, v int64, why string, args ...any) {
+	reason := fmt.Sprintf(why, args...)
+	if len(reason) > maxReason {
+		reason = strings.ToValidUTF8(reason[:maxReason], "") + "…"
+	}
+	r.PassedOver = append(r.PassedOver, PassedOver{File: file, Project: project, Version: v, Reason: reason})
+}
+
+// passedOver is PassedOver, nil for a bootstrap.
+func (r *Repo) passedOver() []PassedOver {
+	if r == nil {
+		return nil
+	}
+	return r.PassedOver
+}
+
+// PassedOver returns the project metadata files the start that made the
+// engine (Begin) passed over in the trusted folder; nil for an engine
+// opened on a transcript, which does not record them.
+func (e *Engine) PassedOver() []PassedOver { return e.passedOver }
+
+// String says it in the review's words: "passed over
+// 3.sampleproject.json (sampleproject v3): not signed by …".
+func (p PassedOver) String() string {
+	return fmt.Sprintf("passed over %s (%s v%d): %s", untrusted.Line(p.File), shownName(p.Project), p.Version, untrusted.Line(p.Reason))
+}
+
+// PassedOverLines says the files passed over, a line each, the first page
+// of them, counted ('ceremony start --json' lists every one).
+func PassedOverLines(files []PassedOver, page int) []string {
+	return pageLines("project metadata files in the trusted folder passed over, %d in all: these maintainers' uploads will not be published", files, page,
+		"'ceremony start --json' lists every one")
 }

@@ -34,6 +34,13 @@ type Summary struct {
 	// Changes says what changes from the previous version: nil when there
 	// is none.
 	Changes []string
+	// Projects lists every project claimed (or its bin) adds, removes or
+	// re-keys, which Changes counts and names the first few of: against
+	// the previous version, or every project of a new role; nil when the
+	// previous version is not at hand. Lines leaves them out, so that the
+	// transcript records a summary of bounded length; ProjectLines says
+	// them.
+	Projects []ProjectChange
 }
 
 // Lines are the summary as the room's review shows it and the transcript
@@ -185,14 +192,21 @@ func (z summarizer) key(id string) string {
 	return s
 }
 
-// keys names a list of keys.
+// maxKeysListed bounds the keys a line names: a delegation in a request
+// may list any number of them.
+const maxKeysListed = 32
+
+// keys names a list of keys, the first maxKeysListed of them.
 func (z summarizer) keys(ids []string) string {
 	if len(ids) == 0 {
 		return "no keys"
 	}
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = z.key(id)
+	out := make([]string, 0, min(len(ids), maxKeysListed+1))
+	for _, id := range ids[:min(len(ids), maxKeysListed)] {
+		out = append(out, z.key(id))
+	}
+	if n := len(ids) - maxKeysListed; n > 0 {
+		out = append(out, fmt.Sprintf("and %d more keys", n))
 	}
 	return strings.Join(out, ", ")
 }
@@ -321,14 +335,21 @@ func (z summarizer) targets(name string, prev, next *roles.Targets) *Summary {
 		if projects && len(after) > 0 {
 			s.Holds = append(s.Holds, fmt.Sprintf("delegates to: %s", listFew(roleNames(after))))
 		}
+		if projects && next.Version == 1 {
+			s.Projects = diffDelegations(nil, after)
+		}
 		return s
 	}
 	var before []*roles.DelegatedRole
 	if prev.Delegations != nil {
 		before = prev.Delegations.Roles
 	}
+	changes := diffDelegations(before, after)
+	if projects {
+		s.Projects = changes
+	}
 	var added, removed, rekeyed []string
-	for _, c := range diffDelegations(before, after) {
+	for _, c := range changes {
 		rn := shownName(c.Project)
 		switch c.Change {
 		case ChangeAdded:
@@ -525,21 +546,22 @@ func (c ProjectChange) String() string {
 // bin) adds, removes or re-keys, against the trusted version (every
 // project, for a new role); nil for any other role. The review's summary,
 // which the transcript records, names the first few and counts them; this
-// is the whole list, for faces that page it and for --json.
+// is the whole list, for faces that page it and for --json. It is the
+// Projects of the role's Summary, which a signing request's review holds
+// too.
 func (s *State) ProjectChanges(role string) []ProjectChange {
 	r := s.Role(role)
 	if r == nil || r.Included || (role != RoleClaimed && !strings.HasPrefix(role, binPrefix+"-")) {
 		return nil
 	}
 	next, err := roles.Parse[*roles.Targets](r.Metadata)
-	if err != nil || next.Signed.Delegations == nil || (role == RoleClaimed && isBinned(next.Signed)) {
+	// Claimed split into bins delegates its projects from the bins, whose
+	// reviews list them: the projects it no longer lists are moved, not
+	// removed. (A request's review says what its bytes say, bins and all.)
+	if err != nil || (role == RoleClaimed && isBinned(next.Signed)) {
 		return nil
 	}
-	var before []*roles.DelegatedRole
-	if prev := s.trustedTargets(role); prev != nil && prev.Delegations != nil {
-		before = prev.Delegations.Roles
-	}
-	return diffDelegations(before, next.Signed.Delegations.Roles)
+	return summarizer{}.targets(role, s.trustedTargets(role), next.Signed).Projects
 }
 
 // trustedTargets is the trusted version of claimed or one of its bins,
@@ -558,17 +580,33 @@ func (s *State) trustedTargets(role string) *roles.Targets {
 
 // ProjectLines says changes in the review's words: a line that counts
 // them, then a line a change, the first page of them, then how many more
-// there are (a face lists every one in JSON).
+// there are ('ceremony status --json' lists every one).
 func ProjectLines(changes []ProjectChange, page int) []string {
-	if len(changes) == 0 {
+	return pageLines("projects changed, %d in all, each with its maintainers' keys:", changes, page,
+		"'ceremony status --json' lists every one")
+}
+
+// ProjectLines says the request's Projects as the room's review says a
+// staged role's (ProjectLines), the rest listed by 'ceremony request show
+// --json'.
+func (s *Summary) ProjectLines(page int) []string {
+	return pageLines("projects changed, %d in all, each with its maintainers' keys:", s.Projects, page,
+		"'ceremony request show --json REQUEST' lists every one")
+}
+
+// pageLines says items, a line each: a head that counts them (its %d),
+// the first page of them, then how many more there are and where whole
+// lists them. No items, no lines.
+func pageLines[T fmt.Stringer](head string, items []T, page int, whole string) []string {
+	if len(items) == 0 {
 		return nil
 	}
-	out := []string{fmt.Sprintf("projects changed, %d in all, each with its maintainers' keys:", len(changes))}
-	for _, c := range changes[:min(len(changes), page)] {
-		out = append(out, c.String())
+	out := []string{fmt.Sprintf(head, len(items))}
+	for _, it := range items[:min(len(items), page)] {
+		out = append(out, it.String())
 	}
-	if n := len(changes) - page; n > 0 {
-		out = append(out, fmt.Sprintf("and %d more: 'ceremony status --json' lists every one", n))
+	if n := len(items) - page; n > 0 {
+		out = append(out, fmt.Sprintf("and %d more: %s", n, whole))
 	}
 	return out
 }

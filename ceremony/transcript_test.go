@@ -2,15 +2,13 @@ package ceremony
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/ceremony-tuf/ceremony/internal/transcripttest"
 	"github.com/ceremony-tuf/ceremony/transcripts"
 )
 
@@ -90,40 +88,6 @@ func TestMissingNewlineIsCompletedNotDropped(t *testing.T) {
 	}
 }
 
-// rechain replaces old with new in the transcript's line holding it and
-// recomputes every later prev, as a forger with write access would, so that
-// the chain verifies and only a check of meaning can catch the change.
-func rechain(t *testing.T, tpath, old, new string) {
-	t.Helper()
-	b, err := os.ReadFile(tpath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := bytes.SplitAfter(b, []byte("\n"))
-	prevRE := regexp.MustCompile(`"prev":"[0-9a-f]{64}"`)
-	changed := false
-	var prev [sha256.Size]byte
-	for i, l := range lines {
-		if len(l) == 0 {
-			continue
-		}
-		if !changed && bytes.Contains(l, []byte(old)) {
-			l, changed = bytes.Replace(l, []byte(old), []byte(new), 1), true
-		}
-		if i > 0 {
-			l = prevRE.ReplaceAll(l, []byte(`"prev":"`+hex.EncodeToString(prev[:])+`"`))
-		}
-		lines[i] = l
-		prev = sha256.Sum256(l)
-	}
-	if !changed {
-		t.Fatalf("%s is not in the transcript", old)
-	}
-	if err := os.WriteFile(tpath, bytes.Join(lines, nil), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestReplayChecksSignerAgainstKey: a signature recorded as bob's while
 // alice's key made it passes every integrity check once the chain is
 // recomputed, and replay must refuse it.
@@ -133,7 +97,7 @@ func TestReplayChecksSignerAgainstKey(t *testing.T) {
 	if _, err := Replay(tpath, ""); err != nil {
 		t.Fatal(err)
 	}
-	rechain(t, tpath, `"signer":"alice"`, `"signer":"bob"`)
+	transcripttest.Rechain(t, tpath, `"signer":"alice"`, `"signer":"bob"`)
 	if _, err := transcripts.Verify(tpath, ""); err != nil {
 		t.Fatalf("the forged transcript should verify: %v", err)
 	}

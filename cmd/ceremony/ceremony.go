@@ -172,6 +172,9 @@ type statusJSON struct {
 	Reason    string                    `json:"abort_reason,omitempty"`
 	Head      transcripts.Digest        `json:"transcript_head"`
 	Checks    map[string]roles.Findings `json:"checks,omitempty"`
+	// PassedOver, from start only, are the project metadata files it
+	// passed over in the trusted folder.
+	PassedOver []ceremony.PassedOver `json:"passed_over,omitempty"`
 }
 
 type roleJSON struct {
@@ -214,7 +217,7 @@ func signWith(e *env, eng *ceremony.Engine, signer hsm.Signer) error {
 func statusOf(eng *ceremony.Engine) statusJSON {
 	st := eng.State()
 	out := statusJSON{Ceremony: st.Plan.Ceremony, Progress: st.Progress(), Done: st.Done(), Published: st.Published,
-		Closed: st.Closed, Aborted: st.Aborted, Reason: st.AbortReason, Head: eng.Head(), Checks: map[string]roles.Findings{}}
+		Closed: st.Closed, Aborted: st.Aborted, Reason: st.AbortReason, Head: eng.Head(), Checks: map[string]roles.Findings{}, PassedOver: eng.PassedOver()}
 	for _, r := range st.Roles {
 		out.Roles = append(out.Roles, roleJSON{Role: r.Role, Version: r.Version, Online: r.Online, Digest: r.Digest, Summary: r.Summary,
 			Projects: st.ProjectChanges(r.Role)})

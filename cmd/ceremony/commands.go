@@ -68,6 +68,8 @@ var commands = []*command{
 		usage: "[--workspace DIR] [--json]", help: statusHelp}, workspaceJSONFlags, runStatus),
 	define(command{name: "request export", summary: "write signing requests for air-gapped signers",
 		usage: "[--workspace DIR] --out DIR [--json]", help: requestExportHelp}, requestExportFlags, runRequestExport),
+	define(command{name: "request show", summary: "show what a signing request asks, with no device: the review 'sign REQUEST' shows",
+		usage: "REQUEST [--root ROOT] [--json]", help: requestShowHelp}, requestShowFlags, runRequestShow),
 	define(command{name: "collect", summary: "check air-gapped signers' responses and record their signatures",
 		usage: "[--workspace DIR] [--json] RESPONSE...", help: collectHelp}, collectFlags, runCollect).
 		appending(),

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
@@ -136,6 +137,79 @@ func runRequestExport(ctx context.Context, e *env, o *requestExportOptions, args
 	return nil
 }
 
+const requestShowHelp = `Shows what a signing request asks, as 'ceremony sign REQUEST' shows it
+before asking for "yes", with no device and no workspace: what the bytes
+to sign say, read from them by this tool, and what changes from the
+previous version the request carries (verified under the root you trust
+with --root); every project claimed (or its bin) adds, removes or
+re-keys, with its maintainers' keys (the first 200; --json lists every
+one); the requester's own words apart; the digest last, to compare with
+the one read out in the ceremony. Nothing is signed or written.
+
+Exit status 3 means the request is malformed, truncated or was changed;
+4 that its previous version does not verify under --root.
+
+Example:
+  ceremony request show /media/usb/requests/q-claimed-v8.request.json --root 7.root.json
+  ceremony request show --json q-claimed-v8.request.json`
+
+type requestShowOptions struct {
+	root *string
+	json *bool
+}
+
+func requestShowFlags(fs *flag.FlagSet) *requestShowOptions {
+	return &requestShowOptions{
+		root: fs.String("root", "", "the repository's root `file` you trust, to verify the previous version the request carries"),
+		json: fs.Bool("json", false, "print the review as JSON, every project change listed"),
+	}
+}
+
+// reqShowJSON is the --json form of 'request show': the review read from
+// the bytes, the requester's words apart.
+type reqShowJSON struct {
+	Request        string `json:"request"`
+	Ceremony       string `json:"ceremony"`
+	TranscriptHead string `json:"transcript_head"`
+	Role           string `json:"role"`
+	Version        int64  `json:"version"`
+	Digest         string `json:"signed_sha256"`
+	// Previous is the version the review compares with (0: none), and
+	// Compared says how, as the text review does.
+	Previous int64  `json:"previous_version"`
+	Compared string `json:"compared"`
+	// Review is the summary, a line each: the head, what the bytes hold,
+	// what changes.
+	Review []string `json:"review"`
+	// Projects are every project change, which Review counts.
+	Projects []ceremony.ProjectChange `json:"projects"`
+	// RequesterSays are the request's own words, not checked.
+	RequesterSays []string `json:"requester_says"`
+}
+
+// runRequestShow is 'ceremony request show REQUEST'.
+func runRequestShow(ctx context.Context, e *env, o *requestShowOptions, args []string) error {
+	if len(args) != 1 {
+		return usageErrorf("request show takes one request file")
+	}
+	req, err := readRequest(args[0])
+	if err != nil {
+		return err
+	}
+	note, err := previousNote(req, *o.root)
+	if err != nil {
+		return err
+	}
+	if !*o.json {
+		printRequestReview(e.stdout, args[0], req, note, "one of the keys it lists, by 'ceremony sign' (this is the review it shows)")
+		return nil
+	}
+	rv := req.Review()
+	return writeJSON(e.stdout, reqShowJSON{Request: args[0], Ceremony: req.Ceremony, TranscriptHead: req.TranscriptHead, Role: req.Role,
+		Version: req.Version, Digest: req.Digest, Previous: rv.Previous, Compared: note, Review: rv.Lines(),
+		Projects: slices.Concat([]ceremony.ProjectChange{}, rv.Projects), RequesterSays: req.Claims()})
+}
+
 // reqWho names a signer for people, escaped: "alice (key 3f1a2b3c,
 // YubiKey 5 #123)" or the keyid's first 8 hex digits.
 func reqWho(s ceremony.RequestSigner) string {
@@ -250,6 +324,7 @@ func printRequestReview(w io.Writer, path string, req *ceremony.Request, note, w
 		fmt.Fprintln(w, "  nothing changes but the version and expiry")
 	}
 	printSummary(w, "  ", rv.Changes)
+	printSummary(w, "  ", rv.ProjectLines(maxProjectLines))
 	fmt.Fprintf(w, "\nThe requester says (their words, not checked by this tool):\n")
 	printSummary(w, "  | ", req.Claims())
 	fmt.Fprintln(w)

@@ -3,9 +3,11 @@ package main
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -26,7 +28,11 @@ import (
 //	req-add-signer FILE OUT NAME  writes a request that also lists the key
 //	                              in NAME.json among its signers (the list
 //	                              is not signed: collect must still refuse)
+//	req-projects N OUT NAME       writes a plan's projects file of N
+//	                              projects, p001 on, each delegated to the
+//	                              key in NAME.json
 func init() {
+	scriptCmds["req-projects"] = reqProjects
 	scriptCmds["req-add-signer"] = reqAddSigner
 	scriptSetups = append(scriptSetups, setupRequestSoftHSM)
 	scriptCmds["req-plan"] = reqPlan
@@ -109,6 +115,23 @@ func reqCut(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	b := ts.ReadFile(args[0])
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(b[:len(b)/2]), 0o644))
+}
+
+func reqProjects(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: req-projects N OUT NAME")
+	}
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	var kf struct{ Key json.RawMessage }
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[2]+".json")), &kf))
+	projects := make([]any, n)
+	for i := range projects {
+		projects[i] = map[string]any{"name": fmt.Sprintf("p%03d", i+1), "threshold": 1, "keys": []any{kf.Key}}
+	}
+	b, err := json.Marshal(map[string]any{"projects": projects})
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o644))
 }
 
 func reqAddSigner(ts *testscript.TestScript, neg bool, args []string) {

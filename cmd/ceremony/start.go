@@ -29,6 +29,12 @@ reference_time more than a day from the machine's clock unless
 --allow-reference-time says it is meant (the review then says so). A plan
 refused leaves no workspace behind.
 
+Project metadata files in the trusted folder named as a newer version of
+a project claimed delegates to, but that cannot be read, do not parse or
+are not signed by a threshold of the project's keys, are passed over:
+the review lists each after the thresholds, with why (--json:
+passed_over), since those maintainers' uploads will not be published.
+
 The publish folder (--publish-dir) is recorded relative to the workspace,
 so a copied workspace publishes into its own copy of it.
 
@@ -80,6 +86,11 @@ func runStart(ctx context.Context, e *env, o *startOptions, args []string) error
 	defer eng.Release()
 	if err := printStatus(e, eng, *o.json); err != nil || *o.json {
 		return err
+	}
+	if lines := ceremony.PassedOverLines(eng.PassedOver(), maxProjectLines); lines != nil {
+		fmt.Fprintln(e.stdout)
+		printSummary(e.stdout, "NOTE: ", lines[:1])
+		printSummary(e.stdout, "  ", lines[1:])
 	}
 	fmt.Fprintf(e.stdout, "\nNext: each key holder runs `ceremony sign --workspace %s --key URI`,\nor `ceremony request export` for signers who are elsewhere.\n", *o.workspace)
 	return nil

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"github.com/ceremony-tuf/ceremony/roles"
+	"slices"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -24,7 +25,7 @@ func requestSnapshot(req *ceremony.Request, note string) *snapshot {
 		Keys: map[string]*keyView{}}
 	rv := req.Review()
 	v := roleView{Name: untrusted.Line(req.Role), Version: req.Version, Summary: safeLines(append([]string{rv.Head}, rv.Holds...)),
-		Compared: untrusted.Text(note), Changes: safeLines(rv.Changes), Says: safeLines(req.Claims())}
+		Compared: untrusted.Text(note), Changes: safeLines(append(slices.Clip(rv.Changes), rv.ProjectLines(maxProjectLines)...)), Says: safeLines(req.Claims())}
 	v.setBytes(req.Signed)
 	s.Roles = []roleView{v}
 	for _, sg := range req.Signers {
