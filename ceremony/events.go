@@ -295,7 +295,7 @@ func (s *State) admitLoaded(src eventSource, data []byte) (func(), error) {
 			return nil, err
 		}
 	}
-	repo, err := RepoFromFiles(trusted, files)
+	repo, err := repoFromFiles(s.Plan, trusted, files)
 	if err != nil {
 		return nil, err
 	}
