@@ -151,7 +151,7 @@ func stageRSTUF(plan *Plan, repo *Repo) ([]*Staged, error) {
 	if err != nil {
 		return nil, err
 	}
-	checks := rstufKeyIDFindings(roles.CheckRoot(prev, root.Signed, s.policy()), root.Signed)
+	checks := rstufFindings(roles.CheckRoot(prev, root.Signed, s.policy()), root.Signed)
 	return []*Staged{{Role: RoleRoot, Version: root.Signed.Version, Metadata: pub, Summary: s.rootSummary(prev, root.Signed), Checks: checks}}, nil
 }
 
@@ -164,26 +164,38 @@ func (s *staging) policy() roles.Policy {
 	return pol
 }
 
-// rstufKeyIDFindings passes the keys.valid check of a root whose only
-// fault is a key that RSTUF's CLI listed under its keyid without
-// x-rstuf-key-name and x-rstuf-online-key-uri (rstuf.LegacyKeyID): a root
-// RSTUF made keeps its keyids through a rotation, since clients match
-// signatures by keyid. Every key still parses (checked here again).
-func rstufKeyIDFindings(fs roles.Findings, r *roles.Root) roles.Findings {
+// rstufFindings judges two of root's policy checks by RSTUF's layout
+// rather than PEP 480's. keys.offline-not-shared-with-online: targets is
+// an online role there, so only a root key that signs for timestamp,
+// snapshot or targets fails it. keys.valid: a key may be listed under
+// the keyid RSTUF's CLI gave it, without its x-rstuf- members
+// (rstuf.LegacyKeyID), since a root RSTUF made keeps its keyids through
+// a rotation (clients match signatures by keyid); every key must still
+// parse.
+func rstufFindings(fs roles.Findings, r *roles.Root) roles.Findings {
 	out := slices.Clone(fs)
 	for i, f := range out {
-		if f.Check != roles.CheckKeysValid || f.Passed {
-			continue
-		}
-		ok := rstuf.CheckKeyIDs("root", r) == nil
-		for _, k := range r.Keys {
-			if _, err := k.PublicKey(); err != nil {
-				ok = false
+		switch {
+		case f.Passed:
+		case f.Check == roles.CheckOfflineNotSharedOnline:
+			online := r.Roles[roles.TypeTimestamp].KeyIDs[0] // one, by rstufRootChecks
+			shared := slices.Contains(r.Roles[roles.TypeRoot].KeyIDs, online)
+			out[i].Passed = !shared
+			out[i].Message = "no root key signs for the online roles (timestamp, snapshot, targets and the bins share the online key)"
+			if shared {
+				out[i].Message = fmt.Sprintf("the online key %s is also a root key: give root keys of its own", roles.ShortID(online))
 			}
-		}
-		if ok {
-			out[i].Passed = true
-			out[i].Message = fmt.Sprintf("all %d keys parse; each is listed under its keyid, or the one RSTUF's CLI gave it (without its x-rstuf- members)", len(r.Keys))
+		case f.Check == roles.CheckKeysValid:
+			ok := rstuf.CheckKeyIDs("root", r) == nil
+			for _, k := range r.Keys {
+				if _, err := k.PublicKey(); err != nil {
+					ok = false
+				}
+			}
+			if ok {
+				out[i].Passed = true
+				out[i].Message = fmt.Sprintf("all %d keys parse; each is listed under its keyid, or the one RSTUF's CLI gave it (without its x-rstuf- members)", len(r.Keys))
+			}
 		}
 	}
 	return out

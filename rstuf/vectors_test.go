@@ -1,12 +1,10 @@
-package rstuf
+package rstuf_test
 
 import (
 	"bytes"
 	"crypto"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
@@ -14,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/ceremony-tuf/ceremony/roles"
+	"github.com/ceremony-tuf/ceremony/rstuf"
+	"github.com/ceremony-tuf/ceremony/rstuf/rstuftest"
 )
 
 func readVector(t *testing.T, name string) []byte {
@@ -26,13 +26,7 @@ func readVector(t *testing.T, name string) []byte {
 }
 
 func privateKey(t *testing.T, name string) crypto.Signer {
-	t.Helper()
-	blk, _ := pem.Decode(readVector(t, name))
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k.(crypto.Signer)
+	return rstuftest.PrivateKey(t, filepath.Join("testdata", name))
 }
 
 // TestVectorsParse: every payload RSTUF's CLI recorded parses as RSTUF's
@@ -41,18 +35,18 @@ func privateKey(t *testing.T, name string) crypto.Signer {
 // RSA-PSS): canonical JSON as securesystemslib writes it.
 func TestVectorsParse(t *testing.T) {
 	var roots []*roles.Metadata[*roles.Root]
-	_, r, err := ParseBootstrap(readVector(t, "payload_ceremony.json"))
+	_, r, err := rstuf.ParseBootstrap(readVector(t, "payload_ceremony.json"))
 	if err != nil {
 		t.Fatalf("ceremony.json: %v", err)
 	}
 	roots = append(roots, r)
-	_, r, err = ParseUpdate(readVector(t, "payload_update.json"))
+	_, r, err = rstuf.ParseUpdate(readVector(t, "payload_update.json"))
 	if err != nil {
 		t.Fatalf("update.json: %v", err)
 	}
 	roots = append(roots, r)
 	for _, name := range []string{"root_v1.json", "root_v2.json"} {
-		r, err := ParseRoot(name, readVector(t, name))
+		r, err := rstuf.ParseRoot(name, readVector(t, name))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -60,7 +54,7 @@ func TestVectorsParse(t *testing.T) {
 	}
 	schemes := map[string]int{}
 	for _, r := range roots {
-		if err := CheckKeyIDs("root", r.Signed); err != nil {
+		if err := rstuf.CheckKeyIDs("root", r.Signed); err != nil {
 			t.Errorf("root v%d: %v", r.Signed.Version, err)
 		}
 		msg := r.CanonicalSigned()
@@ -83,8 +77,8 @@ func TestVectorsParse(t *testing.T) {
 	// The keys are listed as RSTUF's CLI lists them: under the keyid of
 	// the key without its x-rstuf- members.
 	k := roots[0].Signed.Keys["c6d8bf2e4f48b41ac2ce8eca21415ca8ef68c133b47fc33df03d4070a7e1e9cc"]
-	if id, _ := LegacyKeyID(k); k.ID() == id || id != "c6d8bf2e4f48b41ac2ce8eca21415ca8ef68c133b47fc33df03d4070a7e1e9cc" || KeyName(k) != "JimiHendrix's Key" {
-		t.Errorf("JH's key: keyid %s, legacy %s, name %q", k.ID(), id, KeyName(k))
+	if id, _ := rstuf.LegacyKeyID(k); k.ID() == id || id != "c6d8bf2e4f48b41ac2ce8eca21415ca8ef68c133b47fc33df03d4070a7e1e9cc" || rstuf.KeyName(k) != "JimiHendrix's Key" {
+		t.Errorf("JH's key: keyid %s, legacy %s, name %q", k.ID(), id, rstuf.KeyName(k))
 	}
 }
 
@@ -126,11 +120,11 @@ func TestResignReproducesSignatures(t *testing.T) {
 		}
 	}
 	// sign.json is JH's signature over the pending root v2.
-	sp, err := ParseSignature(readVector(t, "payload_sign.json"))
+	sp, err := rstuf.ParseSignature(readVector(t, "payload_sign.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pending, trusted, err := ParsePending(readVector(t, "payload_sign_pending_roles.json"))
+	pending, trusted, err := rstuf.ParsePending(readVector(t, "payload_sign_pending_roles.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +142,7 @@ func TestResignReproducesSignatures(t *testing.T) {
 // canonical bytes verifies under the key objects RSTUF lists (both
 // schemes are randomized: verified, not compared).
 func TestOtherKeysVerify(t *testing.T) {
-	_, r, err := ParseUpdate(readVector(t, "payload_update.json"))
+	_, r, err := rstuf.ParseUpdate(readVector(t, "payload_update.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,13 +170,13 @@ func TestPayloadsRoundTrip(t *testing.T) {
 		var v any
 		switch {
 		case strings.Contains(name, "ceremony"):
-			v, _, _ = ParseBootstrap(in)
+			v, _, _ = rstuf.ParseBootstrap(in)
 		case strings.Contains(name, "update"):
-			v, _, _ = ParseUpdate(in)
+			v, _, _ = rstuf.ParseUpdate(in)
 		default:
-			v, _ = ParseSignature(in)
+			v, _ = rstuf.ParseSignature(in)
 		}
-		out, err := Marshal(v)
+		out, err := rstuf.Marshal(v)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,26 +206,26 @@ func TestKeptRefusesWhatRSTUFDrops(t *testing.T) {
 		if bytes.Equal(b, v1) {
 			t.Fatalf("no %s in root v1", c.old)
 		}
-		_, err := ParseRoot("root", b)
-		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.field) {
+		_, err := rstuf.ParseRoot("root", b)
+		if !errors.Is(err, rstuf.ErrInvalid) || !strings.Contains(err.Error(), c.field) {
 			t.Errorf("%s: %v", c.field, err)
 		}
 	}
 	// A top-level x-<vendor>-<name> member is kept.
 	b := bytes.Replace(v1, []byte(`"consistent_snapshot": true`), []byte(`"consistent_snapshot": true, "x-acme-note": "n"`), 1)
-	if _, err := ParseRoot("root", b); err != nil {
+	if _, err := rstuf.ParseRoot("root", b); err != nil {
 		t.Errorf("x-acme-note: %v", err)
 	}
 }
 
 func TestBitLength(t *testing.T) {
 	for n, want := range map[int]int64{2: 1, 4: 2, 16384: 14} {
-		if got, err := BitLength("bins", n); err != nil || got != want {
+		if got, err := rstuf.BitLength("bins", n); err != nil || got != want {
 			t.Errorf("%d bins: %d, %v", n, got, err)
 		}
 	}
 	for _, n := range []int{0, 1, 3, 100, 32768} {
-		if _, err := BitLength("bins", n); !errors.Is(err, ErrInvalid) {
+		if _, err := rstuf.BitLength("bins", n); !errors.Is(err, rstuf.ErrInvalid) {
 			t.Errorf("%d bins accepted", n)
 		}
 	}

@@ -18,11 +18,14 @@ package rstuftest
 import (
 	"crypto"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"math/bits"
 	"os"
 	"path/filepath"
+	"testing"
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/roles"
@@ -147,4 +150,23 @@ func (w *Worker) Publish(dir string, targets []Target) error {
 	tsm.AddSignature(sig)
 	_, err = write("timestamp.json", tsm)
 	return err
+}
+
+// PrivateKey reads an unencrypted PKCS#8 private key (the RSTUF CLI's
+// test keys in rstuf/testdata, decrypted).
+func PrivateKey(t testing.TB, path string) crypto.Signer {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		t.Fatalf("%s: no PEM block", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.(crypto.Signer)
 }
