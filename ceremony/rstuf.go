@@ -74,6 +74,16 @@ func (s *State) RSTUFPayload() (*RSTUFPayload, error) {
 	return out, nil
 }
 
+// rstufSent says an RSTUF ceremony may close unpublished: its product is
+// the payload RSTUF's API takes (RSTUFPayload), which RSTUF publishes,
+// and which needs at least one signature on root; RSTUF collects the
+// rest of a threshold itself. Publishing it (N.root.json and root.json,
+// for the record and the next rotation's chain) needs every threshold.
+func (s *State) rstufSent() bool {
+	r := s.Role(RoleRoot)
+	return s.Plan != nil && s.Plan.Layout == LayoutRSTUF && s.publishing == nil && r != nil && len(r.Signatures) > 0
+}
+
 func (p *Plan) rstufTimeout() int {
 	if p.RSTUF != nil && p.RSTUF.TimeoutSeconds > 0 {
 		return p.RSTUF.TimeoutSeconds

@@ -116,6 +116,18 @@ func TestRSTUFBootstrapPayload(t *testing.T) {
 	if s := string(p.Body); strings.Index(s, `"settings"`) > strings.Index(s, `"metadata"`) || strings.Index(s, `"metadata"`) > strings.Index(s, `"timeout"`) {
 		t.Errorf("members not in the CLI's order:\n%s", s[:200])
 	}
+	// Publishing writes root as signed, for the record and the next
+	// rotation's chain; the ceremony then closes.
+	res, err := e.PublishInto(filepath.Join(dir, "roots"), nil, nil)
+	if err != nil || len(res.Files) != 2 {
+		t.Fatalf("publish: %v, %v", res, err)
+	}
+	if want, _ := root.MarshalJSON(); string(mustRead(t, filepath.Join(dir, "roots", "1.root.json"))) != string(want) {
+		t.Errorf("the published root is not the payload's")
+	}
+	if err := e.End(); err != nil {
+		t.Fatal(err)
+	}
 	fold, err := Fold(e.TranscriptPath())
 	if err != nil {
 		t.Fatal(err)
@@ -234,6 +246,9 @@ root: {add: [dave], remove: [carol], threshold: 2}
 		t.Fatal(err)
 	}
 	defer e2.Release()
+	if err := e2.End(); !errors.Is(err, ErrState) {
+		t.Errorf("closing before anyone signed: %v", err)
+	}
 	signAllAs(t, e2, ps, "dave")
 	p2, err := e2.State().RSTUFPayload()
 	if err != nil {
@@ -244,6 +259,14 @@ root: {add: [dave], remove: [carol], threshold: 2}
 	}
 	if _, _, err := rstuf.ParseUpdate(p2.Body); err != nil {
 		t.Fatal(err)
+	}
+	// The payload is the product: RSTUF collects the rest of the
+	// thresholds, and the ceremony closes with one signature.
+	if _, err := e2.Publish(nil, nil); !errors.Is(err, ErrNotSigned) {
+		t.Errorf("publishing short of a threshold: %v", err)
+	}
+	if err := e2.End(); err != nil {
+		t.Errorf("closing once the payload has a signature: %v", err)
 	}
 	want, _ := rstuftest.Shape(mustRead(t, "../rstuf/testdata/payload_update.json"))
 	if got, _ := rstuftest.Shape(p2.Body); got != want {
