@@ -64,6 +64,28 @@ rstuf:
 	return e, ps
 }
 
+// rstufSignedRoot bootstraps (rstufBootstrap), has signers sign, and
+// returns root v1 from the bootstrap payload, parsed and as published.
+func rstufSignedRoot(t *testing.T, dir string, bins int, signers ...string) (*roles.Metadata[*roles.Root], []byte, people) {
+	t.Helper()
+	e, ps := rstufBootstrap(t, dir, bins)
+	defer e.Release()
+	signAllAs(t, e, ps, signers...)
+	p, err := e.State().RSTUFPayload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, root, err := rstuf.ParseBootstrap(p.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := root.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root, b, ps
+}
+
 // TestRSTUFBootstrapPayload: an RSTUF plan stages root v1 alone, with
 // consistent snapshots and one online key (threshold 1) for timestamp,
 // snapshot and targets; its payload has exactly the shape of the one
@@ -146,19 +168,7 @@ func TestRSTUFBootstrapPayload(t *testing.T) {
 // metadata (which we did not write) accepts it down to a target's bin.
 func TestRSTUFRepositoryVerifies(t *testing.T) {
 	dir := t.TempDir()
-	e, ps := rstufBootstrap(t, dir, 16384)
-	signAllAs(t, e, ps, "alice", "carol")
-	p, err := e.State().RSTUFPayload()
-	e.Release()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body struct {
-		Metadata struct{ Root json.RawMessage } `json:"metadata"`
-	}
-	json.Unmarshal(p.Body, &body)
-	root, _ := roles.Parse[*roles.Root](body.Metadata.Root)
-	rootFile, _ := root.MarshalJSON()
+	_, rootFile, ps := rstufSignedRoot(t, dir, 16384, "alice", "carol")
 	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	var targets []rstuftest.Target
 	for i := range 200 {
@@ -216,19 +226,7 @@ func TestRSTUFRepositoryVerifies(t *testing.T) {
 // signed by a missing key into the POST body.
 func TestRSTUFRotation(t *testing.T) {
 	dir := t.TempDir()
-	e, ps := rstufBootstrap(t, dir, 4)
-	signAllAs(t, e, ps, "alice", "bob")
-	p, err := e.State().RSTUFPayload()
-	e.Release()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body struct {
-		Metadata struct{ Root json.RawMessage } `json:"metadata"`
-	}
-	json.Unmarshal(p.Body, &body)
-	root, _ := roles.Parse[*roles.Root](body.Metadata.Root)
-	rootFile, _ := root.MarshalJSON()
+	root, rootFile, ps := rstufSignedRoot(t, dir, 4, "alice", "bob")
 	chain := filepath.Join(dir, "chain")
 	os.MkdirAll(chain, 0o755)
 	os.WriteFile(filepath.Join(dir, "trusted.json"), rootFile, 0o644)

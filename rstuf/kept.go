@@ -150,7 +150,7 @@ func WithMembers(k *roles.Key, members map[string]string) (*roles.Key, error) {
 		if v == "" {
 			continue
 		}
-		b, err := marshalString(v)
+		b, err := marshalNoEscape(v)
 		if err != nil {
 			return nil, err
 		}
@@ -163,16 +163,11 @@ func WithMembers(k *roles.Key, members map[string]string) (*roles.Key, error) {
 	return roles.ParseKey(b)
 }
 
-func marshalString(s string) (json.RawMessage, error) { return marshalNoEscape(s) }
-
+// marshalNoEscape is compact JSON with no HTML escaping, as keys stand
+// in metadata.
 func marshalNoEscape(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	b, err := encodeJSON(v, "")
+	return bytes.TrimSuffix(b, []byte("\n")), err
 }
 
 // LegacyKeyID is the keyid RSTUF's CLI lists a key under: securesystemslib

@@ -127,11 +127,17 @@ func BitLength(field string, n int) (int64, error) {
 // Marshal returns v as RSTUF's CLI writes its payloads (json.dump with
 // indent=2), with a final newline. Metadata inside is written member by
 // member as it stands, so the bytes signatures cover are unchanged.
-func Marshal(v any) ([]byte, error) {
+func Marshal(v any) ([]byte, error) { return encodeJSON(v, "  ") }
+
+// encodeJSON is v in JSON with no HTML escaping, indented by indent
+// unless it is empty, and a final newline.
+func encodeJSON(v any, indent string) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
+	if indent != "" {
+		enc.SetIndent("", indent)
+	}
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
