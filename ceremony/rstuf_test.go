@@ -375,3 +375,53 @@ func mustHex(t *testing.T, s string) []byte {
 	}
 	return b
 }
+
+// TestRSTUFCustomDelegations: a bootstrap with custom delegations (the
+// delegations of RSTUF's API example, from a file) writes them into the
+// payload as RSTUF's API documents them, with no bins.
+func TestRSTUFCustomDelegations(t *testing.T) {
+	dir := t.TempDir()
+	var api struct {
+		Settings struct {
+			Roles struct {
+				Delegations json.RawMessage `json:"delegations"`
+			} `json:"roles"`
+		} `json:"settings"`
+	}
+	if err := json.Unmarshal(mustRead(t, "../rstuf/testdata/api_bootstrap_payload_custom_targets.json"), &api); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "delegations.json"), api.Settings.Roles.Delegations, 0o644)
+	ps := newPeople(t, dir, "alice", "bob")
+	online, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	onlineID := writeOnlineKeyFile(t, filepath.Join(dir, "online.json"), online.Public(), "fn:online-key")
+	plan := writePlan(t, dir, "bootstrap.yaml", `ceremony: rstuf-custom
+reference_time: 2026-11-01T00:00:00Z
+allow_network: true
+layout: rstuf
+root: {add: [alice, bob], threshold: 2}
+rstuf: {online_participant: online, delegations_file: delegations.json}
+`+ps.participants("alice", "bob")+fmt.Sprintf("  - {name: online, key_file: online.json, keyid: %s}\n", onlineID))
+	e, err := Begin(filepath.Join(dir, "ws"), plan, Options{Tool: Tool{Version: "test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Release()
+	signAllAs(t, e, ps, "alice")
+	p, err := e.State().RSTUFPayload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := rstuf.ParseBootstrap(p.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Settings.Roles.Bins != nil {
+		t.Errorf("bins with custom delegations: %+v", b.Settings.Roles.Bins)
+	}
+	got, _ := rstuftest.Shape(b.Settings.Roles.Delegations)
+	want, _ := rstuftest.Shape(api.Settings.Roles.Delegations)
+	if got != want {
+		t.Errorf("delegations' shape:\n got %s\nwant %s", got, want)
+	}
+}

@@ -49,7 +49,9 @@ const BinsPrefix = "bins"
 type Bootstrap struct {
 	Settings Settings `json:"settings"`
 	Metadata Root     `json:"metadata"`
-	Timeout  int      `json:"timeout"`
+	// Timeout is the seconds RSTUF's API waits for the bootstrap; 0 when
+	// left out.
+	Timeout int `json:"timeout"`
 }
 
 // Settings are the online roles' settings a bootstrap carries.
@@ -189,8 +191,8 @@ func ParseBootstrap(b []byte) (*Bootstrap, *roles.Metadata[*roles.Root], error) 
 			return nil, nil, err
 		}
 	}
-	if p.Timeout < 1 {
-		return nil, nil, invalidf("timeout", "%d: give the seconds to wait, e.g. %d", p.Timeout, DefaultTimeout)
+	if p.Timeout < 0 {
+		return nil, nil, invalidf("timeout", "%d: give the seconds to wait, e.g. %d, or leave it out", p.Timeout, DefaultTimeout)
 	}
 	root, err := ParseRoot("metadata.root", p.Metadata.Root)
 	if err != nil {

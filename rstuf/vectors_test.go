@@ -218,6 +218,32 @@ func TestKeptRefusesWhatRSTUFDrops(t *testing.T) {
 	}
 }
 
+// TestAPIExamples: the bootstrap payloads RSTUF's API documents, with
+// bins and with custom delegations, parse and pass its checks; a custom
+// delegation refused by RSTUF's API is refused here, by name.
+func TestAPIExamples(t *testing.T) {
+	for _, name := range []string{"api_bootstrap_payload_bins.json", "api_bootstrap_payload_custom_targets.json"} {
+		if _, _, err := rstuf.ParseBootstrap(readVector(t, name)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	b := readVector(t, "api_bootstrap_payload_custom_targets.json")
+	for _, c := range []struct{ old, new, field string }{
+		{`"name": "default"`, `"name": "bins-01"`, "roles[0].name"},
+		{`"name": "default"`, `"name": "../etc"`, "roles[0].name"},
+		{`"x-rstuf-expire-policy": 1,`, ``, "x-rstuf-expire-policy"},
+		{`"paths": [`, `"paths": ["", `, "roles[0].paths"},
+	} {
+		bad := strings.Replace(string(b), c.old, c.new, 1)
+		if bad == string(b) {
+			t.Fatalf("no %s", c.old)
+		}
+		if _, _, err := rstuf.ParseBootstrap([]byte(bad)); !errors.Is(err, rstuf.ErrInvalid) || !strings.Contains(err.Error(), c.field) {
+			t.Errorf("%s: %v", c.new, err)
+		}
+	}
+}
+
 func TestBitLength(t *testing.T) {
 	for n, want := range map[int]int64{2: 1, 4: 2, 16384: 14} {
 		if got, err := rstuf.BitLength("bins", n); err != nil || got != want {
