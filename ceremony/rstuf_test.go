@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -247,13 +248,32 @@ root: {add: [dave], remove: [carol], threshold: 2}
 	if err := e2.End(); !errors.Is(err, ErrState) {
 		t.Errorf("closing before anyone signed: %v", err)
 	}
+	// A signer elsewhere signs from a request, as in any ceremony.
+	paths, err := e2.ExportRequests(filepath.Join(dir, "requests"))
+	if err != nil || len(paths) != 1 {
+		t.Fatalf("export: %v %v", paths, err)
+	}
+	req, err := ParseRequest(mustRead(t, paths[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := req.VerifyPrevious(rootFile); err != nil {
+		t.Errorf("the request's previous root under the pinned root: %v", err)
+	}
+	resp, err := SignRequest(req, ps["bob"], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e2.Collect(resp); err != nil {
+		t.Fatal(err)
+	}
 	signAllAs(t, e2, ps, "dave")
 	p2, err := e2.State().RSTUFPayload()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p2.Complete || len(p2.Progress) != 2 {
-		t.Errorf("one signature, by a new key: %+v", p2.Progress)
+	if p2.Complete || len(p2.Progress) != 2 || p2.Progress[0].Reached || !p2.Progress[1].Reached {
+		t.Errorf("bob (old root) and dave (new): %+v", p2.Progress)
 	}
 	if _, _, err := rstuf.ParseUpdate(p2.Body); err != nil {
 		t.Fatal(err)
@@ -271,9 +291,10 @@ root: {add: [dave], remove: [carol], threshold: 2}
 		t.Errorf("the update's shape is not RSTUF's:\n got %s\nwant %s", got, want)
 	}
 
-	// RSTUF holds root v2 pending with dave's signature; alice signs it
+	// Had RSTUF received root v2 with dave's signature alone, alice signs it
 	// offline from the GET body.
 	_, pendingRoot, _ := rstuf.ParseUpdate(p2.Body)
+	pendingRoot.Signatures = slices.DeleteFunc(pendingRoot.Signatures, func(s roles.Signature) bool { return s.KeyID != ps.id("dave") })
 	pendingFile, _ := pendingRoot.MarshalJSON()
 	get, _ := json.Marshal(map[string]any{"data": map[string]any{"metadata": map[string]json.RawMessage{"root": pendingFile, "trusted_root": rootFile}}})
 	pr, err := ReadPendingRoot(get)
