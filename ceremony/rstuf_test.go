@@ -446,3 +446,54 @@ rstuf: {online_participant: online, delegations_file: delegations.json}
 		t.Errorf("delegations' shape:\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestRSTUFRotatesRootRSTUFsCLIMade: a rotation starts from the root
+// RSTUF's CLI bootstrapped (its test vector: named keys under the keyids
+// its CLI gives them), keeps those keyids, and JH's and JJ's signatures
+// (the vector's test keys, in memory) take it to v2 under both
+// thresholds.
+func TestRSTUFRotatesRootRSTUFsCLIMade(t *testing.T) {
+	dir := t.TempDir()
+	_, v1, err := rstuf.ParseBootstrap(mustRead(t, "../rstuf/testdata/payload_ceremony.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootFile, _ := v1.MarshalJSON()
+	os.MkdirAll(filepath.Join(dir, "chain"), 0o755)
+	os.WriteFile(filepath.Join(dir, "trusted.json"), rootFile, 0o644)
+	ps := people{
+		"jh": rstuftest.PrivateKey(t, "../rstuf/testdata/JH.key.pem"),
+		"jj": rstuftest.PrivateKey(t, "../rstuf/testdata/JJ.key.pem"),
+	}
+	ps["frank"], _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	for n, s := range ps {
+		writeKeyFile(t, filepath.Join(dir, n+".json"), s.Public())
+	}
+	plan := writePlan(t, dir, "rotate.yaml", `ceremony: rstuf-cli-rotate
+reference_time: 2026-11-01T00:00:00Z
+allow_network: true
+layout: rstuf
+start: {trusted_root: trusted.json, metadata: chain}
+root: {add: [frank], threshold: 2}
+`+ps.participants("jh", "jj", "frank"))
+	e, err := Begin(filepath.Join(dir, "ws"), plan, Options{Tool: Tool{Version: "test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Release()
+	signAllAs(t, e, ps, "jh", "jj")
+	p, err := e.State().RSTUFPayload()
+	if err != nil || !p.Complete {
+		t.Fatalf("payload: %v %+v", err, p)
+	}
+	_, v2, err := rstuf.ParseUpdate(p.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := roles.VerifyRootUpdate(v1, v2); err != nil {
+		t.Errorf("root v2 does not follow RSTUF's root v1: %v", err)
+	}
+	if k := v2.Signed.Keys[ps.id("jh")]; k == nil || rstuf.KeyName(k) != "JimiHendrix's Key" {
+		t.Errorf("JH's key is not kept under its keyid with its name")
+	}
+}
