@@ -172,7 +172,7 @@ func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
 		if trusted, err = boundedfile.Read(plan.path(plan.Start.TrustedRoot), lim); err != nil {
 			return nil, fmt.Errorf("read trusted root: %w", err)
 		}
-		if repo, err = loadRepo(plan.path(plan.Start.Metadata), trusted, lim.Max); err != nil {
+		if repo, err = loadTrusted(plan, plan.path(plan.Start.Metadata), trusted, lim.Max); err != nil {
 			return nil, err
 		}
 	}

@@ -222,7 +222,7 @@ func (s *State) admit(src eventSource, typ string, data []byte) (func(), error) 
 		if err := strictJSON(data, &struct{}{}); err != nil {
 			return nil, err
 		}
-		if len(s.Roles) > 0 && !s.Published {
+		if len(s.Roles) > 0 && !s.Published && !s.rstufSent() {
 			if s.publishing != nil {
 				return nil, fmt.Errorf("%w: publishing was cut short: finish it with 'ceremony publish' (or resume), then close", ErrState)
 			}
@@ -303,7 +303,7 @@ func (s *State) admitLoaded(src eventSource, data []byte) (func(), error) {
 			return nil, err
 		}
 	}
-	repo, err := RepoFromFiles(trusted, files)
+	repo, err := repoFromFiles(s.Plan, trusted, files)
 	if err != nil {
 		return nil, err
 	}

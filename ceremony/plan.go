@@ -50,6 +50,11 @@ type Plan struct {
 	// within a year).
 	MaxExpiryDays int `yaml:"max_expiry_days,omitempty" json:"max_expiry_days,omitempty"`
 
+	// Layout is the repository's layout: "" for PEP 480's, or
+	// LayoutRSTUF, whose settings RSTUF gives (plan_rstuf.go).
+	Layout string     `yaml:"layout,omitempty" json:"layout,omitempty"`
+	RSTUF  *RSTUFPlan `yaml:"rstuf,omitempty" json:"rstuf,omitempty"`
+
 	dir string // the plan file's folder: relative paths start here
 }
 
@@ -563,6 +568,9 @@ func (p *Plan) validate() error {
 	if p.MaxExpiryDays < 0 {
 		return planErrorf("max_expiry_days", "must not be negative")
 	}
+	if err := p.validateLayout(); err != nil || p.Layout != "" {
+		return err
+	}
 	if p.Start == nil {
 		// A bootstrap makes every role: it needs keys for all of them.
 		switch {
@@ -779,7 +787,7 @@ func (p *Plan) resolve() error {
 		}
 		c.Projects = pf.Projects
 	}
-	return nil
+	return p.resolveLayout()
 }
 
 // readKeyFile reads a key file (`ceremony keys show --json`) that the

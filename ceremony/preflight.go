@@ -26,6 +26,9 @@ import (
 // clock. A failure names every failed check and wraps
 // repoverify.ErrFailed.
 func (s *State) verifyStaged(dir string, now time.Time, forStart bool) error {
+	if s.Plan.Layout == LayoutRSTUF {
+		return s.verifyRSTUF(now)
+	}
 	files, err := s.publishedFiles()
 	if err != nil {
 		return err

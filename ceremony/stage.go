@@ -67,6 +67,9 @@ type staging struct {
 // (nil for a bootstrap). It is a pure function of its inputs: a replay
 // calls it again and must get the same bytes.
 func stagePlan(plan *Plan, repo *Repo) ([]*Staged, error) {
+	if plan.Layout == LayoutRSTUF {
+		return stageRSTUF(plan, repo)
+	}
 	s := &staging{plan: plan, repo: repo, names: map[string]string{}}
 	for _, pt := range plan.Participants {
 		s.names[pt.KeyID] = pt.Name

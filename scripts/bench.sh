@@ -2,12 +2,13 @@
 # bench.sh runs the benchmarks side by side with their peers in one run and
 # prints the tables the README shows. Raw output goes to bench-out/.
 #
-# Suites (BENCH_SUITES, default all three, in this order):
+# Suites (BENCH_SUITES, default all four, in this order):
 #   roles     parse + canonicalize + verify one claimed role, against go-tuf
 #   pkcs11    signing on a SoftHSM key, against bare miekg/pkcs11
 #   commands  every ceremony command on the built binary, as a whole
 #             process, at 1,000, 10,000 and 100,000 projects (BENCH_SIZES;
 #             BENCH_FULL=1 adds 600,000), BENCH_RUNS runs each (default 5)
+#   rstuf     verify an RSTUF-layout repository: 16,384 bins, a million targets
 #
 # `bash scripts/bench.sh readme` (`make bench-readme`) instead pastes the
 # last commands table (bench-out/commands/table.md) into README.md's speed
@@ -216,6 +217,15 @@ timed() {
   done
 }
 
-for suite in ${BENCH_SUITES:-roles pkcs11 commands}; do
+# rstuf: `ceremony verify` on an RSTUF-layout repository at PyPI's size,
+# 16,384 succinct hash bins and RSTUF_BENCH_TARGETS targets (default a
+# million), laid out as RSTUF's worker lays them out (issue 14).
+rstuf_suite() {
+  echo "== rstuf: verify 16,384 succinct bins and ${RSTUF_BENCH_TARGETS:-1000000} targets" >&2
+  go test -run '^$' -bench 'BenchmarkVerifyRSTUF' -benchtime 1x -timeout 60m ./rstuf | tee bench-out/rstuf.txt >&2
+  awk '/^BenchmarkVerifyRSTUF/ { printf "| bins | targets | verify |\n|---:|---:|---:|\n| %d | %d | %.1f s |\n", $5, $7, $3/1e9 }' bench-out/rstuf.txt | tee bench-out/rstuf-table.md
+}
+
+for suite in ${BENCH_SUITES:-roles pkcs11 commands rstuf}; do
   "${suite}_suite"
 done

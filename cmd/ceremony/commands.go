@@ -98,8 +98,18 @@ var commands = []*command{
 		usage: "[--json] URI", help: keysShowHelp}, keysShowFlags, runKeysShow),
 	define(command{name: "keys generate", summary: "generate a key pair on a token or card",
 		usage: "--type TYPE [--pin-policy P] [--touch-policy P] [--allow-last-pin-try] [--json] URI", help: keysGenerateHelp}, keysGenerateFlags, runKeysGenerate),
+	define(command{name: "keys import", summary: "a participant key file from a public key or a PIV certificate",
+		usage: "PEM|CERT --out KEY.json [--rstuf-online-key-uri URI] [--rstuf-key-name NAME] [--json]", help: keysImportHelp}, keysImportFlags, runKeysImport),
 	define(command{name: "keys attest", summary: "verify a YubiKey key's attestation and print what it proves",
 		usage: "[--json] [--roots PEM] URI", help: keysAttestHelp}, keysAttestFlags, runKeysAttest),
+
+	// Repository Service for TUF (docs/RSTUF.md).
+	define(command{name: "rstuf bootstrap-payload", summary: "write RSTUF's bootstrap payload from an RSTUF bootstrap ceremony",
+		usage: "--out FILE [--workspace DIR] [--json]", help: rstufBootstrapHelp}, rstufPayloadFlags, runRSTUFBootstrap),
+	define(command{name: "rstuf update-payload", summary: "write RSTUF's root update payload from an RSTUF rotation",
+		usage: "--out FILE [--workspace DIR] [--json]", help: rstufUpdateHelp}, rstufPayloadFlags, runRSTUFUpdate),
+	define(command{name: "rstuf sign", summary: "sign a root RSTUF holds pending, from its GET /api/v1/metadata/sign body",
+		usage: "PENDING --key URI --out SIGNATURE [--root ROOT] [--allow-last-pin-try]", help: rstufSignHelp}, rstufSignFlags, runRSTUFSign),
 
 	// Maintainers (PEP 480).
 	define(command{name: "maintainer enroll", summary: "enroll a YubiKey key for a project: attestation and proof of possession",

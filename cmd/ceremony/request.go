@@ -367,14 +367,8 @@ func signRequestFile(ctx context.Context, e *env, request, keyURI, out, rootFile
 			ceremony.ErrUntrustedKey, id[:16], safe(key.Device.String()), safe(req.Role), req.Version)
 	}
 	printRequestReview(e.stdout, request, req, note, fmt.Sprintf("key %s on %s", id[:16], safe(key.Device.String())))
-	fmt.Fprintf(e.stdout, "\nCompare the digest with the one read out in the ceremony. Type yes to sign %s v%d: ", safe(req.Role), req.Version)
-	answer, err := reqReadLine(e.stdin)
-	fmt.Fprintln(e.stdout)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("read the answer: %w", err)
-	}
-	if !strings.EqualFold(answer, "yes") {
-		return exitcode.Errorf(exitcode.ErrDeclined, "not signed: the answer was %q, not \"yes\"; nothing was signed or written", answer)
+	if err := confirmYes(e, "Compare the digest with the one read out in the ceremony.", fmt.Sprintf("%s v%d", safe(req.Role), req.Version)); err != nil {
+		return err
 	}
 
 	signer, err := openLookedUp(ctx, keyURI, tk, auth)
@@ -401,10 +395,25 @@ func signRequestFile(ctx context.Context, e *env, request, keyURI, out, rootFile
 	return nil
 }
 
+// confirmYes asks the signer, after the review, to type "yes" to sign
+// what (escaped by the caller); any other answer declines.
+func confirmYes(e *env, compare, what string) error {
+	fmt.Fprintf(e.stdout, "\n%s Type yes to sign %s: ", compare, what)
+	answer, err := reqReadLine(e.stdin)
+	fmt.Fprintln(e.stdout)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read the answer: %w", err)
+	}
+	if !strings.EqualFold(answer, "yes") {
+		return exitcode.Errorf(exitcode.ErrDeclined, "not signed: the answer was %q, not \"yes\"; nothing was signed or written", answer)
+	}
+	return nil
+}
+
 // reqRefuseExisting refuses an output path that already exists.
 func reqRefuseExisting(out string) error {
 	if _, err := os.Lstat(out); err == nil {
-		return exitcode.Errorf(ceremony.ErrConflict, "%s already exists: ceremony never overwrites a file; name another response file with --out", safe(out))
+		return exitcode.Errorf(ceremony.ErrConflict, "%s already exists: ceremony never overwrites a file; name another file with --out", safe(out))
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return exitcode.Errorf(exitcode.ErrInput, "check %s: %w", safe(out), err)
 	}
