@@ -110,6 +110,9 @@ type Engine struct {
 	repair      *transcripts.Repair
 	afterAppend func(seq int64) error // Options.AfterAppend
 	now         func() time.Time      // Options.Now
+	// torn is set when a write was cut short: st may then not be the
+	// fold of the transcript's head, and the fold cache is not given it.
+	torn bool
 }
 
 // State returns the ceremony's state; the caller must not change it.
@@ -315,7 +318,7 @@ func reopenAborted(tpath string, plan *Plan) (*transcripts.Writer, error) {
 // appends, or at Lock; of opts it takes AfterAppend and Now only.
 func Open(ws string, opts Options) (*Engine, error) {
 	tpath := filepath.Join(ws, TranscriptName)
-	st, head, err := fold(tpath)
+	st, head, err := foldCached(tpath)
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +356,7 @@ func (e *Engine) writer(refold bool) (*transcripts.Writer, error) {
 		e.w = w
 		return w, nil
 	}
-	st, head, err := fold(e.tpath)
+	st, head, err := foldCached(e.tpath)
 	if err == nil && head != w.Head() {
 		err = fmt.Errorf("%s changed while it was read under the lock: %w", e.tpath, transcripts.ErrIntegrity)
 	}
@@ -390,6 +393,44 @@ func fold(tpath string) (*State, transcripts.Digest, error) {
 			return nil, head, fmt.Errorf("transcript event %d (%s): %w", ev.Seq, ev.Type, err)
 		}
 		head = ev.Hash()
+	}
+	return st, head, nil
+}
+
+// foldCached is fold for the engine's own commands: it takes up the
+// state the fold cache (foldcache.go) keeps for the latest head it has
+// one for, folds only the events after it, and keeps the result. Its
+// errors are fold's: whatever the cache holds, the events after the
+// entry are checked as fold checks them.
+func foldCached(tpath string) (*State, transcripts.Digest, error) {
+	var head transcripts.Digest
+	f, err := boundedfile.Open(tpath, boundedfile.Transcript)
+	if err != nil {
+		return nil, head, fmt.Errorf("open transcript: %w", err)
+	}
+	defer f.Close()
+	var evs []transcripts.Event
+	for ev, err := range transcripts.Events(f) {
+		if err != nil {
+			return nil, head, needsResume(tpath, fmt.Errorf("read transcript: %w", err))
+		}
+		evs = append(evs, ev)
+	}
+	st, from := &State{}, 0
+	for i := len(evs) - 1; i >= 0; i-- {
+		if c := loadFold(tpath, evs[i].Hash()); c != nil {
+			st, from, head = c, i+1, evs[i].Hash()
+			break
+		}
+	}
+	for _, ev := range evs[from:] {
+		if err := st.apply(tpath, ev.Type, ev.Data); err != nil {
+			return nil, head, fmt.Errorf("transcript event %d (%s): %w", ev.Seq, ev.Type, err)
+		}
+		head = ev.Hash()
+	}
+	if from < len(evs) {
+		storeFold(tpath, head, st)
 	}
 	return st, head, nil
 }
@@ -449,7 +490,7 @@ func Resume(ws string, opts Options) (*Engine, error) {
 		}
 		return nil, err
 	}
-	st, head, err := fold(tpath)
+	st, head, err := foldCached(tpath)
 	if err != nil {
 		return fail(err)
 	}
@@ -547,6 +588,7 @@ func eventJSON(v any) ([]byte, error) {
 func (e *Engine) write(b *batch) error {
 	for i, ev := range b.events {
 		if err := e.append(ev); err != nil {
+			e.torn = true
 			if i > 0 {
 				if st, _, ferr := fold(e.tpath); ferr == nil {
 					*e.st = *st
@@ -641,6 +683,9 @@ func (e *Engine) Sign(signer crypto.Signer, dev *hsm.Device) ([]SignResult, erro
 		if r.Online || !r.mayBeSignedBy(id) || r.signedBy(id) {
 			continue
 		}
+		if err := r.Load(); err != nil {
+			return out, err
+		}
 		sig, err := roles.Sign(signer, key, r.Canonical)
 		if err != nil {
 			return out, fmt.Errorf("sign %s: %w", r.Role, err)
@@ -715,6 +760,10 @@ func checkReason(reason string) error {
 func (e *Engine) Release() error {
 	if e.w == nil {
 		return nil
+	}
+	// What this command recorded is kept for the next one (foldcache.go).
+	if !e.torn {
+		storeFold(e.tpath, e.w.Head(), e.st)
 	}
 	return e.w.Close()
 }

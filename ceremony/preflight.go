@@ -56,7 +56,7 @@ func (s *State) verifyStaged(dir string, now time.Time, forStart bool) error {
 		}
 	}
 	trusted := s.TrustedRoot
-	if s.Repo == nil {
+	if s.loaded == nil { // a bootstrap
 		trusted = staged["1.root.json"]
 	}
 	ref := s.Plan.ReferenceTime

@@ -28,7 +28,11 @@ import (
 // timestamp the online service would make. Drafts are never recorded.
 func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 	p := s.Plan
-	if p.Online == nil && (!draft || s.Repo == nil) {
+	repo, err := s.repository()
+	if err != nil {
+		return nil, err
+	}
+	if p.Online == nil && (!draft || repo == nil) {
 		return nil, nil
 	}
 	exp := p.expiry(0, defaultOnlineDays)
@@ -42,12 +46,12 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 		return nil
 	}
 	listed := map[string]int64{}
-	if s.Repo != nil {
-		for name, mf := range s.Repo.Snapshot.Signed.Meta {
+	if repo != nil {
+		for name, mf := range repo.Snapshot.Signed.Meta {
 			listed[name] = mf.Version
 		}
 	}
-	if s.Repo == nil {
+	if repo == nil {
 		_, online := p.participant(p.Online.Participant)
 		onlineID := online.ID()
 		if err := add(RoleRecentlyClaimed, roles.New(roles.NewTargets(exp)), 1, "recently-claimed v1 (new, empty)"); err != nil {
@@ -86,8 +90,8 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 		list(r.Role, r.Version)
 	}
 	snap := roles.NewSnapshot(exp)
-	if s.Repo != nil {
-		snap.Version = s.Repo.Snapshot.Signed.Version + 1
+	if repo != nil {
+		snap.Version = repo.Snapshot.Signed.Version + 1
 	}
 	for name, v := range listed {
 		snap.Meta[name] = &roles.MetaFile{Version: v}
@@ -107,8 +111,8 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 	}
 	if snapFile != nil {
 		ts := roles.NewTimestamp(p.expiry(0, defaultTimestampDays))
-		if s.Repo != nil {
-			ts.Version = s.Repo.Timestamp.Signed.Version + 1
+		if repo != nil {
+			ts.Version = repo.Timestamp.Signed.Version + 1
 		}
 		ts.Meta["snapshot.json"] = roles.MetaFileFor(snap.Version, snapFile)
 		if err := add(RoleTimestamp, roles.New(ts), ts.Version, fmt.Sprintf("timestamp v%d names snapshot v%d", ts.Version, snap.Version)); err != nil {
@@ -122,6 +126,9 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 func (r *RoleState) published() ([]byte, error) {
 	var m interface {
 		MarshalJSON() ([]byte, error)
+	}
+	if err := r.Load(); err != nil {
+		return nil, err
 	}
 	sigs := r.signatures()
 	switch r.Role {
@@ -562,6 +569,9 @@ func (b *batch) signOnline(online crypto.Signer, dev *hsm.Device) error {
 			r := st.Role(s.Role)
 			if r.signedBy(key.ID()) {
 				continue // signed before a crash
+			}
+			if err := r.Load(); err != nil {
+				return err
 			}
 			sig, err := roles.Sign(online, key, r.Canonical)
 			if err != nil {
