@@ -67,12 +67,12 @@ type foldEntry struct {
 	Roles      []foldRole           `json:"roles"`
 	// Expected names the roles the plan stages, every one of them staged
 	// (an entry is kept only then): it is what unstaged needs.
-	Expected []string `json:"expected"`
-	Published  bool                 `json:"published"`
-	Closed     bool                 `json:"closed"`
-	Aborted    bool                 `json:"aborted"`
-	Reason     string               `json:"abort_reason"`
-	Publishing *publishData         `json:"publishing"`
+	Expected   []string     `json:"expected"`
+	Published  bool         `json:"published"`
+	Closed     bool         `json:"closed"`
+	Aborted    bool         `json:"aborted"`
+	Reason     string       `json:"abort_reason"`
+	Publishing *publishData `json:"publishing"`
 }
 
 type foldRole struct {
