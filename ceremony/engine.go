@@ -90,6 +90,10 @@ type Options struct {
 	// AllowReferenceTime lets Begin take a reference time more than a
 	// day away from Now; the opening event records that it did.
 	AllowReferenceTime bool
+	// Progress, when set, is told how far each long step of a command
+	// has gone (reading and verifying a repository, signing, writing),
+	// for a face to show.
+	Progress ProgressFunc
 	// AfterAppend, when set, is called with each event's sequence number
 	// once the event is on disk and before it takes effect; an error from
 	// it stops the engine there, as a killed process would stop. It is for
@@ -110,6 +114,7 @@ type Engine struct {
 	repair      *transcripts.Repair
 	afterAppend func(seq int64) error // Options.AfterAppend
 	now         func() time.Time      // Options.Now
+	progress    ProgressFunc          // Options.Progress
 	// torn is set when a write was cut short: st may then not be the
 	// fold of the transcript's head, and the fold cache is not given it.
 	torn bool
@@ -129,6 +134,11 @@ func (e *Engine) Head() transcripts.Digest {
 	}
 	return e.w.Head()
 }
+
+// SetProgress sets where the engine tells how far its long steps have
+// gone from now on (Options.Progress), for a face that opened the engine
+// before it could show anything (the TUI); nil tells nothing.
+func (e *Engine) SetProgress(p ProgressFunc) { e.progress = p }
 
 // Repaired says how Resume mended a torn last line of the transcript, or
 // is nil when there was none.
@@ -174,7 +184,7 @@ func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
 		if trusted, err = boundedfile.Read(plan.path(plan.Start.TrustedRoot), lim); err != nil {
 			return nil, fmt.Errorf("read trusted root: %w", err)
 		}
-		if repo, err = loadRepo(plan.path(plan.Start.Metadata), trusted, lim.Max); err != nil {
+		if repo, err = loadRepo(plan.path(plan.Start.Metadata), trusted, lim.Max, opts.Progress.step("verifying the trusted repository")); err != nil {
 			return nil, err
 		}
 	}
@@ -219,7 +229,7 @@ func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
 			return nil, err
 		}
 	}
-	if err := b.st.verifyStaged(b.st.PublishDir, now, true); err != nil {
+	if err := b.st.verifyStaged(b.st.PublishDir, now, true, opts.Progress.step("verifying the repository as it would be published")); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(ws, 0o700); err != nil {
@@ -234,7 +244,7 @@ func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start transcript: %w", err)
 	}
-	e := &Engine{tpath: tpath, w: w, st: &State{}, afterAppend: opts.AfterAppend, now: opts.Now}
+	e := &Engine{tpath: tpath, w: w, st: &State{}, afterAppend: opts.AfterAppend, now: opts.Now, progress: opts.Progress}
 	if err := e.write(b); err != nil {
 		w.Close()
 		return nil, err
@@ -315,7 +325,8 @@ func reopenAborted(tpath string, plan *Plan) (*transcripts.Writer, error) {
 // the lock at a PIN prompt. It never repairs: a torn last line, or a
 // start cut short before it staged every role, is an error wrapping
 // ErrNeedsResume. The Engine takes the writer's lock when it first
-// appends, or at Lock; of opts it takes AfterAppend and Now only.
+// appends, or at Lock; of opts it takes AfterAppend, Now and Progress
+// only.
 func Open(ws string, opts Options) (*Engine, error) {
 	tpath := filepath.Join(ws, TranscriptName)
 	st, head, err := foldCached(tpath)
@@ -325,7 +336,7 @@ func Open(ws string, opts Options) (*Engine, error) {
 	if err := st.unfinishedStart(ws); err != nil {
 		return nil, err
 	}
-	return &Engine{tpath: tpath, head: head, st: st, afterAppend: opts.AfterAppend, now: opts.Now}, nil
+	return &Engine{tpath: tpath, head: head, st: st, afterAppend: opts.AfterAppend, now: opts.Now, progress: opts.Progress}, nil
 }
 
 // Lock takes the transcript's writer lock now, for a command that is to
@@ -378,23 +389,7 @@ func (e *Engine) writer(refold bool) (*transcripts.Writer, error) {
 // and returns the state and the head it was folded from. A torn tail is
 // an error wrapping ErrNeedsResume.
 func fold(tpath string) (*State, transcripts.Digest, error) {
-	var head transcripts.Digest
-	f, err := boundedfile.Open(tpath, boundedfile.Transcript)
-	if err != nil {
-		return nil, head, fmt.Errorf("open transcript: %w", err)
-	}
-	defer f.Close()
-	st := &State{}
-	for ev, err := range transcripts.Events(f) {
-		if err != nil {
-			return nil, head, needsResume(tpath, fmt.Errorf("read transcript: %w", err))
-		}
-		if err := st.apply(tpath, ev.Type, ev.Data); err != nil {
-			return nil, head, fmt.Errorf("transcript event %d (%s): %w", ev.Seq, ev.Type, err)
-		}
-		head = ev.Hash()
-	}
-	return st, head, nil
+	return foldWith(tpath, false, nil)
 }
 
 // foldCached is fold for the engine's own commands: it takes up the
@@ -403,6 +398,12 @@ func fold(tpath string) (*State, transcripts.Digest, error) {
 // errors are fold's: whatever the cache holds, the events after the
 // entry are checked as fold checks them.
 func foldCached(tpath string) (*State, transcripts.Digest, error) {
+	return foldWith(tpath, true, nil)
+}
+
+// foldWith is fold, from the fold cache's newest entry when cached is
+// set, telling progress (when set) how many events it has folded.
+func foldWith(tpath string, cached bool, progress ProgressFunc) (*State, transcripts.Digest, error) {
 	var head transcripts.Digest
 	f, err := boundedfile.Open(tpath, boundedfile.Transcript)
 	if err != nil {
@@ -417,19 +418,21 @@ func foldCached(tpath string) (*State, transcripts.Digest, error) {
 		evs = append(evs, ev)
 	}
 	st, from := &State{}, 0
-	for i := len(evs) - 1; i >= 0; i-- {
+	for i := len(evs) - 1; cached && i >= 0; i-- {
 		if c := loadFold(tpath, evs[i].Hash()); c != nil {
 			st, from, head = c, i+1, evs[i].Hash()
 			break
 		}
 	}
-	for _, ev := range evs[from:] {
-		if err := st.apply(tpath, ev.Type, ev.Data); err != nil {
+	src := eventSource{tpath: tpath, progress: progress}
+	for i, ev := range evs[from:] {
+		if err := st.apply(src, ev.Type, ev.Data); err != nil {
 			return nil, head, fmt.Errorf("transcript event %d (%s): %w", ev.Seq, ev.Type, err)
 		}
 		head = ev.Hash()
+		progress.report("folding the transcript's events", from+i+1, len(evs))
 	}
-	if from < len(evs) {
+	if cached && from < len(evs) {
 		storeFold(tpath, head, st)
 	}
 	return st, head, nil
@@ -475,8 +478,8 @@ func (s *State) unstaged() []*Staged {
 // way to mend what a crash leaves: a torn last line (Repaired says how it
 // was mended) and a start cut short before it staged every role (the rest
 // are staged now). It holds the writer's lock from the start. Of opts it
-// takes AfterAppend and Now only: the tool and publish folder are those the
-// ceremony began with.
+// takes AfterAppend, Now and Progress only: the tool and publish folder
+// are those the ceremony began with.
 func Resume(ws string, opts Options) (*Engine, error) {
 	tpath := filepath.Join(ws, TranscriptName)
 	w, repair, err := transcripts.OpenRepair(tpath)
@@ -497,7 +500,7 @@ func Resume(ws string, opts Options) (*Engine, error) {
 	if st.Plan == nil {
 		return fail(st.unfinishedStart(ws))
 	}
-	e := &Engine{tpath: tpath, w: w, head: head, st: st, repair: repair, afterAppend: opts.AfterAppend, now: opts.Now}
+	e := &Engine{tpath: tpath, w: w, head: head, st: st, repair: repair, afterAppend: opts.AfterAppend, now: opts.Now, progress: opts.Progress}
 	for _, s := range st.unstaged() {
 		if err := e.stage(s); err != nil {
 			return fail(err)
@@ -678,11 +681,15 @@ func (e *Engine) Sign(signer crypto.Signer, dev *hsm.Device) ([]SignResult, erro
 	if pt == nil {
 		return nil, fmt.Errorf("%w: key %s is none of the participants' keys; check you plugged in the right device", ErrWrongKey, roles.ShortID(id))
 	}
-	var out []SignResult
+	var todo []*RoleState
 	for _, r := range e.st.Roles {
-		if r.Online || !r.mayBeSignedBy(id) || r.signedBy(id) {
-			continue
+		if !r.Online && r.mayBeSignedBy(id) && !r.signedBy(id) {
+			todo = append(todo, r)
 		}
+	}
+	var out []SignResult
+	for i, r := range todo {
+		e.progress.report("signing", i, len(todo))
 		if err := r.Load(); err != nil {
 			return out, err
 		}
@@ -694,6 +701,7 @@ func (e *Engine) Sign(signer crypto.Signer, dev *hsm.Device) ([]SignResult, erro
 			return out, err
 		}
 		out = append(out, SignResult{Role: r.Role, KeyID: id})
+		e.progress.report("signing", i+1, len(todo))
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%w: %s's key %s has nothing left to sign", ErrState, pt.Name, roles.ShortID(id))

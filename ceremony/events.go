@@ -116,8 +116,8 @@ func Fold(tpath string) (*State, error) {
 
 // apply is the fold: it checks an event of the transcript at tpath
 // against the state and takes it in.
-func (s *State) apply(tpath, typ string, data []byte) error {
-	commit, err := s.admit(eventSource{tpath: tpath}, typ, data)
+func (s *State) apply(src eventSource, typ string, data []byte) error {
+	commit, err := s.admit(src, typ, data)
 	if err != nil {
 		return err
 	}
@@ -131,8 +131,9 @@ func (s *State) apply(tpath, typ string, data []byte) error {
 // which events record relative to the workspace so that a copied
 // workspace refers to its own copies.
 type eventSource struct {
-	tpath   string
-	pending map[string][]byte // artifacts not stored yet, by name
+	tpath    string
+	pending  map[string][]byte // artifacts not stored yet, by name
+	progress ProgressFunc      // told how far a long check has gone
 }
 
 func (src eventSource) read(a transcripts.Artifact) ([]byte, error) {
@@ -296,7 +297,7 @@ func (s *State) admitLoaded(src eventSource, data []byte) (func(), error) {
 			return nil, err
 		}
 	}
-	repo, err := RepoFromFiles(trusted, files)
+	repo, err := repoFromFiles(trusted, files, src.progress.step("verifying the trusted repository"))
 	if err != nil {
 		return nil, err
 	}

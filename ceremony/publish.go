@@ -258,6 +258,11 @@ func (e *Engine) PublishInto(dir string, online crypto.Signer, dev *hsm.Device) 
 		if dir == "" {
 			dir = e.st.PublishDir
 		}
+		// The online roles are staged from the trusted repository: read
+		// and verify it now, where the wait can be shown.
+		if _, err := e.st.loadRepository(e.progress.step("verifying the trusted repository")); err != nil {
+			return nil, err
+		}
 		if err := e.startPublishing(dir, online, dev); err != nil {
 			return nil, err
 		}
@@ -292,7 +297,7 @@ func (e *Engine) startPublishing(dir string, online crypto.Signer, dev *hsm.Devi
 	if err := checkVersions(dir, pd.Files); err != nil {
 		return err
 	}
-	if err := b.st.verifyStaged(dir, e.clock(), false); err != nil {
+	if err := b.st.verifyStaged(dir, e.clock(), false, e.progress.step("verifying the repository as it will be published")); err != nil {
 		return err
 	}
 	if err := probeWritable(dir); err != nil {
@@ -317,11 +322,12 @@ func (e *Engine) finishPublishing() (*PublishResult, error) {
 		return nil, err
 	}
 	res := &PublishResult{Dir: pd.Dir}
-	for _, f := range files {
+	for i, f := range files {
 		if err := writePublished(pd, f); err != nil {
 			return nil, err
 		}
 		res.Files = append(res.Files, f.name)
+		e.progress.report("writing files", i+1, len(files))
 	}
 	if err := e.record(eventPublishFinished, struct{}{}); err != nil {
 		return nil, err

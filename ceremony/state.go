@@ -53,6 +53,12 @@ type State struct {
 // something needs it: then it is read from the transcript's artifacts and
 // verified as the fold verifies it.
 func (s *State) repository() (*Repo, error) {
+	return s.loadRepository(nil)
+}
+
+// loadRepository is repository, telling progress, when set, how far the
+// verification has gone.
+func (s *State) loadRepository(progress func(done, total int)) (*Repo, error) {
 	if s.Repo != nil || s.loaded == nil {
 		return s.Repo, nil
 	}
@@ -64,7 +70,7 @@ func (s *State) repository() (*Repo, error) {
 		}
 		files[name] = b
 	}
-	repo, err := RepoFromFiles(s.TrustedRoot, files)
+	repo, err := repoFromFiles(s.TrustedRoot, files, progress)
 	if err != nil {
 		return nil, err
 	}

@@ -111,6 +111,9 @@ type Options struct {
 	// signatures are not judged, everything else about them is. A
 	// ceremony checks so what it will publish before anyone signs.
 	Unsigned map[string]bool
+	// Progress, when set, is told how many targets roles the walk has
+	// verified of how many it knows of, after each, for a face to show.
+	Progress func(done, total int)
 }
 
 // Repository is what a walk verified: the newest root, timestamp, the

@@ -360,10 +360,15 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 	del, _ = root.Delegation(roles.TypeTargets)
 	w.names[roles.TypeTargets] = roles.TypeRoot
 	queue := []queued{{name: roles.TypeTargets, delegator: roles.TypeRoot, del: del}}
-	for len(queue) > 0 {
+	for done := 1; len(queue) > 0; done++ {
 		q := queue[0]
 		queue = queue[1:]
 		queue = append(queue, w.verifyTargets(q)...)
+		if w.opts.Progress != nil {
+			// The total is what the walk knows of so far: exact once the
+			// roles that delegate to the many are verified.
+			w.opts.Progress(done, done+len(queue))
+		}
 	}
 
 	w.verifyRevocations()

@@ -430,6 +430,12 @@ type scan struct {
 // ErrIntegrity and the first problem. A file that cannot be read at all is
 // an error without a report. Verify only reads.
 func Verify(path, head string) (*Report, error) {
+	return VerifyShowing(path, head, nil)
+}
+
+// VerifyShowing is Verify, telling progress, when set, how many of the
+// artifacts the lines name it has checked.
+func VerifyShowing(path, head string, progress func(done, total int)) (*Report, error) {
 	var want *Digest
 	if head != "" {
 		d, err := parseDigest(head)
@@ -443,7 +449,7 @@ func Verify(path, head string) (*Report, error) {
 		return nil, fmt.Errorf("open transcript: %w", err)
 	}
 	defer f.Close()
-	s, err := verify(f, path, want)
+	s, err := verify(f, path, want, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -463,7 +469,7 @@ func reportError(r *Report) error {
 
 // verify checks the transcript open as f, whose name is path, reading it
 // from its start whatever f's offset.
-func verify(f io.ReaderAt, path string, want *Digest) (*scan, error) {
+func verify(f io.ReaderAt, path string, want *Digest, progress func(done, total int)) (*scan, error) {
 	rep := &Report{Path: path, Problems: []Problem{}}
 	s := &scan{report: rep}
 	addProblem := func(ps ...Problem) {
@@ -511,6 +517,7 @@ func verify(f io.ReaderAt, path string, want *Digest) (*scan, error) {
 		rep.Format, rep.Ceremony, rep.Tool = c.hdr.Format, c.hdr.Ceremony, c.hdr.Tool
 	}
 	rep.Artifacts = len(arts.names)
+	arts.progress = progress
 	addProblem(arts.check(path)...)
 	unnamed, probs, err := checkUnnamed(path, arts.at)
 	if err != nil {
@@ -564,6 +571,8 @@ type artifactChecks struct {
 	names []string           // in order of first reference
 	at    map[string]Problem // where each is first named
 	torn  []*tornRecord
+	// progress, when set, is told how many artifacts check has read.
+	progress func(done, total int)
 }
 
 func (a *artifactChecks) add(r lineResult) {
@@ -593,7 +602,10 @@ func (a *artifactChecks) check(path string) []Problem {
 		newline bool
 	}
 	intact := map[string]seen{}
-	for _, name := range a.names {
+	for i, name := range a.names {
+		if a.progress != nil {
+			a.progress(i, len(a.names))
+		}
 		p := a.at[name]
 		p.Column, p.Artifact = 0, name
 		b, err := loadArtifact(path, name)

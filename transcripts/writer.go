@@ -228,7 +228,7 @@ func openLocked(path string) (*Writer, *scan, error) {
 		f.Close()
 		return nil, nil, fmt.Errorf("open transcript: %w", err)
 	}
-	s, err := verify(f, path, nil)
+	s, err := verify(f, path, nil, nil)
 	if err != nil {
 		f.Close()
 		return nil, nil, err
