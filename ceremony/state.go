@@ -1,7 +1,6 @@
 package ceremony
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -132,6 +131,10 @@ func (s *State) Role(name string) *RoleState {
 }
 
 // RoleState is a staged role and the signatures it has so far.
+//
+// Its bytes (Staged.Metadata, Canonical) are nil in a state the engine
+// took up from its fold cache until something needs them: Load reads
+// them. ToSign's roles hold theirs.
 type RoleState struct {
 	Staged
 	// Canonical is the signed part's canonical JSON: what signatures cover.
@@ -422,8 +425,11 @@ func (s *State) currentRoot() (*roles.Root, error) {
 		return m.Signed, nil
 	}
 	repo, err := s.repository()
-	if err != nil || repo == nil {
-		return nil, errors.Join(err, fmt.Errorf("%w: no root staged", ErrState))
+	if err != nil {
+		return nil, err
+	}
+	if repo == nil {
+		return nil, fmt.Errorf("%w: no root staged", ErrState)
 	}
 	return repo.Root.Signed, nil
 }
@@ -433,8 +439,11 @@ func (s *State) currentTargets() (*roles.Targets, error) {
 		return t, err
 	}
 	repo, err := s.repository()
-	if err != nil || repo == nil {
-		return nil, errors.Join(err, fmt.Errorf("%w: no targets staged", ErrState))
+	if err != nil {
+		return nil, err
+	}
+	if repo == nil {
+		return nil, fmt.Errorf("%w: no targets staged", ErrState)
 	}
 	return repo.Targets.Signed, nil
 }
@@ -444,8 +453,11 @@ func (s *State) currentClaimed() (*roles.Targets, error) {
 		return t, err
 	}
 	repo, err := s.repository()
-	if err != nil || repo == nil {
-		return nil, errors.Join(err, fmt.Errorf("%w: no claimed role staged", ErrState))
+	if err != nil {
+		return nil, err
+	}
+	if repo == nil {
+		return nil, fmt.Errorf("%w: no claimed role staged", ErrState)
 	}
 	return repo.Claimed.Signed, nil
 }
