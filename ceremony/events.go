@@ -275,7 +275,7 @@ func (s *State) admitOpened(src eventSource, data []byte) (func(), error) {
 	return func() {
 		s.Plan, s.Tool, s.PublishDir, s.expected = &p, d.Tool, src.path(d.PublishDir), exp
 		s.StartClock, s.ReferenceTimeAllowed = d.Clock, d.ReferenceTimeAllowed
-		s.planArt, s.tpath = d.Plan, src.tpath
+		s.planArt, s.tpath, s.recordedDirs[0] = d.Plan, src.tpath, d.PublishDir
 	}, nil
 }
 
@@ -426,8 +426,9 @@ func (s *State) admitPublishStarted(src eventSource, d publishData) (func(), err
 	if d.Dir == "" {
 		return nil, fmt.Errorf("publish.started names no folder")
 	}
+	recorded := d.Dir
 	d.Dir = src.path(d.Dir)
-	return func() { s.publishing = &d }, nil
+	return func() { s.publishing, s.recordedDirs[1] = &d, recorded }, nil
 }
 
 func strictJSON(b []byte, v any) error {

@@ -25,9 +25,12 @@ import (
 // whole trusted repository and every staged role again, which at PyPI's
 // scale costs seconds.
 //
-// An entry is named by the SHA-256 of the tool's build, the transcript's
-// path and its head at the last event the entry holds; the head names, by
+// An entry is named by the SHA-256 of the tool's build and the
+// transcript's head at the last event the entry holds; the head names, by
 // the hash chain, every event before it and so every artifact by digest.
+// A copy of the workspace takes the entry up as well: the entry keeps
+// folders as the transcript records them, relative to the workspace, and
+// bytes are read from the copy's own artifacts.
 // The entry holds the state's small parts (each role's version, digests,
 // summary, checks, required delegations, signatures and progress) and
 // names the large ones (the plan, the trusted files, each role's
@@ -56,7 +59,6 @@ const maxFoldEntry = 64 << 20
 
 type foldEntry struct {
 	Format     int                  `json:"format"`
-	Transcript string               `json:"transcript"`
 	Head       string               `json:"head"`
 	Plan       transcripts.Artifact `json:"plan"`
 	Tool       Tool                 `json:"tool"`
@@ -144,18 +146,14 @@ var buildID = sync.OnceValue(func() string {
 	return hex.EncodeToString(h.Sum(nil))
 })
 
-// foldEntryPath returns where the entry for the transcript at tpath up to
-// head is kept, or "" when the cache is off.
-func foldEntryPath(tpath string, head transcripts.Digest) string {
+// foldEntryPath returns where the entry for a transcript up to head is
+// kept, or "" when the cache is off.
+func foldEntryPath(head transcripts.Digest) string {
 	dir := foldCacheDir()
 	if dir == "" {
 		return ""
 	}
-	abs, err := filepath.Abs(tpath)
-	if err != nil {
-		return ""
-	}
-	sum := sha256.Sum256([]byte(buildID() + "\n" + abs + "\n" + head.String()))
+	sum := sha256.Sum256([]byte(buildID() + "\n" + head.String()))
 	return filepath.Join(dir, hex.EncodeToString(sum[:])+".json")
 }
 
@@ -164,17 +162,21 @@ func foldEntryPath(tpath string, head transcripts.Digest) string {
 // cut short), and a failure to write is no error: the cache only saves
 // work.
 func storeFold(tpath string, head transcripts.Digest, st *State) {
-	p := foldEntryPath(tpath, head)
+	p := foldEntryPath(head)
 	if p == "" || st.Plan == nil || len(st.unstaged()) > 0 || st.tpath != tpath {
 		return
 	}
 	if _, err := os.Stat(p); err == nil {
 		return // kept already
 	}
-	abs, _ := filepath.Abs(tpath)
-	e := foldEntry{Format: foldCacheFormat, Transcript: abs, Head: head.String(), Plan: st.planArt, Tool: st.Tool,
-		PublishDir: st.PublishDir, StartClock: st.StartClock, RefAllowed: st.ReferenceTimeAllowed, Loaded: st.loaded,
-		Published: st.Published, Closed: st.Closed, Aborted: st.Aborted, Reason: st.AbortReason, Publishing: st.publishing}
+	e := foldEntry{Format: foldCacheFormat, Head: head.String(), Plan: st.planArt, Tool: st.Tool,
+		PublishDir: st.recordedDirs[0], StartClock: st.StartClock, RefAllowed: st.ReferenceTimeAllowed, Loaded: st.loaded,
+		Published: st.Published, Closed: st.Closed, Aborted: st.Aborted, Reason: st.AbortReason}
+	if st.publishing != nil {
+		pd := *st.publishing
+		pd.Dir = st.recordedDirs[1]
+		e.Publishing = &pd
+	}
 	st.Progress() // works out each role's, kept with it
 	for _, x := range st.expected {
 		e.Expected = append(e.Expected, x.Role)
@@ -215,7 +217,7 @@ func storeFold(tpath string, head transcripts.Digest, st *State) {
 // tpath up to head, or returns nil: no entry, or one that is not right in
 // every respect.
 func loadFold(tpath string, head transcripts.Digest) *State {
-	p := foldEntryPath(tpath, head)
+	p := foldEntryPath(head)
 	if p == "" {
 		return nil
 	}
@@ -246,12 +248,8 @@ func restoreFold(tpath string, head transcripts.Digest, b []byte) (*State, error
 	if err := strictJSON(f.Entry, &e); err != nil {
 		return nil, err
 	}
-	abs, err := filepath.Abs(tpath)
-	if err != nil {
-		return nil, err
-	}
-	if e.Format != foldCacheFormat || e.Transcript != abs || e.Head != head.String() {
-		return nil, errors.New("entry is for another transcript, head or format")
+	if e.Format != foldCacheFormat || e.Head != head.String() {
+		return nil, errors.New("entry is for another head or format")
 	}
 	planJSON, err := transcripts.ReadArtifact(tpath, e.Plan)
 	if err != nil {
@@ -264,9 +262,19 @@ func restoreFold(tpath string, head transcripts.Digest, b []byte) (*State, error
 	if err := plan.validate(); err != nil {
 		return nil, err
 	}
-	st := &State{Plan: &plan, Tool: e.Tool, PublishDir: e.PublishDir, StartClock: e.StartClock, ReferenceTimeAllowed: e.RefAllowed,
-		Published: e.Published, Closed: e.Closed, Aborted: e.Aborted, AbortReason: e.Reason, publishing: e.Publishing,
+	src := eventSource{tpath: tpath}
+	st := &State{Plan: &plan, Tool: e.Tool, PublishDir: src.path(e.PublishDir), StartClock: e.StartClock, ReferenceTimeAllowed: e.RefAllowed,
+		Published: e.Published, Closed: e.Closed, Aborted: e.Aborted, AbortReason: e.Reason,
 		planArt: e.Plan, loaded: e.Loaded, tpath: tpath}
+	st.recordedDirs[0] = e.PublishDir
+	if e.Publishing != nil {
+		if e.Publishing.Dir == "" {
+			return nil, errors.New("entry's publishing names no folder")
+		}
+		pd := *e.Publishing
+		st.recordedDirs[1], pd.Dir = pd.Dir, src.path(pd.Dir)
+		st.publishing = &pd
+	}
 	if (plan.Start == nil) != (e.Loaded == nil) {
 		return nil, errors.New("entry's trusted state does not fit its plan")
 	}

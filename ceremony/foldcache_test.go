@@ -28,7 +28,8 @@ func TestMain(m *testing.M) {
 
 // TestFoldCache: a command that opens a ceremony takes up the state the
 // previous one left in the fold cache, and it is the state the fold of
-// the whole transcript gives; an entry that is corrupt, or names bytes
+// the whole transcript gives, in the workspace or a copy of it; an entry
+// that is corrupt, or names bytes
 // the transcript does not hold, is ignored; and reading never changes a
 // file in the workspace.
 func TestFoldCache(t *testing.T) {
@@ -45,7 +46,7 @@ func TestFoldCache(t *testing.T) {
 	e.Release()
 	tpath := filepath.Join(ws, TranscriptName)
 	head := e.Head()
-	entry := foldEntryPath(tpath, head)
+	entry := foldEntryPath(head)
 	if _, err := os.Stat(entry); err != nil {
 		t.Fatalf("Release kept no entry: %v", err)
 	}
@@ -74,6 +75,20 @@ func TestFoldCache(t *testing.T) {
 	}
 	if r := st.Role(RoleRoot); r.Load() != nil || !bytes.Equal(r.Canonical, full.Role(RoleRoot).Canonical) {
 		t.Error("Load did not read the staged bytes the transcript names")
+	}
+
+	// A copy of the workspace takes the entry up, with its own folders.
+	copied := filepath.Join(dir, "copy")
+	copyTree(t, ws, copied)
+	c, err := Open(copied, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.State().Role(RoleRoot); r.Canonical != nil {
+		t.Error("the copy did not take the entry up")
+	}
+	if got, want := c.State().PublishDir, filepath.Join(copied, "metadata"); got != want {
+		t.Errorf("the copy publishes into %s, want %s", got, want)
 	}
 
 	good, err := os.ReadFile(entry)

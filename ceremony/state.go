@@ -45,6 +45,11 @@ type State struct {
 	planArt transcripts.Artifact
 	loaded  *loadedData
 	tpath   string
+	// recordedDirs are the publish folder and the folder publishing
+	// writes into as the transcript records them (relative to the
+	// workspace), which the fold cache keeps so that a copied workspace
+	// takes up an entry and resolves them to its own copies.
+	recordedDirs [2]string
 }
 
 // repository returns the trusted state the ceremony started from, nil
