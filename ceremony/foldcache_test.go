@@ -27,11 +27,10 @@ func TestMain(m *testing.M) {
 }
 
 // TestFoldCache: a command that opens a ceremony takes up the state the
-// previous one left in the fold cache, and it is the state the fold of
-// the whole transcript gives, in the workspace or a copy of it; an entry
-// that is corrupt, or names bytes
-// the transcript does not hold, is ignored; and reading never changes a
-// file in the workspace.
+// previous one left in the fold cache, in the workspace or a copy of it,
+// and it is the state the fold of the whole transcript gives; an entry
+// that is corrupt, or names bytes the transcript does not hold, is
+// ignored or refused; and reading never changes a file in the workspace.
 func TestFoldCache(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("CEREMONY_CACHE_DIR", filepath.Join(dir, "cache"))
