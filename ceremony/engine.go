@@ -329,7 +329,7 @@ func reopenAborted(tpath string, plan *Plan) (*transcripts.Writer, error) {
 // only.
 func Open(ws string, opts Options) (*Engine, error) {
 	tpath := filepath.Join(ws, TranscriptName)
-	st, head, err := foldCached(tpath)
+	st, head, err := foldCached(tpath, opts.Progress)
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +367,7 @@ func (e *Engine) writer(refold bool) (*transcripts.Writer, error) {
 		e.w = w
 		return w, nil
 	}
-	st, head, err := foldCached(e.tpath)
+	st, head, err := foldCached(e.tpath, e.progress)
 	if err == nil && head != w.Head() {
 		err = fmt.Errorf("%s changed while it was read under the lock: %w", e.tpath, transcripts.ErrIntegrity)
 	}
@@ -396,9 +396,10 @@ func fold(tpath string) (*State, transcripts.Digest, error) {
 // state the fold cache (foldcache.go) keeps for the latest head it has
 // one for, folds only the events after it, and keeps the result. Its
 // errors are fold's: whatever the cache holds, the events after the
-// entry are checked as fold checks them.
-func foldCached(tpath string) (*State, transcripts.Digest, error) {
-	return foldWith(tpath, true, nil)
+// entry are checked as fold checks them. Progress, when set, is told how
+// far the fold has gone.
+func foldCached(tpath string, progress ProgressFunc) (*State, transcripts.Digest, error) {
+	return foldWith(tpath, true, progress)
 }
 
 // foldWith is fold, from the fold cache's newest entry when cached is
@@ -493,7 +494,7 @@ func Resume(ws string, opts Options) (*Engine, error) {
 		}
 		return nil, err
 	}
-	st, head, err := foldCached(tpath)
+	st, head, err := foldCached(tpath, opts.Progress)
 	if err != nil {
 		return fail(err)
 	}
