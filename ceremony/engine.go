@@ -90,6 +90,10 @@ type Options struct {
 	// AllowReferenceTime lets Begin take a reference time more than a
 	// day away from Now; the opening event records that it did.
 	AllowReferenceTime bool
+	// Progress, when set, is told how far each long step of a command
+	// has gone (reading and verifying a repository, signing, writing),
+	// for a face to show.
+	Progress ProgressFunc
 	// AfterAppend, when set, is called with each event's sequence number
 	// once the event is on disk and before it takes effect; an error from
 	// it stops the engine there, as a killed process would stop. It is for
@@ -111,6 +115,10 @@ type Engine struct {
 	afterAppend func(seq int64) error // Options.AfterAppend
 	now         func() time.Time      // Options.Now
 	passedOver  []PassedOver          // Begin's: the files its load passed over
+	progress    ProgressFunc          // Options.Progress
+	// torn is set when a write was cut short: st may then not be the
+	// fold of the transcript's head, and the fold cache is not given it.
+	torn bool
 }
 
 // State returns the ceremony's state; the caller must not change it.
@@ -127,6 +135,11 @@ func (e *Engine) Head() transcripts.Digest {
 	}
 	return e.w.Head()
 }
+
+// SetProgress sets where the engine tells how far its long steps have
+// gone from now on (Options.Progress), for a face that opened the engine
+// before it could show anything (the TUI); nil tells nothing.
+func (e *Engine) SetProgress(p ProgressFunc) { e.progress = p }
 
 // Repaired says how Resume mended a torn last line of the transcript, or
 // is nil when there was none.
@@ -172,7 +185,7 @@ func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
 		if trusted, err = boundedfile.Read(plan.path(plan.Start.TrustedRoot), lim); err != nil {
 			return nil, fmt.Errorf("read trusted root: %w", err)
 		}
-		if repo, err = loadTrusted(plan, plan.path(plan.Start.Metadata), trusted, lim.Max); err != nil {
+		if repo, err = loadTrusted(plan, plan.path(plan.Start.Metadata), trusted, lim.Max, opts.Progress.step("verifying the trusted repository")); err != nil {
 			return nil, err
 		}
 	}
@@ -217,7 +230,7 @@ func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
 			return nil, err
 		}
 	}
-	if err := b.st.verifyStaged(b.st.PublishDir, now, true); err != nil {
+	if err := b.st.verifyStaged(b.st.PublishDir, now, true, opts.Progress.step("verifying the repository as it would be published")); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(ws, 0o700); err != nil {
@@ -232,7 +245,7 @@ func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start transcript: %w", err)
 	}
-	e := &Engine{tpath: tpath, w: w, st: &State{}, afterAppend: opts.AfterAppend, now: opts.Now, passedOver: repo.passedOver()}
+	e := &Engine{tpath: tpath, w: w, st: &State{}, afterAppend: opts.AfterAppend, now: opts.Now, passedOver: repo.passedOver(), progress: opts.Progress}
 	if err := e.write(b); err != nil {
 		w.Close()
 		return nil, err
@@ -313,17 +326,18 @@ func reopenAborted(tpath string, plan *Plan) (*transcripts.Writer, error) {
 // the lock at a PIN prompt. It never repairs: a torn last line, or a
 // start cut short before it staged every role, is an error wrapping
 // ErrNeedsResume. The Engine takes the writer's lock when it first
-// appends, or at Lock; of opts it takes AfterAppend and Now only.
+// appends, or at Lock; of opts it takes AfterAppend, Now and Progress
+// only.
 func Open(ws string, opts Options) (*Engine, error) {
 	tpath := filepath.Join(ws, TranscriptName)
-	st, head, err := fold(tpath)
+	st, head, err := foldCached(tpath, opts.Progress)
 	if err != nil {
 		return nil, err
 	}
 	if err := st.unfinishedStart(ws); err != nil {
 		return nil, err
 	}
-	return &Engine{tpath: tpath, head: head, st: st, afterAppend: opts.AfterAppend, now: opts.Now}, nil
+	return &Engine{tpath: tpath, head: head, st: st, afterAppend: opts.AfterAppend, now: opts.Now, progress: opts.Progress}, nil
 }
 
 // Lock takes the transcript's writer lock now, for a command that is to
@@ -354,7 +368,7 @@ func (e *Engine) writer(refold bool) (*transcripts.Writer, error) {
 		e.w = w
 		return w, nil
 	}
-	st, head, err := fold(e.tpath)
+	st, head, err := foldCached(e.tpath, e.progress)
 	if err == nil && head != w.Head() {
 		err = fmt.Errorf("%s changed while it was read under the lock: %w", e.tpath, transcripts.ErrIntegrity)
 	}
@@ -376,21 +390,52 @@ func (e *Engine) writer(refold bool) (*transcripts.Writer, error) {
 // and returns the state and the head it was folded from. A torn tail is
 // an error wrapping ErrNeedsResume.
 func fold(tpath string) (*State, transcripts.Digest, error) {
+	return foldWith(tpath, false, nil)
+}
+
+// foldCached is fold for the engine's own commands: it takes up the
+// state the fold cache (foldcache.go) keeps for the latest head it has
+// one for, folds only the events after it, and keeps the result. Its
+// errors are fold's: whatever the cache holds, the events after the
+// entry are checked as fold checks them. Progress, when set, is told how
+// far the fold has gone.
+func foldCached(tpath string, progress ProgressFunc) (*State, transcripts.Digest, error) {
+	return foldWith(tpath, true, progress)
+}
+
+// foldWith is fold, from the fold cache's newest entry when cached is
+// set, telling progress (when set) how many events it has folded.
+func foldWith(tpath string, cached bool, progress ProgressFunc) (*State, transcripts.Digest, error) {
 	var head transcripts.Digest
 	f, err := boundedfile.Open(tpath, boundedfile.Transcript)
 	if err != nil {
 		return nil, head, fmt.Errorf("open transcript: %w", err)
 	}
 	defer f.Close()
-	st := &State{}
+	var evs []transcripts.Event
 	for ev, err := range transcripts.Events(f) {
 		if err != nil {
 			return nil, head, needsResume(tpath, fmt.Errorf("read transcript: %w", err))
 		}
-		if err := st.apply(tpath, ev.Type, ev.Data); err != nil {
+		evs = append(evs, ev)
+	}
+	st, from := &State{}, 0
+	for i := len(evs) - 1; cached && i >= 0; i-- {
+		if c := loadFold(tpath, evs[i].Hash()); c != nil {
+			st, from, head = c, i+1, evs[i].Hash()
+			break
+		}
+	}
+	src := eventSource{tpath: tpath, progress: progress}
+	for i, ev := range evs[from:] {
+		if err := st.apply(src, ev.Type, ev.Data); err != nil {
 			return nil, head, fmt.Errorf("transcript event %d (%s): %w", ev.Seq, ev.Type, err)
 		}
 		head = ev.Hash()
+		progress.report("folding the transcript's events", from+i+1, len(evs))
+	}
+	if cached && from < len(evs) {
+		storeFold(tpath, head, st)
 	}
 	return st, head, nil
 }
@@ -435,8 +480,8 @@ func (s *State) unstaged() []*Staged {
 // way to mend what a crash leaves: a torn last line (Repaired says how it
 // was mended) and a start cut short before it staged every role (the rest
 // are staged now). It holds the writer's lock from the start. Of opts it
-// takes AfterAppend and Now only: the tool and publish folder are those the
-// ceremony began with.
+// takes AfterAppend, Now and Progress only: the tool and publish folder
+// are those the ceremony began with.
 func Resume(ws string, opts Options) (*Engine, error) {
 	tpath := filepath.Join(ws, TranscriptName)
 	w, repair, err := transcripts.OpenRepair(tpath)
@@ -450,14 +495,14 @@ func Resume(ws string, opts Options) (*Engine, error) {
 		}
 		return nil, err
 	}
-	st, head, err := fold(tpath)
+	st, head, err := foldCached(tpath, opts.Progress)
 	if err != nil {
 		return fail(err)
 	}
 	if st.Plan == nil {
 		return fail(st.unfinishedStart(ws))
 	}
-	e := &Engine{tpath: tpath, w: w, head: head, st: st, repair: repair, afterAppend: opts.AfterAppend, now: opts.Now}
+	e := &Engine{tpath: tpath, w: w, head: head, st: st, repair: repair, afterAppend: opts.AfterAppend, now: opts.Now, progress: opts.Progress}
 	for _, s := range st.unstaged() {
 		if err := e.stage(s); err != nil {
 			return fail(err)
@@ -548,6 +593,7 @@ func eventJSON(v any) ([]byte, error) {
 func (e *Engine) write(b *batch) error {
 	for i, ev := range b.events {
 		if err := e.append(ev); err != nil {
+			e.torn = true
 			if i > 0 {
 				if st, _, ferr := fold(e.tpath); ferr == nil {
 					*e.st = *st
@@ -637,10 +683,17 @@ func (e *Engine) Sign(signer crypto.Signer, dev *hsm.Device) ([]SignResult, erro
 	if pt == nil {
 		return nil, fmt.Errorf("%w: key %s is none of the participants' keys; check you plugged in the right device", ErrWrongKey, roles.ShortID(id))
 	}
-	var out []SignResult
+	var todo []*RoleState
 	for _, r := range e.st.Roles {
-		if r.Online || !r.mayBeSignedBy(id) || r.signedBy(id) {
-			continue
+		if !r.Online && r.mayBeSignedBy(id) && !r.signedBy(id) {
+			todo = append(todo, r)
+		}
+	}
+	var out []SignResult
+	for i, r := range todo {
+		e.progress.report("signing", i, len(todo))
+		if err := r.Load(); err != nil {
+			return out, err
 		}
 		sig, err := roles.Sign(signer, key, r.Canonical)
 		if err != nil {
@@ -650,6 +703,7 @@ func (e *Engine) Sign(signer crypto.Signer, dev *hsm.Device) ([]SignResult, erro
 			return out, err
 		}
 		out = append(out, SignResult{Role: r.Role, KeyID: id})
+		e.progress.report("signing", i+1, len(todo))
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%w: %s's key %s has nothing left to sign", ErrState, pt.Name, roles.ShortID(id))
@@ -708,6 +762,10 @@ func checkReason(reason string) error {
 func (e *Engine) Release() error {
 	if e.w == nil {
 		return nil
+	}
+	// What this command recorded is kept for the next one (foldcache.go).
+	if !e.torn {
+		storeFold(e.tpath, e.w.Head(), e.st)
 	}
 	return e.w.Close()
 }

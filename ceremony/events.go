@@ -119,8 +119,8 @@ func Fold(tpath string) (*State, error) {
 
 // apply is the fold: it checks an event of the transcript at tpath
 // against the state and takes it in.
-func (s *State) apply(tpath, typ string, data []byte) error {
-	commit, err := s.admit(eventSource{tpath: tpath}, typ, data)
+func (s *State) apply(src eventSource, typ string, data []byte) error {
+	commit, err := s.admit(src, typ, data)
 	if err != nil {
 		return err
 	}
@@ -134,8 +134,9 @@ func (s *State) apply(tpath, typ string, data []byte) error {
 // which events record relative to the workspace so that a copied
 // workspace refers to its own copies.
 type eventSource struct {
-	tpath   string
-	pending map[string][]byte // artifacts not stored yet, by name
+	tpath    string
+	pending  map[string][]byte // artifacts not stored yet, by name
+	progress ProgressFunc      // told how far a long check has gone
 }
 
 func (src eventSource) read(a transcripts.Artifact) ([]byte, error) {
@@ -187,7 +188,7 @@ func (s *State) admit(src eventSource, typ string, data []byte) (func(), error) 
 		if err != nil {
 			return nil, err
 		}
-		return s.admitStaged(d, b)
+		return s.admitStaged(src, d, b)
 	case eventIncluded:
 		var d includedData
 		if err := strictJSON(data, &d); err != nil {
@@ -197,7 +198,7 @@ func (s *State) admit(src eventSource, typ string, data []byte) (func(), error) 
 		if err != nil {
 			return nil, err
 		}
-		return s.admitIncluded(d, b)
+		return s.admitIncluded(src, d, b)
 	case eventSigned:
 		var d signedData
 		if err := strictJSON(data, &d); err != nil {
@@ -282,11 +283,12 @@ func (s *State) admitOpened(src eventSource, data []byte) (func(), error) {
 		s.Plan, s.Tool, s.PublishDir, s.expected = &p, d.Tool, src.path(d.PublishDir), exp
 		s.StartClock, s.ReferenceTimeAllowed = d.Clock, d.ReferenceTimeAllowed
 		s.Rules = rules
+		s.planArt, s.tpath, s.recordedDirs[0] = d.Plan, src.tpath, d.PublishDir
 	}, nil
 }
 
 func (s *State) admitLoaded(src eventSource, data []byte) (func(), error) {
-	if s.Plan.Start == nil || s.Repo != nil || len(s.Roles) > 0 {
+	if s.Plan.Start == nil || s.loaded != nil || len(s.Roles) > 0 {
 		return nil, fmt.Errorf("%w: trusted state loaded twice, after staging, or for a bootstrap", ErrState)
 	}
 	var d loadedData
@@ -303,7 +305,7 @@ func (s *State) admitLoaded(src eventSource, data []byte) (func(), error) {
 			return nil, err
 		}
 	}
-	repo, err := repoFromFiles(s.Plan, trusted, files)
+	repo, err := trustedFromFiles(s.Plan, trusted, files, src.progress.step("verifying the trusted repository"))
 	if err != nil {
 		return nil, err
 	}
@@ -311,10 +313,10 @@ func (s *State) admitLoaded(src eventSource, data []byte) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	return func() { s.TrustedRoot, s.Repo, s.expected = trusted, repo, exp }, nil
+	return func() { s.TrustedRoot, s.Repo, s.expected, s.loaded = trusted, repo, exp, &d }, nil
 }
 
-func (s *State) admitStaged(d stagedData, metadata []byte) (func(), error) {
+func (s *State) admitStaged(src eventSource, d stagedData, metadata []byte) (func(), error) {
 	if s.publishing != nil {
 		return nil, fmt.Errorf("%w: staging after publishing started", ErrState)
 	}
@@ -361,13 +363,15 @@ func (s *State) admitStaged(d stagedData, metadata []byte) (func(), error) {
 		return nil, fmt.Errorf("staged %s: recorded digest %s is not the digest of its signed bytes", d.Role, d.Digest)
 	}
 	// A staged role may change the delegations every other role must
-	// satisfy (a new root, new targets): work them out on the roles as
-	// they will be.
+	// satisfy (a new root, new targets, claimed over its bins): work them
+	// out on the roles as they will be. Any other role changes only its
+	// own.
 	after := *s
-	after.Roles = append(slices.Clip(s.Roles), &RoleState{Staged: *want, Canonical: canon, Digest: d.Digest})
+	after.Roles = append(slices.Clip(s.Roles), &RoleState{Staged: *want, Canonical: canon, Digest: d.Digest, meta: d.Metadata, tpath: src.tpath})
 	required := make([][]roles.Delegation, len(after.Roles))
+	delegator := slices.Contains([]string{RoleRoot, RoleTargets, RoleClaimed, RoleUnclaimed}, d.Role)
 	for i, r := range after.Roles {
-		if r.Included {
+		if r.Included || !delegator && i < len(s.Roles) {
 			required[i] = r.Required
 			continue
 		}
@@ -378,12 +382,14 @@ func (s *State) admitStaged(d stagedData, metadata []byte) (func(), error) {
 	return func() {
 		s.Roles = after.Roles
 		for i, r := range s.Roles {
-			r.Required = required[i]
+			if !r.Included && (delegator || i == len(s.Roles)-1) {
+				r.Required, r.progress = required[i], nil
+			}
 		}
 	}, nil
 }
 
-func (s *State) admitIncluded(d includedData, b []byte) (func(), error) {
+func (s *State) admitIncluded(src eventSource, d includedData, b []byte) (func(), error) {
 	m, err := roles.Parse[*roles.Targets](b)
 	if err != nil {
 		return nil, err
@@ -397,7 +403,7 @@ func (s *State) admitIncluded(d includedData, b []byte) (func(), error) {
 	del, _ := s.projectDelegation(d.Role)
 	canon := m.CanonicalSigned()
 	rs := &RoleState{Staged: Staged{Role: d.Role, Version: d.Version, Metadata: b, Summary: includedSummary(d.Role, m, del, s.Plan.keyNames)},
-		Canonical: canon, Digest: digestOf(canon), Required: []roles.Delegation{del}, Included: true}
+		Canonical: canon, Digest: digestOf(canon), Required: []roles.Delegation{del}, Included: true, meta: d.Metadata, tpath: src.tpath}
 	for _, sig := range m.Signatures {
 		rs.Signatures = append(rs.Signatures, SignatureRecord{Signature: sig, Signer: s.name(sig.KeyID), Via: "included"})
 	}
@@ -414,7 +420,7 @@ func (s *State) admitSigned(d signedData) (func(), error) {
 		return nil, err
 	}
 	rec := SignatureRecord{Signature: roles.Signature{KeyID: d.KeyID, Sig: sig}, Signer: d.Signer, Via: d.Via, Device: d.Device, ClaimedDevice: d.ClaimedDevice}
-	return func() { r.Signatures = append(r.Signatures, rec) }, nil
+	return func() { r.Signatures, r.progress = append(r.Signatures, rec), nil }, nil
 }
 
 // admitPublishStarted takes in the start of publishing: every role
@@ -436,8 +442,9 @@ func (s *State) admitPublishStarted(src eventSource, d publishData) (func(), err
 	if d.Dir == "" {
 		return nil, fmt.Errorf("publish.started names no folder")
 	}
+	recorded := d.Dir
 	d.Dir = src.path(d.Dir)
-	return func() { s.publishing = &d }, nil
+	return func() { s.publishing, s.recordedDirs[1] = &d, recorded }, nil
 }
 
 func strictJSON(b []byte, v any) error {

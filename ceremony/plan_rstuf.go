@@ -203,19 +203,19 @@ func (p *Plan) rstufSettings() rstuf.Settings {
 // loadTrusted reads and verifies the trusted state a plan starts from:
 // the whole repository for PEP 480's layout (LoadRepo), the root chain
 // for RSTUF's, whose online roles the ceremony does not touch.
-func loadTrusted(p *Plan, dir string, trustedRoot []byte, maxMetadata int64) (*Repo, error) {
+func loadTrusted(p *Plan, dir string, trustedRoot []byte, maxMetadata int64, progress func(done, total int)) (*Repo, error) {
 	if p.Layout == LayoutRSTUF {
 		return loadRootChain(dir, trustedRoot, maxMetadata)
 	}
-	return loadRepo(dir, trustedRoot, maxMetadata)
+	return loadRepo(dir, trustedRoot, maxMetadata, progress)
 }
 
-// repoFromFiles is loadTrusted over the files a transcript recorded.
-func repoFromFiles(p *Plan, trustedRoot []byte, files map[string][]byte) (*Repo, error) {
+// trustedFromFiles is loadTrusted over the files a transcript recorded.
+func trustedFromFiles(p *Plan, trustedRoot []byte, files map[string][]byte, progress func(done, total int)) (*Repo, error) {
 	if p.Layout == LayoutRSTUF {
 		return rootChainFromFiles(trustedRoot, files)
 	}
-	return RepoFromFiles(trustedRoot, files)
+	return repoFromFiles(trustedRoot, files, progress)
 }
 
 // rstufOnlineKey is the online key a plan names, as root will list it.

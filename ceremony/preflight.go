@@ -24,8 +24,9 @@ import (
 // publishes. Expiry is judged
 // as of the reference time and, when now is not zero, as of the machine's
 // clock. A failure names every failed check and wraps
-// repoverify.ErrFailed.
-func (s *State) verifyStaged(dir string, now time.Time, forStart bool) error {
+// repoverify.ErrFailed. Progress, when set, is told how far the walk has
+// gone.
+func (s *State) verifyStaged(dir string, now time.Time, forStart bool, progress func(done, total int)) error {
 	if s.Plan.Layout == LayoutRSTUF {
 		return s.verifyRSTUF(now)
 	}
@@ -59,11 +60,11 @@ func (s *State) verifyStaged(dir string, now time.Time, forStart bool) error {
 		}
 	}
 	trusted := s.TrustedRoot
-	if s.Repo == nil {
+	if s.loaded == nil { // a bootstrap
 		trusted = staged["1.root.json"]
 	}
 	ref := s.Plan.ReferenceTime
-	rep, err := repoverify.VerifyStaged(dir, staged, trusted, repoverify.Options{At: ref, Unsigned: unsigned})
+	rep, err := repoverify.VerifyStaged(dir, staged, trusted, repoverify.Options{At: ref, Unsigned: unsigned, Progress: progress})
 	if rep == nil {
 		return fmt.Errorf("the repository as this ceremony would publish it into %s cannot be checked: %w", dir, err)
 	}

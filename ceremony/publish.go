@@ -28,7 +28,11 @@ import (
 // timestamp the online service would make. Drafts are never recorded.
 func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 	p := s.Plan
-	if p.Online == nil && (!draft || s.Repo == nil) {
+	repo, err := s.repository()
+	if err != nil {
+		return nil, err
+	}
+	if p.Online == nil && (!draft || repo == nil) {
 		return nil, nil
 	}
 	exp := p.expiry(0, defaultOnlineDays)
@@ -46,15 +50,15 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 	// published since (newer versions), and what this ceremony stages or
 	// includes (newer still).
 	listed := map[string]int64{}
-	if s.Repo != nil {
-		for name, mf := range s.Repo.Snapshot.Signed.Meta {
+	if repo != nil {
+		for name, mf := range repo.Snapshot.Signed.Meta {
 			listed[name] = mf.Version
 		}
 		for role, m := range s.Repo.PublishedProjects {
 			listed[role+".json"] = m.Signed.Version
 		}
 	}
-	if s.Repo == nil {
+	if repo == nil {
 		_, online := p.participant(p.Online.Participant)
 		onlineID := online.ID()
 		if err := add(RoleRecentlyClaimed, roles.New(roles.NewTargets(exp)), 1, "recently-claimed v1 (new, empty)"); err != nil {
@@ -93,8 +97,8 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 		list(r.Role, r.Version)
 	}
 	snap := roles.NewSnapshot(exp)
-	if s.Repo != nil {
-		snap.Version = s.Repo.Snapshot.Signed.Version + 1
+	if repo != nil {
+		snap.Version = repo.Snapshot.Signed.Version + 1
 	}
 	for name, v := range listed {
 		snap.Meta[name] = &roles.MetaFile{Version: v}
@@ -120,8 +124,8 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 	}
 	if snapFile != nil {
 		ts := roles.NewTimestamp(p.expiry(0, defaultTimestampDays))
-		if s.Repo != nil {
-			ts.Version = s.Repo.Timestamp.Signed.Version + 1
+		if repo != nil {
+			ts.Version = repo.Timestamp.Signed.Version + 1
 		}
 		ts.Meta["snapshot.json"] = roles.MetaFileFor(snap.Version, snapFile)
 		if err := add(RoleTimestamp, roles.New(ts), ts.Version, fmt.Sprintf("timestamp v%d names snapshot v%d", ts.Version, snap.Version)); err != nil {
@@ -135,6 +139,9 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 func (r *RoleState) published() ([]byte, error) {
 	var m interface {
 		MarshalJSON() ([]byte, error)
+	}
+	if err := r.Load(); err != nil {
+		return nil, err
 	}
 	sigs := r.signatures()
 	switch r.Role {
@@ -264,6 +271,11 @@ func (e *Engine) PublishInto(dir string, online crypto.Signer, dev *hsm.Device) 
 		if dir == "" {
 			dir = e.st.PublishDir
 		}
+		// The online roles are staged from the trusted repository: read
+		// and verify it now, where the wait can be shown.
+		if _, err := e.st.loadRepository(e.progress.step("verifying the trusted repository")); err != nil {
+			return nil, err
+		}
 		if err := e.startPublishing(dir, online, dev); err != nil {
 			return nil, err
 		}
@@ -298,7 +310,7 @@ func (e *Engine) startPublishing(dir string, online crypto.Signer, dev *hsm.Devi
 	if err := checkVersions(dir, pd.Files); err != nil {
 		return err
 	}
-	if err := b.st.verifyStaged(dir, e.clock(), false); err != nil {
+	if err := b.st.verifyStaged(dir, e.clock(), false, e.progress.step("verifying the repository as it will be published")); err != nil {
 		return err
 	}
 	if err := probeWritable(dir); err != nil {
@@ -323,11 +335,12 @@ func (e *Engine) finishPublishing() (*PublishResult, error) {
 		return nil, err
 	}
 	res := &PublishResult{Dir: pd.Dir}
-	for _, f := range files {
+	for i, f := range files {
 		if err := writePublished(pd, f); err != nil {
 			return nil, err
 		}
 		res.Files = append(res.Files, f.name)
+		e.progress.report("writing files", i+1, len(files))
 	}
 	if err := e.record(eventPublishFinished, struct{}{}); err != nil {
 		return nil, err
@@ -575,6 +588,9 @@ func (b *batch) signOnline(online crypto.Signer, dev *hsm.Device) error {
 			r := st.Role(s.Role)
 			if r.signedBy(key.ID()) {
 				continue // signed before a crash
+			}
+			if err := r.Load(); err != nil {
+				return err
 			}
 			sig, err := roles.Sign(online, key, r.Canonical)
 			if err != nil {

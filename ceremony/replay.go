@@ -49,7 +49,14 @@ type ReplayFile struct {
 // Replay only reads: it never repairs a torn tail, and its error then
 // says to resume.
 func Replay(tpath, against string) (*ReplayReport, error) {
-	st, err := Fold(tpath)
+	return ReplayWith(tpath, against, nil)
+}
+
+// ReplayWith is Replay, telling progress, when set, how far it has gone:
+// the events folded, and within the loading of the trusted state the
+// roles verified. Replay never reads the fold cache.
+func ReplayWith(tpath, against string, progress ProgressFunc) (*ReplayReport, error) {
+	st, _, err := foldWith(tpath, false, progress)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrReplay, err)
 	}

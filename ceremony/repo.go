@@ -65,14 +65,15 @@ var trustedWalk = repoverify.Options{
 // Each file is read within boundedfile.Metadata's limit, or the length
 // snapshot or timestamp lists.
 func LoadRepo(dir string, trustedRoot []byte) (*Repo, error) {
-	return loadRepo(dir, trustedRoot, 0)
+	return loadRepo(dir, trustedRoot, 0, nil)
 }
 
 // loadRepo is LoadRepo with maxMetadata, when not zero, as the limit of a
-// metadata file.
-func loadRepo(dir string, trustedRoot []byte, maxMetadata int64) (*Repo, error) {
+// metadata file, telling progress how far the walk has gone when set.
+func loadRepo(dir string, trustedRoot []byte, maxMetadata int64, progress func(done, total int)) (*Repo, error) {
 	opts := trustedWalk
 	opts.MaxMetadata = maxMetadata
+	opts.Progress = progress
 	r, err := repoFrom(repoverify.Load(dir, trustedRoot, opts))
 	if err != nil {
 		return nil, err
@@ -97,8 +98,15 @@ func loadRepo(dir string, trustedRoot []byte, maxMetadata int64) (*Repo, error) 
 // file's size: the files are artifacts, within boundedfile.Artifact's
 // limit, read by a start that may have raised the metadata limit.
 func RepoFromFiles(trustedRoot []byte, files map[string][]byte) (*Repo, error) {
+	return repoFromFiles(trustedRoot, files, nil)
+}
+
+// repoFromFiles is RepoFromFiles, telling progress how far the walk has
+// gone when it is set.
+func repoFromFiles(trustedRoot []byte, files map[string][]byte, progress func(done, total int)) (*Repo, error) {
 	opts := trustedWalk
 	opts.MaxMetadata = boundedfile.Artifact.Max
+	opts.Progress = progress
 	r, err := repoFrom(repoverify.FromFiles(files, trustedRoot, opts))
 	if err != nil {
 		return nil, err
@@ -176,4 +184,25 @@ func (p PassedOver) String() string {
 func PassedOverLines(files []PassedOver, page int) []string {
 	return pageLines("project metadata files in the trusted folder passed over, %d in all: these maintainers' uploads will not be published", files, page,
 		"'ceremony start --json' lists every one")
+}
+
+// ProgressFunc is told how far a step of a long command has gone: done of
+// total (0 while the total is not known yet), for a face to show. The
+// step names the work in a few words ("verifying the trusted
+// repository"). It may be called from several goroutines.
+type ProgressFunc func(step string, done, total int)
+
+// report tells p, when set, how far step has gone.
+func (p ProgressFunc) report(step string, done, total int) {
+	if p != nil {
+		p(step, done, total)
+	}
+}
+
+// step returns the callback a walk reports step's progress to, or nil.
+func (p ProgressFunc) step(step string) func(done, total int) {
+	if p == nil {
+		return nil
+	}
+	return func(done, total int) { p(step, done, total) }
 }

@@ -217,6 +217,9 @@ func (e *Engine) ExportRequests(dir string) ([]string, error) {
 
 // reqReached reports whether a role reaches every threshold it must.
 func reqReached(r *RoleState) bool {
+	if r.Load() != nil {
+		return false
+	}
 	sigs := r.signatures()
 	for _, del := range r.Required {
 		if _, err := roles.VerifyCanonical(r.Canonical, sigs, del); err != nil {
@@ -229,6 +232,9 @@ func reqReached(r *RoleState) bool {
 // reqFor builds the request for a staged role.
 func (e *Engine) reqFor(r *RoleState) (*Request, error) {
 	st := e.st
+	if err := r.Load(); err != nil {
+		return nil, err
+	}
 	req := &Request{
 		Format:         requestFormat,
 		Ceremony:       st.Plan.Ceremony,

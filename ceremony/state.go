@@ -8,6 +8,7 @@ import (
 	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 	"github.com/ceremony-tuf/ceremony/roles"
+	"github.com/ceremony-tuf/ceremony/transcripts"
 )
 
 // State is the fold of a transcript's events: what the ceremony holds
@@ -39,6 +40,48 @@ type State struct {
 
 	publishing *publishData // the files publishing writes, once it started
 	expected   []*Staged    // what stagePlan computes from Plan and Repo
+
+	// The artifacts the opening and the loading named, which a state
+	// restored from the fold cache (foldcache.go) reads again: loaded
+	// is nil for a bootstrap, and Repo is nil until repository needs it.
+	planArt transcripts.Artifact
+	loaded  *loadedData
+	tpath   string
+	// recordedDirs are the publish folder and the folder publishing
+	// writes into as the transcript records them (relative to the
+	// workspace), which the fold cache keeps so that a copied workspace
+	// takes up an entry and resolves them to its own copies.
+	recordedDirs [2]string
+}
+
+// repository returns the trusted state the ceremony started from, nil
+// for a bootstrap. A state restored from the fold cache has none until
+// something needs it: then it is read from the transcript's artifacts and
+// verified as the fold verifies it.
+func (s *State) repository() (*Repo, error) {
+	return s.loadRepository(nil)
+}
+
+// loadRepository is repository, telling progress, when set, how far the
+// verification has gone.
+func (s *State) loadRepository(progress func(done, total int)) (*Repo, error) {
+	if s.Repo != nil || s.loaded == nil {
+		return s.Repo, nil
+	}
+	files := map[string][]byte{}
+	for name, a := range s.loaded.Files {
+		b, err := transcripts.ReadArtifact(s.tpath, a)
+		if err != nil {
+			return nil, err
+		}
+		files[name] = b
+	}
+	repo, err := trustedFromFiles(s.Plan, s.TrustedRoot, files, progress)
+	if err != nil {
+		return nil, err
+	}
+	s.Repo = repo
+	return repo, nil
 }
 
 // ended refuses anything more once the ceremony is closed or aborted.
@@ -95,6 +138,10 @@ func (s *State) Role(name string) *RoleState {
 }
 
 // RoleState is a staged role and the signatures it has so far.
+//
+// Its bytes (Staged.Metadata, Canonical) are nil in a state the engine
+// took up from its fold cache until something needs them: Load reads
+// them. ToSign's roles hold theirs.
 type RoleState struct {
 	Staged
 	// Canonical is the signed part's canonical JSON: what signatures cover.
@@ -106,6 +153,55 @@ type RoleState struct {
 	Signatures []SignatureRecord
 	// Included roles were signed elsewhere and are published as they are.
 	Included bool
+
+	// meta names Metadata in the transcript's artifacts, for a state
+	// restored from the fold cache, which reads the bytes only when
+	// something needs them (Load).
+	meta  transcripts.Artifact
+	tpath string
+	// parsed is Metadata parsed (a root's or a targets role's), and
+	// progress the role's Progress, each worked out once.
+	parsed   any
+	progress []Progress
+}
+
+// Load reads the role's metadata and its canonical signed bytes from the
+// transcript's artifacts if this state does not hold them yet (a state
+// restored from the fold cache reads them only when something needs
+// them), and checks them against the digest the transcript records.
+func (r *RoleState) Load() error {
+	if r.Metadata != nil && r.Canonical != nil {
+		return nil
+	}
+	b, err := transcripts.ReadArtifact(r.tpath, r.meta)
+	if err != nil {
+		return fmt.Errorf("%s v%d: %w", r.Role, r.Version, err)
+	}
+	canon, err := canonicalOf(r.Role, b)
+	if err != nil {
+		return fmt.Errorf("%s v%d: %w", r.Role, r.Version, err)
+	}
+	if digestOf(canon) != r.Digest {
+		return fmt.Errorf("%s v%d: its signed bytes do not have the digest the transcript records: %w", r.Role, r.Version, transcripts.ErrIntegrity)
+	}
+	r.Metadata, r.Canonical = b, canon
+	return nil
+}
+
+// parse returns the role's metadata parsed as R, parsed once.
+func parseRole[R roles.Role](r *RoleState) (*roles.Metadata[R], error) {
+	if m, ok := r.parsed.(*roles.Metadata[R]); ok {
+		return m, nil
+	}
+	if err := r.Load(); err != nil {
+		return nil, err
+	}
+	m, err := roles.Parse[R](r.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	r.parsed = m
+	return m, nil
 }
 
 // SignatureRecord is one signature with who made it and how.
@@ -130,21 +226,41 @@ type Progress struct {
 
 // Progress reports, for every staged role and every delegation it must
 // satisfy, who has signed and who is missing.
+//
+// Each role's is worked out once, and again only after the role changes:
+// a command that signs root does not hash claimed again.
 func (s *State) Progress() []Progress {
 	var out []Progress
 	for _, r := range s.Roles {
-		sigs := r.signatures()
-		for _, del := range r.Required {
-			rep, err := roles.VerifyCanonical(r.Canonical, sigs, del)
-			p := Progress{Role: r.Role, Under: del.Role, Threshold: del.Threshold, Reached: err == nil}
-			for _, id := range rep.Signed {
-				p.Signed = append(p.Signed, s.name(id))
-			}
-			for _, id := range rep.Missing {
-				p.Missing = append(p.Missing, s.name(id))
-			}
-			out = append(out, p)
+		if r.progress == nil {
+			r.progress = s.roleProgress(r)
 		}
+		out = append(out, r.progress...)
+	}
+	return out
+}
+
+func (s *State) roleProgress(r *RoleState) []Progress {
+	out := []Progress{}
+	err := r.Load()
+	sigs := r.signatures()
+	for _, del := range r.Required {
+		p := Progress{Role: r.Role, Under: del.Role, Threshold: del.Threshold}
+		if err != nil {
+			// Bytes that cannot be read count no signature.
+			p.Missing = append(p.Missing, err.Error())
+			out = append(out, p)
+			continue
+		}
+		rep, err := roles.VerifyCanonical(r.Canonical, sigs, del)
+		p.Reached = err == nil
+		for _, id := range rep.Signed {
+			p.Signed = append(p.Signed, s.name(id))
+		}
+		for _, id := range rep.Missing {
+			p.Missing = append(p.Missing, s.name(id))
+		}
+		out = append(out, p)
 	}
 	return out
 }
@@ -224,6 +340,9 @@ func (s *State) checkSignature(role, keyid string, sig []byte) (*RoleState, erro
 	if r.signedBy(keyid) {
 		return nil, fmt.Errorf("%w: %s v%d already has the signature of key %s", ErrDuplicate, role, r.Version, s.who(keyid))
 	}
+	if err := r.Load(); err != nil {
+		return nil, err
+	}
 	if err := key.Verify(r.Canonical, sig); err != nil {
 		return nil, fmt.Errorf("signature by key %s over %s v%d: %w", s.who(keyid), role, r.Version, err)
 	}
@@ -260,10 +379,14 @@ func (s *State) required(role string) ([]roles.Delegation, error) {
 	switch role {
 	case RoleRoot:
 		own, _ := root.Delegation(roles.TypeRoot)
-		if s.Repo == nil {
+		repo, err := s.repository()
+		if err != nil {
+			return nil, err
+		}
+		if repo == nil {
 			return []roles.Delegation{own}, nil
 		}
-		old, _ := s.Repo.Root.Signed.Delegation(roles.TypeRoot)
+		old, _ := repo.Root.Signed.Delegation(roles.TypeRoot)
 		old.Role = "root (old)"
 		return []roles.Delegation{old, own}, nil
 	case RoleTargets, RoleSnapshot, RoleTimestamp:
@@ -302,36 +425,48 @@ func (s *State) required(role string) ([]roles.Delegation, error) {
 
 func (s *State) currentRoot() (*roles.Root, error) {
 	if r := s.Role(RoleRoot); r != nil {
-		m, err := roles.Parse[*roles.Root](r.Metadata)
+		m, err := parseRole[*roles.Root](r)
 		if err != nil {
 			return nil, err
 		}
 		return m.Signed, nil
 	}
-	if s.Repo == nil {
+	repo, err := s.repository()
+	if err != nil {
+		return nil, err
+	}
+	if repo == nil {
 		return nil, fmt.Errorf("%w: no root staged", ErrState)
 	}
-	return s.Repo.Root.Signed, nil
+	return repo.Root.Signed, nil
 }
 
 func (s *State) currentTargets() (*roles.Targets, error) {
 	if t, err := s.stagedTargets(RoleTargets); t != nil || err != nil {
 		return t, err
 	}
-	if s.Repo == nil {
+	repo, err := s.repository()
+	if err != nil {
+		return nil, err
+	}
+	if repo == nil {
 		return nil, fmt.Errorf("%w: no targets staged", ErrState)
 	}
-	return s.Repo.Targets.Signed, nil
+	return repo.Targets.Signed, nil
 }
 
 func (s *State) currentClaimed() (*roles.Targets, error) {
 	if t, err := s.stagedTargets(RoleClaimed); t != nil || err != nil {
 		return t, err
 	}
-	if s.Repo == nil {
+	repo, err := s.repository()
+	if err != nil {
+		return nil, err
+	}
+	if repo == nil {
 		return nil, fmt.Errorf("%w: no claimed role staged", ErrState)
 	}
-	return s.Repo.Claimed.Signed, nil
+	return repo.Claimed.Signed, nil
 }
 
 func (s *State) stagedTargets(role string) (*roles.Targets, error) {
@@ -339,7 +474,7 @@ func (s *State) stagedTargets(role string) (*roles.Targets, error) {
 	if r == nil {
 		return nil, nil
 	}
-	m, err := roles.Parse[*roles.Targets](r.Metadata)
+	m, err := parseRole[*roles.Targets](r)
 	if err != nil {
 		return nil, err
 	}
@@ -364,8 +499,14 @@ func (s *State) projectDelegation(project string) (roles.Delegation, error) {
 	if err != nil {
 		return roles.Delegation{}, err
 	}
-	if t == nil && s.Repo != nil && s.Repo.ClaimedBins[bin] != nil {
-		t = s.Repo.ClaimedBins[bin].Signed
+	if t == nil {
+		repo, err := s.repository()
+		if err != nil {
+			return roles.Delegation{}, err
+		}
+		if repo != nil && repo.ClaimedBins[bin] != nil {
+			t = repo.ClaimedBins[bin].Signed
+		}
 	}
 	if t == nil {
 		return roles.Delegation{}, fmt.Errorf("claimed bin %s is not known", bin)

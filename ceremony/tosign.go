@@ -24,6 +24,10 @@ func (s *State) ToSign(keyid string) ([]*RoleState, error) {
 	var out []*RoleState
 	for _, r := range s.Roles {
 		if !r.Online && !r.Included && r.mayBeSignedBy(keyid) && !r.signedBy(keyid) {
+			// The face shows these bytes' digest for the signer to compare.
+			if err := r.Load(); err != nil {
+				return nil, err
+			}
 			out = append(out, r)
 		}
 	}
@@ -43,9 +47,9 @@ func (s *State) ToSign(keyid string) ([]*RoleState, error) {
 // that delegate to it from below root (see Request), nil for a role the
 // ceremony creates.
 func (s *State) previous(role string) (prev []byte, delegators [][]byte, err error) {
-	repo := s.Repo
-	if repo == nil {
-		return nil, nil, nil
+	repo, err := s.repository()
+	if repo == nil || err != nil {
+		return nil, nil, err
 	}
 	type marshaler interface{ MarshalJSON() ([]byte, error) }
 	var m marshaler

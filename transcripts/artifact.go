@@ -71,6 +71,25 @@ func loadArtifact(transcript, name string) ([]byte, error) {
 	return b, nil
 }
 
+// artifactStored reports why the artifact named name is not in the store
+// as a regular file of at most boundedfile.Artifact's limit, or nil. It
+// reads none of its bytes: loadArtifact checks those.
+func artifactStored(transcript, name string) error {
+	p := artifactPath(transcript, name)
+	fi, err := os.Lstat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("artifact %s is missing (%s): %w", name, p, ErrIntegrity)
+	case err != nil:
+		return fmt.Errorf("artifact %s cannot be read: %v: %w", name, err, ErrIntegrity)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("artifact %s cannot be read: %s is not a regular file: %w", name, p, ErrIntegrity)
+	case fi.Size() > boundedfile.Artifact.Max:
+		return fmt.Errorf("artifact %s cannot be read: %s holds %d bytes, over the limit of %d: %w", name, p, fi.Size(), boundedfile.Artifact.Max, ErrIntegrity)
+	}
+	return nil
+}
+
 func sha256Sum(b []byte) []byte {
 	s := sha256.Sum256(b)
 	return s[:]

@@ -430,6 +430,12 @@ type scan struct {
 // ErrIntegrity and the first problem. A file that cannot be read at all is
 // an error without a report. Verify only reads.
 func Verify(path, head string) (*Report, error) {
+	return VerifyShowing(path, head, nil)
+}
+
+// VerifyShowing is Verify, telling progress, when set, how many of the
+// artifacts the lines name it has checked.
+func VerifyShowing(path, head string, progress func(done, total int)) (*Report, error) {
 	var want *Digest
 	if head != "" {
 		d, err := parseDigest(head)
@@ -443,7 +449,7 @@ func Verify(path, head string) (*Report, error) {
 		return nil, fmt.Errorf("open transcript: %w", err)
 	}
 	defer f.Close()
-	s, err := verify(f, path, want)
+	s, err := verify(f, path, want, progress, false)
 	if err != nil {
 		return nil, err
 	}
@@ -462,8 +468,15 @@ func reportError(r *Report) error {
 }
 
 // verify checks the transcript open as f, whose name is path, reading it
-// from its start whatever f's offset.
-func verify(f io.ReaderAt, path string, want *Digest) (*scan, error) {
+// from its start whatever f's offset. When shallow is set, as for a
+// writer, each named artifact must be in the store as a regular file of
+// at most boundedfile.Artifact's limit, but its bytes are read only for a
+// transcript.torn record (a line's worth), and artifacts no line names
+// are left alone: what an artifact holds is checked by every reader of it
+// (ReadArtifact hashes it) and by Verify, and reading every one on each
+// append would make a command cost as much as the largest repository it
+// ever recorded.
+func verify(f io.ReaderAt, path string, want *Digest, progress func(done, total int), shallow bool) (*scan, error) {
 	rep := &Report{Path: path, Problems: []Problem{}}
 	s := &scan{report: rep}
 	addProblem := func(ps ...Problem) {
@@ -511,13 +524,16 @@ func verify(f io.ReaderAt, path string, want *Digest) (*scan, error) {
 		rep.Format, rep.Ceremony, rep.Tool = c.hdr.Format, c.hdr.Ceremony, c.hdr.Tool
 	}
 	rep.Artifacts = len(arts.names)
+	arts.progress, arts.shallow = progress, shallow
 	addProblem(arts.check(path)...)
-	unnamed, probs, err := checkUnnamed(path, arts.at)
-	if err != nil {
-		return nil, err
+	if !shallow {
+		unnamed, probs, err := checkUnnamed(path, arts.at)
+		if err != nil {
+			return nil, err
+		}
+		rep.Unnamed = unnamed
+		addProblem(probs...)
 	}
-	rep.Unnamed = unnamed
-	addProblem(probs...)
 	rep.HeadWords = rep.Head.Words()
 	if want != nil && *want != rep.Head {
 		addProblem(Problem{Line: c.n, Seq: s.last.Seq, Offset: c.start, Check: checkHead,
@@ -564,6 +580,11 @@ type artifactChecks struct {
 	names []string           // in order of first reference
 	at    map[string]Problem // where each is first named
 	torn  []*tornRecord
+	// progress, when set, is told how many artifacts check has read.
+	progress func(done, total int)
+	// shallow checks that an artifact is in the store, not its bytes,
+	// but for a transcript.torn record's (see verify).
+	shallow bool
 }
 
 func (a *artifactChecks) add(r lineResult) {
@@ -593,9 +614,19 @@ func (a *artifactChecks) check(path string) []Problem {
 		newline bool
 	}
 	intact := map[string]seen{}
-	for _, name := range a.names {
+	for i, name := range a.names {
+		if a.progress != nil {
+			a.progress(i, len(a.names))
+		}
 		p := a.at[name]
 		p.Column, p.Artifact = 0, name
+		if a.shallow && !slices.ContainsFunc(a.torn, func(t *tornRecord) bool { return t.artifact == name }) {
+			if err := artifactStored(path, name); err != nil {
+				p.Check, p.Detail = checkArtifact, err.Error()
+				out = append(out, p)
+			}
+			continue
+		}
 		b, err := loadArtifact(path, name)
 		if err != nil {
 			p.Check, p.Detail = checkArtifact, err.Error()

@@ -141,10 +141,13 @@ func writeLocked(path string, flag int, b []byte) (*os.File, error) {
 	return f, nil
 }
 
-// Open opens an existing transcript to append to it, after verifying it as
-// Verify does. It never changes the file: any problem, a torn tail
-// included (ErrTorn), is an error wrapping ErrIntegrity, and the file is
-// left as it is. OpenRepair is the one way to mend a torn tail.
+// Open opens an existing transcript to append to it, after verifying its
+// lines as Verify does and that every artifact a line names is in the
+// store; the artifacts' bytes are checked by whoever reads them
+// (ReadArtifact) and by Verify, not on every append. It never changes the
+// file: any problem, a torn tail included (ErrTorn), is an error wrapping
+// ErrIntegrity, and the file is left as it is. OpenRepair is the one way
+// to mend a torn tail.
 func Open(path string) (*Writer, error) {
 	w, s, err := openLocked(path)
 	if err != nil {
@@ -228,7 +231,7 @@ func openLocked(path string) (*Writer, *scan, error) {
 		f.Close()
 		return nil, nil, fmt.Errorf("open transcript: %w", err)
 	}
-	s, err := verify(f, path, nil)
+	s, err := verify(f, path, nil, nil, true)
 	if err != nil {
 		f.Close()
 		return nil, nil, err

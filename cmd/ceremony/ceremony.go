@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
@@ -38,14 +37,7 @@ var afterAppend func(seq int64) error
 // is refused before anyone is asked for a PIN. It never repairs: a torn
 // tail is ceremony.ErrNeedsResume. The caller releases it.
 func openWorkspace(ws string) (*ceremony.Engine, error) {
-	eng, err := viewWorkspace(ws)
-	if err != nil {
-		return nil, err
-	}
-	if err := eng.Lock(); err != nil {
-		return nil, err
-	}
-	return eng, nil
+	return openWorkspaceShowing(ws, nil)
 }
 
 // viewWorkspace opens the ceremony in a workspace to read it: folded
@@ -54,10 +46,7 @@ func openWorkspace(ws string) (*ceremony.Engine, error) {
 // the lock if it later appends (the TUI's first action). The caller
 // releases it.
 func viewWorkspace(ws string) (*ceremony.Engine, error) {
-	if err := hasCeremony(ws); err != nil {
-		return nil, err
-	}
-	return ceremony.Open(ws, ceremony.Options{AfterAppend: afterAppend, Now: time.Now})
+	return viewWorkspaceShowing(ws, nil)
 }
 
 // hasCeremony refuses a folder that holds no transcript, naming the flag

@@ -22,6 +22,7 @@ import (
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
+	"github.com/ceremony-tuf/ceremony/internal/progress"
 	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 	"github.com/ceremony-tuf/ceremony/transcripts"
 )
@@ -33,6 +34,9 @@ type env struct {
 	stderr io.Writer
 	// limits are the sizes the limit flags set, by flag (see limit).
 	limits map[string]int64
+	// progress, when set, is how progress is drawn (see showProgress):
+	// tests draw it at once, where a person sees it after a second.
+	progress *progress.Options
 }
 
 // limit returns the limit in force for a kind of file: kind's default,

@@ -54,7 +54,10 @@ func publishFlags(fs *flag.FlagSet) *publishOptions {
 
 // runPublish is 'ceremony publish'.
 func runPublish(ctx context.Context, e *env, o *publishOptions, args []string) error {
-	eng, err := openWorkspace(*o.workspace)
+	shown := showProgress(e, false)
+	defer shown.Finish()
+	eng, err := openWorkspaceShowing(*o.workspace, shown)
+	shown.Finish() // before any PIN prompt
 	if err != nil {
 		return err
 	}
@@ -87,6 +90,7 @@ func runPublish(ctx context.Context, e *env, o *publishOptions, args []string) e
 	} else {
 		res, err = eng.PublishInto(*o.into, nil, nil)
 	}
+	shown.Finish()
 	if err != nil {
 		return err
 	}

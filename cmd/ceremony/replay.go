@@ -52,7 +52,9 @@ func runTranscriptReplay(ctx context.Context, e *env, o *transcriptReplayOptions
 	if err := verifyTranscript(e, args[0], *o.head, *o.json); err != nil {
 		return err
 	}
-	rep, err := ceremony.Replay(args[0], *o.against)
+	shown := showProgress(e, *o.json)
+	rep, err := ceremony.ReplayWith(args[0], *o.against, engineProgress(shown))
+	shown.Finish()
 	if *o.json && rep != nil {
 		if jerr := writeJSON(e.stdout, rep); jerr != nil {
 			return jerr

@@ -24,7 +24,9 @@ func runResume(ctx context.Context, e *env, ws *string, args []string) error {
 	if err := hasCeremony(*ws); err != nil {
 		return err
 	}
-	eng, err := ceremony.Resume(*ws, ceremony.Options{AfterAppend: afterAppend})
+	shown := showProgress(e, false)
+	eng, err := ceremony.Resume(*ws, ceremony.Options{AfterAppend: afterAppend, Progress: engineProgress(shown)})
+	shown.Finish()
 	if err != nil {
 		return err
 	}

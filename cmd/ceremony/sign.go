@@ -76,7 +76,10 @@ func runSign(ctx context.Context, e *env, o *signOptions, args []string) error {
 	if *o.root != "" {
 		return usageErrorf("--root goes with a request file; in the room the workspace holds the trusted root")
 	}
-	eng, err := openWorkspace(*o.workspace)
+	shown := showProgress(e, false)
+	defer shown.Finish()
+	eng, err := openWorkspaceShowing(*o.workspace, shown)
+	shown.Finish() // before the review
 	if err != nil {
 		return err
 	}

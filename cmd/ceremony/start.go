@@ -78,8 +78,10 @@ func runStart(ctx context.Context, e *env, o *startOptions, args []string) error
 		return err
 	}
 	facts, _ := readBuildFacts()
+	shown := showProgress(e, *o.json)
 	eng, err := ceremony.Begin(*o.workspace, plan, ceremony.Options{Tool: facts.tool(), PublishDir: *o.publishDir, MaxMetadata: e.limit(boundedfile.Metadata).Max,
-		AfterAppend: afterAppend, Now: time.Now, AllowReferenceTime: *o.allowReferenceTime})
+		AfterAppend: afterAppend, Now: time.Now, AllowReferenceTime: *o.allowReferenceTime, Progress: engineProgress(shown)})
+	shown.Finish()
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,9 @@ Example:
 
 // runStatus is 'ceremony status'.
 func runStatus(ctx context.Context, e *env, o *workspaceJSONOptions, args []string) error {
-	eng, err := viewWorkspace(*o.workspace)
+	shown := showProgress(e, *o.json)
+	eng, err := viewWorkspaceShowing(*o.workspace, shown)
+	shown.Finish()
 	if err != nil {
 		return err
 	}

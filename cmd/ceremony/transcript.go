@@ -47,7 +47,9 @@ func runTranscriptVerify(ctx context.Context, e *env, o *transcriptVerifyOptions
 	if len(args) != 1 {
 		return usageErrorf("transcript verify takes one FILE, got %d arguments", len(args))
 	}
-	r, err := transcripts.Verify(args[0], *o.head)
+	shown := showProgress(e, *o.json)
+	r, err := transcripts.VerifyShowing(args[0], *o.head, stepProgress(shown, "checking artifacts"))
+	shown.Finish()
 	if werr := showReport(e, r, *o.json); werr != nil {
 		return werr
 	}
@@ -87,7 +89,9 @@ func transcriptError(r *transcripts.Report, err error) error {
 // not as it was written. The report is printed only when it fails (as
 // JSON with asJSON, on stdout), so that a replay prints its own.
 func verifyTranscript(e *env, path, head string, asJSON bool) error {
-	r, err := transcripts.Verify(path, head)
+	shown := showProgress(e, asJSON)
+	r, err := transcripts.VerifyShowing(path, head, stepProgress(shown, "checking artifacts"))
+	shown.Finish()
 	if err != nil {
 		showReport(e, r, asJSON)
 	}

@@ -91,8 +91,11 @@ func runVerify(ctx context.Context, e *env, o *verifyOptions, args []string) err
 	if err != nil {
 		return exitcode.Errorf(exitcode.ErrInput, "cannot read the trusted root: %w; give the root metadata file you trust with --root", err)
 	}
+	shown := showProgress(e, *o.json)
 	rep, err := repoverify.VerifyWith(args[0], trusted, repoverify.Options{At: at, Scope: roles.ScopeVerify, Strict: *o.strict, MaxMetadata: lim.Max,
-		FailedOnly: !*o.json}) // the text report counts what passed
+		FailedOnly: !*o.json, // the text report counts what passed
+		Progress: stepProgress(shown, "verifying roles")})
+	shown.Finish()
 	if rep != nil {
 		var werr error
 		if *o.json {

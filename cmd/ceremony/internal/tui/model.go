@@ -134,6 +134,7 @@ type Model struct {
 type busy struct {
 	what  string
 	since time.Time
+	step  *progressMsg // how far the engine's step has gone, when it says
 }
 
 // New returns the TUI's model for opt.
@@ -250,6 +251,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		if m.busy.what != "" {
 			return m.busyTick() // redraws the elapsed time
 		}
+	case progressMsg:
+		m.progressed(msg)
 	case promptMsg:
 		m.prompt = untrusted.Text(string(msg))
 	case checkedMsg:
@@ -308,7 +311,7 @@ func (m *Model) work(f func() tea.Msg) tea.Cmd {
 // setBusy says what runs now, and starts the clock the header shows
 // for long work.
 func (m *Model) setBusy(what string) tea.Cmd {
-	m.busy = busy{what, time.Now()}
+	m.busy = busy{what: what, since: time.Now()}
 	return m.busyTick()
 }
 

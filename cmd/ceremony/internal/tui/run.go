@@ -27,6 +27,10 @@ func Run(opt Options, in io.Reader, out io.Writer) error {
 	}
 	m := New(opt)
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithInput(in), tea.WithOutput(out))
+	if opt.Engine != nil {
+		opt.Engine.SetProgress(progressSender(p.Send, time.Now))
+		defer opt.Engine.SetProgress(nil)
+	}
 	if opt.PromptOut != nil {
 		opt.PromptOut(promptWriter{p.Send})
 		defer opt.PromptOut(nil)

@@ -181,7 +181,13 @@ func takeSnapshot(eng *ceremony.Engine) *snapshot {
 	for _, r := range st.Roles {
 		rv := roleView{Name: untrusted.Line(r.Role), Version: r.Version, Online: r.Online, Included: r.Included,
 			Summary: safeLines(append(slices.Clip(r.Summary), ceremony.ProjectLines(st.ProjectChanges(r.Role), maxProjectLines)...)), Checks: safeChecks(r.Checks)}
-		rv.setBytes(r.Canonical)
+		// A state the engine took up from its fold cache reads the bytes
+		// when they are first needed; the review shows them.
+		if err := r.Load(); err != nil {
+			rv.Canonical = untrusted.Line("cannot be read: " + err.Error())
+		} else {
+			rv.setBytes(r.Canonical)
+		}
 		for _, sig := range r.Signatures {
 			rv.SignedBy = append(rv.SignedBy, untrusted.Line(sig.Signer))
 		}

@@ -231,6 +231,9 @@ func (m *Model) header(w int) string {
 		if d := time.Since(b.since); !b.since.IsZero() && d >= 2*time.Second {
 			right = fmt.Sprintf(" … %s, %ds ", b.what, int(d.Seconds()))
 		}
+		if p := m.progressLine(); p != "" {
+			right = " … " + p + " "
+		}
 	}
 	pad := max(1, w-ansi.StringWidth(left)-ansi.StringWidth(right))
 	return m.sty.title.Render(left + strings.Repeat(" ", pad) + right)
