@@ -94,7 +94,7 @@ func runVerify(ctx context.Context, e *env, o *verifyOptions, args []string) err
 	shown := showProgress(e, *o.json)
 	rep, err := repoverify.VerifyWith(args[0], trusted, repoverify.Options{At: at, Scope: roles.ScopeVerify, Strict: *o.strict, MaxMetadata: lim.Max,
 		FailedOnly: !*o.json, // the text report counts what passed
-		Progress: stepProgress(shown, "verifying roles")})
+		Progress:   stepProgress(shown, "verifying roles")})
 	shown.Finish()
 	if rep != nil {
 		var werr error
