@@ -554,7 +554,12 @@ func (s *State) ProjectChanges(role string) []ProjectChange {
 	if r == nil || r.Included || (role != RoleClaimed && !strings.HasPrefix(role, binPrefix+"-")) {
 		return nil
 	}
-	next, err := roles.Parse[*roles.Targets](r.Metadata)
+	// A state the engine took up from its fold cache reads the role's
+	// bytes and the trusted repository only now, when they are needed.
+	next, err := parseRole[*roles.Targets](r)
+	if err == nil {
+		_, err = s.repository()
+	}
 	// Claimed split into bins delegates its projects from the bins, whose
 	// reviews list them: the projects it no longer lists are moved, not
 	// removed. (A request's review says what its bytes say, bins and all.)
