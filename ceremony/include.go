@@ -54,7 +54,11 @@ func (e *Engine) IncludeAll(in []Included) error {
 // role on: a version the repository already holds (or one below it), or
 // metadata expired at the reference time, which no client would accept.
 func (s *State) checkIncludedFresh(role string, m *roles.Metadata[*roles.Targets]) error {
-	if have := s.Repo.projectVersion(role); m.Signed.Version <= have {
+	repo, err := s.repository() // a state taken up from the fold cache reads it only now
+	if err != nil {
+		return err
+	}
+	if have := repo.projectVersion(role); m.Signed.Version <= have {
 		return fmt.Errorf("include %s: %w: the file is v%d, and the repository holds v%d already: ask its maintainers to raise the version above %d and sign again",
 			role, roles.ErrRollback, m.Signed.Version, have, have)
 	}

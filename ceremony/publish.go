@@ -54,7 +54,7 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 		for name, mf := range repo.Snapshot.Signed.Meta {
 			listed[name] = mf.Version
 		}
-		for role, m := range s.Repo.PublishedProjects {
+		for role, m := range repo.PublishedProjects {
 			listed[role+".json"] = m.Signed.Version
 		}
 	}
@@ -104,10 +104,10 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 		snap.Meta[name] = &roles.MetaFile{Version: v}
 	}
 	snapSummary := fmt.Sprintf("snapshot v%d lists %d targets files", snap.Version, len(snap.Meta))
-	if n := len(s.Repo.publishedProjects()); n > 0 {
+	if n := len(repo.publishedProjects()); n > 0 {
 		// Said only when there are any, so that earlier transcripts'
 		// summaries stay as they were recorded.
-		snapSummary += fmt.Sprintf(", with the metadata %d projects' maintainers published since snapshot v%d", n, s.Repo.Snapshot.Signed.Version)
+		snapSummary += fmt.Sprintf(", with the metadata %d projects' maintainers published since snapshot v%d", n, repo.Snapshot.Signed.Version)
 	}
 	if err := add(RoleSnapshot, roles.New(snap), snap.Version, snapSummary); err != nil {
 		return nil, err

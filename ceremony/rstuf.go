@@ -57,7 +57,7 @@ func (s *State) RSTUFPayload() (*RSTUFPayload, error) {
 			out.Complete = out.Complete && p.Reached
 		}
 	}
-	if s.Repo == nil {
+	if s.Plan.Start == nil { // a bootstrap: nothing trusted to start from
 		out.Body, err = rstuf.Marshal(rstuf.Bootstrap{Settings: s.Plan.rstufSettings(), Metadata: rstuf.Root{Root: root}, Timeout: s.Plan.rstufTimeout()})
 		if err == nil {
 			_, _, err = rstuf.ParseBootstrap(out.Body)

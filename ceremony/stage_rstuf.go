@@ -211,13 +211,17 @@ func (s *State) verifyRSTUF(now time.Time) error {
 	if r == nil {
 		return fmt.Errorf("%w: an RSTUF ceremony stages root", ErrState)
 	}
-	m, err := roles.Parse[*roles.Root](r.Metadata)
+	m, err := parseRole[*roles.Root](r)
 	if err != nil {
 		return err
 	}
-	if s.Repo != nil {
-		if err := roles.CheckNotRolledBack(RoleRoot, s.Repo.Root.Signed.Version, m.Signed.Version-1, true); err != nil || m.Signed.Version != s.Repo.Root.Signed.Version+1 {
-			return fmt.Errorf("%w: root v%d does not follow the trusted root v%d", repoverify.ErrFailed, m.Signed.Version, s.Repo.Root.Signed.Version)
+	repo, err := s.repository() // nil for a bootstrap
+	if err != nil {
+		return err
+	}
+	if repo != nil {
+		if err := roles.CheckNotRolledBack(RoleRoot, repo.Root.Signed.Version, m.Signed.Version-1, true); err != nil || m.Signed.Version != repo.Root.Signed.Version+1 {
+			return fmt.Errorf("%w: root v%d does not follow the trusted root v%d", repoverify.ErrFailed, m.Signed.Version, repo.Root.Signed.Version)
 		}
 	}
 	if !now.IsZero() && m.Signed.IsExpired(now) {
