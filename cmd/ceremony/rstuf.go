@@ -108,9 +108,9 @@ func writeRSTUFPayload(e *env, o *rstufPayloadOptions, args []string, kind strin
 	}
 	st := eng.State()
 	switch {
-	case st.Plan != nil && st.Plan.Layout == ceremony.LayoutRSTUF && kind == "bootstrap" && st.Repo != nil:
+	case st.Plan != nil && st.Plan.Layout == ceremony.LayoutRSTUF && kind == "bootstrap" && st.Plan.Start != nil:
 		return fmt.Errorf("%w: this ceremony rotates root (its plan has start:): write its payload with 'ceremony rstuf update-payload'", ceremony.ErrState)
-	case st.Plan != nil && st.Plan.Layout == ceremony.LayoutRSTUF && kind == "update" && st.Repo == nil:
+	case st.Plan != nil && st.Plan.Layout == ceremony.LayoutRSTUF && kind == "update" && st.Plan.Start == nil:
 		return fmt.Errorf("%w: this ceremony bootstraps (its plan has no start:): write its payload with 'ceremony rstuf bootstrap-payload'", ceremony.ErrState)
 	}
 	p, err := st.RSTUFPayload()
