@@ -50,6 +50,16 @@ type Plan struct {
 	// within a year).
 	MaxExpiryDays int `yaml:"max_expiry_days,omitempty" json:"max_expiry_days,omitempty"`
 
+	// CheckpointSigners are participants who must sign the checkpoint at
+	// close besides the thresholds it needs anyway (checkpoint.go).
+	CheckpointSigners []string `yaml:"checkpoint_signers,omitempty" json:"checkpoint_signers,omitempty"`
+	// PreviousTranscript is the transcript of the ceremony before this
+	// one, closed and its checkpoint signed; resolving the plan reads it
+	// into PreviousHead, which the root and targets this ceremony
+	// stages carry (checkpoint_link.go).
+	PreviousTranscript string        `yaml:"previous_transcript,omitempty" json:"-"`
+	PreviousHead       *PreviousHead `yaml:"-" json:"previous_head,omitempty"`
+
 	dir string // the plan file's folder: relative paths start here
 }
 
@@ -551,6 +561,9 @@ func (p *Plan) validate() error {
 	if p.MaxExpiryDays < 0 {
 		return planErrorf("max_expiry_days", "must not be negative")
 	}
+	if err := p.validateCheckpoint(); err != nil {
+		return err
+	}
 	if p.Start == nil {
 		// A bootstrap makes every role: it needs keys for all of them.
 		switch {
@@ -767,7 +780,7 @@ func (p *Plan) resolve() error {
 		}
 		c.Projects = pf.Projects
 	}
-	return nil
+	return p.resolvePrevious()
 }
 
 // readKeyFile reads a key file (`ceremony keys show --json`) that the

@@ -362,6 +362,13 @@ func (r *Request) validate() error {
 		}
 	}
 	r.review = review
+	return r.checkSigners()
+}
+
+// checkSigners checks the keys that may sign and the thresholds they
+// reach: each keyid is its key's, listed once, and every threshold is
+// reachable by the keys listed.
+func (r *Request) checkSigners() error {
 	if len(r.Signers) == 0 {
 		return reqInvalidf("the request names no key that may sign")
 	}

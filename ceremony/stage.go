@@ -460,11 +460,16 @@ func (s *staging) finish() error {
 		if s.repo != nil {
 			prev = s.repo.Root.Signed
 		}
+		link, err := linkPrevious(s.plan, s.root.Signed)
+		if err != nil {
+			return err
+		}
+		s.root.Touched()
 		pub, err := s.root.MarshalJSON()
 		if err != nil {
 			return err
 		}
-		add(RoleRoot, s.root.Signed.Version, pub, s.rootSummary(prev, s.root.Signed), roles.CheckRoot(prev, s.root.Signed, pol))
+		add(RoleRoot, s.root.Signed.Version, pub, withLine(s.rootSummary(prev, s.root.Signed), link), roles.CheckRoot(prev, s.root.Signed, pol))
 	}
 	targetsLike := []struct {
 		name string
@@ -482,11 +487,19 @@ func (s *staging) finish() error {
 		if s.repo != nil {
 			prev = t.prev()
 		}
+		var link string
+		if t.name == RoleTargets {
+			var err error
+			if link, err = linkPrevious(s.plan, t.m.Signed); err != nil {
+				return err
+			}
+			t.m.Touched()
+		}
 		pub, err := t.m.MarshalJSON()
 		if err != nil {
 			return err
 		}
-		summary := s.targetsSummary(t.name, prev, t.m.Signed)
+		summary := withLine(s.targetsSummary(t.name, prev, t.m.Signed), link)
 		if t.name == RoleClaimed {
 			summary = append(summary, s.evidence...)
 		}

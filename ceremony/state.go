@@ -24,6 +24,9 @@ type State struct {
 	// ceremony has ended (End).
 	Published bool
 	Closed    bool
+	// Checkpoint is what the participants sign once the ceremony is
+	// closed, and their signatures (checkpoint.go); nil until then.
+	Checkpoint *CheckpointState
 	// Aborted is set once the ceremony was given up (Abort), for
 	// AbortReason: nothing is published afterwards, and no close is
 	// needed.

@@ -1,0 +1,141 @@
+package ceremony
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/ceremony-tuf/ceremony/roles"
+	"github.com/ceremony-tuf/ceremony/transcripts"
+)
+
+// PreviousHeadMember is the custom member of the signed part of the root
+// and targets a ceremony stages that links the previous ceremony's
+// transcript: {"ceremony": ID, "head": HEX}, the head its checkpoint
+// covers. Each ceremony's record is so bound into the metadata the next
+// one signs (docs/TRANSCRIPT.md, "Linking ceremonies").
+const PreviousHeadMember = "x-ceremony-previous-head"
+
+// PreviousHead names a closed ceremony's transcript: its id, and the head
+// its checkpoint covers (that of its ceremony.closed event), in hex.
+type PreviousHead struct {
+	Ceremony string `json:"ceremony"`
+	Head     string `json:"head"`
+}
+
+// validateCheckpoint checks the plan's checkpoint members: every
+// checkpoint signer is a participant, named once; a previous head, as a
+// recorded plan holds it, is well formed.
+func (p *Plan) validateCheckpoint() error {
+	for i, n := range p.CheckpointSigners {
+		field := fmt.Sprintf("checkpoint_signers[%d]", i)
+		if pt, _ := p.participant(n); pt == nil {
+			return planErrorf(field, "%q is not a participant: name participants, who sign the checkpoint with their keys", n)
+		}
+		if slices.Index(p.CheckpointSigners, n) != i {
+			return planErrorf(field, "%q is named twice", n)
+		}
+	}
+	if h := p.PreviousHead; h != nil {
+		if !idPattern.MatchString(h.Ceremony) || !reqHexPattern.MatchString(h.Head) {
+			return planErrorf("previous_head", "%q, %q is not a ceremony id and a head in lower-case hex", h.Ceremony, h.Head)
+		}
+		if h.Ceremony == p.Ceremony {
+			return planErrorf("previous_transcript", "it is the transcript of ceremony %q, this very ceremony's id: name the transcript of the ceremony before", h.Ceremony)
+		}
+	}
+	return nil
+}
+
+// resolvePrevious reads the previous ceremony's transcript the plan
+// names: it must be intact (its chain and artifacts), fold, be closed and
+// have its checkpoint signed. Its id and checkpoint head become
+// PreviousHead.
+func (p *Plan) resolvePrevious() error {
+	if p.PreviousTranscript == "" {
+		return nil
+	}
+	const field = "previous_transcript"
+	path := p.path(p.PreviousTranscript)
+	st, err := verifyClosed(path)
+	if err != nil {
+		return planErrorf(field, "%v", err)
+	}
+	p.PreviousHead = &PreviousHead{Ceremony: st.Plan.Ceremony, Head: st.Checkpoint.Head.String()}
+	return p.validateCheckpoint()
+}
+
+// verifyClosed checks a transcript as a link to it needs: intact, it
+// folds, and it is closed with its checkpoint signed by every threshold.
+func verifyClosed(path string) (*State, error) {
+	if _, err := transcripts.Verify(path, ""); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	st, err := Fold(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	switch {
+	case st.Aborted:
+		return nil, fmt.Errorf("%s: ceremony %s was aborted: it published nothing to link to", path, st.Plan.Ceremony)
+	case !st.Closed:
+		return nil, fmt.Errorf("%s: ceremony %s is not closed: close it and sign its checkpoint first", path, st.Plan.Ceremony)
+	case !st.Checkpointed():
+		return nil, fmt.Errorf("%s: %w: ceremony %s is closed but its checkpoint lacks signatures: have its signers sign it ('ceremony close --key')", path, ErrNotCheckpointed, st.Plan.Ceremony)
+	}
+	return st, nil
+}
+
+// customMembers is the signed part of root or targets metadata.
+type customMembers interface {
+	Custom(name string) []byte
+	SetCustom(name string, value []byte) error
+}
+
+// linkPrevious sets the signed part's PreviousHeadMember to the plan's
+// previous head, or removes a link an earlier ceremony left there when
+// the plan names none; it returns the line the role's summary says it
+// with, if any.
+func linkPrevious(plan *Plan, signed customMembers) (string, error) {
+	var v []byte
+	if h := plan.PreviousHead; h != nil {
+		var err error
+		if v, err = json.Marshal(h); err != nil {
+			return "", err
+		}
+	}
+	had := signed.Custom(PreviousHeadMember) != nil
+	if err := signed.SetCustom(PreviousHeadMember, v); err != nil {
+		return "", err
+	}
+	switch {
+	case v != nil:
+		return fmt.Sprintf("links the transcript of ceremony %s, closed at head %s", plan.PreviousHead.Ceremony, roles.ShortID(plan.PreviousHead.Head)), nil
+	case had:
+		return "drops the link to an earlier ceremony's transcript (the plan names no previous_transcript)", nil
+	}
+	return "", nil
+}
+
+// PreviousHeadOf returns the link to a previous ceremony that root or
+// targets metadata carries, or nil when it has none.
+func PreviousHeadOf(signed customMembers) (*PreviousHead, error) {
+	b := signed.Custom(PreviousHeadMember)
+	if b == nil {
+		return nil, nil
+	}
+	var h PreviousHead
+	if err := strictJSON(b, &h); err != nil || !idPattern.MatchString(h.Ceremony) || !reqHexPattern.MatchString(h.Head) {
+		return nil, errors.New(PreviousHeadMember + " is not {\"ceremony\": ID, \"head\": HEX}")
+	}
+	return &h, nil
+}
+
+// withLine appends line to a summary, unless it is empty.
+func withLine(summary []string, line string) []string {
+	if line == "" {
+		return summary
+	}
+	return append(summary, line)
+}
