@@ -4,8 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 	"github.com/ceremony-tuf/ceremony/roles"
 	"github.com/ceremony-tuf/ceremony/transcripts"
 )
@@ -138,4 +142,160 @@ func withLine(summary []string, line string) []string {
 		return summary
 	}
 	return append(summary, line)
+}
+
+// LinkReport is one link to a previous ceremony that published metadata
+// carries, and the transcript found for it.
+type LinkReport struct {
+	File       string `json:"file"` // the metadata file that carries the link
+	Ceremony   string `json:"ceremony"`
+	Head       string `json:"head"`
+	Transcript string `json:"transcript,omitempty"`
+	// Status is VerifySigned's, or why the link does not hold.
+	Status string `json:"status"`
+	OK     bool   `json:"ok"`
+}
+
+// ErrLink is wrapped when a link to a previous ceremony's transcript
+// does not hold: the transcript is missing, or does not verify.
+var ErrLink = errors.New("a linked ceremony transcript is missing or does not verify")
+
+// linkedFile matches the names of the files that may carry a link.
+var linkedFile = regexp.MustCompile(`^[1-9][0-9]*\.(root|targets)\.json$`)
+
+// maxTranscripts bounds the transcripts VerifyLinks reads from a folder.
+const maxTranscripts = 10000
+
+// VerifyLinks checks the links to previous ceremonies that the root and
+// targets metadata in metadataDir carry (PreviousHeadMember, in the
+// N.root.json files from the pinned root's version on, and in every
+// N.targets.json): for each, a transcript in transcriptsDir (any *.jsonl
+// file, at most two folders down) of that ceremony whose checkpoint
+// covers that head must be there, intact, and signed (VerifySigned)
+// under one of those roots. Call it once the repository itself verifies
+// from pinnedRoot: it trusts the roots it finds from that version on.
+func VerifyLinks(metadataDir, transcriptsDir string, pinnedRoot []byte) ([]LinkReport, error) {
+	pinned, err := roles.Parse[*roles.Root](pinnedRoot)
+	if err != nil {
+		return nil, fmt.Errorf("the pinned root: %w", err)
+	}
+	files, err := filepath.Glob(filepath.Join(metadataDir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var roots []*roles.Metadata[*roles.Root]
+	var out []LinkReport
+	for _, f := range files {
+		name := filepath.Base(f)
+		m := linkedFile.FindStringSubmatch(name)
+		if m == nil {
+			continue
+		}
+		role := m[1]
+		b, err := boundedfile.Read(f, boundedfile.Metadata)
+		if err != nil {
+			return nil, err
+		}
+		var link *PreviousHead
+		if role == RoleRoot {
+			m, err := roles.Parse[*roles.Root](b)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			if m.Signed.Version < pinned.Signed.Version {
+				continue
+			}
+			roots = append(roots, m)
+			link, err = PreviousHeadOf(m.Signed)
+		} else {
+			m, err := roles.Parse[*roles.Targets](b)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			link, err = PreviousHeadOf(m.Signed)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if link != nil {
+			out = append(out, LinkReport{File: name, Ceremony: link.Ceremony, Head: link.Head})
+		}
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	found, err := closedTranscripts(transcriptsDir)
+	if err != nil {
+		return out, err
+	}
+	var bad []string
+	for i := range out {
+		l := &out[i]
+		t := found[l.Ceremony+" "+l.Head]
+		if t == nil {
+			l.Status = "missing: no transcript of ceremony " + l.Ceremony + " closed at that head in " + transcriptsDir
+			bad = append(bad, l.File+": "+l.Status)
+			continue
+		}
+		l.Transcript = t.path
+		l.Status, l.OK = t.verify(roots)
+		if !l.OK {
+			bad = append(bad, l.File+": "+l.Status)
+		}
+	}
+	if len(bad) > 0 {
+		return out, fmt.Errorf("%w: %s", ErrLink, strings.Join(bad, "; "))
+	}
+	return out, nil
+}
+
+// closedTranscript is a transcript VerifyLinks found, folded.
+type closedTranscript struct {
+	path string
+	st   *State
+}
+
+// verify checks the transcript is intact and signed under one of roots.
+func (t *closedTranscript) verify(roots []*roles.Metadata[*roles.Root]) (string, bool) {
+	if _, err := transcripts.Verify(t.path, ""); err != nil {
+		return err.Error(), false
+	}
+	var last error
+	for _, r := range roots {
+		rep, err := t.st.verifySigned(r)
+		if err == nil {
+			return rep.Status, true
+		}
+		last = err
+	}
+	if last == nil {
+		last = errors.New("no root from the pinned one on to verify it under")
+	}
+	return last.Error(), false
+}
+
+// closedTranscripts folds every transcript under dir (*.jsonl, at most
+// two folders down) that folds and is closed, by ceremony id and
+// checkpoint head; others are passed over.
+func closedTranscripts(dir string) (map[string]*closedTranscript, error) {
+	var paths []string
+	for _, pat := range []string{"*.jsonl", "*/*.jsonl", "*/*/*.jsonl"} {
+		m, err := filepath.Glob(filepath.Join(dir, pat))
+		if err != nil {
+			return nil, err
+		}
+		paths = append(paths, m...)
+	}
+	if len(paths) > maxTranscripts {
+		return nil, fmt.Errorf("%s holds %d transcripts, more than the %d this reads: name the folder of this repository's ceremonies", dir, len(paths), maxTranscripts)
+	}
+	out := map[string]*closedTranscript{}
+	for _, p := range paths {
+		st, err := Fold(p)
+		if err != nil || st.Checkpoint == nil {
+			continue
+		}
+		out[st.Plan.Ceremony+" "+st.Checkpoint.Head.String()] = &closedTranscript{path: p, st: st}
+	}
+	return out, nil
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/roles"
-	"github.com/ceremony-tuf/ceremony/transcripts"
 )
 
 // Formats of the checkpoint's request and response files: the checkpoint
@@ -155,9 +154,7 @@ func (r *CheckpointRequest) validate() error {
 	if err := checkCheckpointFields(r.Ceremony, r.Seq, r.Head); err != nil {
 		return err
 	}
-	head, _ := hex.DecodeString(r.Head)
-	want := Checkpoint{Ceremony: r.Ceremony, Seq: r.Seq, Head: transcripts.Digest(head)}.Canonical()
-	if !bytes.Equal(r.Signed, want) {
+	if !bytes.Equal(r.Signed, r.Checkpoint().Canonical()) {
 		return reqInvalidf("the bytes to sign are not the checkpoint of ceremony %s at event %d with head %s: the request was changed or damaged; do not sign it", r.Ceremony, r.Seq, r.Head)
 	}
 	if digestOf(r.Signed) != r.Digest {
@@ -194,6 +191,14 @@ func checkCheckpointFields(ceremony string, seq int64, head string) error {
 		return reqInvalidf("head %q is not a SHA-256 in lower-case hex", head)
 	}
 	return nil
+}
+
+// Checkpoint returns the checkpoint the request's bytes to sign hold
+// (validate checked they are its canonical JSON).
+func (r *CheckpointRequest) Checkpoint() Checkpoint {
+	c := Checkpoint{Ceremony: r.Ceremony, Seq: r.Seq}
+	hex.Decode(c.Head[:], []byte(r.Head))
+	return c
 }
 
 // Signer returns the request's signer entry for keyid, or nil.

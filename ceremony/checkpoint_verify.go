@@ -56,6 +56,12 @@ func VerifySigned(tpath string, pinnedRoot []byte) (*SignedReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnsigned, err)
 	}
+	return st.verifySigned(pinned)
+}
+
+// verifySigned is VerifySigned on a folded state.
+func (st *State) verifySigned(pinned *roles.Metadata[*roles.Root]) (*SignedReport, error) {
+	var err error
 	if st.Plan == nil {
 		return nil, fmt.Errorf("%w: the transcript records no ceremony", ErrUnsigned)
 	}

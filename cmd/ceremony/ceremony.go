@@ -132,6 +132,7 @@ func printProgress(w io.Writer, st *ceremony.State) {
 		fmt.Fprintf(w, "  %-18s under %-12s %d of %d needed, %s; signed: %s; may still sign: %s\n",
 			safe(p.Role), safe(p.Under), len(p.Signed), p.Threshold, mark, listOrNone(safeAll(p.Signed)), listOrNone(safeAll(p.Missing)))
 	}
+	printCheckpointProgress(w, st)
 	fmt.Fprintln(w, standing(st))
 }
 
@@ -140,8 +141,10 @@ func standing(st *ceremony.State) string {
 	switch {
 	case st.Aborted:
 		return "Aborted: nothing will be published."
+	case st.Closed && st.Checkpointed():
+		return "Closed, and its checkpoint signed: nothing more can be added."
 	case st.Closed:
-		return "Closed: nothing more can be added."
+		return "Closed: its checkpoint still needs signatures ('ceremony sign --key URI', or a request and response); nothing else can be added."
 	case st.Published:
 		return "Published: close the ceremony with 'ceremony close' and write down its head."
 	case st.Publishing():
@@ -171,6 +174,9 @@ type statusJSON struct {
 	Reason    string                    `json:"abort_reason,omitempty"`
 	Head      transcripts.Digest        `json:"transcript_head"`
 	Checks    map[string]roles.Findings `json:"checks,omitempty"`
+	// Checkpoint is the closed ceremony's checkpoint thresholds.
+	Checkpoint   []ceremony.Progress `json:"checkpoint_thresholds,omitempty"`
+	Checkpointed bool                `json:"checkpointed,omitempty"`
 }
 
 type roleJSON struct {
@@ -210,7 +216,8 @@ func signWith(e *env, eng *ceremony.Engine, signer hsm.Signer) error {
 func statusOf(eng *ceremony.Engine) statusJSON {
 	st := eng.State()
 	out := statusJSON{Ceremony: st.Plan.Ceremony, Progress: st.Progress(), Done: st.Done(), Published: st.Published,
-		Closed: st.Closed, Aborted: st.Aborted, Reason: st.AbortReason, Head: eng.Head(), Checks: map[string]roles.Findings{}}
+		Closed: st.Closed, Aborted: st.Aborted, Reason: st.AbortReason, Head: eng.Head(), Checks: map[string]roles.Findings{},
+		Checkpoint: st.CheckpointProgress(), Checkpointed: st.Checkpointed()}
 	for _, r := range st.Roles {
 		out.Roles = append(out.Roles, roleJSON{Role: r.Role, Version: r.Version, Online: r.Online, Digest: r.Digest, Summary: r.Summary})
 		out.Checks[r.Role] = r.Checks

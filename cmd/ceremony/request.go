@@ -102,6 +102,9 @@ func runRequestExport(ctx context.Context, e *env, o *requestExportOptions, args
 		return err
 	}
 	defer eng.Release()
+	if eng.State().Checkpoint != nil {
+		return exportCheckpointRequest(e, eng, *o.out, *o.json)
+	}
 	paths, err := eng.ExportRequests(*o.out)
 	if err != nil {
 		return err
@@ -271,9 +274,16 @@ func signRequestFile(ctx context.Context, e *env, request, keyURI, out, rootFile
 	if keyURI == "" {
 		return usageErrorf("name the key to sign with with --key URI (see 'ceremony devices')")
 	}
-	req, err := readRequest(request)
+	b, err := reqReadFile(request, "request")
 	if err != nil {
 		return err
+	}
+	if ceremony.IsCheckpointFile(b) {
+		return signCheckpointRequestFile(ctx, e, b, request, keyURI, out, auth)
+	}
+	req, err := ceremony.ParseRequest(b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", safe(request), err)
 	}
 	if err := reqRefuseExisting(out); err != nil {
 		return err

@@ -81,6 +81,9 @@ func runSign(ctx context.Context, e *env, o *signOptions, args []string) error {
 		return err
 	}
 	defer eng.Release()
+	if eng.State().Checkpoint != nil {
+		return signCheckpoint(ctx, e, eng, *o.key, auth)
+	}
 	tk, who, err := reviewToSign(ctx, e.stderr, eng, *o.key)
 	if err != nil {
 		return err
