@@ -105,7 +105,7 @@ func (e *Engine) ExportCheckpointRequest(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, fmt.Sprintf("%s-checkpoint-%d.request.json", cp.Ceremony, cp.Seq))
+	path := filepath.Join(dir, cp.Ceremony+"-checkpoint.request.json")
 	switch cur, err := os.ReadFile(path); {
 	case err == nil && bytes.Equal(cur, b):
 		return path, nil
