@@ -8,6 +8,7 @@ import (
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/roles"
 	"github.com/ceremony-tuf/ceremony/transcripts"
 )
 
@@ -118,34 +119,50 @@ func printCheckpointProgress(w io.Writer, st *ceremony.State) {
 	fmt.Fprintln(w, "Each signer still needed signs the checkpoint: 'ceremony sign --key URI' here, or through 'ceremony request export' and 'ceremony collect'.")
 }
 
-// signCheckpoint is 'ceremony sign --key URI' in a closed ceremony: the
-// key, found without a PIN, must be one the checkpoint still needs; then
-// the checkpoint's review, "yes", and only then the PIN.
-func signCheckpoint(ctx context.Context, e *env, eng *ceremony.Engine, uri string, auth hsm.Auth) error {
+// signingFor returns how 'ceremony sign' and the plain TUI review and
+// sign with a key in the room: the staged roles, or once the ceremony is
+// closed, its checkpoint. The order is the same: the review, "yes", then
+// the PIN.
+func signingFor(st *ceremony.State) (
+	review func(ctx context.Context, w io.Writer, eng *ceremony.Engine, uri string) (*roles.Key, string, error),
+	sign func(e *env, eng *ceremony.Engine, signer hsm.Signer) error,
+) {
+	if st.Checkpoint != nil {
+		return reviewCheckpoint, signCheckpointWith
+	}
+	return reviewToSign, signWith
+}
+
+// reviewCheckpoint refuses first: the key the URI names, found without a
+// PIN, must be one the checkpoint still needs. Then it shows what the
+// checkpoint covers, the head last, and says who signs, for the prompt.
+func reviewCheckpoint(ctx context.Context, w io.Writer, eng *ceremony.Engine, uri string) (*roles.Key, string, error) {
 	key, tk, err := lookupKey(ctx, uri)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	st := eng.State()
 	if err := st.CheckpointToSign(tk.ID()); err != nil {
-		return err
+		return nil, "", err
 	}
 	who := fmt.Sprintf("key %s on %s", tk.ID()[:16], safe(key.Device.String()))
-	fmt.Fprintf(e.stderr, "Signing the checkpoint with %s.\n", who)
-	printCheckpointReview(e.stderr, st)
-	if err := confirm(e, "sign this checkpoint with "+who); err != nil {
-		return err
-	}
-	signer, err := openLookedUp(ctx, uri, tk, auth)
-	if err != nil {
-		return err
-	}
-	defer signer.Close()
+	fmt.Fprintf(w, "Signing the checkpoint with %s.\n", who)
+	printCheckpointReview(w, st)
+	return tk, who, nil
+}
+
+// signCheckpointWith signs the checkpoint with signer, and prints who
+// has signed it and who is still needed.
+func signCheckpointWith(e *env, eng *ceremony.Engine, signer hsm.Signer) error {
 	dev := signer.Key().Device
 	if err := eng.SignCheckpoint(signer, &dev); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "signed the checkpoint with key %s, verified\n", tk.ID()[:8])
+	k, err := roles.KeyFromPublic(signer.Public())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "signed the checkpoint with key %s, verified\n", k.ID()[:8])
 	printCheckpointProgress(e.stdout, eng.State())
 	return nil
 }
