@@ -86,7 +86,7 @@ func verifyClosed(path string) (*State, error) {
 	case !st.Closed:
 		return nil, fmt.Errorf("%s: ceremony %s is not closed: close it and sign its checkpoint first", path, st.Plan.Ceremony)
 	case !st.Checkpointed():
-		return nil, fmt.Errorf("%s: %w: ceremony %s is closed but its checkpoint lacks signatures: have its signers sign it ('ceremony close --key')", path, ErrNotCheckpointed, st.Plan.Ceremony)
+		return nil, fmt.Errorf("%s: %w: ceremony %s is closed but its checkpoint lacks signatures: have its signers sign it ('ceremony sign --key URI' in its workspace)", path, ErrNotCheckpointed, st.Plan.Ceremony)
 	}
 	return st, nil
 }

@@ -275,3 +275,70 @@ func otherRoot(t *testing.T, dir string) []byte {
 	}
 	return mustRead(t, filepath.Join(dir, "ws", "metadata", "1.root.json"))
 }
+
+// TestPreviousTranscriptLink: a plan naming the previous ceremony's
+// transcript is refused until that ceremony's checkpoint is signed; then
+// the root and targets it stages carry the link, the review says so, a
+// replay derives the same bytes, and VerifyLinks finds the transcript.
+func TestPreviousTranscriptLink(t *testing.T) {
+	dir := t.TempDir()
+	e, ps := closedBootstrap(t, dir)
+	ps["frank"] = seededPeople(t, dir, "frank")["frank"]
+	writeFile(t, filepath.Join(dir, "trusted.json"), mustRead(t, filepath.Join(dir, "ws", "metadata", "1.root.json")))
+	body := `ceremony: quarterly-test
+reference_time: 2026-11-02T00:00:00Z
+allow_network: true
+start: {trusted_root: trusted.json, metadata: ws/metadata}
+previous_transcript: ws/transcript.jsonl
+root: {add: [frank], remove: [carol], threshold: 2}
+targets:
+  claimed: {add: [frank], remove: [erin], threshold: 2}
+online: {participant: online}
+` + ps.participants("alice", "bob", "carol", "dave", "erin", "online", "frank")
+	path := filepath.Join(dir, "q.yaml")
+	writeFile(t, path, []byte(body))
+	if _, err := LoadPlan(path); !errors.Is(err, ErrPlan) || !strings.Contains(err.Error(), "previous_transcript") || !strings.Contains(err.Error(), "lacks signatures") {
+		t.Fatalf("a previous transcript whose checkpoint is unsigned: %v", err)
+	}
+	signCheckpointAs(t, e, ps, "alice", "bob", "dave", "erin")
+	plan, err := LoadPlan(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := PreviousHead{Ceremony: "bootstrap-test", Head: e.State().Checkpoint.Head.String()}
+	if plan.PreviousHead == nil || *plan.PreviousHead != want {
+		t.Fatalf("previous head %+v, want %+v", plan.PreviousHead, want)
+	}
+	q, err := Begin(filepath.Join(dir, "q"), plan, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Release()
+	for _, role := range []string{RoleRoot, RoleTargets} {
+		r := q.State().Role(role)
+		if !bytes.Contains(r.Canonical, []byte(`"x-ceremony-previous-head":{"ceremony":"bootstrap-test","head":"`+want.Head+`"}`)) {
+			t.Errorf("%s does not carry the link: %s", role, r.Canonical)
+		}
+		if !strings.Contains(strings.Join(r.Summary, "\n"), "links the transcript of ceremony bootstrap-test") {
+			t.Errorf("%s's review does not say it links: %q", role, r.Summary)
+		}
+	}
+	if claimed := q.State().Role(RoleClaimed); claimed != nil && bytes.Contains(claimed.Canonical, []byte(PreviousHeadMember)) {
+		t.Error("claimed carries the link")
+	}
+	signAllAs(t, q, ps, "alice", "bob", "frank", "dave")
+	if _, err := q.Publish(ps["online"], nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Replay(q.TranscriptPath(), ""); err != nil {
+		t.Errorf("replay: %v", err)
+	}
+	root := mustRead(t, filepath.Join(dir, "trusted.json"))
+	links, err := VerifyLinks(filepath.Join(dir, "ws", "metadata"), dir, root)
+	if err != nil || len(links) != 2 || !links[0].OK {
+		t.Errorf("VerifyLinks: %+v, %v", links, err)
+	}
+	if _, err := VerifyLinks(filepath.Join(dir, "ws", "metadata"), filepath.Join(dir, "q"), root); !errors.Is(err, ErrLink) {
+		t.Errorf("VerifyLinks without the linked transcript: %v", err)
+	}
+}
