@@ -142,17 +142,23 @@ func (s *State) CheckpointProgress() []Progress {
 	}
 	var out []Progress
 	for _, n := range s.checkpointNeeds() {
-		rep, err := roles.VerifyCanonical(doc, sigs, n.del)
-		p := Progress{Role: n.role, Under: n.del.Role, Threshold: n.del.Threshold, Reached: err == nil}
-		for _, id := range rep.Signed {
-			p.Signed = append(p.Signed, s.name(id))
-		}
-		for _, id := range rep.Missing {
-			p.Missing = append(p.Missing, s.name(id))
-		}
-		out = append(out, p)
+		out = append(out, s.progress(n.role, doc, sigs, n.del))
 	}
 	return out
+}
+
+// progress is where the signatures sigs over canonical stand against
+// the delegation del, which role must reach: who signed, who may still.
+func (s *State) progress(role string, canonical []byte, sigs []roles.Signature, del roles.Delegation) Progress {
+	rep, err := roles.VerifyCanonical(canonical, sigs, del)
+	p := Progress{Role: role, Under: del.Role, Threshold: del.Threshold, Reached: err == nil}
+	for _, id := range rep.Signed {
+		p.Signed = append(p.Signed, s.name(id))
+	}
+	for _, id := range rep.Missing {
+		p.Missing = append(p.Missing, s.name(id))
+	}
+	return p
 }
 
 // Checkpointed reports whether the ceremony is closed and its checkpoint

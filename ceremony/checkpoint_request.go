@@ -228,28 +228,16 @@ func SignCheckpointRequest(req *CheckpointRequest, signer crypto.Signer, dev *hs
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	key, err := roles.KeyFromPublic(signer.Public())
+	s, err := (&Request{Signers: req.Signers}).listed(signer, "the checkpoint of "+req.Ceremony)
 	if err != nil {
 		return nil, err
 	}
-	s := req.Signer(key.ID())
-	if s == nil {
-		return nil, fmt.Errorf("%w: key %s is none of the %d keys that may sign the checkpoint of %s: check you brought the right device and key URI", ErrUntrustedKey, roles.ShortID(key.ID()), len(req.Signers), req.Ceremony)
-	}
-	sig, err := roles.Sign(signer, s.key, req.Signed)
+	sig, err := s.sign(signer, req.Signed)
 	if err != nil {
 		return nil, fmt.Errorf("sign the checkpoint: %w", err)
 	}
-	if err := s.key.Verify(req.Signed, sig.Sig); err != nil {
-		return nil, fmt.Errorf("the signature just made does not verify with key %s: %w", roles.ShortID(s.KeyID), err)
-	}
-	var d *hsm.Device
-	if dev != nil {
-		c := *dev
-		d = &c
-	}
 	return &CheckpointResponse{Format: checkpointResponseFormat, Ceremony: req.Ceremony, Seq: req.Seq, Head: req.Head,
-		KeyID: s.KeyID, Sig: hex.EncodeToString(sig.Sig), Signer: s.Name, Device: d, Time: time.Now().UTC().Truncate(time.Second)}, nil
+		KeyID: s.KeyID, Sig: sig, Signer: s.Name, Device: copyDevice(dev), Time: time.Now().UTC().Truncate(time.Second)}, nil
 }
 
 // Marshal returns the request as it is written: indented JSON and a
@@ -299,17 +287,14 @@ func (e *Engine) checkpointResponseData(resp *CheckpointResponse) (*checkpointSi
 	if err := resp.validate(); err != nil {
 		return nil, err
 	}
-	if resp.Ceremony != st.Plan.Ceremony {
-		return nil, fmt.Errorf("%w: the response is for ceremony %q, this workspace holds ceremony %q", ErrOtherCeremony, resp.Ceremony, st.Plan.Ceremony)
+	if err := st.checkResponder(resp.Ceremony, resp.KeyID, resp.Signer); err != nil {
+		return nil, err
 	}
 	if err := st.CheckpointToSign(resp.KeyID); err != nil {
 		return nil, err
 	}
 	if cp := st.Checkpoint; resp.Seq != cp.Seq || resp.Head != cp.Head.String() {
 		return nil, fmt.Errorf("%w: the response signs the checkpoint at event %d, head %s; this ceremony closed at event %d, head %s", ErrStale, resp.Seq, roles.ShortID(resp.Head), cp.Seq, roles.ShortID(cp.Head.String()))
-	}
-	if pt := st.Plan.participantByKeyID(resp.KeyID); resp.Signer != "" && (pt == nil || pt.Name != resp.Signer) {
-		return nil, fmt.Errorf("%w: the response says it was signed by %q, but key %s is not theirs: who signed is told by the key; do not collect it, and ask who made it", ErrUntrustedKey, resp.Signer, roles.ShortID(resp.KeyID))
 	}
 	sig, _ := hex.DecodeString(resp.Sig) // checked by validate
 	if err := st.checkpointKey(resp.KeyID).Verify(st.Checkpoint.Canonical(), sig); err != nil {

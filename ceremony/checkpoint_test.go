@@ -173,10 +173,15 @@ func TestRewrittenTranscriptFailsVerifySigned(t *testing.T) {
 		"via":    func(d map[string]any) { d["via"] = "response" },
 		"device": func(d map[string]any) { d["device"] = map[string]any{"backend": "piv", "serial": "1234"} },
 	} {
-		path := rewriteEvents(t, filepath.Join(dir, "ws"), filepath.Join(dir, name), func(typ string, d map[string]any) {
-			if typ == eventSigned && d["role"] == RoleRoot && d["signer"] == "alice" {
-				edit(d)
+		path := rewriteEvents(t, filepath.Join(dir, "ws"), filepath.Join(dir, name), func(typ string, data []byte) []byte {
+			var d map[string]any
+			json.Unmarshal(data, &d)
+			if typ != eventSigned || d["role"] != RoleRoot || d["signer"] != "alice" {
+				return data
 			}
+			edit(d)
+			data, _ = json.Marshal(d)
+			return data
 		})
 		if r, err := transcripts.Verify(path, ""); err != nil || !r.OK {
 			t.Fatalf("%s: the chain of the rewritten transcript: %v", name, err)
@@ -191,9 +196,10 @@ func TestRewrittenTranscriptFailsVerifySigned(t *testing.T) {
 }
 
 // rewriteEvents copies the workspace from into to with each event's data
-// changed by edit, and the chain written anew, as someone who can write
-// the workspace would; it returns the new transcript's path.
-func rewriteEvents(t *testing.T, from, to string, edit func(typ string, d map[string]any)) string {
+// what edit returns for it, and the chain written anew, as someone who
+// can write the workspace (or an older tool) would; it returns the new
+// transcript's path.
+func rewriteEvents(t *testing.T, from, to string, edit func(typ string, data []byte) []byte) string {
 	t.Helper()
 	out := filepath.Join(to, TranscriptName)
 	if err := os.MkdirAll(to, 0o755); err != nil {
@@ -218,12 +224,7 @@ func rewriteEvents(t *testing.T, from, to string, edit func(typ string, d map[st
 			}
 			continue
 		}
-		var d map[string]any
-		if err := json.Unmarshal(ev.Data, &d); err != nil {
-			t.Fatal(err)
-		}
-		edit(ev.Type, d)
-		if _, err := w.Append(ev.Type, d); err != nil {
+		if _, err := w.Append(ev.Type, json.RawMessage(edit(ev.Type, ev.Data))); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -136,15 +136,7 @@ func (s *State) Progress() []Progress {
 	for _, r := range s.Roles {
 		sigs := r.signatures()
 		for _, del := range r.Required {
-			rep, err := roles.VerifyCanonical(r.Canonical, sigs, del)
-			p := Progress{Role: r.Role, Under: del.Role, Threshold: del.Threshold, Reached: err == nil}
-			for _, id := range rep.Signed {
-				p.Signed = append(p.Signed, s.name(id))
-			}
-			for _, id := range rep.Missing {
-				p.Missing = append(p.Missing, s.name(id))
-			}
-			out = append(out, p)
+			out = append(out, s.progress(r.Role, r.Canonical, sigs, del))
 		}
 	}
 	return out

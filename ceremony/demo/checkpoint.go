@@ -93,15 +93,7 @@ func (d *run) signCheckpointAirGapped(ctx context.Context, e *ceremony.Engine, n
 	if err != nil {
 		return fmt.Errorf("%s signs %s: %w", name, path, err)
 	}
-	out, err := resp.Marshal()
-	if err != nil {
-		return err
-	}
-	rpath := strings.TrimSuffix(path, ".request.json") + "." + name + ".response.json"
-	if err := ceremony.WriteFileAtomic(rpath, out, 0o644); err != nil {
-		return err
-	}
-	back, err := os.ReadFile(rpath)
+	rpath, back, err := carryBack(path, name, resp)
 	if err != nil {
 		return err
 	}
@@ -114,4 +106,20 @@ func (d *run) signCheckpointAirGapped(ctx context.Context, e *ceremony.Engine, n
 	}
 	d.logf("  %-14s air-gapped: signed checkpoint request %s with key %s on %s; response %s collected\n", name, filepath.Base(path), roles.ShortID(h.key.ID()), dev, filepath.Base(rpath))
 	return nil
+}
+
+// carryBack writes name's response to the request at path beside it, as
+// the signer's machine does, and reads it back, as the room does; it
+// returns the response file's path and bytes.
+func carryBack(path, name string, resp interface{ Marshal() ([]byte, error) }) (string, []byte, error) {
+	out, err := resp.Marshal()
+	if err != nil {
+		return "", nil, err
+	}
+	rpath := strings.TrimSuffix(path, ".request.json") + "." + name + ".response.json"
+	if err := ceremony.WriteFileAtomic(rpath, out, 0o644); err != nil {
+		return "", nil, err
+	}
+	back, err := os.ReadFile(rpath)
+	return rpath, back, err
 }

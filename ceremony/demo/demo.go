@@ -537,16 +537,7 @@ func (d *run) signAirGapped(ctx context.Context, e *ceremony.Engine, name string
 		if err != nil {
 			return fmt.Errorf("%s signs %s: %w", name, path, err)
 		}
-		out, err := resp.Marshal()
-		if err != nil {
-			return err
-		}
-		rpath := strings.TrimSuffix(path, ".request.json") + "." + name + ".response.json"
-		if err := ceremony.WriteFileAtomic(rpath, out, 0o644); err != nil {
-			return err
-		}
-		// Back in the room: the response file is checked and collected.
-		back, err := os.ReadFile(rpath)
+		rpath, back, err := carryBack(path, name, resp)
 		if err != nil {
 			return err
 		}

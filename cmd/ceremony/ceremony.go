@@ -124,14 +124,7 @@ func digestWords(hexDigest string) string {
 
 func printProgress(w io.Writer, st *ceremony.State) {
 	fmt.Fprintln(w, "\nThresholds:")
-	for _, p := range st.Progress() {
-		mark := "missing"
-		if p.Reached {
-			mark = "reached"
-		}
-		fmt.Fprintf(w, "  %-18s under %-12s %d of %d needed, %s; signed: %s; may still sign: %s\n",
-			safe(p.Role), safe(p.Under), len(p.Signed), p.Threshold, mark, listOrNone(safeAll(p.Signed)), listOrNone(safeAll(p.Missing)))
-	}
+	printThresholds(w, st.Progress())
 	printCheckpointProgress(w, st)
 	fmt.Fprintln(w, standing(st))
 }

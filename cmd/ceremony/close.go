@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/roles"
-	"github.com/ceremony-tuf/ceremony/transcripts"
 )
 
 const closeHelp = `Records the end of the ceremony; afterwards nothing but the checkpoint's
@@ -81,20 +79,7 @@ func printCheckpointReview(w io.Writer, st *ceremony.State) {
 		published = append(published, fmt.Sprintf("%s v%d", safe(r.Role), r.Version))
 	}
 	fmt.Fprintf(w, "  published: %s\n", listOrNone(published))
-	printHeadWords(w, cp.Head)
-}
-
-// printHeadWords prints a head in hex, then in PGP words, eight a line.
-func printHeadWords(w io.Writer, head transcripts.Digest) {
-	fmt.Fprintf(w, "  head       %s\n", head)
-	words := strings.Fields(head.Words())
-	for i := 0; i < len(words); i += 8 {
-		label := "           "
-		if i == 0 {
-			label = "in words   "
-		}
-		fmt.Fprintf(w, "  %s%s\n", label, strings.Join(words[i:min(i+8, len(words))], " "))
-	}
+	printHexWords(w, "head", "in words", cp.Head[:])
 }
 
 // printCheckpointProgress shows, once the ceremony is closed, who has
@@ -104,7 +89,18 @@ func printCheckpointProgress(w io.Writer, st *ceremony.State) {
 		return
 	}
 	fmt.Fprintln(w, "\nCheckpoint thresholds:")
-	for _, p := range st.CheckpointProgress() {
+	printThresholds(w, st.CheckpointProgress())
+	if st.Checkpointed() {
+		fmt.Fprintln(w, "The checkpoint is signed: 'ceremony transcript verify --root' checks this history from the root you trust.")
+		return
+	}
+	fmt.Fprintln(w, "Each signer still needed signs the checkpoint: 'ceremony sign --key URI' here, or through 'ceremony request export' and 'ceremony collect'.")
+}
+
+// printThresholds prints one line per threshold: who signed, who may
+// still.
+func printThresholds(w io.Writer, ps []ceremony.Progress) {
+	for _, p := range ps {
 		mark := "missing"
 		if p.Reached {
 			mark = "reached"
@@ -112,11 +108,6 @@ func printCheckpointProgress(w io.Writer, st *ceremony.State) {
 		fmt.Fprintf(w, "  %-18s under %-12s %d of %d needed, %s; signed: %s; may still sign: %s\n",
 			safe(p.Role), safe(p.Under), len(p.Signed), p.Threshold, mark, listOrNone(safeAll(p.Signed)), listOrNone(safeAll(p.Missing)))
 	}
-	if st.Checkpointed() {
-		fmt.Fprintln(w, "The checkpoint is signed: 'ceremony transcript verify --root' checks this history from the root you trust.")
-		return
-	}
-	fmt.Fprintln(w, "Each signer still needed signs the checkpoint: 'ceremony sign --key URI' here, or through 'ceremony request export' and 'ceremony collect'.")
 }
 
 // signingFor returns how 'ceremony sign' and the plain TUI review and
@@ -198,31 +189,21 @@ func signCheckpointRequestFile(ctx context.Context, e *env, b []byte, request, k
 	cp := req.Checkpoint()
 	fmt.Fprintln(e.stdout, "\nWhat you sign, read from its bytes:")
 	fmt.Fprintf(e.stdout, "Checkpoint of ceremony %s: the transcript's events 1 to %d, up to and including its close.\n", safe(cp.Ceremony), cp.Seq)
-	printHeadWords(e.stdout, cp.Head)
+	printHexWords(e.stdout, "head", "in words", cp.Head[:])
 	if err := confirm(e, "sign this checkpoint (compare the head with the one read out in the ceremony)"); err != nil {
 		return err
 	}
-	signer, err := openLookedUp(ctx, keyURI, tk, auth)
+	dev, err := writeResponse(ctx, keyURI, tk, auth, out, func(signer hsm.Signer, dev *hsm.Device) ([]byte, error) {
+		resp, err := ceremony.SignCheckpointRequest(req, signer, dev)
+		if err != nil {
+			return nil, err
+		}
+		return resp.Marshal()
+	})
 	if err != nil {
 		return err
 	}
-	defer signer.Close()
-	dev := signer.Key().Device
-	resp, err := ceremony.SignCheckpointRequest(req, signer, &dev)
-	if err != nil {
-		return err
-	}
-	rb, err := resp.Marshal()
-	if err != nil {
-		return err
-	}
-	if err := reqRefuseExisting(out); err != nil {
-		return err
-	}
-	if err := ceremony.WriteFileAtomic(out, rb, 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "Signed the checkpoint of %s with key %s on %s.\nWrote %s: carry it back to the ceremony for 'ceremony collect'.\n", safe(req.Ceremony), resp.KeyID[:16], safe(dev.String()), safe(out))
+	fmt.Fprintf(e.stdout, "Signed the checkpoint of %s with key %s on %s.\nWrote %s: carry it back to the ceremony for 'ceremony collect'.\n", safe(req.Ceremony), id[:16], safe(dev.String()), safe(out))
 	return nil
 }
 

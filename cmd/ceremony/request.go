@@ -14,6 +14,7 @@ import (
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
+	"github.com/ceremony-tuf/ceremony/roles"
 )
 
 const requestExportHelp = `Writes a self-contained signing request for every staged offline role that
@@ -312,28 +313,42 @@ func signRequestFile(ctx context.Context, e *env, request, keyURI, out, rootFile
 		return exitcode.Errorf(exitcode.ErrDeclined, "not signed: the answer was %q, not \"yes\"; nothing was signed or written", answer)
 	}
 
-	signer, err := openLookedUp(ctx, keyURI, tk, auth)
+	dev, err := writeResponse(ctx, keyURI, tk, auth, out, func(signer hsm.Signer, dev *hsm.Device) ([]byte, error) {
+		resp, err := ceremony.SignRequest(req, signer, dev)
+		if err != nil {
+			return nil, err
+		}
+		return resp.Marshal()
+	})
 	if err != nil {
 		return err
+	}
+	fmt.Fprintf(e.stdout, "Signed %s v%d with key %s on %s.\nWrote %s: carry it back to the ceremony for 'ceremony collect'.\n", safe(req.Role), req.Version, id[:16], safe(dev.String()), safe(out))
+	return nil
+}
+
+// writeResponse opens the key the URI names, which asks for the PIN and
+// must still be the key reviewed, has sign make the response with it,
+// and writes the response to out atomically, never over a file. It
+// returns the device that signed.
+func writeResponse(ctx context.Context, keyURI string, tk *roles.Key, auth hsm.Auth, out string, sign func(hsm.Signer, *hsm.Device) ([]byte, error)) (hsm.Device, error) {
+	signer, err := openLookedUp(ctx, keyURI, tk, auth)
+	if err != nil {
+		return hsm.Device{}, err
 	}
 	defer signer.Close()
 	dev := signer.Key().Device
-	resp, err := ceremony.SignRequest(req, signer, &dev)
+	b, err := sign(signer, &dev)
 	if err != nil {
-		return err
-	}
-	rb, err := resp.Marshal()
-	if err != nil {
-		return err
+		return dev, err
 	}
 	if err := reqRefuseExisting(out); err != nil {
-		return err
+		return dev, err
 	}
-	if err := ceremony.WriteFileAtomic(out, rb, 0o644); err != nil {
-		return exitcode.Mark(exitcode.ErrInput, err)
+	if err := ceremony.WriteFileAtomic(out, b, 0o644); err != nil {
+		return dev, exitcode.Mark(exitcode.ErrInput, err)
 	}
-	fmt.Fprintf(e.stdout, "Signed %s v%d with key %s on %s.\nWrote %s: carry it back to the ceremony for 'ceremony collect'.\n", safe(req.Role), req.Version, resp.KeyID[:16], safe(dev.String()), safe(out))
-	return nil
+	return dev, nil
 }
 
 // reqRefuseExisting refuses an output path that already exists.
