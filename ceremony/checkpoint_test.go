@@ -260,6 +260,15 @@ func TestAbortedCeremonyTakesNoCheckpoint(t *testing.T) {
 // keys of its own.
 func otherRoot(t *testing.T, dir string) []byte {
 	t.Helper()
+	e, _, root := mixedBootstrap(t, dir)
+	e.Release()
+	return root
+}
+
+// mixedBootstrap is a bootstrap in dir with new Ed25519 and ECDSA keys,
+// published, and its root.
+func mixedBootstrap(t *testing.T, dir string) (*Engine, people, []byte) {
+	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -269,12 +278,12 @@ func otherRoot(t *testing.T, dir string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Release()
+	t.Cleanup(func() { e.Release() })
 	signAllAs(t, e, ps, "alice", "bob", "dave", "erin")
 	if _, err := e.Publish(ps["online"], nil); err != nil {
 		t.Fatal(err)
 	}
-	return mustRead(t, filepath.Join(dir, "ws", "metadata", "1.root.json"))
+	return e, ps, mustRead(t, filepath.Join(dir, "ws", "metadata", "1.root.json"))
 }
 
 // TestPreviousTranscriptLink: a plan naming the previous ceremony's
@@ -284,20 +293,7 @@ func otherRoot(t *testing.T, dir string) []byte {
 func TestPreviousTranscriptLink(t *testing.T) {
 	dir := t.TempDir()
 	e, ps := closedBootstrap(t, dir)
-	ps["frank"] = seededPeople(t, dir, "frank")["frank"]
-	writeFile(t, filepath.Join(dir, "trusted.json"), mustRead(t, filepath.Join(dir, "ws", "metadata", "1.root.json")))
-	body := `ceremony: quarterly-test
-reference_time: 2026-11-02T00:00:00Z
-allow_network: true
-start: {trusted_root: trusted.json, metadata: ws/metadata}
-previous_transcript: ws/transcript.jsonl
-root: {add: [frank], remove: [carol], threshold: 2}
-targets:
-  claimed: {add: [frank], remove: [erin], threshold: 2}
-online: {participant: online}
-` + ps.participants("alice", "bob", "carol", "dave", "erin", "online", "frank")
-	path := filepath.Join(dir, "q.yaml")
-	writeFile(t, path, []byte(body))
+	path := writeQuarterly(t, dir, ps)
 	if _, err := LoadPlan(path); !errors.Is(err, ErrPlan) || !strings.Contains(err.Error(), "previous_transcript") || !strings.Contains(err.Error(), "lacks signatures") {
 		t.Fatalf("a previous transcript whose checkpoint is unsigned: %v", err)
 	}
@@ -314,7 +310,7 @@ online: {participant: online}
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer q.Release()
+	t.Cleanup(func() { q.Release() })
 	for _, role := range []string{RoleRoot, RoleTargets} {
 		r := q.State().Role(role)
 		if !bytes.Contains(r.Canonical, []byte(`"x-ceremony-previous-head":{"ceremony":"bootstrap-test","head":"`+want.Head+`"}`)) {
@@ -342,4 +338,26 @@ online: {participant: online}
 	if _, err := VerifyLinks(filepath.Join(dir, "ws", "metadata"), filepath.Join(dir, "q"), root); !errors.Is(err, ErrLink) {
 		t.Errorf("VerifyLinks without the linked transcript: %v", err)
 	}
+}
+
+// writeQuarterly writes q.yaml into dir, a ceremony after the one in
+// dir/ws (published by closedBootstrap) that links its transcript and
+// rotates a root and a claimed key to frank's; trusted.json is its pin.
+func writeQuarterly(t *testing.T, dir string, ps people) string {
+	t.Helper()
+	ps["frank"] = seededPeople(t, dir, "frank")["frank"]
+	writeFile(t, filepath.Join(dir, "trusted.json"), mustRead(t, filepath.Join(dir, "ws", "metadata", "1.root.json")))
+	body := `ceremony: quarterly-test
+reference_time: 2026-11-02T00:00:00Z
+allow_network: true
+start: {trusted_root: trusted.json, metadata: ws/metadata}
+previous_transcript: ws/transcript.jsonl
+root: {add: [frank], remove: [carol], threshold: 2}
+targets:
+  claimed: {add: [frank], remove: [erin], threshold: 2}
+online: {participant: online}
+` + ps.participants("alice", "bob", "carol", "dave", "erin", "online", "frank")
+	path := filepath.Join(dir, "q.yaml")
+	writeFile(t, path, []byte(body))
+	return path
 }

@@ -13,6 +13,7 @@ packages=(
   tmux                      # drives the TUI end-to-end test
   util-linux iproute2       # unshare and ip for the hermetic pcscd namespace
   python3                   # runs docs/TRANSCRIPT.md's verifier in package transcripts' tests
+  python3-cryptography      # and its checkpoint verifier (section 13) in package ceremony's
 )
 
 missing=()
