@@ -25,7 +25,9 @@ policy checks it passed, the canonical bytes to sign, their SHA-256, and
 the keys that may sign with who holds them. Carry the folder to the
 air-gapped signers; each runs 'ceremony sign REQUEST --key URI --out
 RESPONSE' on their own machine, with no workspace, and brings the response
-back for 'ceremony collect'. docs/FORMATS.md specifies the format.
+back for 'ceremony collect'. docs/FORMATS.md specifies the format. Once
+the ceremony is closed, it writes the checkpoint's request instead,
+CEREMONY-checkpoint.request.json, signed and collected the same way.
 
 Exporting changes nothing in the workspace. A request file already in the
 folder with the same bytes is left as it is; one with other bytes (an
@@ -50,7 +52,9 @@ signer is not the name the plan gives that key is refused. The device a
 response describes is recorded as the signer's claim, not as verified.
 Every response given is checked before any is
 recorded: if one is refused, none is taken and nothing on disk changes.
-Afterwards the threshold progress of every role is shown.
+Afterwards the threshold progress of every role is shown. Once the
+ceremony is closed, it takes checkpoint responses instead (given apart
+from signing responses), checked the same way against the checkpoint.
 
 Exit status 3 means that a response file is malformed, truncated or was
 changed (its signature does not verify), or there is no ceremony in the

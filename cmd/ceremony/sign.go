@@ -59,6 +59,11 @@ func signFlags(fs *flag.FlagSet) *signOptions {
 
 // runSign is 'ceremony sign': in a workspace, or on a request file.
 func runSign(ctx context.Context, e *env, o *signOptions, args []string) error {
+	if *o.key == "" && len(args) == 1 {
+		if b, err := reqReadFile(args[0], "request"); err == nil && ceremony.IsCheckpointFile(b) {
+			return usageErrorf("%s is a checkpoint request: name the key to sign it with --key URI (see 'ceremony devices')", safe(args[0]))
+		}
+	}
 	if *o.key == "" && len(args) == 1 && isTerminal(e.stdin) && isTerminal(e.stdout) {
 		// A request and no key, in a terminal: the one-signer view, which
 		// lists the devices and lets the signer choose.
