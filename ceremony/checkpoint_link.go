@@ -97,29 +97,36 @@ type customMembers interface {
 	SetCustom(name string, value []byte) error
 }
 
-// linkPrevious sets the signed part's PreviousHeadMember to the plan's
-// previous head, or removes a link an earlier ceremony left there when
-// the plan names none; it returns the line the role's summary says it
-// with, if any.
-func linkPrevious(plan *Plan, signed customMembers) (string, error) {
+// linkPrevious sets role's PreviousHeadMember (in signed, its signed
+// part) to the plan's previous head, or removes a link an earlier
+// ceremony left there when the plan names none, and notes for the role's
+// summary what it did.
+func (s *staging) linkPrevious(role string, signed customMembers) error {
 	var v []byte
-	if h := plan.PreviousHead; h != nil {
+	if h := s.plan.PreviousHead; h != nil {
 		var err error
 		if v, err = json.Marshal(h); err != nil {
-			return "", err
+			return err
 		}
 	}
 	had := signed.Custom(PreviousHeadMember) != nil
 	if err := signed.SetCustom(PreviousHeadMember, v); err != nil {
-		return "", err
+		return err
 	}
+	var line string
 	switch {
 	case v != nil:
-		return fmt.Sprintf("links the transcript of ceremony %s, closed at head %s", plan.PreviousHead.Ceremony, roles.ShortID(plan.PreviousHead.Head)), nil
+		line = fmt.Sprintf("links the transcript of ceremony %s, closed at head %s", s.plan.PreviousHead.Ceremony, roles.ShortID(s.plan.PreviousHead.Head))
 	case had:
-		return "drops the link to an earlier ceremony's transcript (the plan names no previous_transcript)", nil
+		line = "drops the link to an earlier ceremony's transcript (the plan names no previous_transcript)"
+	default:
+		return nil
 	}
-	return "", nil
+	if s.links == nil {
+		s.links = map[string][]string{}
+	}
+	s.links[role] = append(s.links[role], line)
+	return nil
 }
 
 // PreviousHeadOf returns the link to a previous ceremony that root or
@@ -134,14 +141,6 @@ func PreviousHeadOf(signed customMembers) (*PreviousHead, error) {
 		return nil, errors.New(PreviousHeadMember + " is not {\"ceremony\": ID, \"head\": HEX}")
 	}
 	return &h, nil
-}
-
-// withLine appends line to a summary, unless it is empty.
-func withLine(summary []string, line string) []string {
-	if line == "" {
-		return summary
-	}
-	return append(summary, line)
 }
 
 // LinkReport is one link to a previous ceremony that published metadata

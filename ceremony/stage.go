@@ -60,7 +60,8 @@ type staging struct {
 	// evidence describes each verified enrollment, for claimed's summary.
 	evidence []string
 	rev      *roles.Metadata[*roles.Revocations]
-	names    map[string]string // keyid → participant name, for summaries
+	names    map[string]string   // keyid → participant name, for summaries
+	links    map[string][]string // role → what its link to the previous ceremony's transcript says (checkpoint_link.go)
 }
 
 // stagePlan computes the roles a plan changes, from the trusted repository
@@ -460,8 +461,7 @@ func (s *staging) finish() error {
 		if s.repo != nil {
 			prev = s.repo.Root.Signed
 		}
-		link, err := linkPrevious(s.plan, s.root.Signed)
-		if err != nil {
+		if err := s.linkPrevious(RoleRoot, s.root.Signed); err != nil {
 			return err
 		}
 		s.root.Touched()
@@ -469,7 +469,7 @@ func (s *staging) finish() error {
 		if err != nil {
 			return err
 		}
-		add(RoleRoot, s.root.Signed.Version, pub, withLine(s.rootSummary(prev, s.root.Signed), link), roles.CheckRoot(prev, s.root.Signed, pol))
+		add(RoleRoot, s.root.Signed.Version, pub, s.rootSummary(prev, s.root.Signed), roles.CheckRoot(prev, s.root.Signed, pol))
 	}
 	targetsLike := []struct {
 		name string
@@ -487,10 +487,8 @@ func (s *staging) finish() error {
 		if s.repo != nil {
 			prev = t.prev()
 		}
-		var link string
 		if t.name == RoleTargets {
-			var err error
-			if link, err = linkPrevious(s.plan, t.m.Signed); err != nil {
+			if err := s.linkPrevious(RoleTargets, t.m.Signed); err != nil {
 				return err
 			}
 			t.m.Touched()
@@ -499,7 +497,7 @@ func (s *staging) finish() error {
 		if err != nil {
 			return err
 		}
-		summary := withLine(s.targetsSummary(t.name, prev, t.m.Signed), link)
+		summary := s.targetsSummary(t.name, prev, t.m.Signed)
 		if t.name == RoleClaimed {
 			summary = append(summary, s.evidence...)
 		}
@@ -516,6 +514,9 @@ func (s *staging) finish() error {
 			return err
 		}
 		add(name, m.Signed.Version, pub, s.targetsSummary(name, prev, m.Signed), roles.CheckTargets(name, prev, m.Signed, len(pub), pol))
+	}
+	for _, st := range s.out {
+		st.Summary = append(st.Summary, s.links[st.Role]...)
 	}
 	if s.rev != nil {
 		var prev *roles.Revocations
