@@ -432,6 +432,9 @@ func foldWith(tpath string, cached bool, progress ProgressFunc) (*State, transcr
 			return nil, head, fmt.Errorf("transcript event %d (%s): %w", ev.Seq, ev.Type, err)
 		}
 		head = ev.Hash()
+		if ev.Type == eventClosed {
+			st.closedAt(ev.Seq, head)
+		}
 		progress.report("folding the transcript's events", from+i+1, len(evs))
 	}
 	if cached && from < len(evs) {
@@ -720,11 +723,17 @@ func (e *Engine) Include(role string, metadata []byte) error {
 }
 
 // End records the end of the ceremony (its ceremony.closed event):
-// nothing can be added to it afterwards. A ceremony that staged roles must
+// nothing but checkpoint signatures can be added to it afterwards
+// (SignCheckpoint, CollectCheckpoint). The head it leaves is the
+// checkpoint State.Checkpoint holds. A ceremony that staged roles must
 // have published them; one closed or aborted already is refused. The
 // workspace stays held until Release.
 func (e *Engine) End() error {
-	return e.record(eventClosed, struct{}{})
+	if err := e.record(eventClosed, struct{}{}); err != nil {
+		return err
+	}
+	e.st.closedAt(e.w.Last().Seq, e.w.Head())
+	return nil
 }
 
 // Abort records that the ceremony is given up, and why (its

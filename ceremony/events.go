@@ -167,6 +167,9 @@ func (s *State) admit(src eventSource, typ string, data []byte) (func(), error) 
 		// The transcript format's own events: the header, and the record
 		// of a torn tail that resume dropped.
 		return nothing, nil
+	case eventCheckpointSigned:
+		// The one event a closed ceremony takes (checkpoint.go).
+		return s.admitCheckpointSigned(data)
 	}
 	if err := s.ended(); err != nil {
 		return nil, err

@@ -52,7 +52,7 @@ import (
 // os.UserCacheDir()/ceremony by default.
 
 // foldCacheFormat changes whenever an entry's meaning does.
-const foldCacheFormat = 1
+const foldCacheFormat = 2
 
 // maxFoldEntry bounds what is read of an entry.
 const maxFoldEntry = 64 << 20
@@ -75,6 +75,7 @@ type foldEntry struct {
 	Aborted    bool         `json:"aborted"`
 	Reason     string       `json:"abort_reason"`
 	Publishing *publishData `json:"publishing"`
+	Rules      int          `json:"rules"`
 }
 
 type foldRole struct {
@@ -159,11 +160,12 @@ func foldEntryPath(head transcripts.Digest) string {
 
 // storeFold keeps st, folded from the transcript at tpath up to head, in
 // the cache. It keeps nothing of a state the cache cannot restore (a start
-// cut short), and a failure to write is no error: the cache only saves
-// work.
+// cut short) or of a closed one, whose checkpoint signing folds its few
+// remaining events from the transcript, and a failure to write is no
+// error: the cache only saves work.
 func storeFold(tpath string, head transcripts.Digest, st *State) {
 	p := foldEntryPath(head)
-	if p == "" || st.Plan == nil || len(st.unstaged()) > 0 || st.tpath != tpath {
+	if p == "" || st.Plan == nil || len(st.unstaged()) > 0 || st.tpath != tpath || st.Closed {
 		return
 	}
 	if _, err := os.Stat(p); err == nil {
@@ -171,7 +173,7 @@ func storeFold(tpath string, head transcripts.Digest, st *State) {
 	}
 	e := foldEntry{Format: foldCacheFormat, Head: head.String(), Plan: st.planArt, Tool: st.Tool,
 		PublishDir: st.recordedDirs[0], StartClock: st.StartClock, RefAllowed: st.ReferenceTimeAllowed, Loaded: st.loaded,
-		Published: st.Published, Closed: st.Closed, Aborted: st.Aborted, Reason: st.AbortReason}
+		Published: st.Published, Closed: st.Closed, Aborted: st.Aborted, Reason: st.AbortReason, Rules: st.Rules}
 	if st.publishing != nil {
 		pd := *st.publishing
 		pd.Dir = st.recordedDirs[1]
@@ -264,7 +266,7 @@ func restoreFold(tpath string, head transcripts.Digest, b []byte) (*State, error
 	}
 	src := eventSource{tpath: tpath}
 	st := &State{Plan: &plan, Tool: e.Tool, PublishDir: src.path(e.PublishDir), StartClock: e.StartClock, ReferenceTimeAllowed: e.RefAllowed,
-		Published: e.Published, Closed: e.Closed, Aborted: e.Aborted, AbortReason: e.Reason,
+		Published: e.Published, Closed: e.Closed, Aborted: e.Aborted, AbortReason: e.Reason, Rules: e.Rules,
 		planArt: e.Plan, loaded: e.Loaded, tpath: tpath}
 	st.recordedDirs[0] = e.PublishDir
 	if e.Publishing != nil {

@@ -54,6 +54,15 @@ type Plan struct {
 	// LayoutRSTUF, whose settings RSTUF gives (plan_rstuf.go).
 	Layout string     `yaml:"layout,omitempty" json:"layout,omitempty"`
 	RSTUF  *RSTUFPlan `yaml:"rstuf,omitempty" json:"rstuf,omitempty"`
+	// CheckpointSigners are participants who must sign the checkpoint at
+	// close besides the thresholds it needs anyway (checkpoint.go).
+	CheckpointSigners []string `yaml:"checkpoint_signers,omitempty" json:"checkpoint_signers,omitempty"`
+	// PreviousTranscript is the transcript of the ceremony before this
+	// one, closed and its checkpoint signed; resolving the plan reads it
+	// into PreviousHead, which the root and targets this ceremony
+	// stages carry (checkpoint_link.go).
+	PreviousTranscript string        `yaml:"previous_transcript,omitempty" json:"-"`
+	PreviousHead       *PreviousHead `yaml:"-" json:"previous_head,omitempty"`
 
 	dir string // the plan file's folder: relative paths start here
 }
@@ -568,6 +577,9 @@ func (p *Plan) validate() error {
 	if p.MaxExpiryDays < 0 {
 		return planErrorf("max_expiry_days", "must not be negative")
 	}
+	if err := p.validateCheckpoint(); err != nil {
+		return err
+	}
 	if err := p.validateLayout(); err != nil || p.Layout != "" {
 		return err
 	}
@@ -786,6 +798,9 @@ func (p *Plan) resolve() error {
 			}
 		}
 		c.Projects = pf.Projects
+	}
+	if err := p.resolvePrevious(); err != nil {
+		return err
 	}
 	return p.resolveLayout()
 }

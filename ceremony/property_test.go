@@ -23,7 +23,8 @@ import (
 // repeated (signing by any key, air-gapped responses good, tampered and
 // replayed, project metadata signed by the right key or another, publish
 // with the online key, a wrong one or none and into another folder,
-// close, abort, reopening, a crash at the next event), against a
+// close, abort, signing the checkpoint on a device or through a request
+// and response, reopening, a crash at the next event), against a
 // bootstrap and against a ceremony on a published repository. After each
 // command the transcript folds to the state the engine holds and replays;
 // after each refused command not one byte of the workspace (transcript,
@@ -174,13 +175,26 @@ func (p *propertyRun) step() (string, error) {
 			_, err := e.Publish(p.ps["online"], nil)
 			return "publish with the online key (needed)", err
 		}
+		if !st.Closed && r.IntN(2) == 0 {
+			return "close (needed)", e.End()
+		}
+		for _, pr := range st.CheckpointProgress() {
+			if !pr.Reached && len(pr.Missing) > 0 {
+				who := pr.Missing[r.IntN(len(pr.Missing))]
+				return "sign the checkpoint " + who + " (needed)", e.SignCheckpoint(p.ps[who], nil)
+			}
+		}
 	}
 	anyone := []string{"alice", "bob", "carol", "dave", "erin", "frank", "online", "maint1", "mallory"}
 	who := anyone[r.IntN(len(anyone))]
 	if r.IntN(4) > 0 {
 		who = anyone[r.IntN(6)] // mostly the keys the ceremonies ask for
 	}
-	switch r.IntN(16) {
+	k := r.IntN(18)
+	if e.State().Checkpoint != nil && r.IntN(2) == 0 {
+		k = 15 + r.IntN(2) // once closed, mostly the checkpoint
+	}
+	switch k {
 	case 0, 1, 2, 3, 11, 12:
 		_, err := e.Sign(p.ps[who], nil)
 		return "sign " + who, err
@@ -243,6 +257,33 @@ func (p *propertyRun) step() (string, error) {
 		}
 		reason := []string{"alice's token was lost", "alice's token was lost", "", "  ", "bad\x1b[31m"}[r.IntN(5)]
 		return fmt.Sprintf("abort %q", reason), e.Abort(reason)
+	case 15:
+		return "sign the checkpoint " + who, e.SignCheckpoint(p.ps[who], nil)
+	case 16:
+		// An air-gapped signer answers the checkpoint's request; some
+		// responses are damaged on the way.
+		path, err := e.ExportCheckpointRequest(filepath.Join(p.dir, "requests"))
+		if err != nil {
+			return "export the checkpoint request", err
+		}
+		req, err := ParseCheckpointRequest(mustRead(t, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := SignCheckpointRequest(req, p.ps[who], nil)
+		if err != nil {
+			return "sign the checkpoint request by " + who, nil // refused before any workspace
+		}
+		if r.IntN(4) == 0 {
+			sig := []byte(resp.Sig)
+			sig[r.IntN(len(sig))] ^= 1
+			resp.Sig = string(sig)
+		}
+		b, _ := resp.Marshal()
+		if resp, err = ParseCheckpointResponse(b); err != nil {
+			return "collect a checkpoint response (unparsable)", err
+		}
+		return "collect the checkpoint signed by " + who, e.CollectCheckpoint(resp)
 	case 10:
 		if err := e.Release(); err != nil {
 			t.Fatal(err)
@@ -313,6 +354,13 @@ func stateSummary(st *State) string {
 	var dir string
 	if st.publishing != nil {
 		dir = st.publishing.Dir
+	}
+	if cp := st.Checkpoint; cp != nil {
+		var sigs []string
+		for _, s := range cp.Signatures {
+			sigs = append(sigs, roles.ShortID(s.KeyID)+"/"+s.Via)
+		}
+		fmt.Fprintf(&b, "checkpoint %d %s [%s] %v\n", cp.Seq, cp.Head, strings.Join(sigs, " "), st.Checkpointed())
 	}
 	j, _ := json.Marshal(map[string]any{"publishing": dir, "published": st.Published, "closed": st.Closed, "aborted": st.Aborted, "reason": st.AbortReason})
 	b.Write(j)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/repoverify"
-	"github.com/ceremony-tuf/ceremony/transcripts"
 )
 
 // signedBootstrap starts a bootstrap in dir/ws with opts and has every
@@ -478,39 +477,14 @@ func TestPublishFolderIsRelativeToTheWorkspace(t *testing.T) {
 // an older tool would have written it.
 func rewriteOpened(t *testing.T, from, to string, edit func(map[string]any)) string {
 	t.Helper()
-	if err := os.MkdirAll(to, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	copyTree(t, transcripts.ArtifactDir(filepath.Join(from, TranscriptName)), transcripts.ArtifactDir(filepath.Join(to, TranscriptName)))
-	f, err := os.Open(filepath.Join(from, TranscriptName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var w *transcripts.Writer
-	for ev, err := range transcripts.Events(f) {
-		if err != nil {
-			t.Fatal(err)
+	return rewriteEvents(t, from, to, func(typ string, data []byte) []byte {
+		if typ != eventOpened {
+			return data
 		}
-		if ev.Type == transcripts.HeaderType {
-			var h transcripts.Header
-			json.Unmarshal(ev.Data, &h)
-			if w, err = transcripts.Create(filepath.Join(to, TranscriptName), h); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		data := json.RawMessage(ev.Data)
-		if ev.Type == eventOpened {
-			var d map[string]any
-			json.Unmarshal(ev.Data, &d)
-			edit(d)
-			data, _ = json.Marshal(d)
-		}
-		if _, err := w.Append(ev.Type, data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	w.Close()
-	return filepath.Join(to, TranscriptName)
+		var d map[string]any
+		json.Unmarshal(data, &d)
+		edit(d)
+		data, _ = json.Marshal(d)
+		return data
+	})
 }

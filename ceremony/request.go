@@ -368,6 +368,13 @@ func (r *Request) validate() error {
 		}
 	}
 	r.review = review
+	return r.checkSigners()
+}
+
+// checkSigners checks the keys that may sign and the thresholds they
+// reach: each keyid is its key's, listed once, and every threshold is
+// reachable by the keys listed.
+func (r *Request) checkSigners() error {
 	if len(r.Signers) == 0 {
 		return reqInvalidf("the request names no key that may sign")
 	}
@@ -619,27 +626,13 @@ func SignRequest(req *Request, signer crypto.Signer, dev *hsm.Device) (*Response
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	key, err := roles.KeyFromPublic(signer.Public())
+	s, err := req.listed(signer, fmt.Sprintf("%s v%d", req.Role, req.Version))
 	if err != nil {
 		return nil, err
 	}
-	s := req.Signer(key.ID())
-	if s == nil {
-		return nil, fmt.Errorf("%w: key %s is none of the %d keys that may sign %s v%d: check you brought the right device and key URI", ErrUntrustedKey, roles.ShortID(key.ID()), len(req.Signers), req.Role, req.Version)
-	}
-	// Sign with the key object as the request states it: its scheme, and
-	// any extra members its keyid covers.
-	sig, err := roles.Sign(signer, s.key, req.Signed)
+	sig, err := s.sign(signer, req.Signed)
 	if err != nil {
 		return nil, fmt.Errorf("sign %s v%d: %w", req.Role, req.Version, err)
-	}
-	if err := s.key.Verify(req.Signed, sig.Sig); err != nil {
-		return nil, fmt.Errorf("the signature just made does not verify with key %s: %w", roles.ShortID(s.KeyID), err)
-	}
-	var d *hsm.Device
-	if dev != nil {
-		c := *dev
-		d = &c
 	}
 	return &Response{
 		Format:   responseFormat,
@@ -648,11 +641,49 @@ func SignRequest(req *Request, signer crypto.Signer, dev *hsm.Device) (*Response
 		Version:  req.Version,
 		Digest:   req.Digest,
 		KeyID:    s.KeyID,
-		Sig:      hex.EncodeToString(sig.Sig),
+		Sig:      sig,
 		Signer:   s.Name,
-		Device:   d,
+		Device:   copyDevice(dev),
 		Time:     time.Now().UTC().Truncate(time.Second),
 	}, nil
+}
+
+// listed returns the request's entry for signer's key, or refuses a key
+// it does not list before anything is signed; what names what would be
+// signed.
+func (r *Request) listed(signer crypto.Signer, what string) (*RequestSigner, error) {
+	key, err := roles.KeyFromPublic(signer.Public())
+	if err != nil {
+		return nil, err
+	}
+	s := r.Signer(key.ID())
+	if s == nil {
+		return nil, fmt.Errorf("%w: key %s is none of the %d keys that may sign %s: check you brought the right device and key URI", ErrUntrustedKey, roles.ShortID(key.ID()), len(r.Signers), what)
+	}
+	return s, nil
+}
+
+// sign signs msg with signer as the key object the request states (its
+// scheme, and any extra members its keyid covers), verifies the
+// signature in software, and returns it in hex.
+func (s *RequestSigner) sign(signer crypto.Signer, msg []byte) (string, error) {
+	sig, err := roles.Sign(signer, s.key, msg)
+	if err != nil {
+		return "", err
+	}
+	if err := s.key.Verify(msg, sig.Sig); err != nil {
+		return "", fmt.Errorf("the signature just made does not verify with key %s: %w", roles.ShortID(s.KeyID), err)
+	}
+	return hex.EncodeToString(sig.Sig), nil
+}
+
+// copyDevice is a copy of dev, for a response to hold; nil for nil.
+func copyDevice(dev *hsm.Device) *hsm.Device {
+	if dev == nil {
+		return nil
+	}
+	c := *dev
+	return &c
 }
 
 // ParseResponse parses a signing response strictly: its format, the
@@ -728,17 +759,8 @@ func (e *Engine) reqCheck(resp *Response) (*RoleState, error) {
 	if err := resp.validate(); err != nil {
 		return nil, err
 	}
-	if resp.Ceremony != st.Plan.Ceremony {
-		return nil, fmt.Errorf("%w: the response is for ceremony %q, this workspace holds ceremony %q: collect it in that ceremony's workspace", ErrOtherCeremony, resp.Ceremony, st.Plan.Ceremony)
-	}
-	// Who signed is told by the key, never by the response's words: a
-	// name that is not the key's holder's is refused.
-	if pt := st.Plan.participantByKeyID(resp.KeyID); resp.Signer != "" && (pt == nil || pt.Name != resp.Signer) {
-		holder := "no participant's key"
-		if pt != nil {
-			holder = pt.Name + "'s key"
-		}
-		return nil, fmt.Errorf("%w: the response says it was signed by %q, but key %s is %s: who signed is told by the key, not by the response; do not collect it, and ask who made it", ErrUntrustedKey, resp.Signer, roles.ShortID(resp.KeyID), holder)
+	if err := st.checkResponder(resp.Ceremony, resp.KeyID, resp.Signer); err != nil {
+		return nil, err
 	}
 	if st.publishing != nil || st.Closed {
 		return nil, fmt.Errorf("%w: publishing has started; no more signatures are taken", ErrState)
@@ -764,6 +786,23 @@ func (e *Engine) reqCheck(resp *Response) (*RoleState, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// checkResponder checks what a response says of where it comes from: it
+// is for this ceremony, and the signer it names, if any, holds the key.
+// Who signed is told by the key, never by the response's words.
+func (st *State) checkResponder(ceremony, keyid, signer string) error {
+	if ceremony != st.Plan.Ceremony {
+		return fmt.Errorf("%w: the response is for ceremony %q, this workspace holds ceremony %q: collect it in that ceremony's workspace", ErrOtherCeremony, ceremony, st.Plan.Ceremony)
+	}
+	if pt := st.Plan.participantByKeyID(keyid); signer != "" && (pt == nil || pt.Name != signer) {
+		holder := "no participant's key"
+		if pt != nil {
+			holder = pt.Name + "'s key"
+		}
+		return fmt.Errorf("%w: the response says it was signed by %q, but key %s is %s: who signed is told by the key, not by the response; do not collect it, and ask who made it", ErrUntrustedKey, signer, roles.ShortID(keyid), holder)
+	}
+	return nil
 }
 
 // Collect checks a response against the ceremony (see CheckResponse) and,

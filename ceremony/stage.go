@@ -60,7 +60,8 @@ type staging struct {
 	// evidence describes each verified enrollment, for claimed's summary.
 	evidence []string
 	rev      *roles.Metadata[*roles.Revocations]
-	names    map[string]string // keyid → participant name, for summaries
+	names    map[string]string   // keyid → participant name, for summaries
+	links    map[string][]string // role → what its link to the previous ceremony's transcript says (checkpoint_link.go)
 }
 
 // stagePlan computes the roles a plan changes, from the trusted repository
@@ -442,6 +443,10 @@ func (s *staging) finish() error {
 		if s.repo != nil {
 			prev = s.repo.Root.Signed
 		}
+		if err := s.linkPrevious(RoleRoot, s.root.Signed); err != nil {
+			return err
+		}
+		s.root.Touched()
 		pub, err := s.root.MarshalJSON()
 		if err != nil {
 			return err
@@ -465,6 +470,12 @@ func (s *staging) finish() error {
 		if s.repo != nil {
 			prev = t.prev()
 		}
+		if t.name == RoleTargets {
+			if err := s.linkPrevious(RoleTargets, t.m.Signed); err != nil {
+				return err
+			}
+			t.m.Touched()
+		}
 		pub, err := t.m.MarshalJSON()
 		if err != nil {
 			return err
@@ -486,6 +497,9 @@ func (s *staging) finish() error {
 			return err
 		}
 		add(name, m.Signed.Version, pub, s.targetsSummary(name, prev, m.Signed), roles.CheckTargets(name, prev, m.Signed, len(pub), pol))
+	}
+	for _, st := range s.out {
+		st.Summary = append(st.Summary, s.links[st.Role]...)
 	}
 	if s.rev != nil {
 		var prev *roles.Revocations

@@ -24,6 +24,9 @@ type State struct {
 	// ceremony has ended (End).
 	Published bool
 	Closed    bool
+	// Checkpoint is what the participants sign once the ceremony is
+	// closed, and their signatures (checkpoint.go); nil until then.
+	Checkpoint *CheckpointState
 	// Aborted is set once the ceremony was given up (Abort), for
 	// AbortReason: nothing is published afterwards, and no close is
 	// needed.
@@ -252,15 +255,7 @@ func (s *State) roleProgress(r *RoleState) []Progress {
 			out = append(out, p)
 			continue
 		}
-		rep, err := roles.VerifyCanonical(r.Canonical, sigs, del)
-		p.Reached = err == nil
-		for _, id := range rep.Signed {
-			p.Signed = append(p.Signed, s.name(id))
-		}
-		for _, id := range rep.Missing {
-			p.Missing = append(p.Missing, s.name(id))
-		}
-		out = append(out, p)
+		out = append(out, s.progress(r.Role, r.Canonical, sigs, del))
 	}
 	return out
 }

@@ -15,6 +15,7 @@ packages=(
   yubikey-manager           # softhsm-tests: ykman prepares the virtual YubiKeys as RUNBOOK step 4 says
   util-linux iproute2       # unshare and ip for the hermetic pcscd namespace
   python3                   # runs docs/TRANSCRIPT.md's verifier in package transcripts' tests
+  python3-cryptography      # and its checkpoint verifier (section 13) in package ceremony's
 )
 
 missing=()

@@ -90,10 +90,14 @@ type Ceremony struct {
 	Plan       string // the plan file
 	Workspace  string // holds the transcript and its artifacts
 	Transcript string
-	Head       transcripts.Digest
-	Roles      []RoleReport
-	Published  []string // file names written into Metadata
-	Targets    []string // target paths of the projects' releases included
+	// Head is the transcript's last head; CheckpointHead the head of its
+	// close, which CheckpointSigners signed.
+	Head              transcripts.Digest
+	CheckpointHead    transcripts.Digest
+	CheckpointSigners []string // "alice via device", …
+	Roles             []RoleReport
+	Published         []string // file names written into Metadata
+	Targets           []string // target paths of the projects' releases included
 }
 
 // RoleReport is one role a ceremony published, with who signed it.
@@ -442,6 +446,9 @@ func (d *run) runCeremony(ctx context.Context, id, planPath, publishDir string, 
 	if err := e.End(); err != nil {
 		return nil, fmt.Errorf("close ceremony %s: %w", id, err)
 	}
+	if err := d.signCheckpoint(ctx, e, c, devices, airGapped); err != nil {
+		return nil, err
+	}
 	c.Head = e.Head()
 	d.logf("Transcript %s\n  head %s\n       %s\n", c.Transcript, c.Head, headWords(c.Head))
 	return c, nil
@@ -485,6 +492,14 @@ func (d *run) runInteractive(ctx context.Context, e *ceremony.Engine, c *Ceremon
 			return nil, err
 		}
 	}
+	// The checkpoint, if the people in the TUI left it unsigned: every
+	// key the demo holds that it needs, on its token.
+	if !e.State().Checkpointed() {
+		if err := d.signCheckpoint(ctx, e, c, d.keyOrder, nil); err != nil {
+			return nil, err
+		}
+	}
+	c.CheckpointHead = e.State().Checkpoint.Head
 	c.Head = e.Head()
 	d.logf("Transcript %s\n  head %s\n       %s\n", c.Transcript, c.Head, headWords(c.Head))
 	return c, nil
@@ -522,16 +537,7 @@ func (d *run) signAirGapped(ctx context.Context, e *ceremony.Engine, name string
 		if err != nil {
 			return fmt.Errorf("%s signs %s: %w", name, path, err)
 		}
-		out, err := resp.Marshal()
-		if err != nil {
-			return err
-		}
-		rpath := strings.TrimSuffix(path, ".request.json") + "." + name + ".response.json"
-		if err := ceremony.WriteFileAtomic(rpath, out, 0o644); err != nil {
-			return err
-		}
-		// Back in the room: the response file is checked and collected.
-		back, err := os.ReadFile(rpath)
+		rpath, back, err := carryBack(path, name, resp)
 		if err != nil {
 			return err
 		}

@@ -112,6 +112,11 @@ start:
   trusted_root: ../trusted-root.json
   metadata: ../metadata
 
+# The bootstrap's transcript, closed and its checkpoint signed: root v2
+# and targets v2 carry its head (x-ceremony-previous-head), binding that
+# record into the metadata this ceremony signs.
+previous_transcript: ../transcripts/` + bootstrapID + `/transcript.jsonl
+
 # Root v2: erin's key is replaced by her new one, and four of five must sign
 # from now on. Root v2 needs three signatures under root v1's keys and four
 # under its own.

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -46,7 +47,8 @@ func (d *run) verify(root1 []byte) (*ceremony.Repo, error) {
 // ceremony.Replay, which folds its events with the engine's own code
 // (re-deriving every staged role, re-verifying every signature and
 // rerunning every policy check) and compares every file the fold
-// produces with the one in metadata/, byte for byte.
+// produces with the one in metadata/, byte for byte; and its checkpoint
+// is signed by the keys the pinned root v1 trusts (VerifySigned).
 func (d *run) replay(c *Ceremony) error {
 	rep, err := transcripts.Verify(c.Transcript, c.Head.String())
 	if err != nil {
@@ -55,6 +57,14 @@ func (d *run) replay(c *Ceremony) error {
 	rr, err := ceremony.Replay(c.Transcript, d.dirs.metadata)
 	if err != nil {
 		return fmt.Errorf("replay of %s: %w", c.ID, err)
+	}
+	// Its history is signed by the keys the pinned root v1 trusts.
+	root1, err := os.ReadFile(d.res.TrustedRoot)
+	if err != nil {
+		return err
+	}
+	if _, err := ceremony.VerifySigned(c.Transcript, root1); err != nil {
+		return fmt.Errorf("checkpoint of %s: %w", c.ID, err)
 	}
 	same, superseded := 0, []string{}
 	for _, f := range rr.Files {
@@ -65,7 +75,7 @@ func (d *run) replay(c *Ceremony) error {
 			superseded = append(superseded, f.Name)
 		}
 	}
-	d.logf("  %s: %d events and %d artifacts verified up to head %s…; the fold reproduces %d roles and %d signatures, and %d published files are on disk byte for byte",
+	d.logf("  %s: %d events and %d artifacts verified up to head %s…; the fold reproduces %d roles and %d signatures, %d published files are on disk byte for byte, and its checkpoint is signed under root v1",
 		c.ID, rep.Events, rep.Artifacts, c.Head.String()[:16], rr.Roles, rr.Signatures, same)
 	if len(superseded) > 0 {
 		d.logf(" (%s since moved on by the next ceremony)", strings.Join(superseded, ", "))
@@ -91,6 +101,7 @@ func (d *run) where() {
 			}
 			d.logf("    %s v%d signed by %s\n", rr.Role, rr.Version, strings.Join(rr.Signers, "; "))
 		}
+		d.logf("    checkpoint (head of the close %s…) signed by %s\n", c.CheckpointHead.String()[:16], strings.Join(c.CheckpointSigners, "; "))
 		d.logf("    head %s\n         %s\n", c.Head, headWords(c.Head))
 	}
 	d.logf("  in the end: root v%d; claimed delegates to %s.\n", r.RootVersion, strings.Join(r.Projects, ", "))

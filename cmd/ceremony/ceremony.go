@@ -114,14 +114,8 @@ func digestWords(hexDigest string) string {
 
 func printProgress(w io.Writer, st *ceremony.State) {
 	fmt.Fprintln(w, "\nThresholds:")
-	for _, p := range st.Progress() {
-		mark := "missing"
-		if p.Reached {
-			mark = "reached"
-		}
-		fmt.Fprintf(w, "  %-18s under %-12s %d of %d needed, %s; signed: %s; may still sign: %s\n",
-			safe(p.Role), safe(p.Under), len(p.Signed), p.Threshold, mark, listOrNone(safeAll(p.Signed)), listOrNone(safeAll(p.Missing)))
-	}
+	printThresholds(w, st.Progress())
+	printCheckpointProgress(w, st)
 	fmt.Fprintln(w, standing(st))
 }
 
@@ -130,8 +124,10 @@ func standing(st *ceremony.State) string {
 	switch {
 	case st.Aborted:
 		return "Aborted: nothing will be published."
+	case st.Closed && st.Checkpointed():
+		return "Closed, and its checkpoint signed: nothing more can be added."
 	case st.Closed:
-		return "Closed: nothing more can be added."
+		return "Closed: its checkpoint still needs signatures ('ceremony sign --key URI', or a request and response); nothing else can be added."
 	case st.Published:
 		return "Published: close the ceremony with 'ceremony close' and write down its head."
 	case st.Publishing():
@@ -164,6 +160,9 @@ type statusJSON struct {
 	// PassedOver, from start only, are the project metadata files it
 	// passed over in the trusted folder.
 	PassedOver []ceremony.PassedOver `json:"passed_over,omitempty"`
+	// Checkpoint is the closed ceremony's checkpoint thresholds.
+	Checkpoint   []ceremony.Progress `json:"checkpoint_thresholds,omitempty"`
+	Checkpointed bool                `json:"checkpointed,omitempty"`
 }
 
 type roleJSON struct {
@@ -206,7 +205,8 @@ func signWith(e *env, eng *ceremony.Engine, signer hsm.Signer) error {
 func statusOf(eng *ceremony.Engine) statusJSON {
 	st := eng.State()
 	out := statusJSON{Ceremony: st.Plan.Ceremony, Progress: st.Progress(), Done: st.Done(), Published: st.Published,
-		Closed: st.Closed, Aborted: st.Aborted, Reason: st.AbortReason, Head: eng.Head(), Checks: map[string]roles.Findings{}, PassedOver: eng.PassedOver()}
+		Closed: st.Closed, Aborted: st.Aborted, Reason: st.AbortReason, Head: eng.Head(), Checks: map[string]roles.Findings{}, PassedOver: eng.PassedOver(),
+		Checkpoint: st.CheckpointProgress(), Checkpointed: st.Checkpointed()}
 	for _, r := range st.Roles {
 		out.Roles = append(out.Roles, roleJSON{Role: r.Role, Version: r.Version, Online: r.Online, Digest: r.Digest, Summary: r.Summary,
 			Projects: st.ProjectChanges(r.Role)})

@@ -47,6 +47,9 @@ func runCollect(ctx context.Context, e *env, o *collectOptions, args []string) e
 	if len(args) == 0 {
 		return usageErrorf("name the response files to collect, e.g. ceremony collect /media/usb/*.response.json")
 	}
+	if b, err := reqReadFile(args[0], "response"); err == nil && ceremony.IsCheckpointFile(b) {
+		return collectCheckpoint(e, *o.workspace, *o.json, args)
+	}
 	// Parse every file before the workspace is touched.
 	resps := make([]*ceremony.Response, len(args))
 	for i, path := range args {

@@ -126,10 +126,10 @@ var commands = []*command{
 
 	// Auditors.
 	define(command{name: "verify", summary: "verify a whole published TUF repository from a trusted root",
-		usage: "METADATA_DIR --root TRUSTED_ROOT [--at TIME] [--strict] [--max-metadata-size SIZE] [--json]", help: verifyHelp}, verifyFlags, runVerify).
+		usage: "METADATA_DIR --root TRUSTED_ROOT [--at TIME] [--strict] [--transcripts DIR] [--max-metadata-size SIZE] [--json]", help: verifyHelp}, verifyFlags, runVerify).
 		reads(boundedfile.Metadata),
 	define(command{name: "transcript verify", summary: "check a transcript's hash chain and every artifact it names",
-		usage: "FILE [--head DIGEST] [--json]", help: transcriptVerifyHelp}, transcriptVerifyFlags, runTranscriptVerify),
+		usage: "FILE [--head DIGEST] [--root TRUSTED_ROOT] [--json]", help: transcriptVerifyHelp}, transcriptVerifyFlags, runTranscriptVerify),
 	define(command{name: "transcript replay", summary: "re-run a ceremony from its transcript and compare what it published",
 		usage: "FILE [--head DIGEST] [--against METADATA_DIR] [--json]", help: transcriptReplayHelp}, transcriptReplayFlags, runTranscriptReplay),
 	define(command{name: "transcript report", summary: "write a ceremony's printable audit report (HTML) from its transcript",

@@ -60,14 +60,20 @@ func printSummary(w io.Writer, indent string, lines []string) {
 func printDigest(w io.Writer, what string, signed []byte) {
 	sum := sha256.Sum256(signed)
 	fmt.Fprintf(w, "%s: SHA-256 of the %d bytes to sign, computed here:\n", what, len(signed))
-	fmt.Fprintf(w, "  hex        %s\n", hex.EncodeToString(sum[:]))
-	words := pgpwords.Encode(sum[:])
+	printHexWords(w, "hex", "pgp words", sum[:])
+}
+
+// printHexWords prints a digest in hex, then in PGP words, eight a line,
+// each under its label.
+func printHexWords(w io.Writer, hexLabel, wordsLabel string, digest []byte) {
+	fmt.Fprintf(w, "  %-11s%s\n", hexLabel, hex.EncodeToString(digest))
+	words := pgpwords.Encode(digest)
 	for i := 0; i < len(words); i += 8 {
-		label := "           "
+		label := ""
 		if i == 0 {
-			label = "pgp words  "
+			label = wordsLabel
 		}
-		fmt.Fprintf(w, "  %s%s\n", label, strings.Join(words[i:min(i+8, len(words))], " "))
+		fmt.Fprintf(w, "  %-11s%s\n", label, strings.Join(words[i:min(i+8, len(words))], " "))
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
+	"github.com/ceremony-tuf/ceremony/roles"
 )
 
 const requestExportHelp = `Writes a self-contained signing request for every staged offline role that
@@ -25,7 +26,9 @@ policy checks it passed, the canonical bytes to sign, their SHA-256, and
 the keys that may sign with who holds them. Carry the folder to the
 air-gapped signers; each runs 'ceremony sign REQUEST --key URI --out
 RESPONSE' on their own machine, with no workspace, and brings the response
-back for 'ceremony collect'. docs/FORMATS.md specifies the format.
+back for 'ceremony collect'. docs/FORMATS.md specifies the format. Once
+the ceremony is closed, it writes the checkpoint's request instead,
+CEREMONY-checkpoint.request.json, signed and collected the same way.
 
 Exporting changes nothing in the workspace. A request file already in the
 folder with the same bytes is left as it is; one with other bytes (an
@@ -50,7 +53,9 @@ signer is not the name the plan gives that key is refused. The device a
 response describes is recorded as the signer's claim, not as verified.
 Every response given is checked before any is
 recorded: if one is refused, none is taken and nothing on disk changes.
-Afterwards the threshold progress of every role is shown.
+Afterwards the threshold progress of every role is shown. Once the
+ceremony is closed, it takes checkpoint responses instead (given apart
+from signing responses), checked the same way against the checkpoint.
 
 Exit status 3 means that a response file is malformed, truncated or was
 changed (its signature does not verify), or there is no ceremony in the
@@ -103,6 +108,9 @@ func runRequestExport(ctx context.Context, e *env, o *requestExportOptions, args
 		return err
 	}
 	defer eng.Release()
+	if eng.State().Checkpoint != nil {
+		return exportCheckpointRequest(e, eng, *o.out, *o.json)
+	}
 	paths, err := eng.ExportRequests(*o.out)
 	if err != nil {
 		return err
@@ -346,9 +354,16 @@ func signRequestFile(ctx context.Context, e *env, request, keyURI, out, rootFile
 	if keyURI == "" {
 		return usageErrorf("name the key to sign with with --key URI (see 'ceremony devices')")
 	}
-	req, err := readRequest(request)
+	b, err := reqReadFile(request, "request")
 	if err != nil {
 		return err
+	}
+	if ceremony.IsCheckpointFile(b) {
+		return signCheckpointRequestFile(ctx, e, b, request, keyURI, out, auth)
+	}
+	req, err := ceremony.ParseRequest(b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", safe(request), err)
 	}
 	if err := reqRefuseExisting(out); err != nil {
 		return err
@@ -371,28 +386,42 @@ func signRequestFile(ctx context.Context, e *env, request, keyURI, out, rootFile
 		return err
 	}
 
-	signer, err := openLookedUp(ctx, keyURI, tk, auth)
+	dev, err := writeResponse(ctx, keyURI, tk, auth, out, func(signer hsm.Signer, dev *hsm.Device) ([]byte, error) {
+		resp, err := ceremony.SignRequest(req, signer, dev)
+		if err != nil {
+			return nil, err
+		}
+		return resp.Marshal()
+	})
 	if err != nil {
 		return err
+	}
+	fmt.Fprintf(e.stdout, "Signed %s v%d with key %s on %s.\nWrote %s: carry it back to the ceremony for 'ceremony collect'.\n", safe(req.Role), req.Version, id[:16], safe(dev.String()), safe(out))
+	return nil
+}
+
+// writeResponse opens the key the URI names, which asks for the PIN and
+// must still be the key reviewed, has sign make the response with it,
+// and writes the response to out atomically, never over a file. It
+// returns the device that signed.
+func writeResponse(ctx context.Context, keyURI string, tk *roles.Key, auth hsm.Auth, out string, sign func(hsm.Signer, *hsm.Device) ([]byte, error)) (hsm.Device, error) {
+	signer, err := openLookedUp(ctx, keyURI, tk, auth)
+	if err != nil {
+		return hsm.Device{}, err
 	}
 	defer signer.Close()
 	dev := signer.Key().Device
-	resp, err := ceremony.SignRequest(req, signer, &dev)
+	b, err := sign(signer, &dev)
 	if err != nil {
-		return err
-	}
-	rb, err := resp.Marshal()
-	if err != nil {
-		return err
+		return dev, err
 	}
 	if err := reqRefuseExisting(out); err != nil {
-		return err
+		return dev, err
 	}
-	if err := ceremony.WriteFileAtomic(out, rb, 0o644); err != nil {
-		return exitcode.Mark(exitcode.ErrInput, err)
+	if err := ceremony.WriteFileAtomic(out, b, 0o644); err != nil {
+		return dev, exitcode.Mark(exitcode.ErrInput, err)
 	}
-	fmt.Fprintf(e.stdout, "Signed %s v%d with key %s on %s.\nWrote %s: carry it back to the ceremony for 'ceremony collect'.\n", safe(req.Role), req.Version, resp.KeyID[:16], safe(dev.String()), safe(out))
-	return nil
+	return dev, nil
 }
 
 // confirmYes asks the signer, after the review, to type "yes" to sign

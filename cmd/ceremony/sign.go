@@ -18,14 +18,18 @@ Then the review of the roles it signs (what each holds and changes, the
 policy checks, and last the digests to compare with the ones read out),
 "yes" typed, and only then the PIN, once per device, without echo (or from
 the key URI's pin-source). Every signature is verified in software at
-once.
+once. Once the ceremony is closed, it signs the ceremony's checkpoint
+instead ('ceremony help close'), the same way: the key must be one the
+checkpoint still needs; the review shows the events it covers, the roles
+published and the head in hex and PGP words; then "yes", then the PIN.
 
 On an air-gapped machine, with no workspace: given a signing request file,
 shows what the bytes to sign say, read from them (and, with --root, from
 the previous version the request carries, verified under the root you
 trust), the requester's own words apart, and the digest last; refuses a
 key the request does not list before any PIN; asks for "yes", then the
-PIN; signs and writes the response file. Without --key, in a terminal, a
+PIN; signs and writes the response file. A checkpoint request is signed
+the same way. Without --key, in a terminal, a
 focused one-signer view lists the devices plugged in and walks the signer
 through it; leaving it without signing exits with status 7, as not typing
 "yes" does.
@@ -55,6 +59,11 @@ func signFlags(fs *flag.FlagSet) *signOptions {
 
 // runSign is 'ceremony sign': in a workspace, or on a request file.
 func runSign(ctx context.Context, e *env, o *signOptions, args []string) error {
+	if *o.key == "" && len(args) == 1 {
+		if b, err := reqReadFile(args[0], "request"); err == nil && ceremony.IsCheckpointFile(b) {
+			return usageErrorf("%s is a checkpoint request: name the key to sign it with --key URI (see 'ceremony devices')", safe(args[0]))
+		}
+	}
 	if *o.key == "" && len(args) == 1 && isTerminal(e.stdin) && isTerminal(e.stdout) {
 		// A request and no key, in a terminal: the one-signer view, which
 		// lists the devices and lets the signer choose.
@@ -84,7 +93,8 @@ func runSign(ctx context.Context, e *env, o *signOptions, args []string) error {
 		return err
 	}
 	defer eng.Release()
-	tk, who, err := reviewToSign(ctx, e.stderr, eng, *o.key)
+	review, sign := signingFor(eng.State())
+	tk, who, err := review(ctx, e.stderr, eng, *o.key)
 	if err != nil {
 		return err
 	}
@@ -96,7 +106,7 @@ func runSign(ctx context.Context, e *env, o *signOptions, args []string) error {
 		return err
 	}
 	defer signer.Close()
-	return signWith(e, eng, signer)
+	return sign(e, eng, signer)
 }
 
 // reviewToSign refuses first: the key the URI names, found without a PIN,

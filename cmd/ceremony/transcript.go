@@ -6,8 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
+	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
+	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 	"github.com/ceremony-tuf/ceremony/transcripts"
 )
 
@@ -24,21 +27,36 @@ The chain cannot show that lines were cut from the end: give the head digest
 the witnesses wrote down at the close of the ceremony with --head, in hex or
 in PGP words, and the transcript must end there.
 
-Exit codes: 0 intact, 4 a check failed, 3 the file cannot be read or --head
-is malformed.
+Nor can the chain show that history was rewritten: whoever can write the
+file can change it and compute the chain again. With --root, the root
+metadata file you trust, the transcript is checked beyond its chain: it
+is replayed (every signature, policy check and staged byte), its roots
+(the one it started from, those it loaded, the one it published) must
+include the pinned root and chain from it, and its checkpoint must be
+signed: a threshold of the keys each role it signed is delegated to has
+signed the head of its close, and nothing but those signatures follows.
+A rewritten history fails unless the same thresholds signed the rewrite.
+An aborted ceremony needs no checkpoint: it verifies as "aborted,
+unsigned". Without --root, only the chain and artifacts are checked, and
+the report says so. The wall clock is never consulted.
+
+Exit codes: 0 intact (and with --root, signed), 4 a check failed, 3 the
+file cannot be read or --head or --root is malformed.
 
 Example:
-  ceremony transcript verify ceremony.jsonl --head 2bde86fa04862be456b34765fc5a10d1cdecee432b80d3423df512611e4af972`
+  ceremony transcript verify ceremony.jsonl --head 2bde86fa04862be456b34765fc5a10d1cdecee432b80d3423df512611e4af972
+  ceremony transcript verify ws-2026-q4/transcript.jsonl --root 7.root.json`
 
 type transcriptVerifyOptions struct {
-	json *bool
-	head *string
+	json       *bool
+	head, root *string
 }
 
 func transcriptVerifyFlags(fs *flag.FlagSet) *transcriptVerifyOptions {
 	return &transcriptVerifyOptions{
 		json: fs.Bool("json", false, "print the report as JSON for scripts"),
 		head: fs.String("head", "", "the expected head `digest`: 64 hex digits or 32 PGP words"),
+		root: fs.String("root", "", "the root metadata `file` you trust: check the checkpoint signatures from it"),
 	}
 }
 
@@ -47,13 +65,69 @@ func runTranscriptVerify(ctx context.Context, e *env, o *transcriptVerifyOptions
 	if len(args) != 1 {
 		return usageErrorf("transcript verify takes one FILE, got %d arguments", len(args))
 	}
+	var pinned []byte
+	if *o.root != "" {
+		var err error
+		if pinned, err = boundedfile.Read(*o.root, boundedfile.Metadata); err != nil {
+			return exitcode.Mark(exitcode.ErrInput, fmt.Errorf("read the trusted root: %w", err))
+		}
+	}
 	shown := showProgress(e, *o.json)
 	r, err := transcripts.VerifyShowing(args[0], *o.head, stepProgress(shown, "checking artifacts"))
 	shown.Finish()
-	if werr := showReport(e, r, *o.json); werr != nil {
-		return werr
+	if err != nil || pinned == nil {
+		if werr := showReport(e, r, *o.json); werr != nil {
+			return werr
+		}
+		if err == nil && !*o.json {
+			fmt.Fprintln(e.stdout, "Only the hash chain and artifacts were checked, not who signed this history: give --root TRUSTED_ROOT to check its checkpoint signatures.")
+		}
+		return transcriptError(r, err)
 	}
-	return transcriptError(r, err)
+	signed, err := ceremony.VerifySigned(args[0], pinned)
+	if *o.json {
+		return errors.Join(writeJSON(e.stdout, transcriptVerifyJSON{Report: r, Signed: signed}), err)
+	}
+	printReport(e.stdout, r)
+	if signed != nil {
+		printSigned(e.stdout, signed)
+	}
+	return err
+}
+
+// transcriptVerifyJSON is the --json form of 'transcript verify' with
+// --root: the chain's report and the checkpoint's.
+type transcriptVerifyJSON struct {
+	*transcripts.Report
+	Signed *ceremony.SignedReport `json:"checkpoint,omitempty"`
+}
+
+// printSigned writes what VerifySigned found, for people.
+func printSigned(w io.Writer, s *ceremony.SignedReport) {
+	if s.Status == "aborted, unsigned" {
+		fmt.Fprintf(w, "Ceremony %s: aborted, unsigned. It published nothing and needs no checkpoint; nothing vouches for its history.\n", safe(s.Ceremony))
+		return
+	}
+	if s.Seq > 0 {
+		fmt.Fprintf(w, "checkpoint  event %d, head %s\n", s.Seq, s.Head)
+	}
+	for _, p := range s.Thresholds {
+		mark := "missing"
+		if p.Reached {
+			mark = "reached"
+		}
+		fmt.Fprintf(w, "  %-18s under %-12s %d needed, %d signed, %s: %s\n", safe(p.Role), safe(p.Under), p.Threshold, len(p.Signed), mark, listOrNone(safeAll(p.Signed)))
+	}
+	if len(s.Roots) > 0 {
+		var vs []string
+		for _, v := range s.Roots {
+			vs = append(vs, fmt.Sprintf("v%d", v))
+		}
+		fmt.Fprintf(w, "roots       %s, from the pinned one\n", strings.Join(vs, " -> "))
+	}
+	if s.Status != "" {
+		fmt.Fprintf(w, "OK: ceremony %s is %s: its checkpoint is signed by the keys the pinned root trusts.\n", safe(s.Ceremony), s.Status)
+	}
 }
 
 // showReport prints a verification report, if there is one: as JSON with

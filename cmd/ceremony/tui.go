@@ -185,7 +185,7 @@ func runPlain(ctx context.Context, e *env, eng *ceremony.Engine, online string, 
 
 // plainStanding is standing in the plain face's commands.
 func plainStanding(st *ceremony.State) string {
-	r := strings.NewReplacer("'ceremony publish' (or 'ceremony resume')", "publish", "'ceremony publish'", "publish", "'ceremony close'", "close")
+	r := strings.NewReplacer("'ceremony publish' (or 'ceremony resume')", "publish", "'ceremony publish'", "publish", "'ceremony close'", "close", "'ceremony sign --key URI'", "sign URI")
 	return r.Replace(standing(st))
 }
 
@@ -216,7 +216,8 @@ func plainDevices(ctx context.Context, e *env, st *ceremony.State) {
 func plainSign(ctx context.Context, e *env, in *bufio.Reader, eng *ceremony.Engine, uri string, allowLast bool) error {
 	// As 'ceremony sign' does: refuse first, then the review, "yes", and
 	// only then the PIN.
-	tk, who, err := reviewToSign(ctx, e.stdout, eng, uri)
+	review, sign := signingFor(eng.State())
+	tk, who, err := review(ctx, e.stdout, eng, uri)
 	if err != nil {
 		return err
 	}
@@ -231,7 +232,7 @@ func plainSign(ctx context.Context, e *env, in *bufio.Reader, eng *ceremony.Engi
 		return err
 	}
 	defer signer.Close()
-	return signWith(e, eng, signer)
+	return sign(e, eng, signer)
 }
 
 func plainPublish(ctx context.Context, e *env, eng *ceremony.Engine, online string, allowLast bool) error {

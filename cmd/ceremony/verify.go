@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
 	"github.com/ceremony-tuf/ceremony/repoverify"
@@ -52,25 +54,33 @@ Every file is read only if it is a regular file, and within a limit: the
 length snapshot or timestamp lists for it, else --max-metadata-size
 (docs/LIMITS.md).
 
+With --transcripts DIR, the root and target files that link a previous
+ceremony's transcript (x-ceremony-previous-head: its id and the head its
+checkpoint covers) must each find it in DIR, intact and its checkpoint
+signed under a root of the chain verified from yours ('ceremony
+transcript verify --root' checks one transcript so).
+
 Exit status 4 when a check fails (or, with --strict, warns), 3 when a file
 is malformed, cannot be read, is not a regular file or is over its limit
 (or METADATA_DIR has no timestamp.json), 2 for bad flags.
 
 Example:
   ceremony verify metadata/ --root trusted-root.json
-  ceremony verify metadata/ --root trusted-root.json --at 2027-01-15T00:00:00Z --json`
+  ceremony verify metadata/ --root trusted-root.json --at 2027-01-15T00:00:00Z --json
+  ceremony verify metadata/ --root trusted-root.json --transcripts transcripts/`
 
 type verifyOptions struct {
-	root, at     *string
-	json, strict *bool
+	root, at, transcripts *string
+	json, strict          *bool
 }
 
 func verifyFlags(fs *flag.FlagSet) *verifyOptions {
 	return &verifyOptions{
-		root:   fs.String("root", "", "the root metadata file you trust (required)"),
-		at:     fs.String("at", "", "verify as of this time, RFC 3339 (default: now)"),
-		json:   fs.Bool("json", false, "print every check as JSON for scripts"),
-		strict: fs.Bool("strict", false, "fail on any warning too"),
+		root:        fs.String("root", "", "the root metadata file you trust (required)"),
+		at:          fs.String("at", "", "verify as of this time, RFC 3339 (default: now)"),
+		json:        fs.Bool("json", false, "print every check as JSON for scripts"),
+		strict:      fs.Bool("strict", false, "fail on any warning too"),
+		transcripts: fs.String("transcripts", "", "a `folder` of ceremony transcripts: check every one the metadata links"),
 	}
 }
 
@@ -106,6 +116,32 @@ func runVerify(ctx context.Context, e *env, o *verifyOptions, args []string) err
 		if werr != nil && err == nil {
 			return werr
 		}
+	}
+	if err != nil || *o.transcripts == "" {
+		return err
+	}
+	return verifyLinks(e, args[0], *o.transcripts, trusted, *o.json)
+}
+
+// verifyLinks is 'ceremony verify --transcripts DIR' once the repository
+// verified: every linked transcript is there and verifies.
+func verifyLinks(e *env, dir, transcriptsDir string, trusted []byte, asJSON bool) error {
+	links, err := ceremony.VerifyLinks(dir, transcriptsDir, trusted)
+	if asJSON {
+		if links == nil {
+			links = []ceremony.LinkReport{}
+		}
+		return errors.Join(writeJSON(e.stdout, map[string]any{"transcript_links": links}), err)
+	}
+	if len(links) == 0 && err == nil {
+		fmt.Fprintln(e.stdout, "No root or targets file links a previous ceremony's transcript.")
+	}
+	for _, l := range links {
+		mark := "ok"
+		if !l.OK {
+			mark = "FAILED"
+		}
+		fmt.Fprintf(e.stdout, "  %-6s %-16s links %s at head %s…: %s %s\n", mark, safe(l.File), safe(l.Ceremony), l.Head[:16], safe(l.Transcript), safe(l.Status))
 	}
 	return err
 }

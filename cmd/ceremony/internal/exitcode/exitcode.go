@@ -180,6 +180,8 @@ var Table = []Row{
 	is(ceremony.ErrUntrusted, Verify, "The repository the plan starts from does not verify from the pinned root: check both with 'ceremony verify'."),
 	is(repoverify.ErrFailed, Verify, "The repository does not verify: the failed check is named above."),
 	is(ceremony.ErrReplay, Verify, hintTrust),
+	is(ceremony.ErrUnsigned, Verify, hintTrust),
+	is(ceremony.ErrLink, Verify, "Put every ceremony's transcript folder, with its artifacts, in the folder --transcripts names; a transcript that does not verify is not as it was written."),
 	is(transcripts.ErrIntegrity, Verify, hintTrust),
 	is(ceremony.ErrEnrollment, Verify, "Refuse the enrollment, or ask the maintainer for a new one with a fresh nonce."),
 	is(piv.ErrAttestation, Verify, "The key cannot be shown to have been made on a YubiKey: do not enroll or trust it."),

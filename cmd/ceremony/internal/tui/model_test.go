@@ -212,6 +212,11 @@ func (p probe) frame() string {
 	fixed.Head = strings.Repeat("0", 64)
 	fixed.HeadWords = digestWords(fixed.Head)
 	fixed.PublishDir = "/ws/metadata"
+	if s.Checkpoint != nil {
+		cp := *s.Checkpoint
+		cp.Head, cp.HeadWords = fixed.Head, fixed.HeadWords
+		fixed.Checkpoint = &cp
+	}
 	m.snap = &fixed
 	notice, since := m.notice, m.busy.since
 	m.busy.since = time.Time{}
@@ -397,6 +402,29 @@ func TestFrames(t *testing.T) {
 	}
 	d.key(tea.KeyEnter)
 	t.Run("closed", func(t *testing.T) { checkFrame(t, d.wait("✓ Closed:"), 80, 24) })
+
+	// The checkpoint: the keys that signed the metadata sign the head of
+	// the close, through the same review (the head in hex and words),
+	// "yes" and PIN.
+	d.typ("s")
+	d.wait("Devices, refreshed")
+	d.choose("alice")
+	d.key(tea.KeyEnter)
+	t.Run("checkpoint-confirm", func(t *testing.T) { checkFrame(t, d.wait("Type yes"), 80, 24) })
+	d.typ("yes")
+	d.key(tea.KeyEnter)
+	d.wait("The device asks for its PIN")
+	d.typ(testPIN)
+	d.key(tea.KeyEnter)
+	d.wait("signed the checkpoint as alice with key")
+	for _, n := range []string{"bob", "dave", "erin"} {
+		d.signAs(n)
+	}
+	d.typ("c")
+	t.Run("checkpointed", func(t *testing.T) { checkFrame(t, d.wait("The checkpoint is signed"), 80, 24) })
+	if st := w.eng.State(); !st.Checkpointed() || len(st.Checkpoint.Signatures) != 4 {
+		t.Errorf("after the TUI: checkpointed %v, %d signatures", st.Checkpointed(), len(st.Checkpoint.Signatures))
+	}
 
 	if _, err := os.Stat(filepath.Join(w.dir, "ws", "metadata", "1.root.json")); err != nil {
 		t.Fatal(err)

@@ -79,7 +79,7 @@ func (m *Model) closed(msg closedMsg) {
 		m.fail(msg.err)
 		return
 	}
-	m.notice = "The ceremony is closed. Witnesses: write down the head digest."
+	m.notice = "Closed. Witnesses: write down the head; then sign the checkpoint (s)."
 }
 
 func (m *Model) publishBody(w int) []string {
@@ -129,7 +129,8 @@ func (m *Model) closeBody(w int) []string {
 		lines = append(lines, wrap("✗ Aborted: "+s.Aborted, w-2)...)
 		lines = append(lines, "Nothing is published, and nothing can be added to this ceremony.")
 	default:
-		lines = append(lines, m.sty.good.Render("✓ Closed:")+" nothing can be added to this ceremony.")
+		lines = append(lines, m.sty.good.Render("✓ Closed:")+" only the checkpoint's signatures can be added.")
+		lines = append(lines, m.checkpointBody(w)...)
 	}
 	return lines
 }

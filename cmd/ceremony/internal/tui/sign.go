@@ -198,10 +198,10 @@ func (m *Model) useKey() tea.Cmd {
 	tick := m.setBusy("checking the key")
 	eng, id := m.opt.Engine, row.keyID
 	return tea.Batch(tick, m.work(func() tea.Msg {
-		rs, err := eng.State().ToSign(id)
+		rs, err := toSignNow(eng, id)
 		msg := checkedMsg{err: err}
 		for _, r := range rs {
-			msg.toSign = append(msg.toSign, untrusted.Line(r.Role))
+			msg.toSign = append(msg.toSign, untrusted.Line(r))
 		}
 		return msg
 	}))
@@ -257,10 +257,10 @@ func (m *Model) opened(msg openedMsg) tea.Cmd {
 		return m.signRequest()
 	}
 	tick := m.setBusy("signing with " + s.with.name)
-	eng, signer := m.opt.Engine, s.signer
+	eng, signer, id := m.opt.Engine, s.signer, s.with.keyID
 	dev := signer.Key().Device
 	return tea.Batch(tick, m.work(func() tea.Msg {
-		res, err := eng.Sign(signer, &dev)
+		res, err := signNow(eng, signer, &dev, id)
 		return signedMsg{res: res, err: err, snap: takeSnapshot(eng)}
 	}))
 }
@@ -317,7 +317,12 @@ func (m *Model) signed(msg signedMsg) {
 		m.fail(msg.err)
 		return
 	}
-	if m.snap.Done {
+	switch {
+	case m.snap.Checkpoint != nil && m.snap.Checkpoint.Signed:
+		m.notice = "The checkpoint is signed: the ceremony is done."
+	case m.snap.Checkpoint != nil:
+		m.notice = "Signed the checkpoint; the Close screen (c) shows who is still needed."
+	case m.snap.Done:
 		m.notice = "Every threshold holds: press p to publish."
 	}
 }
@@ -335,8 +340,15 @@ func (m *Model) signBody(w int) body {
 		if k := m.snap.Keys[s.with.keyID]; k != nil {
 			who = k.Participant
 		}
-		lines = append(lines, wrap(fmt.Sprintf("%s signs %s with key %s on %s. Compare each digest with the one read out:", who, strings.Join(s.toSign, ", "), roles.ShortID(s.with.keyID), s.with.name), w)...)
+		compare := "Compare each digest with the one read out:"
+		if slices.Contains(s.toSign, checkpointRole) {
+			compare = "Compare the head with the one the witnesses wrote down:"
+		}
+		lines = append(lines, wrap(fmt.Sprintf("%s signs %s with key %s on %s. %s", who, strings.Join(s.toSign, ", "), roles.ShortID(s.with.keyID), s.with.name, compare), w)...)
 		for _, name := range s.toSign {
+			if name == checkpointRole {
+				lines = append(lines, m.checkpointReview(w)...)
+			}
 			if i := slices.IndexFunc(m.snap.Roles, func(r roleView) bool { return r.Name == name }); i >= 0 {
 				r := m.snap.Roles[i]
 				lines = append(lines, fmt.Sprintf("  %s v%d, sha256:", r.Name, r.Version), "    "+r.Digest)

@@ -41,8 +41,10 @@ type snapshot struct {
 	PublishDir string
 	OnlineURI  string
 	// Keys are the participants' keys by keyid.
-	Keys   map[string]*keyView
-	Events []eventView
+	Keys map[string]*keyView
+	// Checkpoint is the closed ceremony's checkpoint (checkpoint.go).
+	Checkpoint *checkpointView
+	Events     []eventView
 	// EventsErr says why the transcript pane is empty, if it is.
 	EventsErr string
 }
@@ -208,6 +210,7 @@ func takeSnapshot(eng *ceremony.Engine) *snapshot {
 			}
 		}
 	}
+	s.setCheckpoint(st)
 	s.Events, s.EventsErr = readEvents(eng.TranscriptPath())
 	return s
 }
