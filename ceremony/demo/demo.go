@@ -70,6 +70,7 @@ type Result struct {
 	Keys        string // Dir/keys: every key file
 	Targets     string // Dir/targets: the projects' files
 	Requests    string // Dir/requests: signing requests and responses
+	Reports     string // Dir/reports: each ceremony's audit report (report.html, report.json)
 
 	HSMDir      string // SoftHSM configuration, tokens and PIN files
 	SoftHSMConf string // the SOFTHSM2_CONF that reaches the tokens
@@ -95,6 +96,7 @@ type Ceremony struct {
 	Head              transcripts.Digest
 	CheckpointHead    transcripts.Digest
 	CheckpointSigners []string // "alice via device", …
+	Report            string   // its audit report, reports/ID/report.html
 	Roles             []RoleReport
 	Published         []string // file names written into Metadata
 	Targets           []string // target paths of the projects' releases included
@@ -120,7 +122,7 @@ type run struct {
 	ref  time.Time
 	hsm  *softHSM
 	dirs struct {
-		root, metadata, transcripts, plans, keys, targets, requests string
+		root, metadata, transcripts, plans, keys, targets, requests, reports string
 	}
 	holders  map[string]*holder
 	keyOrder []string
@@ -255,6 +257,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := d.replay(quarterly); err != nil {
 		return nil, err
 	}
+	d.logf("\nWriting the audit reports:\n")
+	for _, c := range []*Ceremony{bootstrap, quarterly} {
+		if err := d.report(c); err != nil {
+			return nil, err
+		}
+	}
 	d.res.Elapsed = time.Since(start)
 	d.where()
 	return d.res, nil
@@ -285,6 +293,7 @@ func (d *run) prepare() error {
 	d.dirs.keys = filepath.Join(dir, "keys")
 	d.dirs.targets = filepath.Join(dir, "targets")
 	d.dirs.requests = filepath.Join(dir, "requests")
+	d.dirs.reports = filepath.Join(dir, "reports")
 	for _, p := range []string{d.dirs.metadata, d.dirs.transcripts, d.dirs.plans, d.dirs.keys, d.dirs.targets} {
 		if err := os.MkdirAll(p, 0o755); err != nil {
 			return fmt.Errorf("create %s: %w", p, err)
@@ -292,7 +301,7 @@ func (d *run) prepare() error {
 	}
 	d.res = &Result{Dir: dir, Metadata: d.dirs.metadata, TrustedRoot: filepath.Join(dir, "trusted-root.json"),
 		Transcripts: d.dirs.transcripts, Plans: d.dirs.plans, Keys: d.dirs.keys, Targets: d.dirs.targets, Requests: d.dirs.requests,
-		ReferenceTime: d.ref}
+		Reports: d.dirs.reports, ReferenceTime: d.ref}
 	return nil
 }
 

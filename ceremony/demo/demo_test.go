@@ -55,9 +55,22 @@ func TestDemo(t *testing.T) {
 		"trusted-root.json", "plans/bootstrap.yaml", "plans/quarterly.yaml",
 		"transcripts/demo-bootstrap/transcript.jsonl", "transcripts/demo-quarterly/transcript.jsonl",
 		"targets/sampleproject/sampleproject-1.1.0.txt",
+		"reports/demo-bootstrap/report.html", "reports/demo-bootstrap/report.json",
+		"reports/demo-quarterly/report.html", "reports/demo-quarterly/report.json",
 	} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
 			t.Errorf("the demo left no %s: %v", p, err)
+		}
+	}
+	// Each report shows its ceremony's checkpoint and the head the
+	// witnesses wrote down.
+	for _, c := range res.Ceremonies {
+		page, err := os.ReadFile(c.Report)
+		if err != nil {
+			t.Fatalf("report of %s: %v", c.ID, err)
+		}
+		if !bytes.Contains(page, []byte(c.Head.String())) || bytes.Contains(page, []byte("predates checkpoints")) {
+			t.Errorf("the report of %s lacks its head or its checkpoint", c.ID)
 		}
 	}
 	root1, _ := os.ReadFile(filepath.Join(dir, "metadata", "1.root.json"))

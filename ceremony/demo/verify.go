@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
+	"github.com/ceremony-tuf/ceremony/ceremony/report"
 	"github.com/ceremony-tuf/ceremony/internal/pgpwords"
 	"github.com/ceremony-tuf/ceremony/repoverify"
 	"github.com/ceremony-tuf/ceremony/transcripts"
@@ -84,6 +85,23 @@ func (d *run) replay(c *Ceremony) error {
 	return nil
 }
 
+// report writes the ceremony's audit report, from its transcript alone,
+// into reports/ID: what an auditor gets from 'ceremony transcript report'.
+func (d *run) report(c *Ceremony) error {
+	s, err := report.Build(c.Transcript, report.Options{Generator: "ceremony " + d.opts.Tool.Version})
+	if err != nil {
+		return fmt.Errorf("report of %s: %w", c.ID, err)
+	}
+	dir := filepath.Join(d.dirs.reports, c.ID)
+	names, err := s.Write(dir, true)
+	if err != nil {
+		return fmt.Errorf("report of %s: %w", c.ID, err)
+	}
+	c.Report = filepath.Join(dir, report.HTMLName)
+	d.logf("  %s: %s\n", c.ID, strings.Join(names, ", "))
+	return nil
+}
+
 // headWords spells a head digest in PGP words, for reading aloud.
 func headWords(h transcripts.Digest) string {
 	return pgpwords.String(h[:])
@@ -114,9 +132,10 @@ Where everything is:
   %-18s every public key, as 'ceremony keys show --json' writes it
   %-18s the projects' files (plain and hash-prefixed names)
   %-18s the signing requests the air-gapped signer got, and their responses
+  %-18s each ceremony's audit report (report.html: open it in a browser, print it to PDF)
   %s
       the SoftHSM tokens (SOFTHSM2_CONF=%s); PINs in %s
-`, rel(r, r.Metadata)+"/", rel(r, r.TrustedRoot), rel(r, r.Transcripts)+"/", rel(r, r.Plans)+"/", rel(r, r.Keys)+"/", rel(r, r.Targets)+"/", rel(r, r.Requests)+"/",
+`, rel(r, r.Metadata)+"/", rel(r, r.TrustedRoot), rel(r, r.Transcripts)+"/", rel(r, r.Plans)+"/", rel(r, r.Keys)+"/", rel(r, r.Targets)+"/", rel(r, r.Requests)+"/", rel(r, r.Reports)+"/",
 		r.HSMDir+"/", r.SoftHSMConf, r.PINDir)
 	d.logf("under %s\n", r.Dir)
 	d.logf("\nThe demo took %s.\n", r.Elapsed.Round(1e6))
