@@ -52,6 +52,7 @@ func TestRulesJudgeStagedReviews(t *testing.T) {
 	src := filepath.Join("testdata", "golden", fmt.Sprintf("rules%d", ceremony.RulesVersion), "demo-quarterly")
 	edit := func(t *testing.T, replace ...string) string {
 		tpath := filepath.Join(transcripttest.Copy(t, src), ceremony.TranscriptName)
+		transcripttest.DropCheckpoints(t, tpath)
 		transcripttest.Rechain(t, tpath, replace...)
 		if _, err := transcripts.Verify(tpath, ""); err != nil {
 			t.Fatalf("the edited transcript does not verify: %v", err)

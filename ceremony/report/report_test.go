@@ -68,7 +68,7 @@ func TestGoldenHTML(t *testing.T) {
 	for _, want := range append(slices.Clone(sections),
 		vr.Head.String()[:8], strings.Fields(vr.HeadWords)[0],
 		"dave", "claimed by the signer, not verified", "root (old)", "2.root.json",
-		"none: this ceremony predates checkpoints", "judged by rules 2") {
+		"checkpoint.signed", "judged by rules 2") {
 		if !bytes.Contains(page, []byte(want)) {
 			t.Errorf("the report does not say %q", want)
 		}
@@ -149,6 +149,7 @@ func TestEarlierRules(t *testing.T) {
 func TestHostileTranscript(t *testing.T) {
 	tpath := filepath.Join(transcripttest.Copy(t, goldenWorkspace(ceremony.RulesVersion)), ceremony.TranscriptName)
 	long := strings.Repeat("x", 3*maxString)
+	transcripttest.DropCheckpoints(t, tpath)
 	transcripttest.Rechain(t, tpath,
 		fmt.Sprintf(`,"rules":%d`, ceremony.RulesVersion), "",
 		`"hostname":"vm"`, `"hostname":"vm</title><script>alert(1)</script>"`,
@@ -282,12 +283,12 @@ func run(t *testing.T, name string, args ...string) string {
 // it signs, and the rest as details, escaped; the signature's bytes are
 // left out.
 func TestCheckpointsShownGenerically(t *testing.T) {
-	s, err := Build(goldenTranscript(), Options{})
+	s, err := Build(filepath.Join(goldenWorkspace(1), ceremony.TranscriptName), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(s.Checkpoints) != 0 || s.NoCheckpoint == "" {
-		t.Fatalf("the golden transcript has checkpoints: %+v", s.Checkpoints)
+		t.Fatalf("the rules-1 golden transcript has checkpoints: %+v", s.Checkpoints)
 	}
 	s.NoCheckpoint = ""
 	at := time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)

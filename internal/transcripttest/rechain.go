@@ -12,6 +12,27 @@ import (
 	"testing"
 )
 
+// DropCheckpoints removes the checkpoint signatures at the end of the
+// transcript at tpath, as a forger who edits a closed ceremony must: they
+// signed the history as it was, and no longer fold once it is changed.
+// Rechain then chains what is left.
+func DropCheckpoints(t testing.TB, tpath string) {
+	t.Helper()
+	b, err := os.ReadFile(tpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []byte
+	for _, l := range bytes.SplitAfter(b, []byte("\n")) {
+		if !bytes.Contains(l, []byte(`"type":"checkpoint.signed"`)) {
+			kept = append(kept, l...)
+		}
+	}
+	if err := os.WriteFile(tpath, kept, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 var prevRE = regexp.MustCompile(`"prev":"[0-9a-f]{64}"`)
 
 // Rechain replaces each old string in pairs (old, new, old, new, …) at
