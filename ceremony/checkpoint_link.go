@@ -205,16 +205,17 @@ func VerifyLinks(metadataDir, transcriptsDir string, pinnedRoot []byte) ([]LinkR
 				continue
 			}
 			roots = append(roots, m)
-			link, err = PreviousHeadOf(m.Signed)
+			if link, err = PreviousHeadOf(m.Signed); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
 		} else {
 			m, err := roles.Parse[*roles.Targets](b)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
 			}
-			link, err = PreviousHeadOf(m.Signed)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			if link, err = PreviousHeadOf(m.Signed); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
 		}
 		if link != nil {
 			out = append(out, LinkReport{File: name, Ceremony: link.Ceremony, Head: link.Head})
