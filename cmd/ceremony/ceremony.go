@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -77,13 +76,21 @@ func workspaceJSONFlags(fs *flag.FlagSet) *workspaceJSONOptions {
 
 // confirm asks the person to type "yes" and says what for.
 func confirm(e *env, what string) error {
-	fmt.Fprintf(e.stderr, "Type \"yes\" to %s: ", what)
-	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	return askYes(e.stderr, e.stdin, fmt.Sprintf("Type \"yes\" to %s: ", what))
+}
+
+// askYes writes prompt to w and reads one line from r, bounded (stdin may
+// be a file): anything but "yes" refuses, exit 7, and nothing is signed.
+// Every signature the tool makes is preceded by it, after the review and
+// before the PIN.
+func askYes(w io.Writer, r io.Reader, prompt string) error {
+	fmt.Fprint(w, prompt)
+	line, err := reqReadLine(r)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return err
+		return fmt.Errorf("read the answer: %w", err)
 	}
-	if strings.TrimSpace(line) != "yes" {
-		return exitcode.Errorf(exitcode.ErrDeclined, "not confirmed (typed %q, not \"yes\"): nothing was signed", strings.TrimSpace(line))
+	if answer := strings.TrimSpace(line); answer != "yes" {
+		return exitcode.Errorf(exitcode.ErrDeclined, "not confirmed (typed %q, not \"yes\"): nothing was signed or written", answer)
 	}
 	return nil
 }

@@ -427,16 +427,9 @@ func writeResponse(ctx context.Context, keyURI string, tk *roles.Key, auth hsm.A
 // confirmYes asks the signer, after the review, to type "yes" to sign
 // what (escaped by the caller); any other answer declines.
 func confirmYes(e *env, compare, what string) error {
-	fmt.Fprintf(e.stdout, "\n%s Type yes to sign %s: ", compare, what)
-	answer, err := reqReadLine(e.stdin)
+	err := askYes(e.stdout, e.stdin, fmt.Sprintf("\n%s Type yes to sign %s: ", compare, what))
 	fmt.Fprintln(e.stdout)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("read the answer: %w", err)
-	}
-	if !strings.EqualFold(answer, "yes") {
-		return exitcode.Errorf(exitcode.ErrDeclined, "not signed: the answer was %q, not \"yes\"; nothing was signed or written", answer)
-	}
-	return nil
+	return err
 }
 
 // reqRefuseExisting refuses an output path that already exists.
