@@ -213,3 +213,66 @@ func TestArtifactNotRegular(t *testing.T) {
 		t.Error("ReadArtifact read a FIFO")
 	}
 }
+
+// TestWitnessedHeadFollowed checks a head witnesses wrote down before
+// the events the caller allows after it were recorded: it verifies with
+// them, and is reported; it fails without them, and once an event of
+// another type follows.
+func TestWitnessedHeadFollowed(t *testing.T) {
+	p, orig, head := fixture(t)
+	n := bytes.Count(orig, []byte("\n"))
+	w, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := w.Append("witness.signed", map[string]any{"head": head}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := w.Last().Hash().String()
+	w.Close()
+	after := []string{"other.kind", "witness.signed"}
+
+	r, err := VerifyWith(p, VerifyOptions{Head: head, After: after})
+	if err != nil {
+		t.Fatalf("the witnessed head, followed by allowed events: %v", err)
+	}
+	if want := (HeadLine{Line: n, Seq: int64(n), Type: "signature.added", Following: 2}); r.Witnessed == nil || *r.Witnessed != want {
+		t.Errorf("witnessed %+v, want %+v", r.Witnessed, want)
+	}
+	if r.Head.String() != last {
+		t.Errorf("report head %s, want the last line's %s", r.Head, last)
+	}
+	r, err = VerifyWith(p, VerifyOptions{Head: last, After: after})
+	if err != nil || r.Witnessed == nil || r.Witnessed.Line != n+2 || r.Witnessed.Following != 0 {
+		t.Errorf("the last head: %+v, %v", r.Witnessed, err)
+	}
+
+	// Without After, the transcript must end at the head.
+	r, err = Verify(p, head)
+	if err == nil || r.Problems[0].Check != checkHead || r.Problems[0].Line != n+1 || !strings.Contains(r.Problems[0].Detail, "nothing may follow") {
+		t.Errorf("followed, nothing allowed: %v", err)
+	}
+
+	// An event of another type after the allowed ones is reported where it is.
+	w, err = Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Append("role.staged", map[string]any{"role": "root"}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	r, err = VerifyWith(p, VerifyOptions{Head: head, After: after})
+	if err == nil || len(r.Problems) != 1 || r.Problems[0].Check != checkHead || r.Problems[0].Line != n+3 ||
+		!strings.Contains(r.Problems[0].Detail, fmt.Sprintf(`"role.staged" follows line %d`, n)) || r.Witnessed == nil || r.Witnessed.Following != 3 {
+		t.Errorf("another type after the head: %+v, %v", r.Witnessed, err)
+	}
+
+	// A head no line hashes to.
+	r, err = VerifyWith(p, VerifyOptions{Head: strings.Repeat("ab", 32), After: after})
+	if err == nil || r.Problems[0].Check != checkHead || r.Witnessed != nil || !strings.Contains(r.Problems[0].Detail, "no line hashes") {
+		t.Errorf("unknown head: %v", err)
+	}
+}

@@ -90,6 +90,20 @@ type Report struct {
 	HeadWords string    `json:"head_words"`         // Head in PGP words
 	Problems  []Problem `json:"problems"`           // empty when OK
 	Omitted   int       `json:"omitted,omitempty"`  // problems beyond maxProblems, not listed
+
+	// Witnessed is the line the head given to VerifyWith hashes to, when
+	// one was given and some line does.
+	Witnessed *HeadLine `json:"witnessed_head,omitempty"`
+}
+
+// HeadLine is a line a head witnesses wrote down is the hash of, and how
+// many lines follow it (each of a type VerifyOptions.After allows, when
+// the check passed).
+type HeadLine struct {
+	Line      int    `json:"line"`
+	Seq       int64  `json:"seq"`
+	Type      string `json:"type"`
+	Following int    `json:"following"` // lines after it; 0 when it is the last
 }
 
 // maxProblems bounds a report on a file that is garbage from end to end.
@@ -430,30 +444,94 @@ type scan struct {
 // ErrIntegrity and the first problem. A file that cannot be read at all is
 // an error without a report. Verify only reads.
 func Verify(path, head string) (*Report, error) {
-	return VerifyShowing(path, head, nil)
+	return VerifyWith(path, VerifyOptions{Head: head})
 }
 
 // VerifyShowing is Verify, telling progress, when set, how many of the
 // artifacts the lines name it has checked.
 func VerifyShowing(path, head string, progress func(done, total int)) (*Report, error) {
-	var want *Digest
-	if head != "" {
-		d, err := parseDigest(head)
+	return VerifyWith(path, VerifyOptions{Head: head, Progress: progress})
+}
+
+// VerifyOptions are what VerifyWith checks beyond what Verify always does.
+type VerifyOptions struct {
+	// Head, if not empty, is a head digest witnesses wrote down: 64 hex
+	// digits or 32 PGP words. Some line must hash to it, and be the last
+	// line or be followed only by events of the types After names.
+	Head string
+	// After are the event types that may follow the line Head is the
+	// hash of: the caller's, since what a format's user records after the
+	// moment its witnesses wrote the head down is its own business (a
+	// ceremony's checkpoint signatures, after its close). With none, the
+	// transcript must end at Head.
+	After []string
+	// Progress, when set, is told how many of the artifacts the lines
+	// name have been checked.
+	Progress func(done, total int)
+}
+
+// VerifyWith is Verify with the head check o describes: it reports, in
+// Report.Witnessed, the line that hashes to o.Head.
+func VerifyWith(path string, o VerifyOptions) (*Report, error) {
+	var want *witnessed
+	if o.Head != "" {
+		d, err := parseDigest(o.Head)
 		if err != nil {
 			return nil, err
 		}
-		want = &d
+		want = &witnessed{head: d, after: o.After}
 	}
 	f, err := boundedfile.Open(path, boundedfile.Transcript)
 	if err != nil {
 		return nil, fmt.Errorf("open transcript: %w", err)
 	}
 	defer f.Close()
-	s, err := verify(f, path, want, progress, false)
+	s, err := verify(f, path, want, o.Progress, false)
 	if err != nil {
 		return nil, err
 	}
 	return s.report, reportError(s.report)
+}
+
+// witnessed checks a head witnesses wrote down, line by line: some line
+// hashes to it, and every line after it is of a type in after.
+type witnessed struct {
+	head  Digest
+	after []string
+	found *HeadLine
+	extra *Problem // the first line after it of another type
+}
+
+// next takes each complete line in turn, with its hash.
+func (w *witnessed) next(r lineResult, sum Digest) {
+	switch {
+	case w.found == nil && sum == w.head:
+		w.found = &HeadLine{Line: r.at.Line, Seq: r.ev.Seq, Type: r.ev.Type}
+	case w.found != nil:
+		w.found.Following++
+		if w.extra == nil && !slices.Contains(w.after, r.ev.Type) {
+			p := r.at
+			p.Column, p.Check = 0, checkHead
+			allowed := "nothing may follow it"
+			if len(w.after) > 0 {
+				allowed = "only events of type " + strings.Join(w.after, ", ") + " may follow it"
+			}
+			p.Detail = fmt.Sprintf("an event of type %q follows line %d, which hashes to the expected head %s, and %s: the transcript was extended after the head was taken", r.ev.Type, w.found.Line, w.head, allowed)
+			w.extra = &p
+		}
+	}
+}
+
+// problem is what the check found wrong, if anything, once every line
+// is read; last is the last line's place.
+func (w *witnessed) problem(last Problem, lastHead Digest) *Problem {
+	if w.found != nil {
+		return w.extra
+	}
+	p := last
+	p.Column, p.Check = 0, checkHead
+	p.Detail = fmt.Sprintf("no line hashes to the expected head %s (the last line hashes to %s): the transcript was changed or cut short after the head was taken, or the head was written down wrong", w.head, lastHead)
+	return &p
 }
 
 func reportError(r *Report) error {
@@ -476,7 +554,7 @@ func reportError(r *Report) error {
 // (ReadArtifact hashes it) and by Verify, and reading every one on each
 // append would make a command cost as much as the largest repository it
 // ever recorded.
-func verify(f io.ReaderAt, path string, want *Digest, progress func(done, total int), shallow bool) (*scan, error) {
+func verify(f io.ReaderAt, path string, want *witnessed, progress func(done, total int), shallow bool) (*scan, error) {
 	rep := &Report{Path: path, Problems: []Problem{}}
 	s := &scan{report: rep}
 	addProblem := func(ps ...Problem) {
@@ -507,6 +585,9 @@ func verify(f io.ReaderAt, path string, want *Digest, progress func(done, total 
 		}
 		r := c.next(raw, sum, size)
 		addProblem(r.probs...)
+		if want != nil {
+			want.next(r, sum)
+		}
 		if len(r.probs) == 0 {
 			s.last = r.ev
 		} else {
@@ -535,9 +616,11 @@ func verify(f io.ReaderAt, path string, want *Digest, progress func(done, total 
 		addProblem(probs...)
 	}
 	rep.HeadWords = rep.Head.Words()
-	if want != nil && *want != rep.Head {
-		addProblem(Problem{Line: c.n, Seq: s.last.Seq, Offset: c.start, Check: checkHead,
-			Detail: fmt.Sprintf("the last line hashes to %s, not to the expected head %s: the transcript was changed, cut short or extended after the head was taken", rep.Head, *want)})
+	if want != nil {
+		if p := want.problem(Problem{Line: c.n, Seq: s.last.Seq, Offset: c.start}, rep.Head); p != nil {
+			addProblem(*p)
+		}
+		rep.Witnessed = want.found
 	}
 	rep.OK = len(rep.Problems) == 0
 	return s, nil
