@@ -22,6 +22,14 @@ const CheckpointType = "ceremony-checkpoint"
 // event a closed ceremony takes (docs/TRANSCRIPT.md, "Checkpoints").
 const eventCheckpointSigned = "checkpoint.signed"
 
+// AfterClose returns the event types that may follow a ceremony's close
+// (docs/TRANSCRIPT.md 13.2, C1): its checkpoint's signatures, and the
+// format's record of a repaired torn tail. The head the witnesses wrote
+// down at the close verifies with them after it (transcripts.VerifyOptions).
+func AfterClose() []string {
+	return []string{eventCheckpointSigned, eventTorn}
+}
+
 // ErrNotCheckpointed: a closed ceremony whose checkpoint does not yet have
 // the signatures it needs.
 var ErrNotCheckpointed = errors.New("the checkpoint is not signed by every threshold")

@@ -459,7 +459,8 @@ func (d *run) runCeremony(ctx context.Context, id, planPath, publishDir string, 
 		return nil, err
 	}
 	c.Head = e.Head()
-	d.logf("Transcript %s\n  head %s\n       %s\n", c.Transcript, c.Head, headWords(c.Head))
+	d.logf("Transcript %s\n", c.Transcript)
+	d.logHeads(c, "  ")
 	return c, nil
 }
 
@@ -510,7 +511,8 @@ func (d *run) runInteractive(ctx context.Context, e *ceremony.Engine, c *Ceremon
 	}
 	c.CheckpointHead = e.State().Checkpoint.Head
 	c.Head = e.Head()
-	d.logf("Transcript %s\n  head %s\n       %s\n", c.Transcript, c.Head, headWords(c.Head))
+	d.logf("Transcript %s\n", c.Transcript)
+	d.logHeads(c, "  ")
 	return c, nil
 }
 

@@ -69,8 +69,12 @@ func TestDemo(t *testing.T) {
 		if err != nil {
 			t.Fatalf("report of %s: %v", c.ID, err)
 		}
-		if !bytes.Contains(page, []byte(c.Head.String())) || bytes.Contains(page, []byte("predates checkpoints")) {
-			t.Errorf("the report of %s lacks its head or its checkpoint", c.ID)
+		if !bytes.Contains(page, []byte(c.CheckpointHead.String())) || !bytes.Contains(page, []byte(c.Head.String())) || bytes.Contains(page, []byte("predates checkpoints")) {
+			t.Errorf("the report of %s lacks its heads or its checkpoint", c.ID)
+		}
+		// The demo says which head the witnesses compare: the close's.
+		if !strings.Contains(report, "witnesses' head (the close's, which the checkpoint signs; compare this one):\n    "+c.CheckpointHead.String()) {
+			t.Errorf("the demo's summary does not name %s's close head as the witnesses' head", c.ID)
 		}
 	}
 	root1, _ := os.ReadFile(filepath.Join(dir, "metadata", "1.root.json"))
@@ -135,6 +139,15 @@ func TestDemo(t *testing.T) {
 	for _, c := range res.Ceremonies {
 		if _, err := transcripts.Verify(c.Transcript, c.Head.String()); err != nil {
 			t.Errorf("transcript %s: %v", c.ID, err)
+		}
+		// The witnesses' head, the close's, verifies with only checkpoint
+		// signatures after it; and not as the last head.
+		r, err := transcripts.VerifyWith(c.Transcript, transcripts.VerifyOptions{Head: c.CheckpointHead.String(), After: ceremony.AfterClose()})
+		if err != nil || r.Witnessed.Type != "ceremony.closed" || r.Witnessed.Following == 0 {
+			t.Errorf("transcript %s against the close head: %+v, %v", c.ID, r.Witnessed, err)
+		}
+		if _, err := transcripts.Verify(c.Transcript, c.CheckpointHead.String()); err == nil {
+			t.Errorf("transcript %s: the close head passed for the last", c.ID)
 		}
 	}
 

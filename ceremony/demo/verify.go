@@ -44,14 +44,15 @@ func (d *run) verify(root1 []byte) (*ceremony.Repo, error) {
 }
 
 // replay checks a ceremony's transcript as an auditor would: its hash
-// chain and artifacts up to the head witnesses wrote down, then
+// chain and artifacts, against the head witnesses wrote down at the
+// close (only checkpoint signatures follow it), then
 // ceremony.Replay, which folds its events with the engine's own code
 // (re-deriving every staged role, re-verifying every signature and
 // rerunning every policy check) and compares every file the fold
 // produces with the one in metadata/, byte for byte; and its checkpoint
 // is signed by the keys the pinned root v1 trusts (VerifySigned).
 func (d *run) replay(c *Ceremony) error {
-	rep, err := transcripts.Verify(c.Transcript, c.Head.String())
+	rep, err := transcripts.VerifyWith(c.Transcript, transcripts.VerifyOptions{Head: c.CheckpointHead.String(), After: ceremony.AfterClose()})
 	if err != nil {
 		return fmt.Errorf("transcript of %s does not verify: %w", c.ID, err)
 	}
@@ -76,8 +77,8 @@ func (d *run) replay(c *Ceremony) error {
 			superseded = append(superseded, f.Name)
 		}
 	}
-	d.logf("  %s: %d events and %d artifacts verified up to head %s…; the fold reproduces %d roles and %d signatures, %d published files are on disk byte for byte, and its checkpoint is signed under root v1",
-		c.ID, rep.Events, rep.Artifacts, c.Head.String()[:16], rr.Roles, rr.Signatures, same)
+	d.logf("  %s: %d events and %d artifacts verified, against the witnesses' head %s… (the close's; %d checkpoint signatures follow it); the fold reproduces %d roles and %d signatures, %d published files are on disk byte for byte, and its checkpoint is signed under root v1",
+		c.ID, rep.Events, rep.Artifacts, c.CheckpointHead.String()[:16], rep.Witnessed.Following, rr.Roles, rr.Signatures, same)
 	if len(superseded) > 0 {
 		d.logf(" (%s since moved on by the next ceremony)", strings.Join(superseded, ", "))
 	}
@@ -102,6 +103,16 @@ func (d *run) report(c *Ceremony) error {
 	return nil
 }
 
+// logHeads logs a closed ceremony's heads, each line after indent: the
+// close's, which the witnesses write down and compare and the checkpoint
+// signs, in hex and PGP words; then the last, after the checkpoint's
+// signatures, which 'transcript verify --head' accepts as well.
+func (d *run) logHeads(c *Ceremony, indent string) {
+	d.logf("%switnesses' head (the close's, which the checkpoint signs; compare this one):\n", indent)
+	d.logf("%s  %s\n%s  %s\n", indent, c.CheckpointHead, indent, headWords(c.CheckpointHead))
+	d.logf("%slast head, after the checkpoint's signatures: %s\n", indent, c.Head)
+}
+
 // headWords spells a head digest in PGP words, for reading aloud.
 func headWords(h transcripts.Digest) string {
 	return pgpwords.String(h[:])
@@ -119,8 +130,8 @@ func (d *run) where() {
 			}
 			d.logf("    %s v%d signed by %s\n", rr.Role, rr.Version, strings.Join(rr.Signers, "; "))
 		}
-		d.logf("    checkpoint (head of the close %s…) signed by %s\n", c.CheckpointHead.String()[:16], strings.Join(c.CheckpointSigners, "; "))
-		d.logf("    head %s\n         %s\n", c.Head, headWords(c.Head))
+		d.logf("    checkpoint signed by %s\n", strings.Join(c.CheckpointSigners, "; "))
+		d.logHeads(c, "    ")
 	}
 	d.logf("  in the end: root v%d; claimed delegates to %s.\n", r.RootVersion, strings.Join(r.Projects, ", "))
 	d.logf(`

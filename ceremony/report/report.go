@@ -67,7 +67,9 @@ type Summary struct {
 	Ended       time.Time `json:"ended"` // the last event's time
 	Events      int       `json:"events"`
 	Artifacts   int       `json:"artifacts"`
-	Head        Digest    `json:"head"`
+	Head        Digest    `json:"head"` // the last line's
+	// Witnessed is the head the witnesses wrote down and compare.
+	Witnessed WitnessHead `json:"witnessed_head"`
 
 	Participants []Participant  `json:"participants"`
 	Plan         []string       `json:"plan"`
@@ -210,6 +212,17 @@ type Covered struct {
 	Head Digest `json:"head"`
 }
 
+// WitnessHead is the head the witnesses write down: for a closed
+// ceremony, the hash of its ceremony.closed event, which the checkpoint
+// signs and which 'ceremony close' showed them, with its signatures
+// after it; else the last line's, as any command that appends shows it.
+type WitnessHead struct {
+	Seq    int64  `json:"seq"` // the event it is the hash of
+	Head   Digest `json:"head"`
+	Closed bool   `json:"closed"`       // it is the close's
+	After  int    `json:"events_after"` // events after it: the checkpoint's signatures
+}
+
 // TimelineItem is one event, in a line.
 type TimelineItem struct {
 	Seq  int64     `json:"seq"`
@@ -250,8 +263,13 @@ func Build(tpath string, opts Options) (*Summary, error) {
 	s := &Summary{
 		Ceremony: line(st.Plan.Ceremony), Format: vr.Format, Rules: rep.Rules,
 		Reference: st.Plan.ReferenceTime.UTC(), Events: vr.Events, Artifacts: vr.Artifacts,
-		Head:      Digest{Hex: vr.Head.String(), Words: pgpwords.Encode(vr.Head[:])},
+		Head:      digest(vr.Head),
 		Generator: line(opts.Generator), Omitted: map[string]int{},
+	}
+	s.Witnessed = WitnessHead{Seq: int64(vr.Events), Head: s.Head}
+	if cp := st.Checkpoint; cp != nil {
+		// In a transcript that verifies, line n is seq n.
+		s.Witnessed = WitnessHead{Seq: cp.Seq, Head: digest(cp.Head), Closed: true, After: vr.Events - int(cp.Seq)}
 	}
 	s.RulesNote = fmt.Sprintf("judged by rules %d, the rules of this tool: every review and policy verdict was computed again and matches the record", rep.Rules)
 	if rep.Recorded {
@@ -662,4 +680,9 @@ func digestOf(h string) (Digest, error) {
 		return Digest{}, fmt.Errorf("not a SHA-256: %q", h)
 	}
 	return Digest{Hex: h, Words: pgpwords.Encode(b)}, nil
+}
+
+// digest spells a transcript head in hex and PGP words.
+func digest(h transcripts.Digest) Digest {
+	return Digest{Hex: h.String(), Words: pgpwords.Encode(h[:])}
 }

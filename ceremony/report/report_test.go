@@ -65,8 +65,22 @@ func TestGoldenHTML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The big head is the close's, which the witnesses wrote down and the
+	// checkpoint signs; the last head follows it, labelled.
+	st, err := ceremony.Fold(goldenTranscript())
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeHead := st.Checkpoint.Head
+	big := regexp.MustCompile(`(?s)<div class="head">\s*<div class="hex">(.*?)</div>`).FindSubmatch(page)
+	if big == nil || strings.Join(strings.Fields(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(string(big[1]), " ")), "") != closeHead.String() {
+		t.Errorf("the big head is not the close's %s: %q", closeHead, big)
+	}
+	if !bytes.Contains(page, []byte("close, which fixes every byte up to it")) || !bytes.Contains(page, []byte("last head, the hash of its last line")) {
+		t.Error("the heads are not labelled: the close's, and the last")
+	}
 	for _, want := range append(slices.Clone(sections),
-		vr.Head.String()[:8], strings.Fields(vr.HeadWords)[0],
+		vr.Head.String(), strings.Fields(vr.HeadWords)[0], closeHead.Words(),
 		"dave", "claimed by the signer, not verified", "root (old)", "2.root.json",
 		"checkpoint.signed", "judged by rules 2") {
 		if !bytes.Contains(page, []byte(want)) {
@@ -114,6 +128,7 @@ func TestJSONAndWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	if back.Ceremony != "demo-quarterly" || back.Status != "closed" || len(back.Signatures) != 18 || len(back.Head.Words) != 32 ||
+		!back.Witnessed.Closed || back.Witnessed.After != len(back.Checkpoints) || back.Witnessed.Seq+int64(back.Witnessed.After) != int64(back.Events) ||
 		back.Published == nil || !back.Published.Finished || len(back.Thresholds) == 0 || back.Rules != ceremony.RulesVersion {
 		t.Errorf("summary: %s", b)
 	}

@@ -105,7 +105,7 @@ func demoNext(e *env, res *demo.Result) {
 	last := res.Ceremonies[len(res.Ceremonies)-1]
 	fmt.Fprintf(e.stdout, "\nLook at it:\n")
 	for _, line := range []string{
-		"ceremony transcript verify " + last.Transcript + " --head " + last.Head.String(),
+		"ceremony transcript verify " + last.Transcript + " --head " + last.CheckpointHead.String() + "  # the witnesses' head, the close's",
 		"ceremony transcript replay " + last.Transcript + " --against " + res.Metadata,
 		"ceremony verify " + res.Metadata + " --root " + res.TrustedRoot,
 		"ceremony status --workspace " + last.Workspace,
