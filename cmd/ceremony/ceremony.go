@@ -163,6 +163,7 @@ type statusJSON struct {
 	Aborted   bool                      `json:"aborted"`
 	Reason    string                    `json:"abort_reason,omitempty"`
 	Head      transcripts.Digest        `json:"transcript_head"`
+	CloseHead *transcripts.Digest       `json:"close_head,omitempty"` // the witnesses' head, which the checkpoint signs; Head moves on with each signature
 	Checks    map[string]roles.Findings `json:"checks,omitempty"`
 	// PassedOver, from start only, are the project metadata files it
 	// passed over in the trusted folder.
@@ -191,6 +192,7 @@ func printStatus(e *env, eng *ceremony.Engine, asJSON bool) error {
 	}
 	printReview(e.stdout, eng.State())
 	printProgress(e.stdout, eng.State())
+	printWitnessHeads(e.stdout, eng.State(), eng.Head())
 	return nil
 }
 
@@ -214,6 +216,9 @@ func statusOf(eng *ceremony.Engine) statusJSON {
 	out := statusJSON{Ceremony: st.Plan.Ceremony, Progress: st.Progress(), Done: st.Done(), Published: st.Published,
 		Closed: st.Closed, Aborted: st.Aborted, Reason: st.AbortReason, Head: eng.Head(), Checks: map[string]roles.Findings{}, PassedOver: eng.PassedOver(),
 		Checkpoint: st.CheckpointProgress(), Checkpointed: st.Checkpointed()}
+	if st.Checkpoint != nil {
+		out.CloseHead = &st.Checkpoint.Head
+	}
 	for _, r := range st.Roles {
 		out.Roles = append(out.Roles, roleJSON{Role: r.Role, Version: r.Version, Online: r.Online, Digest: r.Digest, Summary: r.Summary,
 			Projects: st.ProjectChanges(r.Role)})

@@ -8,6 +8,7 @@ import (
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/hsm"
 	"github.com/ceremony-tuf/ceremony/roles"
+	"github.com/ceremony-tuf/ceremony/transcripts"
 )
 
 const closeHelp = `Records the end of the ceremony; afterwards nothing but the checkpoint's
@@ -80,6 +81,21 @@ func printCheckpointReview(w io.Writer, st *ceremony.State) {
 	}
 	fmt.Fprintf(w, "  published: %s\n", listOrNone(published))
 	printHexWords(w, "head", "in words", cp.Head[:])
+}
+
+// printWitnessHeads shows, for a closed ceremony, the head the witnesses
+// wrote down at the close, which the checkpoint signs, and then the
+// transcript's last head, labelled, once checkpoint signatures follow.
+func printWitnessHeads(w io.Writer, st *ceremony.State, last transcripts.Digest) {
+	cp := st.Checkpoint
+	if cp == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nHead of the close (event %d), which the witnesses wrote down and the checkpoint signs:\n", cp.Seq)
+	printHexWords(w, "head", "in words", cp.Head[:])
+	if last != cp.Head {
+		fmt.Fprintf(w, "The transcript's last head, after the checkpoint's signatures: %s ('transcript verify --head' accepts either).\n", last)
+	}
 }
 
 // printCheckpointProgress shows, once the ceremony is closed, who has

@@ -152,7 +152,8 @@ func transcriptOf(fs *flag.FlagSet) string {
 // to, when it moved from before, for witnesses to write down after every
 // command that appends: on stdout, or on stderr when the command printed
 // JSON there. It reads the head from the file, without the lock, so it
-// is the head on disk whatever the command did.
+// is the head on disk whatever the command did. After a checkpoint
+// signature it says so, and that the witnesses keep the close's head.
 func printHeadIfMoved(e *env, fs *flag.FlagSet, before transcripts.Event) {
 	ev, err := transcripts.ReadHead(transcriptOf(fs))
 	if err != nil || ev.Hash() == before.Hash() {
@@ -163,6 +164,12 @@ func printHeadIfMoved(e *env, fs *flag.FlagSet, before transcripts.Event) {
 		w = e.stderr
 	}
 	h := ev.Hash()
+	if strings.HasPrefix(ev.Type, "checkpoint.") {
+		// A checkpoint signature follows the close, and the witnesses keep
+		// the close's head: this one only tells one signature from the next.
+		fmt.Fprintf(w, "\nTranscript head after event %d (%s): %s. The witnesses keep the head of the close, which 'ceremony status' shows.\n", ev.Seq, ev.Type, h)
+		return
+	}
 	words := strings.Fields(h.Words())
 	fmt.Fprintf(w, "\nTranscript head after event %d, for the witnesses to write down:\n  %s\n  %s\n  %s\n",
 		ev.Seq, h, strings.Join(words[:16], " "), strings.Join(words[16:], " "))

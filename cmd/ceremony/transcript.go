@@ -11,6 +11,7 @@ import (
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
+	"github.com/ceremony-tuf/ceremony/internal/progress"
 	"github.com/ceremony-tuf/ceremony/transcripts"
 )
 
@@ -25,7 +26,10 @@ format.
 
 The chain cannot show that lines were cut from the end: give the head digest
 the witnesses wrote down at the close of the ceremony with --head, in hex or
-in PGP words, and the transcript must end there.
+in PGP words. Some line must hash to it, and nothing but the checkpoint's
+signatures may follow it: the head of the close ('ceremony close' shows it,
+and the checkpoint signs it) and the transcript's last head both pass. The
+report says which line the head is the hash of.
 
 Nor can the chain show that history was rewritten: whoever can write the
 file can change it and compute the chain again. With --root, the root
@@ -73,7 +77,7 @@ func runTranscriptVerify(ctx context.Context, e *env, o *transcriptVerifyOptions
 		}
 	}
 	shown := showProgress(e, *o.json)
-	r, err := transcripts.VerifyShowing(args[0], *o.head, stepProgress(shown, "checking artifacts"))
+	r, err := verifyWitnessed(args[0], *o.head, shown)
 	shown.Finish()
 	if err != nil || pinned == nil {
 		if werr := showReport(e, r, *o.json); werr != nil {
@@ -164,12 +168,20 @@ func transcriptError(r *transcripts.Report, err error) error {
 // JSON with asJSON, on stdout), so that a replay prints its own.
 func verifyTranscript(e *env, path, head string, asJSON bool) error {
 	shown := showProgress(e, asJSON)
-	r, err := transcripts.VerifyShowing(path, head, stepProgress(shown, "checking artifacts"))
+	r, err := verifyWitnessed(path, head, shown)
 	shown.Finish()
 	if err != nil {
 		showReport(e, r, asJSON)
 	}
 	return transcriptError(r, err)
+}
+
+// verifyWitnessed verifies the transcript at path against head, the one
+// the witnesses wrote down (when not empty): the close's, so the
+// checkpoint's signatures may follow it.
+func verifyWitnessed(path, head string, shown *progress.Steps) (*transcripts.Report, error) {
+	return transcripts.VerifyWith(path, transcripts.VerifyOptions{Head: head, After: ceremony.AfterClose(),
+		Progress: stepProgress(shown, "checking artifacts")})
 }
 
 // printReport writes a verification report for people.
@@ -181,6 +193,9 @@ func printReport(w io.Writer, r *transcripts.Report) {
 	fmt.Fprintf(w, "events      %d\nartifacts   %d\n", r.Events, r.Artifacts)
 	if r.Events > 0 {
 		fmt.Fprintf(w, "head        %s\n            %s\n", r.Head, r.HeadWords)
+	}
+	if h := r.Witnessed; h != nil {
+		fmt.Fprintf(w, "head given  %s\n", witnessedLine(h))
 	}
 	if r.OK {
 		fmt.Fprintln(w, "OK: every line, the hash chain and every artifact are intact.")
@@ -194,4 +209,14 @@ func printReport(w io.Writer, r *transcripts.Report) {
 	if r.Omitted > 0 {
 		fmt.Fprintf(w, "  ... and %d more\n", r.Omitted)
 	}
+}
+
+// witnessedLine says which line the head given to 'transcript verify' is
+// the hash of: the last, or one followed by the checkpoint's signatures
+// (the close's).
+func witnessedLine(h *transcripts.HeadLine) string {
+	if h.Following == 0 {
+		return fmt.Sprintf("matches the last line, %d (%s)", h.Line, safe(h.Type))
+	}
+	return fmt.Sprintf("matches line %d (%s), followed only by the checkpoint's signatures: %d event(s)", h.Line, safe(h.Type), h.Following)
 }

@@ -25,6 +25,16 @@ type checkpointView struct {
 	Signed    bool
 }
 
+// witnessHead is the head the witnesses write down, in hex and words:
+// the close's, which the checkpoint signs and the signatures after it
+// leave as it was; before a close, the last.
+func (s *snapshot) witnessHead() (head, words string) {
+	if cp := s.Checkpoint; cp != nil {
+		return cp.Head, cp.HeadWords
+	}
+	return s.Head, s.HeadWords
+}
+
 // setCheckpoint copies a closed ceremony's checkpoint into the snapshot:
 // from then on the keys it needs may sign it, and nothing else.
 func (s *snapshot) setCheckpoint(st *ceremony.State) {

@@ -119,9 +119,16 @@ func (m *Model) closeBody(w int) []string {
 		return append([]string{"Press enter to close the ceremony: nothing can be added afterwards.", ""},
 			wrap("The transcript's final head, for the witnesses to write down, is shown here once it is closed.", w-2)...)
 	}
-	lines := []string{"Transcript head, sha256:", "  " + s.Head, "In words, for the witnesses to write down:"}
-	for _, l := range wrap(s.HeadWords, w-2) {
+	head, words := s.witnessHead()
+	lines := []string{"Transcript head, sha256:", "  " + head, "In words, for the witnesses to write down:"}
+	if cp := s.Checkpoint; cp != nil {
+		lines[0] = fmt.Sprintf("Head of the close (event %d), which the checkpoint signs, sha256:", cp.Seq)
+	}
+	for _, l := range wrap(words, w-2) {
 		lines = append(lines, "  "+l)
+	}
+	if head != s.Head {
+		lines = append(lines, wrap("The transcript's last head, after the checkpoint's signatures (not the witnesses'): "+s.Head, w-2)...)
 	}
 	lines = append(lines, "")
 	switch {

@@ -327,10 +327,11 @@ func (m *Model) status() string {
 	case 6:
 		return " Close: record the end of the ceremony; press c, then enter."
 	case 7:
+		head, _ := s.witnessHead()
 		if cp := s.Checkpoint; cp != nil && !cp.Signed {
-			return " Closed: its checkpoint needs signatures (c: whose). Head " + roles.ShortID(s.Head) + "…"
+			return " Closed: its checkpoint needs signatures (c: whose). Head of the close " + roles.ShortID(head) + "…"
 		}
-		return " Closed: nothing more can be added. Head " + roles.ShortID(s.Head) + "…"
+		return " Closed: nothing more can be added. Head of the close " + roles.ShortID(head) + "…"
 	}
 	return ""
 }
