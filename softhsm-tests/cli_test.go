@@ -134,25 +134,7 @@ var atPrompt sync.Map // *testscript.TestScript → *promptProcess
 type promptProcess struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
-	output *lockedBuffer
-}
-
-// lockedBuffer is a buffer a process writes to while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	output string // the file its stdout and stderr go to
 }
 
 func cmdSignAtPrompt(ts *testscript.TestScript, neg bool, args []string) {
@@ -164,12 +146,16 @@ func cmdSignAtPrompt(ts *testscript.TestScript, neg bool, args []string) {
 	for _, k := range []string{"SOFTHSM2_CONF", "CEREMONY_PKCS11_MODULE", "PCSCLITE_CSOCK_NAME", "HOME", "TMPDIR"} {
 		cmd.Env = append(cmd.Env, k+"="+ts.Getenv(k))
 	}
-	out := &lockedBuffer{}
+	// A file, not a buffer: the process writes it while the script reads.
+	outPath := ts.MkAbs(".sign-at-prompt.out")
+	out, err := os.Create(outPath)
+	ts.Check(err)
+	defer out.Close()
 	cmd.Stdout, cmd.Stderr = out, out
 	stdin, err := cmd.StdinPipe()
 	ts.Check(err)
 	ts.Check(cmd.Start())
-	atPrompt.Store(ts, &promptProcess{cmd: cmd, stdin: stdin, output: out})
+	atPrompt.Store(ts, &promptProcess{cmd: cmd, stdin: stdin, output: outPath})
 	ts.Defer(func() {
 		atPrompt.Delete(ts)
 		if cmd.ProcessState == nil {
@@ -177,9 +163,9 @@ func cmdSignAtPrompt(ts *testscript.TestScript, neg bool, args []string) {
 			cmd.Wait()
 		}
 	})
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), `Type "yes"`); {
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(ts.ReadFile(outPath), `Type "yes"`); {
 		if time.Now().After(deadline) {
-			ts.Fatalf("sign never asked for \"yes\":\n%s", out.String())
+			ts.Fatalf("sign never asked for \"yes\":\n%s", ts.ReadFile(outPath))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -197,7 +183,7 @@ func cmdAnswerPrompt(ts *testscript.TestScript, neg bool, args []string) {
 	io.WriteString(p.stdin, args[0]+"\n")
 	p.stdin.Close()
 	err := p.cmd.Wait()
-	ts.Logf("%s", p.output.String())
+	ts.Logf("%s", ts.ReadFile(p.output))
 	if err != nil {
 		ts.Fatalf("sign, answered %q: %v", args[0], err)
 	}
