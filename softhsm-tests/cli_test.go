@@ -91,10 +91,12 @@ func networkCondition(cond string) (bool, error) {
 	return false, nil
 }
 
-// softhsmKey holds a script's *softhsmtest.Env in testscript's Env.Values.
-type softhsmKeyType struct{}
-
+// softhsmKey is where setupScenario leaves the script's
+// *softhsmtest.Env in testscript's Env.Values, for softhsm-init and
+// softhsm-flags.
 var softhsmKey softhsmKeyType
+
+type softhsmKeyType struct{}
 
 func cmdSoftHSMInit(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) == 0 {
