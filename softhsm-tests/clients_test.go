@@ -156,22 +156,11 @@ func (v versions) String() string {
 // goTUFResolves refreshes with go-tuf v2's updater and looks up each target.
 func goTUFResolves(dir string, root []byte, want map[string]target) (versions, error) {
 	var v versions
-	cfg, err := config.New(fetchBase, root)
+	up, done, err := goTUFUpdater(dir, root)
 	if err != nil {
 		return v, err
 	}
-	tmp, err := os.MkdirTemp("", "gotuf-")
-	if err != nil {
-		return v, err
-	}
-	defer os.RemoveAll(tmp)
-	cfg.LocalMetadataDir = tmp
-	cfg.LocalTargetsDir = tmp
-	cfg.Fetcher = dirFetcher{dir}
-	up, err := updater.New(cfg)
-	if err != nil {
-		return v, err
-	}
+	defer done()
 	if err := up.Refresh(); err != nil {
 		return v, fmt.Errorf("refresh: %w", err)
 	}
@@ -187,6 +176,27 @@ func goTUFResolves(dir string, root []byte, want map[string]target) (versions, e
 	tm := up.GetTrustedMetadataSet()
 	v = versions{tm.Root.Signed.Version, tm.Timestamp.Signed.Version, tm.Snapshot.Signed.Version, tm.Targets["targets"].Signed.Version}
 	return v, nil
+}
+
+// goTUFUpdater returns go-tuf v2's updater pinned to root, reading the
+// metadata folder dir, with a cache of its own that done removes.
+func goTUFUpdater(dir string, root []byte) (up *updater.Updater, done func(), err error) {
+	cfg, err := config.New(fetchBase, root)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmp, err := os.MkdirTemp("", "gotuf-")
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.LocalMetadataDir = tmp
+	cfg.LocalTargetsDir = tmp
+	cfg.Fetcher = dirFetcher{dir}
+	if up, err = updater.New(cfg); err != nil {
+		os.RemoveAll(tmp)
+		return nil, nil, err
+	}
+	return up, func() { os.RemoveAll(tmp) }, nil
 }
 
 // tufJSResolves runs tufjs/refresh.js under node with the same question.

@@ -6,8 +6,9 @@
 // steps it follows (TestScenariosFollowTheRunbook holds the two
 // together). Every repository a scenario publishes is refreshed by two
 // TUF clients we did not write, go-tuf v2 and tuf-js, from the pinned root
-// alone. The TUI is driven in tmux, and the build is checked to be
-// reproducible.
+// alone. The scripts of the CLI's commands that need a token run here too,
+// against the same binary (testdata/cli/*.txtar, TestCLIScripts). The TUI
+// is driven in tmux, and the build is checked to be reproducible.
 //
 // The package holds tests only; the product never imports it.
 package softhsmtests

@@ -49,7 +49,7 @@ func runMain(m *testing.M) int {
 // TestScenarios runs each scenario in testdata/ against the built binary:
 // the admin's flows as docs/RUNBOOK.md tells them, step by step. Besides
 // internal/scripttest's commands (exits, fill-keyids, fill-now,
-// tree-digest), a script has
+// tree-digest, no-controls), a script has
 //
 //	tuf-clients METADATA_DIR TRUSTED_ROOT SCENARIO   go-tuf and tuf-js refresh and resolve every target
 //	virtual-yubikey SERIAL                           plug in a factory-fresh YubiKey
@@ -69,8 +69,9 @@ func TestScenarios(t *testing.T) {
 // setupScenario gives a scenario the built binary on PATH (and its path
 // in $BIN), a SoftHSM of its own with no token yet (the scenario makes
 // its tokens with softhsm2-util, as RUNBOOK step 4 tells a key holder),
-// the PINs the scenario's tokens take ($SOPIN, $PIN), and a file holding
-// the user PIN ($WORK/pin) for key URIs' pin-source.
+// the PINs the scenario's tokens take ($SOPIN, $PIN), a file holding the
+// user PIN ($WORK/pin) for key URIs' pin-source and one holding a wrong
+// PIN ($WORK/badpin).
 func setupScenario(e *testscript.Env) error {
 	e.Setenv("PATH", binDir+string(os.PathListSeparator)+e.Getenv("PATH"))
 	e.Setenv("BIN", filepath.Join(binDir, "ceremony"))
@@ -82,6 +83,7 @@ func setupScenario(e *testscript.Env) error {
 		k, v, _ := strings.Cut(kv, "=")
 		e.Setenv(k, v)
 	}
+	e.Values[softhsmKey] = s
 	e.Values[yubiKeysKey] = &yubiKeys{}
 	e.Setenv("SOPIN", softhsmtest.SOPIN)
 	e.Setenv("PIN", softhsmtest.UserPIN)
@@ -93,5 +95,8 @@ func setupScenario(e *testscript.Env) error {
 	// room's witnesses would confirm it, so that what is published is
 	// fresh for the clients that refresh it today.
 	e.Setenv("NOW", time.Now().UTC().Truncate(time.Minute).Format(time.RFC3339))
+	if err := os.WriteFile(filepath.Join(e.WorkDir, "badpin"), []byte("999999\n"), 0o600); err != nil {
+		return err
+	}
 	return os.WriteFile(filepath.Join(e.WorkDir, "pin"), []byte(softhsmtest.UserPIN+"\n"), 0o600)
 }

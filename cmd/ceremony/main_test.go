@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"net"
 	"os"
 	"regexp"
 	"strings"
@@ -15,18 +13,6 @@ import (
 	"github.com/ceremony-tuf/ceremony/internal/scripttest"
 )
 
-// scriptSetups and scriptCmds let each command's tests add set-up steps
-// (SoftHSM tokens) and custom script commands from their
-// own _test.go files, registered in init. Every script has the commands of
-// internal/scripttest (exits N PROGRAM ARGS..., fill-keyids FILE,
-// fill-now FILE, tree-digest DIR FILE), and this condition:
-//
-//	[network]                 a network interface other than loopback is up
-var (
-	scriptSetups []func(*testscript.Env) error
-	scriptCmds   = scripttest.Commands()
-)
-
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"ceremony": func() {
@@ -36,40 +22,21 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// TestScripts runs the CLI behaviour scripts in testdata/script.
+// TestScripts runs the CLI's device-free behaviour scripts in
+// testdata/script, in process. (Scripts that need a token run against the
+// built binary in softhsm-tests/testdata/cli.) Every script has the
+// commands of internal/scripttest (exits N PROGRAM ARGS..., fill-keyids
+// FILE, fill-now FILE, tree-digest DIR FILE, no-controls) and those of
+// verify_test.go (mkrepo, tamper).
 func TestScripts(t *testing.T) {
+	cmds := scripttest.Commands()
+	cmds["mkrepo"] = cmdMkrepo
+	cmds["tamper"] = cmdTamper
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
-		Setup: func(e *testscript.Env) error {
-			for _, s := range scriptSetups {
-				if err := s(e); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
-		Cmds:                scriptCmds,
-		Condition:           scriptCondition,
+		Dir:                 "testdata/script",
+		Cmds:                cmds,
 		RequireExplicitExec: true,
 	})
-}
-
-// scriptCondition answers [network]: is a network interface other than
-// loopback up, so that 'start' refuses a plan without allow_network?
-func scriptCondition(cond string) (bool, error) {
-	if cond != "network" {
-		return false, fmt.Errorf("unknown condition %q", cond)
-	}
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return false, err
-	}
-	for _, i := range ifs {
-		if i.Flags&net.FlagUp != 0 && i.Flags&net.FlagLoopback == 0 {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 // TestEveryCommandHasHelpWithAnExample: a command's help says what it does

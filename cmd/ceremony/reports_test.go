@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ceremony-tuf/ceremony/internal/scripttest"
 	"github.com/ceremony-tuf/ceremony/repoverify"
 	"github.com/ceremony-tuf/ceremony/roles"
 	"github.com/ceremony-tuf/ceremony/transcripts"
@@ -31,7 +32,7 @@ func TestAuditorReportsShowNoRawControls(t *testing.T) {
 	}
 	printReport(&b, &transcripts.Report{Path: hostile, Ceremony: hostile, Events: 1,
 		Problems: []transcripts.Problem{{Line: 1, Check: "chain", Artifact: hostile, Detail: hostile}}})
-	if i := controlAt(b.String()); i >= 0 {
+	if i := scripttest.ControlAt(b.String()); i >= 0 {
 		t.Errorf("a raw control byte at %d of:\n%q", i, b.String())
 	}
 	if !strings.Contains(b.String(), `\x1b`) {

@@ -17,7 +17,11 @@ import (
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
-// Commands for verify.txtar:
+// verifyRef is the time the script repository is made for: it is valid
+// from then for a day (timestamp) to a year (root).
+var verifyRef = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+// cmdMkrepo and cmdTamper are verify.txtar's script commands:
 //
 //	mkrepo [-revoke-trusted] [-pss-salt-20] DIR
 //	                               write a small signed repository: DIR/metadata
@@ -25,15 +29,6 @@ import (
 //	                               -pss-salt-20 gives the project an RSA key that
 //	                               signs with a 20-byte PSS salt, as other tools may
 //	tamper FILE OLD NEW            replace the first OLD in FILE with NEW
-func init() {
-	scriptCmds["mkrepo"] = cmdMkrepo
-	scriptCmds["tamper"] = cmdTamper
-}
-
-// verifyRef is the time the script repository is made for: it is valid
-// from then for a day (timestamp) to a year (root).
-var verifyRef = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-
 func cmdMkrepo(ts *testscript.TestScript, neg bool, args []string) {
 	var o mkrepoOptions
 	for len(args) > 0 && args[0] != "" && args[0][0] == '-' {

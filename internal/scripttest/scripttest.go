@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -28,6 +30,7 @@ func Commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"fill-keyids": FillKeyIDs,
 		"fill-now":    FillNow,
 		"tree-digest": TreeDigest,
+		"no-controls": NoControls,
 	}
 }
 
@@ -56,11 +59,12 @@ func Exits(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-var keyidPlaceholder = regexp.MustCompile(`KEYID\(([a-z0-9-]+)\)`)
+var keyPlaceholder = regexp.MustCompile(`KEY(ID)?\(([a-z0-9-]+)\)`)
 
 // FillKeyIDs replaces KEYID(name) in a file with the keyid in name.json (a
-// file `ceremony keys generate --json` or `keys show --json` wrote), so that
-// scripts can write plans for keys they have just generated.
+// file `ceremony keys generate --json` or `keys show --json` wrote), and
+// KEY(name) with the TUF key object there, so that scripts can write plans
+// and projects files for keys they have just generated.
 func FillKeyIDs(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: fill-keyids FILE")
@@ -68,12 +72,24 @@ func FillKeyIDs(ts *testscript.TestScript, neg bool, args []string) {
 	path := ts.MkAbs(args[0])
 	b, err := os.ReadFile(path)
 	ts.Check(err)
-	out := keyidPlaceholder.ReplaceAllStringFunc(string(b), func(m string) string {
-		name := m[len("KEYID(") : len(m)-1]
-		var kf struct{ KeyID string }
-		kb, err := os.ReadFile(ts.MkAbs(name + ".json"))
+	out := keyPlaceholder.ReplaceAllStringFunc(string(b), func(m string) string {
+		sub := keyPlaceholder.FindStringSubmatch(m)
+		var kf struct {
+			KeyID string
+			Key   json.RawMessage
+		}
+		kb, err := os.ReadFile(ts.MkAbs(sub[2] + ".json"))
 		ts.Check(err)
 		ts.Check(json.Unmarshal(kb, &kf))
+		if sub[1] == "" {
+			if len(kf.Key) == 0 {
+				ts.Fatalf("fill-keyids: %s.json holds no key", sub[2])
+			}
+			return string(kf.Key)
+		}
+		if kf.KeyID == "" {
+			ts.Fatalf("fill-keyids: %s.json holds no keyid", sub[2])
+		}
 		return kf.KeyID
 	})
 	ts.Check(os.WriteFile(path, []byte(out), 0o644))
@@ -142,4 +158,37 @@ func TreeDigest(ts *testscript.TestScript, neg bool, args []string) {
 		return nil
 	}))
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(out.String()), 0o644))
+}
+
+// NoControls fails if the last command's stdout or stderr holds a raw
+// control byte other than newline (see ControlAt): what the CLI prints of
+// hostile input is escaped.
+func NoControls(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: no-controls")
+	}
+	for _, f := range []string{"stdout", "stderr"} {
+		s := ts.ReadFile(f)
+		if i := ControlAt(s); i >= 0 {
+			ts.Fatalf("%s holds a raw control byte at %d: %+q", f, i, s[max(0, i-40):min(len(s), i+40)])
+		}
+	}
+}
+
+// ControlAt returns the byte offset of the first raw control byte in s
+// other than newline: C0, DEL, a C1 control, a format character (bidi,
+// zero width), a line or paragraph separator, or invalid UTF-8; or -1.
+func ControlAt(s string) int {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1,
+			r < 0x20 && r != '\n',
+			r >= 0x7f && r <= 0x9f,
+			unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp):
+			return i
+		}
+		i += size
+	}
+	return -1
 }
