@@ -52,7 +52,7 @@ import (
 // os.UserCacheDir()/ceremony by default.
 
 // foldCacheFormat changes whenever an entry's meaning does.
-const foldCacheFormat = 2
+const foldCacheFormat = 3
 
 // maxFoldEntry bounds what is read of an entry.
 const maxFoldEntry = 64 << 20
@@ -90,6 +90,8 @@ type foldRole struct {
 	Required   []foldDelegation     `json:"required"`
 	Signatures []foldSignature      `json:"signatures"`
 	Progress   []Progress           `json:"progress"`
+	// ProjectReview is State.ProjectReview's.
+	ProjectReview []string `json:"project_review"`
 }
 
 type foldDelegation struct {
@@ -180,12 +182,15 @@ func storeFold(tpath string, head transcripts.Digest, st *State) {
 		e.Publishing = &pd
 	}
 	st.Progress() // works out each role's, kept with it
+	for _, r := range st.Roles {
+		st.ProjectReview(r.Role) // likewise
+	}
 	for _, x := range st.expected {
 		e.Expected = append(e.Expected, x.Role)
 	}
 	for _, r := range st.Roles {
 		fr := foldRole{Role: r.Role, Version: r.Version, Online: r.Online, Included: r.Included, Metadata: r.meta,
-			Digest: r.Digest, Summary: r.Summary, Checks: r.Checks, Progress: r.progress}
+			Digest: r.Digest, Summary: r.Summary, Checks: r.Checks, Progress: r.progress, ProjectReview: r.projectReview}
 		for _, d := range r.Required {
 			fd := foldDelegation{Role: d.Role, KeyIDs: d.KeyIDs, Threshold: d.Threshold, Keys: map[string]json.RawMessage{}}
 			for id, k := range d.Keys {
@@ -287,8 +292,8 @@ func restoreFold(tpath string, head transcripts.Digest, b []byte) (*State, error
 	}
 	for _, fr := range e.Roles {
 		r := &RoleState{Staged: Staged{Role: fr.Role, Version: fr.Version, Online: fr.Online, Summary: fr.Summary, Checks: fr.Checks},
-			Digest: fr.Digest, Included: fr.Included, meta: fr.Metadata, tpath: tpath, progress: fr.Progress}
-		if r.progress == nil || st.Role(r.Role) != nil {
+			Digest: fr.Digest, Included: fr.Included, meta: fr.Metadata, tpath: tpath, progress: fr.Progress, projectReview: fr.ProjectReview}
+		if r.progress == nil || r.projectReview == nil || st.Role(r.Role) != nil {
 			return nil, errors.New("entry's roles are not whole")
 		}
 		for _, fd := range fr.Required {

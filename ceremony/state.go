@@ -166,6 +166,9 @@ type RoleState struct {
 	// progress the role's Progress, each worked out once.
 	parsed   any
 	progress []Progress
+	// projectReview is ProjectReview's, worked out once (and kept in the
+	// fold cache), so that status does not read claimed again.
+	projectReview []string
 }
 
 // Load reads the role's metadata and its canonical signed bytes from the

@@ -591,6 +591,26 @@ func ProjectLines(changes []ProjectChange, page int) []string {
 		"'ceremony status --json' lists every one")
 }
 
+// ReviewProjectLines is how many project changes a text review lists;
+// 'ceremony status --json' lists every one.
+const ReviewProjectLines = 200
+
+// ProjectReview returns the review's lines for the projects role adds,
+// removes or re-keys (ProjectLines of ProjectChanges, the first
+// ReviewProjectLines of them), nil when it changes none. It is worked out
+// once per role and kept with the fold, so that a command that reads it
+// again (status) costs nothing at any number of projects.
+func (s *State) ProjectReview(role string) []string {
+	r := s.Role(role)
+	if r == nil {
+		return nil
+	}
+	if r.projectReview == nil {
+		r.projectReview = slices.Clip(append([]string{}, ProjectLines(s.ProjectChanges(role), ReviewProjectLines)...))
+	}
+	return r.projectReview
+}
+
 // ProjectLines says the request's Projects as the room's review says a
 // staged role's (ProjectLines), the rest listed by 'ceremony request show
 // --json'.

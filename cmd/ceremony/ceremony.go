@@ -107,7 +107,7 @@ func printReview(w io.Writer, st *ceremony.State) {
 	}
 	for _, r := range st.Roles {
 		printRole(w, r)
-		printSummary(w, "  ", ceremony.ProjectLines(st.ProjectChanges(r.Role), maxProjectLines))
+		printSummary(w, "  ", st.ProjectReview(r.Role))
 		fmt.Fprintf(w, "  signed bytes sha256 %s\n", r.Digest)
 		fmt.Fprintf(w, "  in words: %s\n", digestWords(r.Digest))
 	}

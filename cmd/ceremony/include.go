@@ -157,7 +157,3 @@ func includedName(path string) (string, int64, error) {
 	}
 	return name, 0, nil
 }
-
-// maxProjectLines is how many project changes the text review lists;
-// --json lists every one.
-const maxProjectLines = 200

@@ -332,7 +332,7 @@ func printRequestReview(w io.Writer, path string, req *ceremony.Request, note, w
 		fmt.Fprintln(w, "  nothing changes but the version and expiry")
 	}
 	printSummary(w, "  ", rv.Changes)
-	printSummary(w, "  ", rv.ProjectLines(maxProjectLines))
+	printSummary(w, "  ", rv.ProjectLines(ceremony.ReviewProjectLines))
 	fmt.Fprintf(w, "\nThe requester says (their words, not checked by this tool):\n")
 	printSummary(w, "  | ", req.Claims())
 	fmt.Fprintln(w)

@@ -89,7 +89,7 @@ func runStart(ctx context.Context, e *env, o *startOptions, args []string) error
 	if err := printStatus(e, eng, *o.json); err != nil || *o.json {
 		return err
 	}
-	if lines := ceremony.PassedOverLines(eng.PassedOver(), maxProjectLines); lines != nil {
+	if lines := ceremony.PassedOverLines(eng.PassedOver(), ceremony.ReviewProjectLines); lines != nil {
 		fmt.Fprintln(e.stdout)
 		printSummary(e.stdout, "NOTE: ", lines[:1])
 		printSummary(e.stdout, "  ", lines[1:])
