@@ -175,13 +175,7 @@ func TestRSTUFBootstrapPayload(t *testing.T) {
 func TestRSTUFRepositoryVerifies(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	_, rootFile, ps := rstufSignedRoot(t, dir, 16384, rstufReferenceTime, "alice", "carol")
-	targets := rstufTargets(200)
-	meta := filepath.Join(dir, "metadata")
-	w := rstuftest.Worker{Root: rootFile, Online: ps["online"], Bins: 16384, Now: now, Days: 1}
-	if err := w.Publish(meta, targets); err != nil {
-		t.Fatal(err)
-	}
+	meta, rootFile, targets := rstufRepository(t, dir, 16384, now)
 	rep, err := repoverify.Verify(meta, rootFile, now)
 	if err != nil {
 		t.Fatal(err)
@@ -222,13 +216,21 @@ func TestRSTUFRepositoryVerifies(t *testing.T) {
 	}
 }
 
-// rstufTargets makes n artifacts, each with its own path and content.
-func rstufTargets(n int) []rstuftest.Target {
-	var targets []rstuftest.Target
-	for i := range n {
+// rstufRepository bootstraps root at now (signed by alice and carol) and
+// has the test-only worker publish, into dir/metadata, the online roles
+// with bins hash bins and 200 targets, expiring a day after now.
+func rstufRepository(t *testing.T, dir string, bins int, now time.Time) (meta string, rootFile []byte, targets []rstuftest.Target) {
+	t.Helper()
+	_, rootFile, ps := rstufSignedRoot(t, dir, bins, now, "alice", "carol")
+	for i := range 200 {
 		targets = append(targets, rstuftest.Target{Path: fmt.Sprintf("packages/p%03d/p%03d-1.0.tar.gz", i, i), Content: []byte(fmt.Sprint("artifact ", i))})
 	}
-	return targets
+	meta = filepath.Join(dir, "metadata")
+	w := rstuftest.Worker{Root: rootFile, Online: ps["online"], Bins: bins, Now: now, Days: 1}
+	if err := w.Publish(meta, targets); err != nil {
+		t.Fatal(err)
+	}
+	return meta, rootFile, targets
 }
 
 // TestRSTUFRepositoryTufJS: tuf-js's updater (an independent client,
@@ -242,14 +244,7 @@ func rstufTargets(n int) []rstuftest.Target {
 // quadratic in the bins (4,096 bins: about 30 s; 16,384: many minutes).
 func TestRSTUFRepositoryTufJS(t *testing.T) {
 	dir := t.TempDir()
-	now := time.Now().UTC().Truncate(time.Hour)
-	_, rootFile, ps := rstufSignedRoot(t, dir, 256, now, "alice", "carol")
-	targets := rstufTargets(200)
-	meta := filepath.Join(dir, "metadata")
-	w := rstuftest.Worker{Root: rootFile, Online: ps["online"], Bins: 256, Now: now, Days: 1}
-	if err := w.Publish(meta, targets); err != nil {
-		t.Fatal(err)
-	}
+	meta, rootFile, targets := rstufRepository(t, dir, 256, time.Now().UTC().Truncate(time.Hour))
 	published := map[string][]byte{}
 	for _, tg := range targets {
 		published[tg.Path] = tg.Content
