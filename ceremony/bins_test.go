@@ -246,13 +246,16 @@ func TestClaimedPrefixBinsMigration(t *testing.T) {
 		t.Errorf("claimed's bins after the move: %v", slices.Sorted(maps.Keys(repo.ClaimedBins)))
 	}
 	var paths []string
+	published := map[string][]byte{}
 	for _, p := range []string{"sampleproject", "requests", "numpy", "flask", "django"} {
 		paths = append(paths, p+"/"+p+"-1.0.tar.gz")
+		published[paths[len(paths)-1]] = []byte("abc")
 	}
-	if err := goTUFResolves(meta, trusted, paths, "nosuchproject/nosuchproject-1.0.tar.gz"); err != nil {
+	const missing = "nosuchproject/nosuchproject-1.0.tar.gz"
+	if err := goTUFResolves(meta, trusted, paths, missing); err != nil {
 		t.Errorf("go-tuf: %v", err)
 	}
-	if err := tufJSResolves(t, meta, filepath.Join(dir, "trusted.json"), paths); err != nil {
+	if err := tufJSResolves(t, meta, filepath.Join(dir, "trusted.json"), published, missing); err != nil {
 		t.Errorf("tuf-js: %v", err)
 	}
 }
@@ -288,9 +291,11 @@ func goTUFResolves(dir string, root []byte, paths []string, missing string) erro
 }
 
 // tufJSResolves runs softhsm-tests' tuf-js client (tufjs/refresh.js, as
-// its tuf-clients command does) on the repository and checks it finds
-// every path.
-func tufJSResolves(t *testing.T, dir, rootPath string, paths []string) error {
+// its tuf-clients command does) on the repository in dir, trusting the
+// root at rootPath, and checks it resolves every path in want to that
+// content's length and SHA-256, and missing to nothing.
+func tufJSResolves(t *testing.T, dir, rootPath string, want map[string][]byte, missing string) error {
+	paths := append(slices.Sorted(maps.Keys(want)), missing)
 	list := filepath.Join(t.TempDir(), "targets.json")
 	b, _ := json.Marshal(paths)
 	if err := os.WriteFile(list, b, 0o644); err != nil {
@@ -309,16 +314,20 @@ func tufJSResolves(t *testing.T, dir, rootPath string, paths []string) error {
 	}
 	var got struct {
 		Targets map[string]*struct {
-			Length int64 `json:"length"`
+			Length int64  `json:"length"`
+			SHA256 string `json:"sha256"`
 		} `json:"targets"`
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		return fmt.Errorf("its output %q: %w", out, err)
 	}
-	for _, p := range paths {
-		if g := got.Targets[p]; g == nil || g.Length != 3 {
-			return fmt.Errorf("did not find %s (%s)", p, out)
+	for p, content := range want {
+		if g := got.Targets[p]; g == nil || g.Length != int64(len(content)) || g.SHA256 != digestOf(content) {
+			return fmt.Errorf("did not find %s as published (%s)", p, out)
 		}
+	}
+	if got.Targets[missing] != nil {
+		return fmt.Errorf("found %s, which was never published", missing)
 	}
 	return nil
 }

@@ -40,16 +40,21 @@ func writeOnlineKeyFile(t *testing.T, path string, pub crypto.PublicKey, uri str
 	return k.ID()
 }
 
-// rstufBootstrap starts an RSTUF bootstrap in dir: root keys alice, bob
-// and carol (threshold 2), an in-memory online key, bins hash bins.
-func rstufBootstrap(t *testing.T, dir string, bins int) (*Engine, people) {
+// rstufReferenceTime is the reference time of the RSTUF plans that only
+// this package's checks read.
+var rstufReferenceTime = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+// rstufBootstrap starts an RSTUF bootstrap in dir at reference time ref:
+// root keys alice, bob and carol (threshold 2), an in-memory online key,
+// bins hash bins.
+func rstufBootstrap(t *testing.T, dir string, bins int, ref time.Time) (*Engine, people) {
 	t.Helper()
 	ps := newPeople(t, dir, "alice", "bob", "carol", "dave")
 	online, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	ps["online"] = online
 	onlineID := writeOnlineKeyFile(t, filepath.Join(dir, "online.json"), online.Public(), "fn:online-key")
 	plan := writePlan(t, dir, "bootstrap.yaml", fmt.Sprintf(`ceremony: rstuf-bootstrap
-reference_time: 2026-11-01T00:00:00Z
+reference_time: %s
 allow_network: true
 layout: rstuf
 root: {add: [alice, bob, carol], threshold: 2, expires_days: 365}
@@ -57,7 +62,7 @@ rstuf:
   online_participant: online
   bins: %d
   expiration: {targets: 365, snapshot: 1, timestamp: 1, bins: 1}
-`, bins)+ps.participants("alice", "bob", "carol", "dave")+fmt.Sprintf("  - {name: online, key_file: online.json, keyid: %s}\n", onlineID))
+`, ref.Format(time.RFC3339), bins)+ps.participants("alice", "bob", "carol", "dave")+fmt.Sprintf("  - {name: online, key_file: online.json, keyid: %s}\n", onlineID))
 	e, err := Begin(filepath.Join(dir, "ws"), plan, Options{Tool: Tool{Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
@@ -67,9 +72,9 @@ rstuf:
 
 // rstufSignedRoot bootstraps (rstufBootstrap), has signers sign, and
 // returns root v1 from the bootstrap payload, parsed and as published.
-func rstufSignedRoot(t *testing.T, dir string, bins int, signers ...string) (*roles.Metadata[*roles.Root], []byte, people) {
+func rstufSignedRoot(t *testing.T, dir string, bins int, ref time.Time, signers ...string) (*roles.Metadata[*roles.Root], []byte, people) {
 	t.Helper()
-	e, ps := rstufBootstrap(t, dir, bins)
+	e, ps := rstufBootstrap(t, dir, bins, ref)
 	defer e.Release()
 	signAllAs(t, e, ps, signers...)
 	p, err := e.State().RSTUFPayload()
@@ -94,7 +99,7 @@ func rstufSignedRoot(t *testing.T, dir string, bins int, signers ...string) (*ro
 // root's threshold reaches, and folds the same from the transcript.
 func TestRSTUFBootstrapPayload(t *testing.T) {
 	dir := t.TempDir()
-	e, ps := rstufBootstrap(t, dir, 16384)
+	e, ps := rstufBootstrap(t, dir, 16384, rstufReferenceTime)
 	defer e.Release()
 	st := e.State()
 	if len(st.Roles) != 1 || st.Roles[0].Role != RoleRoot {
@@ -169,17 +174,8 @@ func TestRSTUFBootstrapPayload(t *testing.T) {
 // metadata (which we did not write) accepts it down to a target's bin.
 func TestRSTUFRepositoryVerifies(t *testing.T) {
 	dir := t.TempDir()
-	_, rootFile, ps := rstufSignedRoot(t, dir, 16384, "alice", "carol")
 	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	var targets []rstuftest.Target
-	for i := range 200 {
-		targets = append(targets, rstuftest.Target{Path: fmt.Sprintf("packages/p%03d/p%03d-1.0.tar.gz", i, i), Content: []byte(fmt.Sprint("artifact ", i))})
-	}
-	meta := filepath.Join(dir, "metadata")
-	w := rstuftest.Worker{Root: rootFile, Online: ps["online"], Bins: 16384, Now: now, Days: 1}
-	if err := w.Publish(meta, targets); err != nil {
-		t.Fatal(err)
-	}
+	meta, rootFile, targets := rstufRepository(t, dir, 16384, now)
 	rep, err := repoverify.Verify(meta, rootFile, now)
 	if err != nil {
 		t.Fatal(err)
@@ -220,6 +216,48 @@ func TestRSTUFRepositoryVerifies(t *testing.T) {
 	}
 }
 
+// rstufRepository bootstraps root at now (signed by alice and carol) and
+// has the test-only worker publish, into dir/metadata, the online roles
+// with bins hash bins and 200 targets, expiring a day after now.
+func rstufRepository(t *testing.T, dir string, bins int, now time.Time) (meta string, rootFile []byte, targets []rstuftest.Target) {
+	t.Helper()
+	_, rootFile, ps := rstufSignedRoot(t, dir, bins, now, "alice", "carol")
+	for i := range 200 {
+		targets = append(targets, rstuftest.Target{Path: fmt.Sprintf("packages/p%03d/p%03d-1.0.tar.gz", i, i), Content: []byte(fmt.Sprint("artifact ", i))})
+	}
+	meta = filepath.Join(dir, "metadata")
+	w := rstuftest.Worker{Root: rootFile, Online: ps["online"], Bins: bins, Now: now, Days: 1}
+	if err := w.Publish(meta, targets); err != nil {
+		t.Fatal(err)
+	}
+	return meta, rootFile, targets
+}
+
+// TestRSTUFRepositoryTufJS: tuf-js's updater (an independent client,
+// the one npm's sigstore uses) refreshes an RSTUF repository from the
+// root an RSTUF ceremony bootstraps, trusting that root alone, and finds
+// every target through its succinct hash bin, and no target that was
+// never added. tuf-js reads the clock, so the ceremony and the worker
+// run now. 256 bins, not 16,384: tuf-js 3.x (@tufjs/models 3.0.1) builds
+// snapshot's meta by a reduce that copies the object at each entry, so
+// its parse and its serialization to check the signature take time
+// quadratic in the bins (4,096 bins: about 30 s; 16,384: many minutes).
+func TestRSTUFRepositoryTufJS(t *testing.T) {
+	dir := t.TempDir()
+	meta, rootFile, targets := rstufRepository(t, dir, 256, time.Now().UTC().Truncate(time.Hour))
+	published := map[string][]byte{}
+	for _, tg := range targets {
+		published[tg.Path] = tg.Content
+	}
+	trusted := filepath.Join(dir, "trusted.json")
+	if err := os.WriteFile(trusted, rootFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := tufJSResolves(t, meta, trusted, published, "packages/nosuch/nosuch-1.0.tar.gz"); err != nil {
+		t.Errorf("tuf-js: %v", err)
+	}
+}
+
 // TestRSTUFRotation: a rotation starts from the root chain alone, stages
 // root v2, and its update payload reaches the old and the new root's
 // thresholds only once both hold; a pending root with one signature is
@@ -227,7 +265,7 @@ func TestRSTUFRepositoryVerifies(t *testing.T) {
 // signed by a missing key into the POST body.
 func TestRSTUFRotation(t *testing.T) {
 	dir := t.TempDir()
-	root, rootFile, ps := rstufSignedRoot(t, dir, 4, "alice", "bob")
+	root, rootFile, ps := rstufSignedRoot(t, dir, 4, rstufReferenceTime, "alice", "bob")
 	chain := filepath.Join(dir, "chain")
 	os.MkdirAll(chain, 0o755)
 	os.WriteFile(filepath.Join(dir, "trusted.json"), rootFile, 0o644)
