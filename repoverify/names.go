@@ -22,9 +22,12 @@ type nameSet struct {
 	walked []bool
 }
 
-func newNameSet() *nameSet {
+// newNameSet returns a set sized for about n names of size bytes in all,
+// so that it is not copied as it grows to them.
+func newNameSet(n, size int) *nameSet {
 	seed := maphash.MakeSeed()
-	return &nameSet{digest: func(s string) uint64 { return maphash.String(seed, s) }, first: map[uint64]int{}}
+	return &nameSet{digest: func(s string) uint64 { return maphash.String(seed, s) }, first: make(map[uint64]int, n),
+		buf: make([]byte, 0, size), end: make([]int, 0, n), next: make([]int, 0, n), by: make([]int, 0, n), walked: make([]bool, 0, n)}
 }
 
 // find returns the index of name, or false when the set lacks it.

@@ -17,7 +17,7 @@ func TestNameSetCollisions(t *testing.T) {
 		{"all collide", func(string) uint64 { return 7 }},
 		{"by length", func(s string) uint64 { return uint64(len(s)) }},
 	} {
-		s := newNameSet()
+		s := newNameSet(0, 0)
 		if digest.f != nil {
 			s.digest = digest.f
 		}

@@ -110,7 +110,7 @@ type walker struct {
 	root *roles.Metadata[*roles.Root]
 	// rootRep is how the newest root is signed under its own keys.
 	rootRep *roles.VerifyReport
-	snap    *roles.Snapshot
+	snap    *snapshotIndex
 	// revocations is the revocation list snapshot lists, read ahead of
 	// the delegated roles (revocationsAhead) so that each role's keys
 	// are checked against it as the role is verified, and not all held
@@ -158,7 +158,6 @@ func newWalker(src source, dir string, opts Options) *walker {
 		rep:     &Report{Dir: dir, At: opts.At.UTC(), RootSteps: []RootStep{}, Roles: []Role{}, Checks: []Check{}, Failures: []Check{}, Warnings: []Check{}, Strict: opts.Strict},
 		got:     Repository{Delegated: map[string]*roles.Metadata[*roles.Targets]{}, Files: map[string][]byte{}},
 		workers: workers(),
-		names:   newNameSet(),
 	}
 }
 
@@ -391,8 +390,10 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 	w.checkVersion("snapshot.version", roles.TypeSnapshot, snapFile, snap.Signed.Version, smf.mf.Version, "timestamp")
 	w.checkExpiry("snapshot.expiry", roles.TypeSnapshot, snapFile, &snap.Signed.Header)
 	w.addRole(roles.TypeSnapshot, snapFile, roles.TypeRoot, &snap.Signed.Header, rep, del)
-	w.snap = snap.Signed
-	w.got.Snapshot = snap
+	w.snap = indexSnapshot(snap.Signed)
+	if w.keep {
+		w.got.Snapshot = snap
+	}
 	w.revocationsAhead()
 	w.trust(roles.TypeRoot, root.Keys)
 
@@ -400,8 +401,10 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 	// role (a bin) is let go once its own delegated roles are checked,
 	// so that only a few are held at once.
 	del, _ = root.Delegation(roles.TypeTargets)
+	// Most names reached are listed by snapshot, as NAME.json.
+	w.names = newNameSet(w.snap.len()+1, max(0, len(w.snap.names)-len(".json")*w.snap.len()))
 	id, _ := w.names.add(roles.TypeTargets, -1)
-	w.total = len(w.snap.Meta)
+	w.total = w.snap.len()
 	w.progressed(0)
 	depthFirst([]queued{{name: roles.TypeTargets, id: id, delegator: roles.TypeRoot, del: del}}, w.workers,
 		func(q queued) targetsChecked { return w.fork().checkTargets(q) }, w.adopt)
@@ -416,12 +419,11 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 		return // a partial walk leaves most of snapshot unreached
 	}
 	var unreached []string
-	for name := range w.snap.Meta {
-		if n, ok := strings.CutSuffix(name, ".json"); !ok || !w.names.hasWalked(n) {
-			unreached = append(unreached, name)
+	for i := range w.snap.len() {
+		if n, ok := strings.CutSuffix(string(w.snap.bytes(i)), ".json"); !ok || !w.names.hasWalked(n) {
+			unreached = append(unreached, w.snap.name(i))
 		}
 	}
-	slices.Sort(unreached)
 	for _, name := range unreached {
 		w.fail(roles.CheckSnapshotReached, roles.TypeSnapshot, snapFile, ReasonUnreached, nil,
 			"snapshot lists %s, which no delegation from targets reaches", name)
@@ -566,11 +568,11 @@ func (f *walker) checkTargets(q queued) targetsChecked {
 		prefix, sigCheck = roles.TypeTargets, "targets.signature"
 	}
 	metaName := q.name + ".json"
-	mf := f.snap.Meta[metaName]
+	mf := f.snap.meta(metaName)
 	l := listing{"snapshot.meta." + metaName, mf}
 	if mf == nil {
 		f.fail("snapshot.meta."+metaName+".listed", q.name, "", ReasonNotListed, nil,
-			"%s delegates to %s, but snapshot v%d does not list %s", q.delegator, q.name, f.snap.Version, metaName)
+			"%s delegates to %s, but snapshot v%d does not list %s", q.delegator, q.name, f.snap.version, metaName)
 		return r
 	}
 	b, file, ok := f.read(prefix+".file", q.name, l, f.fileNames(q.name, mf.Version)...)
@@ -663,8 +665,8 @@ func (w *walker) adopt(r targetsChecked) []queued {
 	}
 	if s := dl.SuccinctRoles; s != nil {
 		var bins []string
-		for name := range w.snap.Meta {
-			if n, ok := strings.CutSuffix(name, ".json"); ok && s.IsBin(n) {
+		for i := range w.snap.len() {
+			if n, ok := strings.CutSuffix(string(w.snap.bytes(i)), ".json"); ok && s.IsBin(n) {
 				bins = append(bins, n)
 			}
 		}
@@ -679,7 +681,7 @@ func (w *walker) adopt(r targetsChecked) []queued {
 				}
 			}
 			w.fail("snapshot.meta."+s.NamePrefix+"-*.listed", q.name, file, ReasonNotListed, nil,
-				"%s delegates %d hash bins %s-*, but snapshot v%d lists %d of them%s", q.name, s.BinCount(), s.NamePrefix, w.snap.Version, len(bins),
+				"%s delegates %d hash bins %s-*, but snapshot v%d lists %d of them%s", q.name, s.BinCount(), s.NamePrefix, w.snap.version, len(bins),
 				ifMissing(missing))
 		}
 		for _, n := range bins {
@@ -704,7 +706,7 @@ func ifMissing(missing []string) string {
 // trusts is on it.
 func (w *walker) verifyRevocations() {
 	const name = roles.TypeRevocations
-	mf := w.snap.Meta[name+".json"]
+	mf := w.snap.meta(name + ".json")
 	if _, delegated := w.names.find(name); mf == nil || delegated {
 		return // none, or a delegated targets role of that name
 	}
@@ -757,7 +759,7 @@ func (w *walker) verifyRevocations() {
 // would have read it, and indexes it when it parses.
 func (w *walker) revocationsAhead() {
 	const name = roles.TypeRevocations
-	mf := w.snap.Meta[name+".json"]
+	mf := w.snap.meta(name + ".json")
 	if mf == nil {
 		return
 	}
@@ -793,9 +795,9 @@ func (w *walker) checkRequired() {
 		switch {
 		case w.names.hasWalked(name):
 			// its own checks say how it went
-		case w.snap.Meta[name+".json"] == nil:
+		case w.snap.meta(name+".json") == nil:
 			w.fail("snapshot.meta."+name+".json.listed", name, "", ReasonNotListed, nil,
-				"snapshot v%d does not list %s.json", w.snap.Version, name)
+				"snapshot v%d does not list %s.json", w.snap.version, name)
 		default:
 			w.fail("delegation."+name+".name", name, "", ReasonNotDelegated, nil,
 				"snapshot lists %s.json, but no delegation walked from targets reaches %s", name, name)
