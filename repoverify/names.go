@@ -14,10 +14,9 @@ import "hash/maphash"
 type nameSet struct {
 	digest func(string) uint64
 	first  map[uint64]int // by digest, the first name with it
-	buf    []byte
-	end    []int // name i is buf[end[i-1]:end[i]]
-	next   []int // the next name with name i's digest, or -1
-	by     []int // the name that delegated name i, or -1 (root)
+	packed
+	next []int // the next name with name i's digest, or -1
+	by   []int // the name that delegated name i, or -1 (root)
 	// walked marks the names whose verification began.
 	walked []bool
 }
@@ -27,7 +26,7 @@ type nameSet struct {
 func newNameSet(n, size int) *nameSet {
 	seed := maphash.MakeSeed()
 	return &nameSet{digest: func(s string) uint64 { return maphash.String(seed, s) }, first: make(map[uint64]int, n),
-		buf: make([]byte, 0, size), end: make([]int, 0, n), next: make([]int, 0, n), by: make([]int, 0, n), walked: make([]bool, 0, n)}
+		packed: newPacked(n, size), next: make([]int, 0, n), by: make([]int, 0, n), walked: make([]bool, 0, n)}
 }
 
 // find returns the index of name, or false when the set lacks it.
@@ -41,10 +40,10 @@ func (s *nameSet) find(name string) (int, bool) {
 	return 0, false
 }
 
-// add adds name, delegated by the name at index by (-1 for root), and
+// insert adds name, delegated by the name at index by (-1 for root), and
 // returns its index; when the set holds name already, it returns that
 // index and false.
-func (s *nameSet) add(name string, by int) (int, bool) {
+func (s *nameSet) insert(name string, by int) (int, bool) {
 	d := s.digest(name)
 	head, ok := s.first[d]
 	for i := head; ok && i >= 0; i = s.next[i] {
@@ -55,9 +54,7 @@ func (s *nameSet) add(name string, by int) (int, bool) {
 	if !ok {
 		head = -1
 	}
-	i := len(s.end)
-	s.buf = append(s.buf, name...)
-	s.end = append(s.end, len(s.buf))
+	i := s.add(name)
 	s.next = append(s.next, head)
 	s.by = append(s.by, by)
 	s.walked = append(s.walked, false)
@@ -65,17 +62,39 @@ func (s *nameSet) add(name string, by int) (int, bool) {
 	return i, true
 }
 
-// bytes is the name at index i, in the buffer.
-func (s *nameSet) bytes(i int) []byte {
-	start := 0
-	if i > 0 {
-		start = s.end[i-1]
-	}
-	return s.buf[start:s.end[i]]
+// packed is strings back to back in one buffer: at PyPI's scale a
+// string apiece costs more in headers and allocations than in bytes.
+type packed struct {
+	buf []byte
+	end []int // string i is buf[end[i-1]:end[i]]
 }
 
-// name is the name at index i.
-func (s *nameSet) name(i int) string { return string(s.bytes(i)) }
+// newPacked returns a packed sized for n strings of size bytes in all.
+func newPacked(n, size int) packed {
+	return packed{buf: make([]byte, 0, size), end: make([]int, 0, n)}
+}
+
+// add appends s and returns its index.
+func (p *packed) add(s string) int {
+	p.buf = append(p.buf, s...)
+	p.end = append(p.end, len(p.buf))
+	return len(p.end) - 1
+}
+
+// len is the number of strings.
+func (p *packed) len() int { return len(p.end) }
+
+// bytes is string i, in the buffer.
+func (p *packed) bytes(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = p.end[i-1]
+	}
+	return p.buf[start:p.end[i]]
+}
+
+// name is a copy of string i.
+func (p *packed) name(i int) string { return string(p.bytes(i)) }
 
 // delegator is the name of the role that delegated the name at index i.
 func (s *nameSet) delegator(i int) string {

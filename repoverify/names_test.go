@@ -21,7 +21,7 @@ func TestNameSetCollisions(t *testing.T) {
 		if digest.f != nil {
 			s.digest = digest.f
 		}
-		root, fresh := s.add("targets", -1)
+		root, fresh := s.insert("targets", -1)
 		if !fresh {
 			t.Fatalf("%s: the empty set holds targets", digest.name)
 		}
@@ -30,13 +30,13 @@ func TestNameSetCollisions(t *testing.T) {
 			if _, ok := s.find(name); ok {
 				t.Fatalf("%s: %s found before it was added", digest.name, name)
 			}
-			if _, fresh := s.add(name, root); !fresh {
+			if _, fresh := s.insert(name, root); !fresh {
 				t.Fatalf("%s: %s is taken for a duplicate", digest.name, name)
 			}
 		}
 		for i := range 300 {
 			name := fmt.Sprintf("p%d", i)
-			j, fresh := s.add(name, 0)
+			j, fresh := s.insert(name, 0)
 			if fresh || s.name(j) != name || s.delegator(j) != "targets" {
 				t.Fatalf("%s: adding %s again: fresh %v, found %q delegated by %s", digest.name, name, fresh, s.name(j), s.delegator(j))
 			}

@@ -17,8 +17,7 @@ import (
 // (Verify) lets the parsed snapshot and its file go once they are checked.
 type snapshotIndex struct {
 	version int64
-	names   []byte
-	end     []int // name i is names[end[i-1]:end[i]]
+	names   packed
 	entries []struct{ version, length int64 }
 	// hashed are the entries that list hashes, by index, with copies of
 	// the hashes.
@@ -34,13 +33,11 @@ func indexSnapshot(s *roles.Snapshot) *snapshotIndex {
 	for _, k := range keys {
 		size += len(k)
 	}
-	ix.names = make([]byte, 0, size)
-	ix.end = make([]int, 0, len(keys))
+	ix.names = newPacked(len(keys), size)
 	ix.entries = make([]struct{ version, length int64 }, 0, len(keys))
 	for i, k := range keys {
 		mf := s.Meta[k]
-		ix.names = append(ix.names, k...)
-		ix.end = append(ix.end, len(ix.names))
+		ix.names.add(k)
 		ix.entries = append(ix.entries, struct{ version, length int64 }{mf.Version, mf.Length})
 		if mf.Hashes != nil {
 			h := make(map[string]string, len(mf.Hashes))
@@ -53,25 +50,10 @@ func indexSnapshot(s *roles.Snapshot) *snapshotIndex {
 	return ix
 }
 
-// len is the number of entries.
-func (ix *snapshotIndex) len() int { return len(ix.end) }
-
-// bytes is the name of entry i, in the index.
-func (ix *snapshotIndex) bytes(i int) []byte {
-	start := 0
-	if i > 0 {
-		start = ix.end[i-1]
-	}
-	return ix.names[start:ix.end[i]]
-}
-
-// name is the name of entry i.
-func (ix *snapshotIndex) name(i int) string { return string(ix.bytes(i)) }
-
 // meta is what snapshot lists for the file name, or nil.
 func (ix *snapshotIndex) meta(name string) *roles.MetaFile {
-	i := sort.Search(ix.len(), func(i int) bool { return string(ix.bytes(i)) >= name })
-	if i == ix.len() || string(ix.bytes(i)) != name {
+	i := sort.Search(ix.names.len(), func(i int) bool { return string(ix.names.bytes(i)) >= name })
+	if i == ix.names.len() || string(ix.names.bytes(i)) != name {
 		return nil
 	}
 	e := ix.entries[i]

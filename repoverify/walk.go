@@ -402,9 +402,9 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 	// so that only a few are held at once.
 	del, _ = root.Delegation(roles.TypeTargets)
 	// Most names reached are listed by snapshot, as NAME.json.
-	w.names = newNameSet(w.snap.len()+1, max(0, len(w.snap.names)-len(".json")*w.snap.len()))
-	id, _ := w.names.add(roles.TypeTargets, -1)
-	w.total = w.snap.len()
+	w.names = newNameSet(w.snap.names.len()+1, max(0, len(w.snap.names.buf)-len(".json")*w.snap.names.len()))
+	id, _ := w.names.insert(roles.TypeTargets, -1)
+	w.total = w.snap.names.len()
 	w.progressed(0)
 	depthFirst([]queued{{name: roles.TypeTargets, id: id, delegator: roles.TypeRoot, del: del}}, w.workers,
 		func(q queued) targetsChecked { return w.fork().checkTargets(q) }, w.adopt)
@@ -419,9 +419,9 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 		return // a partial walk leaves most of snapshot unreached
 	}
 	var unreached []string
-	for i := range w.snap.len() {
-		if n, ok := strings.CutSuffix(string(w.snap.bytes(i)), ".json"); !ok || !w.names.hasWalked(n) {
-			unreached = append(unreached, w.snap.name(i))
+	for i := range w.snap.names.len() {
+		if n, ok := strings.CutSuffix(string(w.snap.names.bytes(i)), ".json"); !ok || !w.names.hasWalked(n) {
+			unreached = append(unreached, w.snap.names.name(i))
 		}
 	}
 	for _, name := range unreached {
@@ -657,7 +657,7 @@ func (w *walker) adopt(r targetsChecked) []queued {
 		// The name outlives the delegating role's file in the report;
 		// a copy lets the file go.
 		name = strings.Clone(name)
-		id, _ := w.names.add(name, q.id)
+		id, _ := w.names.insert(name, q.id)
 		if w.opts.Follow != nil && !w.opts.Follow(q.name, name) {
 			return
 		}
@@ -665,8 +665,8 @@ func (w *walker) adopt(r targetsChecked) []queued {
 	}
 	if s := dl.SuccinctRoles; s != nil {
 		var bins []string
-		for i := range w.snap.len() {
-			if n, ok := strings.CutSuffix(string(w.snap.bytes(i)), ".json"); ok && s.IsBin(n) {
+		for i := range w.snap.names.len() {
+			if n, ok := strings.CutSuffix(string(w.snap.names.bytes(i)), ".json"); ok && s.IsBin(n) {
 				bins = append(bins, n)
 			}
 		}
@@ -710,7 +710,7 @@ func (w *walker) verifyRevocations() {
 	if _, delegated := w.names.find(name); mf == nil || delegated {
 		return // none, or a delegated targets role of that name
 	}
-	id, _ := w.names.add(name, -1) // listed by snapshot, delegated by no role
+	id, _ := w.names.insert(name, -1) // listed by snapshot, delegated by no role
 	w.names.walked[id] = true
 	defer w.progressed(1)
 	l := listing{"snapshot.meta." + name + ".json", mf}
