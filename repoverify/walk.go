@@ -418,15 +418,11 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 	if w.opts.Follow != nil {
 		return // a partial walk leaves most of snapshot unreached
 	}
-	var unreached []string
-	for i := range w.snap.names.len() {
+	for i := range w.snap.names.len() { // in sorted order
 		if n, ok := strings.CutSuffix(string(w.snap.names.bytes(i)), ".json"); !ok || !w.names.hasWalked(n) {
-			unreached = append(unreached, w.snap.names.name(i))
+			w.fail(roles.CheckSnapshotReached, roles.TypeSnapshot, snapFile, ReasonUnreached, nil,
+				"snapshot lists %s, which no delegation from targets reaches", w.snap.names.name(i))
 		}
-	}
-	for _, name := range unreached {
-		w.fail(roles.CheckSnapshotReached, roles.TypeSnapshot, snapFile, ReasonUnreached, nil,
-			"snapshot lists %s, which no delegation from targets reaches", name)
 	}
 }
 
