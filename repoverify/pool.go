@@ -1,8 +1,8 @@
 package repoverify
 
 import (
-	"iter"
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -10,58 +10,62 @@ import (
 // change it to compare a walk on one core with a walk on many.
 var workers = func() int { return runtime.GOMAXPROCS(0) }
 
-// inOrder runs check on every item, on up to workers goroutines at once,
-// and hands each result to adopt on the calling goroutine in the order of
-// items, whatever order the checks finish in. At most a few results per
-// worker wait for adopt, so a level of a hundred thousand roles is never
-// held parsed all at once.
-func inOrder[T, R any](items iter.Seq[T], workers int, check func(T) R, adopt func(R)) {
-	if workers <= 1 {
-		for it := range items {
-			adopt(check(it))
-		}
-		return
-	}
-	type job struct {
-		item T
-		out  chan R
-	}
-	jobs := make(chan job)
-	pending := make(chan chan R, 4*workers)
+// depthFirst runs check on every item of roots and of what adopt returns
+// for each, and hands each result to adopt on the calling goroutine in
+// the order a TUF client searches delegations: an item, then the items
+// adopt returns for it and theirs, then the item's next sibling. Checks
+// run on up to workers goroutines at once, whatever order they finish in;
+// on each level at most a few results per worker wait for adopt, so a
+// delegating role (a bin) lives while its own delegated roles are
+// checked and not until every role on its level has been.
+func depthFirst[T, R any](roots []T, workers int, check func(T) R, adopt func(R) []T) {
+	ahead := 4 * workers // results a level checks ahead of adopt
+	jobs := make(chan func(), ahead)
 	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for j := range jobs {
-				j.out <- check(j.item)
-			}
-		})
-	}
-	go func() {
-		for it := range items {
-			out := make(chan R, 1)
-			pending <- out // waits while adopt is 4×workers results behind
-			jobs <- job{it, out}
-		}
-		close(jobs)
-		close(pending)
-	}()
-	for out := range pending {
-		adopt(<-out)
-	}
-	wg.Wait()
-}
-
-// each yields the items of every group in turn, and lets each group go
-// once its items are yielded.
-func each[T any](groups [][]T) iter.Seq[T] {
-	return func(yield func(T) bool) {
-		for i := range groups {
-			for _, it := range groups[i] {
-				if !yield(it) {
-					return
+	if workers <= 1 {
+		ahead = 1 // one check at a time, each adopted before the next
+	} else {
+		for range workers {
+			wg.Go(func() {
+				for j := range jobs {
+					j()
 				}
-			}
-			groups[i] = nil
+			})
+		}
+	}
+	defer wg.Wait()
+	defer close(jobs)
+	submit := func(it T) chan R {
+		out := make(chan R, 1)
+		if workers <= 1 {
+			out <- check(it)
+		} else {
+			jobs <- func() { out <- check(it) }
+		}
+		return out
+	}
+	// A level is the items one adopt returned: those not yet submitted,
+	// and the results being checked, in order.
+	type level struct {
+		items   []T
+		pending []chan R
+	}
+	var zero T
+	stack := []*level{{items: slices.Clone(roots)}} // the items adopt returns, it lets go
+	for len(stack) > 0 {
+		l := stack[len(stack)-1]
+		for len(l.items) > 0 && len(l.pending) < ahead {
+			l.pending = append(l.pending, submit(l.items[0]))
+			l.items[0], l.items = zero, l.items[1:] // let it go once checked
+		}
+		if len(l.pending) == 0 {
+			stack[len(stack)-1], stack = nil, stack[:len(stack)-1]
+			continue
+		}
+		out := l.pending[0]
+		l.pending[0], l.pending = nil, l.pending[1:]
+		if next := adopt(<-out); len(next) > 0 {
+			stack = append(stack, &level{items: next})
 		}
 	}
 }
@@ -86,6 +90,7 @@ func (w *walker) join(f *walker) {
 	w.rep.Failures = append(w.rep.Failures, f.rep.Failures...)
 	w.rep.Warnings = append(w.rep.Warnings, f.rep.Warnings...)
 	w.rep.Roles = append(w.rep.Roles, f.rep.Roles...)
+	w.rep.Unlisted += f.rep.Unlisted
 	if w.first == nil {
 		w.first = f.first
 	}

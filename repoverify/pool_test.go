@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ceremony-tuf/ceremony/roles"
@@ -75,6 +76,25 @@ func TestParallelAsSerial(t *testing.T) {
 		!slices.EqualFunc(brief.Checks, failed, func(a, b Check) bool { return a == b }) {
 		t.Errorf("FailedOnly: %d checks, %d passed (%v); in full %d checks, %d passed", len(brief.Checks), brief.Passed, err, len(full.Checks), full.Passed)
 	}
+	// Under FailedOnly, the top-level roles and the revocation list, and
+	// a count of the rest.
+	top := func(rs []Role) (names []string) {
+		for _, r := range rs {
+			names = append(names, r.Name)
+		}
+		return names
+	}
+	if got, want := top(brief.Roles), []string{roles.TypeRoot, roles.TypeTimestamp, roles.TypeSnapshot, roles.TypeTargets, roles.TypeRevocations}; !slices.Equal(got, want) ||
+		brief.Unlisted != len(full.Roles)-len(want) || full.Unlisted != 0 {
+		t.Errorf("FailedOnly lists roles %v and counts %d; want %v and %d", got, brief.Unlisted, want, len(full.Roles)-len(want))
+	}
+	// Depth first, as a client searches: claimed's projects come before
+	// the role listed after claimed.
+	all := top(full.Roles)
+	if i, j := slices.Index(all, "p59"), slices.Index(all, roleRecentlyClaimed); i < 0 || j < 0 || i > j ||
+		slices.Index(all, roleClaimed) != slices.Index(all, roles.TypeTargets)+1 {
+		t.Errorf("roles not walked depth first: %v", all)
+	}
 	if !strings.Contains(serr, "p07") {
 		t.Errorf("the first failure is not p07's: %s", serr)
 	}
@@ -86,5 +106,62 @@ func TestParallelAsSerial(t *testing.T) {
 	}
 	if l := len(sprog); l < 4 || sprog[l-2] != sprog[l-1] || sprog[l-1] < 70 {
 		t.Errorf("progress ends at %v, want done == total ≥ 70", sprog[max(0, l-2):])
+	}
+}
+
+// TestDepthFirst: depthFirst adopts in the order of a search one item at
+// a time, each item's subtree before its next sibling, on any number of
+// workers; and while it adopts a root's subtree, it has checked only a
+// few roots beyond it, so that a walk holds a few delegating roles (bins)
+// at once, not a level of them.
+func TestDepthFirst(t *testing.T) {
+	var roots []string
+	for i := range 200 {
+		roots = append(roots, fmt.Sprintf("r%03d", i))
+	}
+	children := func(it string) (out []string) {
+		switch strings.Count(it, "/") {
+		case 0:
+			for i := range 30 {
+				out = append(out, fmt.Sprintf("%s/c%02d", it, i))
+			}
+		case 1:
+			if strings.HasSuffix(it, "0") {
+				out = []string{it + "/g0", it + "/g1"}
+			}
+		}
+		return out
+	}
+	var want []string
+	var search func([]string)
+	search = func(items []string) {
+		for _, it := range items {
+			want = append(want, it)
+			search(children(it))
+		}
+	}
+	search(roots)
+	for _, n := range []int{1, 2, 8} {
+		var rootsChecked atomic.Int64
+		var got []string
+		ahead := int64(0)
+		depthFirst(roots, n, func(it string) string {
+			if !strings.Contains(it, "/") {
+				rootsChecked.Add(1)
+			}
+			return it
+		}, func(it string) []string {
+			got = append(got, it)
+			var k int64
+			fmt.Sscanf(it, "r%03d", &k)
+			ahead = max(ahead, rootsChecked.Load()-k-1)
+			return children(it)
+		})
+		if !slices.Equal(got, want) {
+			t.Errorf("%d workers: adopted %d items not in depth-first order", n, len(got))
+		}
+		if ahead > int64(4*n) {
+			t.Errorf("%d workers: %d roots checked beyond the one whose subtree is adopted, want at most %d", n, ahead, 4*n)
+		}
 	}
 }

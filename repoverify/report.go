@@ -19,8 +19,13 @@ type Report struct {
 	// RootSteps are the root versions walked from the trusted root, each
 	// checked under the previous root's keys and under its own.
 	RootSteps []RootStep `json:"root_steps"`
-	// Roles are the roles verified, in the order they were reached.
-	Roles []Role `json:"roles"`
+	// Roles are the roles verified, in the order they were reached;
+	// under Options.FailedOnly only the top-level roles and the
+	// revocation list, the delegated targets roles being counted in
+	// Unlisted, so that a report on 600,000 projects holds no line for
+	// each.
+	Roles    []Role `json:"roles"`
+	Unlisted int    `json:"unlisted_roles,omitempty"`
 	// Checks are every check run, in order (only those that failed under
 	// Options.FailedOnly); Failures those that failed with severity error
 	// (and, when Strict, warning); Warnings those that failed with

@@ -36,7 +36,9 @@ import (
 // N.root.json from the trusted version on (expiry checked on the newest
 // root only), timestamp.json, the snapshot it names (its length and
 // hashes), targets, and every delegated targets role reachable from
-// targets, breadth first (listed roles and succinct hash bins), each at
+// targets, depth first in the order a client searches delegations (each
+// role's delegated roles before its next sibling: listed roles and
+// succinct hash bins), each at
 // the version snapshot lists, checked against snapshot's length and
 // hashes, signed by a threshold of distinct keys its delegator names, not
 // expired, and listing only targets under its delegated paths. When

@@ -110,7 +110,7 @@ type walker struct {
 	root *roles.Metadata[*roles.Root]
 	// rootRep is how the newest root is signed under its own keys.
 	rootRep *roles.VerifyReport
-	snap    *roles.Snapshot
+	snap    *snapshotIndex
 	// revocations is the revocation list snapshot lists, read ahead of
 	// the delegated roles (revocationsAhead) so that each role's keys
 	// are checked against it as the role is verified, and not all held
@@ -121,12 +121,10 @@ type walker struct {
 	// are the revoked keys among them, in the order verified.
 	trustedRoles int
 	revokedHits  []revokedHit
-	// names maps every role name reached to the role that delegated it.
-	names map[string]string
-	// walked is the roles whose verification began.
-	walked map[string]bool
-	// reached is the snapshot meta entries verified.
-	reached map[string]bool
+	// names is every role name reached, with the role that delegated it
+	// and whether it was walked: a snapshot entry NAME.json was reached
+	// when NAME was walked.
+	names *nameSet
 	// targetsDel is targets' delegations, under which the revocation
 	// list is verified.
 	targetsDel *roles.Delegations
@@ -160,9 +158,6 @@ func newWalker(src source, dir string, opts Options) *walker {
 		rep:     &Report{Dir: dir, At: opts.At.UTC(), RootSteps: []RootStep{}, Roles: []Role{}, Checks: []Check{}, Failures: []Check{}, Warnings: []Check{}, Strict: opts.Strict},
 		got:     Repository{Delegated: map[string]*roles.Metadata[*roles.Targets]{}, Files: map[string][]byte{}},
 		workers: workers(),
-		names:   map[string]string{},
-		walked:  map[string]bool{},
-		reached: map[string]bool{},
 	}
 }
 
@@ -184,6 +179,7 @@ type revokedHit struct {
 // queued is a delegated role waiting to be verified.
 type queued struct {
 	name      string
+	id        int // name's index in walker.names
 	delegator string
 	del       roles.Delegation
 	// paths are the constraints every delegation on the way down puts on
@@ -353,7 +349,7 @@ func escape(s, safe string) string {
 }
 
 // walk walks the repository from the trusted root: the root chain,
-// timestamp, snapshot, targets and the roles it delegates, breadth first,
+// timestamp, snapshot, targets and the roles it delegates, depth first,
 // and the revocation list.
 func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 	if !w.verifyRoot(trusted) {
@@ -394,27 +390,24 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 	w.checkVersion("snapshot.version", roles.TypeSnapshot, snapFile, snap.Signed.Version, smf.mf.Version, "timestamp")
 	w.checkExpiry("snapshot.expiry", roles.TypeSnapshot, snapFile, &snap.Signed.Header)
 	w.addRole(roles.TypeSnapshot, snapFile, roles.TypeRoot, &snap.Signed.Header, rep, del)
-	w.snap = snap.Signed
-	w.got.Snapshot = snap
+	w.snap = indexSnapshot(snap.Signed)
+	if w.keep {
+		w.got.Snapshot = snap
+	}
 	w.revocationsAhead()
 	w.trust(roles.TypeRoot, root.Keys)
 
-	// Targets and, breadth first, every role it delegates to.
+	// Targets and, depth first, every role it delegates to: a delegating
+	// role (a bin) is let go once its own delegated roles are checked,
+	// so that only a few are held at once.
 	del, _ = root.Delegation(roles.TypeTargets)
-	w.names[roles.TypeTargets] = roles.TypeRoot
-	w.total = len(w.snap.Meta)
+	// Most names reached are listed by snapshot, as NAME.json.
+	w.names = newNameSet(w.snap.names.len()+1, max(0, len(w.snap.names.buf)-len(".json")*w.snap.names.len()))
+	id, _ := w.names.insert(roles.TypeTargets, -1)
+	w.total = w.snap.names.len()
 	w.progressed(0)
-	// A level is the roles the previous level delegates to, a group per
-	// delegating role, each let go once checked.
-	for level := [][]queued{{{name: roles.TypeTargets, delegator: roles.TypeRoot, del: del}}}; len(level) > 0; {
-		var next [][]queued
-		inOrder(each(level), w.workers, func(q queued) targetsChecked { return w.fork().checkTargets(q) }, func(r targetsChecked) {
-			if out := w.adopt(r); len(out) > 0 {
-				next = append(next, out)
-			}
-		})
-		level = next
-	}
+	depthFirst([]queued{{name: roles.TypeTargets, id: id, delegator: roles.TypeRoot, del: del}}, w.workers,
+		func(q queued) targetsChecked { return w.fork().checkTargets(q) }, w.adopt)
 
 	w.verifyRevocations()
 	if w.opts.Progress != nil && w.done > 0 {
@@ -425,10 +418,10 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 	if w.opts.Follow != nil {
 		return // a partial walk leaves most of snapshot unreached
 	}
-	for _, name := range slices.Sorted(maps.Keys(w.snap.Meta)) {
-		if !w.reached[name] {
+	for i := range w.snap.names.len() { // in sorted order
+		if n, ok := strings.CutSuffix(string(w.snap.names.bytes(i)), ".json"); !ok || !w.names.hasWalked(n) {
 			w.fail(roles.CheckSnapshotReached, roles.TypeSnapshot, snapFile, ReasonUnreached, nil,
-				"snapshot lists %s, which no delegation from targets reaches", name)
+				"snapshot lists %s, which no delegation from targets reaches", w.snap.names.name(i))
 		}
 	}
 }
@@ -571,11 +564,11 @@ func (f *walker) checkTargets(q queued) targetsChecked {
 		prefix, sigCheck = roles.TypeTargets, "targets.signature"
 	}
 	metaName := q.name + ".json"
-	mf := f.snap.Meta[metaName]
+	mf := f.snap.meta(metaName)
 	l := listing{"snapshot.meta." + metaName, mf}
 	if mf == nil {
 		f.fail("snapshot.meta."+metaName+".listed", q.name, "", ReasonNotListed, nil,
-			"%s delegates to %s, but snapshot v%d does not list %s", q.delegator, q.name, f.snap.Version, metaName)
+			"%s delegates to %s, but snapshot v%d does not list %s", q.delegator, q.name, f.snap.version, metaName)
 		return r
 	}
 	b, file, ok := f.read(prefix+".file", q.name, l, f.fileNames(q.name, mf.Version)...)
@@ -592,7 +585,11 @@ func (f *walker) checkTargets(q queued) targetsChecked {
 	rep := checkSigned(f, sigCheck, q.name, file, m, q.del)
 	f.checkVersion(prefix+".version", q.name, file, m.Signed.Version, mf.Version, "snapshot")
 	f.checkExpiry(prefix+".expiry", q.name, file, &m.Signed.Header)
-	f.addRole(q.name, file, q.delegator, &m.Signed.Header, rep, q.del)
+	if q.name == roles.TypeTargets || !f.opts.FailedOnly {
+		f.addRole(q.name, file, q.delegator, &m.Signed.Header, rep, q.del)
+	} else {
+		f.rep.Unlisted++
+	}
 
 	if len(q.paths) > 0 {
 		var outside []string
@@ -623,10 +620,7 @@ func (f *walker) checkTargets(q queued) targetsChecked {
 func (w *walker) adopt(r targetsChecked) []queued {
 	q, m, file := r.q, r.m, r.file
 	w.join(r.f)
-	w.walked[q.name] = true
-	if w.snap.Meta[q.name+".json"] != nil {
-		w.reached[q.name+".json"] = true
-	}
+	w.names.walked[q.id] = true
 	w.progressed(1)
 	if m == nil {
 		return nil
@@ -647,9 +641,9 @@ func (w *walker) adopt(r targetsChecked) []queued {
 	w.trust(q.name, dl.Keys)
 	var out []queued
 	enqueue := func(name string, rule pathRule, del roles.Delegation) {
-		if by, dup := w.names[name]; dup {
+		if i, dup := w.names.find(name); dup {
 			w.fail("delegation."+name+".name", name, file, ReasonRoleNameReused, nil,
-				"%s delegates to %s, which %s already delegates to: each role has one delegator", q.name, name, by)
+				"%s delegates to %s, which %s already delegates to: each role has one delegator", q.name, name, w.names.delegator(i))
 			return
 		}
 		if slices.Contains(roles.TopLevelRoles, name) {
@@ -659,16 +653,16 @@ func (w *walker) adopt(r targetsChecked) []queued {
 		// The name outlives the delegating role's file in the report;
 		// a copy lets the file go.
 		name = strings.Clone(name)
-		w.names[name] = q.name
+		id, _ := w.names.insert(name, q.id)
 		if w.opts.Follow != nil && !w.opts.Follow(q.name, name) {
 			return
 		}
-		out = append(out, queued{name: name, delegator: q.name, del: del, paths: append(slices.Clip(q.paths), rule)})
+		out = append(out, queued{name: name, id: id, delegator: q.name, del: del, paths: append(slices.Clip(q.paths), rule)})
 	}
 	if s := dl.SuccinctRoles; s != nil {
 		var bins []string
-		for name := range w.snap.Meta {
-			if n, ok := strings.CutSuffix(name, ".json"); ok && s.IsBin(n) {
+		for i := range w.snap.names.len() {
+			if n, ok := strings.CutSuffix(string(w.snap.names.bytes(i)), ".json"); ok && s.IsBin(n) {
 				bins = append(bins, n)
 			}
 		}
@@ -683,7 +677,7 @@ func (w *walker) adopt(r targetsChecked) []queued {
 				}
 			}
 			w.fail("snapshot.meta."+s.NamePrefix+"-*.listed", q.name, file, ReasonNotListed, nil,
-				"%s delegates %d hash bins %s-*, but snapshot v%d lists %d of them%s", q.name, s.BinCount(), s.NamePrefix, w.snap.Version, len(bins),
+				"%s delegates %d hash bins %s-*, but snapshot v%d lists %d of them%s", q.name, s.BinCount(), s.NamePrefix, w.snap.version, len(bins),
 				ifMissing(missing))
 		}
 		for _, n := range bins {
@@ -708,12 +702,12 @@ func ifMissing(missing []string) string {
 // trusts is on it.
 func (w *walker) verifyRevocations() {
 	const name = roles.TypeRevocations
-	mf := w.snap.Meta[name+".json"]
-	if mf == nil || w.names[name] != "" {
+	mf := w.snap.meta(name + ".json")
+	if _, delegated := w.names.find(name); mf == nil || delegated {
 		return // none, or a delegated targets role of that name
 	}
-	w.walked[name] = true
-	w.reached[name+".json"] = true
+	id, _ := w.names.insert(name, -1) // listed by snapshot, delegated by no role
+	w.names.walked[id] = true
 	defer w.progressed(1)
 	l := listing{"snapshot.meta." + name + ".json", mf}
 	ahead := w.revocations
@@ -761,7 +755,7 @@ func (w *walker) verifyRevocations() {
 // would have read it, and indexes it when it parses.
 func (w *walker) revocationsAhead() {
 	const name = roles.TypeRevocations
-	mf := w.snap.Meta[name+".json"]
+	mf := w.snap.meta(name + ".json")
 	if mf == nil {
 		return
 	}
@@ -795,11 +789,11 @@ func (w *walker) trust(role string, keys map[string]*roles.Key) {
 func (w *walker) checkRequired() {
 	for _, name := range w.opts.Require {
 		switch {
-		case w.walked[name]:
+		case w.names.hasWalked(name):
 			// its own checks say how it went
-		case w.snap.Meta[name+".json"] == nil:
+		case w.snap.meta(name+".json") == nil:
 			w.fail("snapshot.meta."+name+".json.listed", name, "", ReasonNotListed, nil,
-				"snapshot v%d does not list %s.json", w.snap.Version, name)
+				"snapshot v%d does not list %s.json", w.snap.version, name)
 		default:
 			w.fail("delegation."+name+".name", name, "", ReasonNotDelegated, nil,
 				"snapshot lists %s.json, but no delegation walked from targets reaches %s", name, name)

@@ -20,7 +20,8 @@ the root you trust, and more strictly: the root chain (N.root.json from the
 trusted version on, each signed by a threshold of the previous root's keys
 and of its own; expiry checked on the newest), timestamp.json, the snapshot
 it names (version, length and hashes), targets, and every delegated role
-reachable from targets, breadth first (claimed, its projects, hash bins):
+reachable from targets, depth first as a client searches them (claimed, its
+first bin, that bin's projects, the next bin, ...; hash bins):
 each at the version snapshot lists, matching snapshot's length and hashes,
 signed by a threshold of distinct keys its delegator names, not expired,
 and listing only targets under its delegated paths. When snapshot lists
@@ -39,8 +40,10 @@ not keyids.
 Every check has a stable name (root.chain, timestamp.signature,
 snapshot.meta.claimed.json.hash, delegation.claimed.threshold,
 revocation.no-revoked-key-trusted, ...) and, when it fails, a reason
-(expired, hash-mismatch, threshold-not-reached, duplicate-name, ...);
---json prints them all, and the warnings apart.
+(expired, hash-mismatch, threshold-not-reached, duplicate-name, ...).
+The text report lists the top-level roles and the revocation list, counts
+the delegated targets roles, and lists the checks that failed; --json
+prints every role and every check, and the warnings apart.
 
 Some failures are warnings here, as the severity table of the ceremony's
 checks says (roles.SeverityOf): what is valid TUF that a ceremony would
@@ -164,6 +167,9 @@ func printRepoReport(w io.Writer, rep *repoverify.Report) error {
 	for _, r := range rep.Roles {
 		fmt.Fprintf(w, "  %-16s v%-4d %-28s expires %s  %d of %d keys signed, threshold %d\n",
 			safe(r.Name), r.Version, safe(r.File), r.Expires.Format(roles.TimeFormat), len(r.Signed), r.KeyIDs, r.Threshold)
+	}
+	if rep.Unlisted > 0 {
+		fmt.Fprintf(w, "  and %d delegated targets roles (--json lists each)\n", rep.Unlisted)
 	}
 	passed, failed := rep.Passed, 0
 	var notes []string
