@@ -76,15 +76,15 @@ func TestParallelAsSerial(t *testing.T) {
 		!slices.EqualFunc(brief.Checks, failed, func(a, b Check) bool { return a == b }) {
 		t.Errorf("FailedOnly: %d checks, %d passed (%v); in full %d checks, %d passed", len(brief.Checks), brief.Passed, err, len(full.Checks), full.Passed)
 	}
-	// Under FailedOnly, the top-level roles and the revocation list, and
-	// a count of the rest.
+	// Under FailedOnly, the top-level roles, what targets delegates to,
+	// the revocation list, and a count of the projects below.
 	top := func(rs []Role) (names []string) {
 		for _, r := range rs {
 			names = append(names, r.Name)
 		}
 		return names
 	}
-	if got, want := top(brief.Roles), []string{roles.TypeRoot, roles.TypeTimestamp, roles.TypeSnapshot, roles.TypeTargets, roles.TypeRevocations}; !slices.Equal(got, want) ||
+	if got, want := top(brief.Roles), []string{roles.TypeRoot, roles.TypeTimestamp, roles.TypeSnapshot, roles.TypeTargets, roleClaimed, roleRecentlyClaimed, "unclaimed", roles.TypeRevocations}; !slices.Equal(got, want) ||
 		brief.Unlisted != len(full.Roles)-len(want) || full.Unlisted != 0 {
 		t.Errorf("FailedOnly lists roles %v and counts %d; want %v and %d", got, brief.Unlisted, want, len(full.Roles)-len(want))
 	}

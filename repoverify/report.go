@@ -20,10 +20,11 @@ type Report struct {
 	// checked under the previous root's keys and under its own.
 	RootSteps []RootStep `json:"root_steps"`
 	// Roles are the roles verified, in the order they were reached;
-	// under Options.FailedOnly only the top-level roles and the
-	// revocation list, the delegated targets roles being counted in
-	// Unlisted, so that a report on 600,000 projects holds no line for
-	// each.
+	// under Options.FailedOnly only the top-level roles, the revocation
+	// list, what targets delegates to and every role that delegates
+	// further (claimed and its bins), the roles below them (projects)
+	// being counted in Unlisted, so that a report on 600,000 projects
+	// holds no line for each.
 	Roles    []Role `json:"roles"`
 	Unlisted int    `json:"unlisted_roles,omitempty"`
 	// Checks are every check run, in order (only those that failed under

@@ -585,7 +585,11 @@ func (f *walker) checkTargets(q queued) targetsChecked {
 	rep := checkSigned(f, sigCheck, q.name, file, m, q.del)
 	f.checkVersion(prefix+".version", q.name, file, m.Signed.Version, mf.Version, "snapshot")
 	f.checkExpiry(prefix+".expiry", q.name, file, &m.Signed.Header)
-	if q.name == roles.TypeTargets || !f.opts.FailedOnly {
+	// Under FailedOnly the roles offline keys sign are listed (targets,
+	// what it delegates to, and every role that delegates further: claimed
+	// and its bins); the project roles below them are counted.
+	delegates := m.Signed.Delegations != nil && (len(m.Signed.Delegations.Roles) > 0 || m.Signed.Delegations.SuccinctRoles != nil)
+	if !f.opts.FailedOnly || q.name == roles.TypeTargets || q.delegator == roles.TypeTargets || delegates {
 		f.addRole(q.name, file, q.delegator, &m.Signed.Header, rep, q.del)
 	} else {
 		f.rep.Unlisted++

@@ -169,7 +169,7 @@ func printRepoReport(w io.Writer, rep *repoverify.Report) error {
 			safe(r.Name), r.Version, safe(r.File), r.Expires.Format(roles.TimeFormat), len(r.Signed), r.KeyIDs, r.Threshold)
 	}
 	if rep.Unlisted > 0 {
-		fmt.Fprintf(w, "  and %d delegated targets roles (--json lists each)\n", rep.Unlisted)
+		fmt.Fprintf(w, "  and %d project roles they delegate to (--json lists each)\n", rep.Unlisted)
 	}
 	passed, failed := rep.Passed, 0
 	var notes []string
