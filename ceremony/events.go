@@ -330,7 +330,7 @@ func (src eventSource) trustedRepo(p *Plan, trusted []byte, files map[string][]b
 		return trustedFromFiles(p, trusted, files, src.progress.step("verifying the trusted repository"))
 	}
 	r := *src.verified
-	r.PassedOver = nil
+	r.PassedOver, r.Files = nil, rereadFiles(r.Files)
 	return &r, nil
 }
 
