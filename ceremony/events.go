@@ -329,8 +329,9 @@ func (src eventSource) trustedRepo(p *Plan, trusted []byte, files map[string][]b
 	if !src.verified.holds(files) {
 		return trustedFromFiles(p, trusted, files, src.progress.step("verifying the trusted repository"))
 	}
-	r := *src.verified
-	r.PassedOver, r.Files = nil, rereadFiles(r.Files)
+	r, v := *src.verified, *src.verified.Repository // copies: Begin's own stays whole
+	v.Files = rereadFiles(v.Files)
+	r.Repository, r.PassedOver = &v, nil
 	return &r, nil
 }
 
