@@ -176,11 +176,11 @@ func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
 	// verify leaves no workspace behind.
 	var repo *Repo
 	var trusted []byte
+	lim := boundedfile.Metadata
+	if opts.MaxMetadata > 0 {
+		lim.Max = opts.MaxMetadata
+	}
 	if plan.Start != nil {
-		lim := boundedfile.Metadata
-		if opts.MaxMetadata > 0 {
-			lim.Max = opts.MaxMetadata
-		}
 		var err error
 		if trusted, err = boundedfile.Read(plan.path(plan.Start.TrustedRoot), lim); err != nil {
 			return nil, fmt.Errorf("read trusted root: %w", err)
@@ -217,6 +217,11 @@ func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	if repo != nil {
+		// The fold verifies these files again with an artifact's limit;
+		// within it, it would verify them as the load just did.
+		if lim.Max <= boundedfile.Artifact.Max {
+			b.verified = repo
+		}
 		ld := loadedData{TrustedRoot: b.artifact(trusted), Files: map[string]transcripts.Artifact{}}
 		for _, name := range repo.FileOrder {
 			ld.Files[name] = b.artifact(repo.Files[name])
@@ -524,6 +529,10 @@ type batch struct {
 	tpath  string
 	events []pendingEvent
 	next   []pendingArtifact // the artifacts the next event added names
+	// verified is the trusted repository Begin verified from the very
+	// files its state.loaded event names, which admitting that event
+	// takes up instead of verifying them again (eventSource.verified).
+	verified *Repo
 }
 
 type pendingEvent struct {
@@ -558,7 +567,7 @@ func (b *batch) add(typ string, data any) error {
 	if err != nil {
 		return err
 	}
-	src := eventSource{tpath: b.tpath, pending: map[string][]byte{}}
+	src := eventSource{tpath: b.tpath, pending: map[string][]byte{}, verified: b.verified}
 	for _, ev := range b.events {
 		for _, a := range ev.artifacts {
 			src.pending[a.ref.Digest] = a.b

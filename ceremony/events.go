@@ -137,6 +137,9 @@ type eventSource struct {
 	tpath    string
 	pending  map[string][]byte // artifacts not stored yet, by name
 	progress ProgressFunc      // told how far a long check has gone
+	// verified, when set, is the trusted repository verified already
+	// from the files a state.loaded event names (batch.verified).
+	verified *Repo
 }
 
 func (src eventSource) read(a transcripts.Artifact) ([]byte, error) {
@@ -308,7 +311,7 @@ func (s *State) admitLoaded(src eventSource, data []byte) (func(), error) {
 			return nil, err
 		}
 	}
-	repo, err := trustedFromFiles(s.Plan, trusted, files, src.progress.step("verifying the trusted repository"))
+	repo, err := src.trustedRepo(s.Plan, trusted, files)
 	if err != nil {
 		return nil, err
 	}
@@ -317,6 +320,32 @@ func (s *State) admitLoaded(src eventSource, data []byte) (func(), error) {
 		return nil, err
 	}
 	return func() { s.TrustedRoot, s.Repo, s.expected, s.loaded = trusted, repo, exp, &d }, nil
+}
+
+// trustedRepo is trustedFromFiles, or the repository src says was
+// verified from these files already, as a fold would rebuild it: a fold
+// knows nothing of the files a load from a folder passed over.
+func (src eventSource) trustedRepo(p *Plan, trusted []byte, files map[string][]byte) (*Repo, error) {
+	if !src.verified.holds(files) {
+		return trustedFromFiles(p, trusted, files, src.progress.step("verifying the trusted repository"))
+	}
+	r, v := *src.verified, *src.verified.Repository // copies: Begin's own stays whole
+	v.Files = rereadFiles(v.Files)
+	r.Repository, r.PassedOver = &v, nil
+	return &r, nil
+}
+
+// holds reports whether r, when not nil, was read from exactly files.
+func (r *Repo) holds(files map[string][]byte) bool {
+	if r == nil || len(r.Files) != len(files) {
+		return false
+	}
+	for name, b := range files {
+		if have, ok := r.Files[name]; !ok || !bytes.Equal(have, b) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *State) admitStaged(src eventSource, d stagedData, metadata []byte) (func(), error) {

@@ -64,7 +64,7 @@ func (s *State) verifyStaged(dir string, now time.Time, forStart bool, progress 
 		trusted = staged["1.root.json"]
 	}
 	ref := s.Plan.ReferenceTime
-	rep, err := repoverify.VerifyStaged(dir, staged, trusted, repoverify.Options{At: ref, Unsigned: unsigned, Progress: progress})
+	rep, err := repoverify.VerifyStaged(dir, staged, trusted, repoverify.Options{At: ref, Unsigned: unsigned, FailedOnly: true, Progress: progress})
 	if rep == nil {
 		return fmt.Errorf("the repository as this ceremony would publish it into %s cannot be checked: %w", dir, err)
 	}

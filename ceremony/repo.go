@@ -31,8 +31,10 @@ type Repo struct {
 	// passed over (include.go), in the order it tried them; none when
 	// rebuilt from a transcript's files, which hold only those it took.
 	PassedOver []PassedOver
-	// FileOrder is the names of Files, sorted: the transcript keeps the
-	// files so that a replay needs no repository.
+	// FileOrder is the names of the files verified, sorted: the
+	// transcript keeps the files so that a replay needs no repository.
+	// A Repo rebuilt from a transcript's files keeps in Files only the
+	// ones read again after the walk (see rereadFiles).
 	FileOrder []string
 }
 
@@ -112,7 +114,27 @@ func repoFromFiles(trustedRoot []byte, files map[string][]byte, progress func(do
 		return nil, err
 	}
 	r.findPublishedProjects(slices.Collect(maps.Keys(files)), func(name string) ([]byte, error) { return files[name], nil })
+	r.Files = rereadFiles(r.Files)
 	return r, nil
+}
+
+// rereadFiles are the files of a verified repository the engine reads
+// again once the walk parsed them: the root chain (checkpoints name the
+// roots) and snapshot (its size). The bytes of the targets roles, which
+// at PyPI's scale are most of the repository, are left to the transcript
+// that holds them, so that a command folding it does not hold them twice.
+func rereadFiles(files map[string][]byte) map[string][]byte {
+	out := map[string][]byte{}
+	for name, b := range files {
+		role := strings.TrimSuffix(name, ".json")
+		if _, r, ok := versionedName(name); ok {
+			role = r
+		}
+		if role == RoleRoot || role == RoleSnapshot || role == RoleTimestamp {
+			out[name] = b
+		}
+	}
+	return out
 }
 
 func repoFrom(v *repoverify.Repository, err error) (*Repo, error) {
