@@ -79,6 +79,11 @@ func confirm(e *env, what string) error {
 	return askYes(e.stderr, e.stdin, fmt.Sprintf("Type \"yes\" to %s: ", what))
 }
 
+// notConfirmed is what every face says when the answer to "Type yes"
+// is anything else. It never repeats the answer: a signer who typed the
+// PIN there by mistake must not see it printed, or logged.
+const notConfirmed = `not confirmed (the answer was not "yes"): nothing was signed or written`
+
 // askYes writes prompt to w and reads one line from r, bounded (stdin may
 // be a file): anything but "yes" refuses, exit 7, and nothing is signed.
 // Every signature the tool makes is preceded by it, after the review and
@@ -90,7 +95,7 @@ func askYes(w io.Writer, r io.Reader, prompt string) error {
 		return fmt.Errorf("read the answer: %w", err)
 	}
 	if answer := strings.TrimSpace(line); answer != "yes" {
-		return exitcode.Errorf(exitcode.ErrDeclined, "not confirmed (typed %q, not \"yes\"): nothing was signed or written", answer)
+		return exitcode.Errorf(exitcode.ErrDeclined, "%s", notConfirmed)
 	}
 	return nil
 }

@@ -224,7 +224,7 @@ func plainSign(ctx context.Context, e *env, in *bufio.Reader, eng *ceremony.Engi
 	fmt.Fprintf(e.stdout, "Type \"yes\" to sign these with %s: ", who)
 	line, _ := in.ReadString('\n')
 	if strings.TrimSpace(line) != "yes" {
-		fmt.Fprintf(e.stdout, "not confirmed (typed %q): nothing was signed\n", strings.TrimSpace(line))
+		fmt.Fprintln(e.stdout, notConfirmed)
 		return nil
 	}
 	signer, err := openLookedUp(ctx, uri, tk, terminalAuth(e, allowLast))

@@ -293,7 +293,7 @@ func (m *Model) confirmed() tea.Cmd {
 	typed := strings.TrimSpace(s.confirm)
 	if typed != "yes" {
 		s.end()
-		m.notice = fmt.Sprintf("Not confirmed (typed %q, not \"yes\"): nothing was signed.", typed)
+		m.notice = `Not confirmed (the answer was not "yes"): nothing was signed.` // never the answer: it may be a PIN typed by mistake
 		return nil
 	}
 	return m.open()
