@@ -59,7 +59,7 @@ func noFlags(*flag.FlagSet) *struct{} { return &struct{}{} }
 var commands = []*command{
 	// In the ceremony room.
 	define(command{name: "start", summary: "open a ceremony from a plan: load, verify, stage, review",
-		usage: "PLAN [--workspace DIR] [--publish-dir DIR] [--max-metadata-size SIZE] [--json]", help: startHelp}, startFlags, runStart).
+		usage: "PLAN [--workspace DIR] [--publish-dir DIR] [--allow-reference-time] [--max-metadata-size SIZE] [--json]", help: startHelp}, startFlags, runStart).
 		reads(boundedfile.Metadata).appending(),
 	define(command{name: "sign", summary: "sign the staged roles with a device key, or an air-gapped request",
 		usage: "--key URI [--workspace DIR] [--allow-last-pin-try] | REQUEST [--key URI] [--root ROOT] --out RESPONSE", help: signHelp}, signFlags, runSign).
@@ -77,7 +77,7 @@ var commands = []*command{
 		usage: "[--workspace DIR] [--json] FILE...", help: includeHelp}, includeFlags, runInclude).
 		reads(boundedfile.Metadata).appending(),
 	define(command{name: "publish", summary: "write the signed metadata once every threshold holds",
-		usage: "[--workspace DIR] [--online-key URI]", help: publishHelp}, publishFlags, runPublish).
+		usage: "[--workspace DIR] [--online-key URI] [--into DIR]", help: publishHelp}, publishFlags, runPublish).
 		appending(),
 	define(command{name: "resume", summary: "mend what a crash left in the transcript, and go on",
 		usage: "[--workspace DIR]", help: resumeHelp}, workspaceFlags, runResume).

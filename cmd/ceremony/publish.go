@@ -28,8 +28,9 @@ to the workspace), or with --into into another one, such as a copy of the
 repository. A publish cut short is finished by running publish (or resume)
 again, into the same folder.
 
-Exit status 4 means a threshold is not reached yet, the online key is not
-the plan's (or the plan has none), or the repository would not verify; 6
+Exit status 2 means --online-key was given for a plan with no online:
+section; 4 that a threshold is not reached yet, the online key is not the
+plan's, or the repository would not verify; 6
 that a version is already in the folder with other bytes; 8 that the
 ceremony has published already, or is closed or aborted; 9 that the folder
 cannot be written (make it writable and publish again).

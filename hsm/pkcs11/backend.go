@@ -285,14 +285,22 @@ func (b *Backend) Generate(ctx context.Context, uri string, kt hsm.KeyType, opts
 		p11.NewAttribute(p11.CKA_LABEL, label),
 		p11.NewAttribute(p11.CKA_ID, id),
 	}
+	// A ceremony key signs and does nothing else: a token's defaults may
+	// let it decrypt, unwrap or derive too (SoftHSM's do), which no role
+	// needs and an attacker at the token could use.
 	pubT = append(append(pubT, common...),
 		p11.NewAttribute(p11.CKA_PRIVATE, false),
-		p11.NewAttribute(p11.CKA_VERIFY, true))
+		p11.NewAttribute(p11.CKA_VERIFY, true),
+		p11.NewAttribute(p11.CKA_ENCRYPT, false),
+		p11.NewAttribute(p11.CKA_WRAP, false))
 	privT = append(append(privT, common...),
 		p11.NewAttribute(p11.CKA_PRIVATE, true),
 		p11.NewAttribute(p11.CKA_SENSITIVE, true),
 		p11.NewAttribute(p11.CKA_EXTRACTABLE, false),
-		p11.NewAttribute(p11.CKA_SIGN, true))
+		p11.NewAttribute(p11.CKA_SIGN, true),
+		p11.NewAttribute(p11.CKA_DECRYPT, false),
+		p11.NewAttribute(p11.CKA_UNWRAP, false),
+		p11.NewAttribute(p11.CKA_DERIVE, false))
 
 	auth, err = authFor(u, auth)
 	if err != nil {

@@ -274,6 +274,10 @@ func TestPrivateKeyStaysOnToken(t *testing.T) {
 			p11.NewAttribute(p11.CKA_EXTRACTABLE, nil),
 			p11.NewAttribute(p11.CKA_ALWAYS_SENSITIVE, nil),
 			p11.NewAttribute(p11.CKA_NEVER_EXTRACTABLE, nil),
+			p11.NewAttribute(p11.CKA_SIGN, nil),
+			p11.NewAttribute(p11.CKA_DECRYPT, nil),
+			p11.NewAttribute(p11.CKA_UNWRAP, nil),
+			p11.NewAttribute(p11.CKA_DERIVE, nil),
 		})
 		var valueErr error
 		if err == nil {
@@ -287,8 +291,10 @@ func TestPrivateKeyStaysOnToken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []byte{1, 1, 1, 0, 1, 1}
-		names := []string{"CKA_TOKEN", "CKA_PRIVATE", "CKA_SENSITIVE", "CKA_EXTRACTABLE", "CKA_ALWAYS_SENSITIVE", "CKA_NEVER_EXTRACTABLE"}
+		// Sensitive, never extractable, and for signing only.
+		want := []byte{1, 1, 1, 0, 1, 1, 1, 0, 0, 0}
+		names := []string{"CKA_TOKEN", "CKA_PRIVATE", "CKA_SENSITIVE", "CKA_EXTRACTABLE", "CKA_ALWAYS_SENSITIVE", "CKA_NEVER_EXTRACTABLE",
+			"CKA_SIGN", "CKA_DECRYPT", "CKA_UNWRAP", "CKA_DERIVE"}
 		for i, a := range attrs {
 			if len(a.Value) != 1 || a.Value[0] != want[i] {
 				t.Errorf("%s: %s = %v, want %d", kt, names[i], a.Value, want[i])
