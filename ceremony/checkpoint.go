@@ -47,15 +47,16 @@ type Checkpoint struct {
 // a checkpoint signature covers:
 //
 //	{"_type":"ceremony-checkpoint","ceremony":ID,"head":HEX,"seq":N}
-func (c Checkpoint) Canonical() []byte {
+//
+// It does not fail for any checkpoint today (json.Marshal writes only what
+// Canonicalize reads); the error is returned rather than a panic so that
+// a change to either cannot crash a ceremony.
+func (c Checkpoint) Canonical() ([]byte, error) {
 	b, err := json.Marshal(map[string]any{"_type": CheckpointType, "ceremony": c.Ceremony, "head": c.Head.String(), "seq": c.Seq})
-	if err == nil {
-		b, err = roles.Canonicalize(b)
-	}
 	if err != nil {
-		panic("checkpoint: canonical JSON of strings and an integer: " + err.Error()) // cannot happen
+		return nil, fmt.Errorf("the checkpoint document: %w", err)
 	}
-	return b
+	return roles.Canonicalize(b)
 }
 
 // CheckpointState is a closed ceremony's checkpoint and the signatures it
@@ -143,7 +144,7 @@ func (s *State) CheckpointProgress() []Progress {
 	if s.Checkpoint == nil {
 		return nil
 	}
-	doc := s.Checkpoint.Canonical()
+	doc, _ := s.Checkpoint.Canonical() // nil verifies no signature: none counts
 	sigs := make([]roles.Signature, len(s.Checkpoint.Signatures))
 	for i, sg := range s.Checkpoint.Signatures {
 		sigs[i] = sg.Signature
@@ -231,7 +232,11 @@ func (s *State) admitCheckpointSigned(data []byte) (func(), error) {
 	if err != nil || len(sig) == 0 {
 		return nil, fmt.Errorf("checkpoint signature is not hex")
 	}
-	if err := s.checkpointKey(d.KeyID).Verify(cp.Canonical(), sig); err != nil {
+	doc, err := cp.Canonical()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkpointKey(d.KeyID).Verify(doc, sig); err != nil {
 		return nil, fmt.Errorf("checkpoint signature by key %s: %w", s.who(d.KeyID), err)
 	}
 	rec := SignatureRecord{Signature: roles.Signature{KeyID: d.KeyID, Sig: sig}, Signer: d.Signer, Via: d.Via, Device: d.Device, ClaimedDevice: d.ClaimedDevice}
@@ -260,7 +265,11 @@ func (e *Engine) SignCheckpoint(signer crypto.Signer, dev *hsm.Device) error {
 	// extra members its keyid covers.
 	k := e.st.checkpointKey(id)
 	cp := e.st.Checkpoint
-	sig, err := roles.Sign(signer, k, cp.Canonical())
+	doc, err := cp.Canonical()
+	if err != nil {
+		return err
+	}
+	sig, err := roles.Sign(signer, k, doc)
 	if err != nil {
 		return fmt.Errorf("sign the checkpoint: %w", err)
 	}

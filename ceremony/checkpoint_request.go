@@ -79,8 +79,12 @@ func (e *Engine) ExportCheckpointRequest(dir string) (string, error) {
 		return "", st.CheckpointToSign("")
 	}
 	cp := st.Checkpoint
+	doc, err := cp.Canonical()
+	if err != nil {
+		return "", err
+	}
 	req := &CheckpointRequest{Format: checkpointRequestFormat, Ceremony: cp.Ceremony, Seq: cp.Seq, Head: cp.Head.String(),
-		Signed: cp.Canonical(), Published: st.publishedRoles()}
+		Signed: doc, Published: st.publishedRoles()}
 	req.Digest = digestOf(req.Signed)
 	seen := map[string]bool{}
 	for _, n := range st.checkpointNeeds() {
@@ -154,7 +158,7 @@ func (r *CheckpointRequest) validate() error {
 	if err := checkCheckpointFields(r.Ceremony, r.Seq, r.Head); err != nil {
 		return err
 	}
-	if !bytes.Equal(r.Signed, r.Checkpoint().Canonical()) {
+	if doc, err := r.Checkpoint().Canonical(); err != nil || !bytes.Equal(r.Signed, doc) {
 		return reqInvalidf("the bytes to sign are not the checkpoint of ceremony %s at event %d with head %s: the request was changed or damaged; do not sign it", r.Ceremony, r.Seq, r.Head)
 	}
 	if digestOf(r.Signed) != r.Digest {
@@ -297,7 +301,11 @@ func (e *Engine) checkpointResponseData(resp *CheckpointResponse) (*checkpointSi
 		return nil, fmt.Errorf("%w: the response signs the checkpoint at event %d, head %s; this ceremony closed at event %d, head %s", ErrStale, resp.Seq, roles.ShortID(resp.Head), cp.Seq, roles.ShortID(cp.Head.String()))
 	}
 	sig, _ := hex.DecodeString(resp.Sig) // checked by validate
-	if err := st.checkpointKey(resp.KeyID).Verify(st.Checkpoint.Canonical(), sig); err != nil {
+	doc, err := st.Checkpoint.Canonical()
+	if err != nil {
+		return nil, err
+	}
+	if err := st.checkpointKey(resp.KeyID).Verify(doc, sig); err != nil {
 		return nil, fmt.Errorf("%w: the checkpoint signature by key %s does not verify: the response was changed or damaged on the way; have it signed again", ErrRequestInvalid, roles.ShortID(resp.KeyID))
 	}
 	return &checkpointSignedData{Seq: resp.Seq, Head: resp.Head, KeyID: resp.KeyID, Sig: resp.Sig, Signer: st.name(resp.KeyID), Via: "response", ClaimedDevice: resp.Device}, nil

@@ -17,10 +17,11 @@ import (
 func TestCheckpointDocument(t *testing.T) {
 	var head transcripts.Digest
 	head[0], head[31] = 0xab, 0x01
-	got := string(Checkpoint{Ceremony: "pypi-2026-q4", Seq: 42, Head: head}.Canonical())
+	b, err := Checkpoint{Ceremony: "pypi-2026-q4", Seq: 42, Head: head}.Canonical()
+	got := string(b)
 	want := `{"_type":"ceremony-checkpoint","ceremony":"pypi-2026-q4","head":"ab` + strings.Repeat("00", 30) + `01","seq":42}`
-	if got != want {
-		t.Errorf("checkpoint document\n got %s\nwant %s", got, want)
+	if err != nil || got != want {
+		t.Errorf("checkpoint document (%v)\n got %s\nwant %s", err, got, want)
 	}
 }
 

@@ -87,7 +87,7 @@ func summarize[R roles.Role](role string, signed, previous []byte, describe func
 		if err != nil {
 			return nil, reqInvalidf("the previous version is not %s metadata (%v)", untrusted.Line(role), err)
 		}
-		if pv, nv := headerOf(m.Signed).Version, headerOf(next).Version; pv >= nv {
+		if pv, nv := roles.HeaderOf(m.Signed).Version, roles.HeaderOf(next).Version; pv >= nv {
 			return nil, reqInvalidf("the previous version is %s v%d, not older than the v%d to sign", untrusted.Line(role), pv, nv)
 		}
 		prev = m.Signed
@@ -108,23 +108,6 @@ func roleType(role string) string {
 		return roles.TypeTimestamp
 	}
 	return roles.TypeTargets
-}
-
-// headerOf is the header of any role's signed part.
-func headerOf(r any) *roles.Header {
-	switch r := r.(type) {
-	case *roles.Root:
-		return &r.Header
-	case *roles.Targets:
-		return &r.Header
-	case *roles.Revocations:
-		return &r.Header
-	case *roles.Snapshot:
-		return &r.Header
-	case *roles.Timestamp:
-		return &r.Header
-	}
-	panic(fmt.Sprintf("headerOf(%T)", r))
 }
 
 // parseCanonical parses canonical, the canonical JSON of a role's signed

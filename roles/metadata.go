@@ -48,6 +48,10 @@ func (h *Header) IsExpired(t time.Time) bool { return !t.Before(h.Expires) }
 
 func (h *Header) hdr() *Header { return h }
 
+// HeaderOf returns the members every role's signed part has, for code
+// that holds a role only by its type parameter.
+func HeaderOf[R Role](r R) *Header { return r.hdr() }
+
 // decodeMember reads a header member; known is false for other names.
 func (h *Header) decodeMember(d *decoder, name string, have *uint8) (known bool, err error) {
 	switch name {
