@@ -16,8 +16,11 @@ import (
 type RSTUFPayload struct {
 	// Body is the file to send: a bootstrap (POST /api/v1/bootstrap/) or
 	// a root update (POST /api/v1/metadata/).
-	Body    []byte
-	Version int64
+	Body []byte
+	// Bootstrap says Body is a bootstrap payload (the plan has no
+	// start:); otherwise it is a root update.
+	Bootstrap bool
+	Version   int64
 	// Progress is root's thresholds: its own, and for an update the old
 	// root's.
 	Progress []Progress
@@ -50,14 +53,14 @@ func (s *State) RSTUFPayload() (*RSTUFPayload, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &RSTUFPayload{Version: r.Version, Complete: true}
+	out := &RSTUFPayload{Version: r.Version, Complete: true, Bootstrap: s.Plan.Start == nil}
 	for _, p := range s.Progress() {
 		if p.Role == RoleRoot {
 			out.Progress = append(out.Progress, p)
 			out.Complete = out.Complete && p.Reached
 		}
 	}
-	if s.Plan.Start == nil { // a bootstrap: nothing trusted to start from
+	if out.Bootstrap { // nothing trusted to start from
 		out.Body, err = rstuf.Marshal(rstuf.Bootstrap{Settings: s.Plan.rstufSettings(), Metadata: rstuf.Root{Root: root}, Timeout: s.Plan.rstufTimeout()})
 		if err == nil {
 			_, _, err = rstuf.ParseBootstrap(out.Body)

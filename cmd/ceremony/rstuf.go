@@ -106,16 +106,15 @@ func writeRSTUFPayload(e *env, o *rstufPayloadOptions, args []string, kind strin
 	if err != nil {
 		return err
 	}
-	st := eng.State()
-	switch {
-	case st.Plan != nil && st.Plan.Layout == ceremony.LayoutRSTUF && kind == "bootstrap" && st.Plan.Start != nil:
-		return fmt.Errorf("%w: this ceremony rotates root (its plan has start:): write its payload with 'ceremony rstuf update-payload'", ceremony.ErrState)
-	case st.Plan != nil && st.Plan.Layout == ceremony.LayoutRSTUF && kind == "update" && st.Plan.Start == nil:
-		return fmt.Errorf("%w: this ceremony bootstraps (its plan has no start:): write its payload with 'ceremony rstuf bootstrap-payload'", ceremony.ErrState)
-	}
-	p, err := st.RSTUFPayload()
+	p, err := eng.State().RSTUFPayload()
 	if err != nil {
 		return err
+	}
+	switch {
+	case kind == "bootstrap" && !p.Bootstrap:
+		return fmt.Errorf("%w: this ceremony rotates root (its plan has start:): write its payload with 'ceremony rstuf update-payload'", ceremony.ErrState)
+	case kind == "update" && p.Bootstrap:
+		return fmt.Errorf("%w: this ceremony bootstraps (its plan has no start:): write its payload with 'ceremony rstuf bootstrap-payload'", ceremony.ErrState)
 	}
 	if err := reqRefuseExisting(*o.out); err != nil {
 		return err
