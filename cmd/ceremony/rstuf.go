@@ -293,16 +293,9 @@ func printPendingReview(w io.Writer, path string, pr *ceremony.PendingRoot, note
 	printSummary(w, "  ", rv.Changes)
 	fmt.Fprintf(w, "\nSignatures so far:\n")
 	for _, t := range pr.Thresholds {
-		fmt.Fprintf(w, "  under %s: %d of %d needed; signed: %s; still to sign: %s\n", t.Under, len(t.Signed), t.Threshold,
-			orNone(t.Signed), orNone(t.Missing))
+		fmt.Fprintf(w, "  under %s: %d of %d needed; signed: %s; still to sign: %s\n", safe(t.Under), len(t.Signed), t.Threshold,
+			listOrNone(safeAll(t.Signed)), listOrNone(safeAll(t.Missing)))
 	}
 	fmt.Fprintln(w)
 	printDigest(w, fmt.Sprintf("root v%d", pr.Pending.Signed.Version), pr.Signed)
-}
-
-func orNone(xs []string) string {
-	if len(xs) == 0 {
-		return "none"
-	}
-	return strings.Join(xs, ", ")
 }
