@@ -164,9 +164,10 @@ func printHeadIfMoved(e *env, fs *flag.FlagSet, before transcripts.Event) {
 		w = e.stderr
 	}
 	h := ev.Hash()
-	if strings.HasPrefix(ev.Type, "checkpoint.") {
-		// A checkpoint signature follows the close, and the witnesses keep
-		// the close's head: this one only tells one signature from the next.
+	if slices.Contains(ceremony.AfterClose(), ev.Type) {
+		// What follows the close (the checkpoint's signatures): the
+		// witnesses keep the close's head; this one only tells one
+		// signature from the next.
 		fmt.Fprintf(w, "\nTranscript head after event %d (%s): %s. The witnesses keep the head of the close, which 'ceremony status' shows.\n", ev.Seq, ev.Type, h)
 		return
 	}
