@@ -113,6 +113,26 @@ func projectsOf(claimed *roles.Targets, bins map[string]*roles.Metadata[*roles.T
 	return ps
 }
 
+// readBins reads the trusted bins named in only, or every bin when only
+// is nil, by name; none for a bootstrap.
+func (r *Repo) readBins(only map[string]bool) (map[string]*roles.Metadata[*roles.Targets], error) {
+	out := map[string]*roles.Metadata[*roles.Targets]{}
+	if r == nil {
+		return out, nil
+	}
+	for _, name := range r.Bins {
+		if only != nil && !only[name] {
+			continue
+		}
+		m, err := r.Bin(name)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = m
+	}
+	return out, nil
+}
+
 // claimedLayout says how claimed holds its projects: directly (the zero
 // value), in 2^hashBits hashed bins, or in name-prefix bins.
 type claimedLayout struct {
@@ -220,13 +240,13 @@ func sameDelegations(a, b *roles.Delegations) bool {
 // version past the one snapshot last listed, so that a bin made again
 // under the name of one that was emptied or split never goes back in
 // version (clients refuse that, and snapshot lists a file for good).
-func stagedBins(newBins map[string]*roles.Delegations, repo *Repo, rotated bool, expires time.Time) map[string]*roles.Metadata[*roles.Targets] {
+func stagedBins(newBins map[string]*roles.Delegations, repo *Repo, oldBins map[string]*roles.Metadata[*roles.Targets], rotated bool, expires time.Time) map[string]*roles.Metadata[*roles.Targets] {
 	out := map[string]*roles.Metadata[*roles.Targets]{}
 	for _, name := range slices.Sorted(maps.Keys(newBins)) {
 		dl := newBins[name]
 		t := roles.NewTargets(expires)
 		if repo != nil {
-			if old := repo.ClaimedBins[name]; old != nil {
+			if old := oldBins[name]; old != nil {
 				if !rotated && sameDelegations(old.Signed.Delegations, dl) {
 					continue
 				}
@@ -256,9 +276,9 @@ func (s *staging) snapshotChecks(pol roles.Policy) roles.Findings {
 		return nil
 	}
 	snap := s.repo.Snapshot
-	size := len(s.repo.Files[fmt.Sprintf("%d.snapshot.json", snap.Signed.Version)])
+	size := s.repo.Sums[fmt.Sprintf("%d.snapshot.json", snap.Signed.Version)].Size
 	if size == 0 {
-		size = len(s.repo.Files["snapshot.json"])
+		size = s.repo.Sums["snapshot.json"].Size
 	}
 	added := slices.Collect(maps.Keys(s.bins))
 	if c := s.plan.Claimed; c != nil {

@@ -147,7 +147,11 @@ online: {participant: online}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := projectsOf(repo.Claimed.Signed, repo.ClaimedBins); len(got.roles) != 4 {
+	bins, err := repo.readBins(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := projectsOf(repo.Claimed.Signed, bins); len(got.roles) != 4 {
 		t.Errorf("after adding flask: %d projects", len(got.roles))
 	}
 }
@@ -242,8 +246,8 @@ func TestClaimedPrefixBinsMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if isHashBinned(repo.Claimed.Signed) || len(repo.ClaimedBins) != 2 {
-		t.Errorf("claimed's bins after the move: %v", slices.Sorted(maps.Keys(repo.ClaimedBins)))
+	if isHashBinned(repo.Claimed.Signed) || len(repo.Bins) != 2 {
+		t.Errorf("claimed's bins after the move: %v", repo.Bins)
 	}
 	var paths []string
 	published := map[string][]byte{}

@@ -224,7 +224,7 @@ func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
 		}
 		ld := loadedData{TrustedRoot: b.artifact(trusted), Files: map[string]transcripts.Artifact{}}
 		for _, name := range repo.FileOrder {
-			ld.Files[name] = b.artifact(repo.Files[name])
+			ld.Files[name] = b.repoFile(repo, name)
 		}
 		if err := b.add(eventLoaded, ld); err != nil {
 			return nil, err
@@ -544,6 +544,18 @@ type pendingEvent struct {
 type pendingArtifact struct {
 	ref transcripts.Artifact
 	b   []byte
+	// open, when b is nil, reads the bytes: a file of the trusted
+	// repository, read again when recorded rather than held from the
+	// walk (Repo.File checks it is what was verified).
+	open func() ([]byte, error)
+}
+
+// bytes are the artifact's bytes.
+func (a pendingArtifact) bytes() ([]byte, error) {
+	if a.open != nil {
+		return a.open()
+	}
+	return a.b, nil
 }
 
 // batch starts a batch on a copy of the engine's state.
@@ -554,7 +566,18 @@ func (e *Engine) batch() *batch {
 // artifact names data as an artifact of the next event added.
 func (b *batch) artifact(data []byte) transcripts.Artifact {
 	a := transcripts.Artifact{Digest: "sha256:" + digestOf(data)}
-	b.next = append(b.next, pendingArtifact{a, data})
+	b.next = append(b.next, pendingArtifact{ref: a, b: data})
+	return a
+}
+
+// repoFile names the verified file name of repo as an artifact of the
+// next event: its bytes are read again when the event is recorded.
+func (b *batch) repoFile(repo *Repo, name string) transcripts.Artifact {
+	if held, ok := repo.Files[name]; ok {
+		return b.artifact(held)
+	}
+	a := transcripts.Artifact{Digest: repo.digest(name)}
+	b.next = append(b.next, pendingArtifact{ref: a, open: func() ([]byte, error) { return repo.File(name) }})
 	return a
 }
 
@@ -567,14 +590,14 @@ func (b *batch) add(typ string, data any) error {
 	if err != nil {
 		return err
 	}
-	src := eventSource{tpath: b.tpath, pending: map[string][]byte{}, verified: b.verified}
+	src := eventSource{tpath: b.tpath, pending: map[string]pendingArtifact{}, verified: b.verified}
 	for _, ev := range b.events {
 		for _, a := range ev.artifacts {
-			src.pending[a.ref.Digest] = a.b
+			src.pending[a.ref.Digest] = a
 		}
 	}
 	for _, a := range next {
-		src.pending[a.ref.Digest] = a.b
+		src.pending[a.ref.Digest] = a
 	}
 	commit, err := b.st.admit(src, typ, raw)
 	if err != nil {
@@ -636,7 +659,11 @@ func (e *Engine) append(ev pendingEvent) error {
 		return err
 	}
 	for _, a := range ev.artifacts {
-		got, err := w.PutArtifact(bytes.NewReader(a.b))
+		data, err := a.bytes()
+		if err != nil {
+			return fmt.Errorf("record %s: %w", ev.typ, err)
+		}
+		got, err := w.PutArtifact(bytes.NewReader(data))
 		if err != nil {
 			return fmt.Errorf("record %s: %w", ev.typ, err)
 		}

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io/fs"
+	"maps"
 	"path/filepath"
 	"slices"
 	"time"
@@ -135,7 +137,7 @@ func (s *State) apply(src eventSource, typ string, data []byte) error {
 // workspace refers to its own copies.
 type eventSource struct {
 	tpath    string
-	pending  map[string][]byte // artifacts not stored yet, by name
+	pending  map[string]pendingArtifact // artifacts not stored yet, by digest
 	progress ProgressFunc      // told how far a long check has gone
 	// verified, when set, is the trusted repository verified already
 	// from the files a state.loaded event names (batch.verified).
@@ -143,8 +145,8 @@ type eventSource struct {
 }
 
 func (src eventSource) read(a transcripts.Artifact) ([]byte, error) {
-	if b, ok := src.pending[a.Digest]; ok {
-		return b, nil
+	if p, ok := src.pending[a.Digest]; ok {
+		return p.bytes()
 	}
 	return transcripts.ReadArtifact(src.tpath, a)
 }
@@ -305,13 +307,7 @@ func (s *State) admitLoaded(src eventSource, data []byte) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	files := map[string][]byte{}
-	for name, a := range d.Files {
-		if files[name], err = src.read(a); err != nil {
-			return nil, err
-		}
-	}
-	repo, err := src.trustedRepo(s.Plan, trusted, files)
+	repo, err := src.trustedRepo(s.Plan, trusted, d.Files)
 	if err != nil {
 		return nil, err
 	}
@@ -325,23 +321,37 @@ func (s *State) admitLoaded(src eventSource, data []byte) (func(), error) {
 // trustedRepo is trustedFromFiles, or the repository src says was
 // verified from these files already, as a fold would rebuild it: a fold
 // knows nothing of the files a load from a folder passed over.
-func (src eventSource) trustedRepo(p *Plan, trusted []byte, files map[string][]byte) (*Repo, error) {
+func (src eventSource) trustedRepo(p *Plan, trusted []byte, files map[string]transcripts.Artifact) (*Repo, error) {
+	names, read := artifactFiles(files, src.read)
 	if !src.verified.holds(files) {
-		return trustedFromFiles(p, trusted, files, src.progress.step("verifying the trusted repository"))
+		return trustedFromFiles(p, trusted, names, read, src.progress.step("verifying the trusted repository"))
 	}
 	r, v := *src.verified, *src.verified.Repository // copies: Begin's own stays whole
 	v.Files = rereadFiles(v.Files)
-	r.Repository, r.PassedOver = &v, nil
+	r.Repository, r.PassedOver, r.open = &v, nil, read
 	return &r, nil
 }
 
-// holds reports whether r, when not nil, was read from exactly files.
-func (r *Repo) holds(files map[string][]byte) bool {
-	if r == nil || len(r.Files) != len(files) {
+// artifactFiles is the files a state.loaded event names, by name, read
+// one at a time through read: their names, and a reader by name.
+func artifactFiles(files map[string]transcripts.Artifact, read func(transcripts.Artifact) ([]byte, error)) ([]string, func(name string) ([]byte, error)) {
+	return slices.Sorted(maps.Keys(files)), func(name string) ([]byte, error) {
+		a, ok := files[name]
+		if !ok {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+		}
+		return read(a)
+	}
+}
+
+// holds reports whether r, when not nil, was read from exactly files,
+// by their digests.
+func (r *Repo) holds(files map[string]transcripts.Artifact) bool {
+	if r == nil || len(r.FileOrder) != len(files) {
 		return false
 	}
-	for name, b := range files {
-		if have, ok := r.Files[name]; !ok || !bytes.Equal(have, b) {
+	for _, name := range r.FileOrder {
+		if a, ok := files[name]; !ok || a.Digest != r.digest(name) {
 			return false
 		}
 	}

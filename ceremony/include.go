@@ -1,6 +1,7 @@
 package ceremony
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"maps"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ceremony-tuf/ceremony/repoverify"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
@@ -100,26 +102,37 @@ func (r *Repo) projectVersion(role string) int64 {
 	return 0
 }
 
-// projectDelegations are the delegations the trusted claimed role (or
-// its bins) gives its projects, by project name.
-func (r *Repo) projectDelegations() map[string]roles.Delegation {
-	out := map[string]roles.Delegation{}
-	add := func(t *roles.Targets) {
-		dl := t.Delegations
-		if dl == nil {
-			return
+// projectDelegations returns a lookup of the delegation the trusted
+// claimed role (or the bin that holds it) gives a project; ok is false
+// when it delegates to no such project. It holds one bin at a time: look
+// projects up in name order, and each bin is read once.
+func (r *Repo) projectDelegations() func(project string) (d roles.Delegation, ok bool, err error) {
+	var held string
+	var heldBin *roles.Metadata[*roles.Targets]
+	return func(project string) (roles.Delegation, bool, error) {
+		t := r.Claimed.Signed
+		if isBinned(t) {
+			bin, err := binFor(t, project)
+			if err != nil {
+				return roles.Delegation{}, false, err
+			}
+			if bin != held {
+				if heldBin, err = r.Bin(bin); err != nil {
+					return roles.Delegation{}, false, err
+				}
+				held = bin
+			}
+			if heldBin == nil {
+				return roles.Delegation{}, false, nil
+			}
+			t = heldBin.Signed
 		}
-		for _, d := range dl.Roles {
-			out[d.Name] = roles.Delegation{Role: d.Name, Keys: dl.Keys, KeyIDs: d.KeyIDs, Threshold: d.Threshold}
+		if t.Delegations == nil {
+			return roles.Delegation{}, false, nil
 		}
+		d, err := t.Delegations.Delegation(project)
+		return d, err == nil, nil
 	}
-	if len(r.ClaimedBins) == 0 {
-		add(r.Claimed.Signed)
-	}
-	for _, name := range slices.Sorted(maps.Keys(r.ClaimedBins)) {
-		add(r.ClaimedBins[name].Signed)
-	}
-	return out
 }
 
 // findPublishedProjects finds, among the files names lists, the project
@@ -130,13 +143,12 @@ func (r *Repo) projectDelegations() map[string]roles.Delegation {
 // bytes in Files, so that the transcript records it and a replay finds
 // the same. A file that cannot be read, does not parse or does not verify
 // is passed over (PassedOver): the online service would not list it
-// either.
-func (r *Repo) findPublishedProjects(names []string, read func(name string) ([]byte, error)) {
-	dels := r.projectDelegations()
+// either. Its error is a bin that cannot be read again.
+func (r *Repo) findPublishedProjects(names []string, read func(name string) ([]byte, error)) error {
 	newer := map[string][]int64{}
 	for _, n := range names {
 		v, role, ok := versionedName(n)
-		if _, delegated := dels[role]; !ok || !delegated {
+		if !ok || role == RoleRoot || isBinName(role) {
 			continue
 		}
 		listed := int64(0)
@@ -147,7 +159,15 @@ func (r *Repo) findPublishedProjects(names []string, read func(name string) ([]b
 			newer[role] = append(newer[role], v)
 		}
 	}
+	lookup := r.projectDelegations()
 	for _, role := range slices.Sorted(maps.Keys(newer)) {
+		del, delegated, err := lookup(role)
+		if err != nil {
+			return err
+		}
+		if !delegated {
+			continue
+		}
 		vs := newer[role]
 		slices.Sort(vs)
 		for _, v := range slices.Backward(vs) {
@@ -166,18 +186,20 @@ func (r *Repo) findPublishedProjects(names []string, read func(name string) ([]b
 				r.passOver(name, role, v, "it holds v%d, not the v%d its name says", m.Signed.Version, v)
 				continue
 			}
-			if _, err := roles.Verify(m, dels[role]); err != nil {
+			if _, err := roles.Verify(m, del); err != nil {
 				r.passOver(name, role, v, "it does not verify under the keys claimed delegates %s to: %v", role, err)
 				continue
 			}
 			if r.PublishedProjects == nil {
 				r.PublishedProjects = map[string]*roles.Metadata[*roles.Targets]{}
 			}
-			r.PublishedProjects[role], r.Files[name] = m, b
+			r.PublishedProjects[role], r.Files[name], r.Sums[name] = m, b, repoverify.Sum{SHA256: sha256.Sum256(b), Size: len(b)}
+			r.FileOrder = append(r.FileOrder, name)
 			break
 		}
 	}
-	r.FileOrder = slices.Sorted(maps.Keys(r.Files))
+	slices.Sort(r.FileOrder)
+	return nil
 }
 
 // versionedName splits a consistent-snapshot file name, VERSION.ROLE.json.

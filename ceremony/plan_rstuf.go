@@ -211,11 +211,21 @@ func loadTrusted(p *Plan, dir string, trustedRoot []byte, maxMetadata int64, pro
 }
 
 // trustedFromFiles is loadTrusted over the files a transcript recorded.
-func trustedFromFiles(p *Plan, trustedRoot []byte, files map[string][]byte, progress func(done, total int)) (*Repo, error) {
+// The files, names, are read one at a time through read.
+func trustedFromFiles(p *Plan, trustedRoot []byte, names []string, read func(name string) ([]byte, error), progress func(done, total int)) (*Repo, error) {
 	if p.Layout == LayoutRSTUF {
+		// The root chain alone: a few files.
+		files := map[string][]byte{}
+		for _, name := range names {
+			b, err := read(name)
+			if err != nil {
+				return nil, err
+			}
+			files[name] = b
+		}
 		return rootChainFromFiles(trustedRoot, files)
 	}
-	return repoFromFiles(trustedRoot, files, progress)
+	return repoFromFiles(trustedRoot, names, read, progress)
 }
 
 // rstufOnlineKey is the online key a plan names, as root will list it.

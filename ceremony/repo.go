@@ -1,6 +1,8 @@
 package ceremony
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -19,10 +21,17 @@ import (
 // metadata of each role it may change, and the files it was read from.
 type Repo struct {
 	*repoverify.Repository
-	// Claimed is claimed's metadata, and ClaimedBins its bins, by name,
-	// when claimed is split (see bins.go); empty otherwise.
-	Claimed     *roles.Metadata[*roles.Targets]
-	ClaimedBins map[string]*roles.Metadata[*roles.Targets]
+	// Claimed is claimed's metadata. Bins names its bins when claimed is
+	// split (see bins.go), in the order claimed lists them; empty
+	// otherwise. The walk verified every bin and kept only its digest:
+	// Bin reads one again when a command needs it, so that the hundreds
+	// of bins of PyPI's claimed are never held at once.
+	Claimed  *roles.Metadata[*roles.Targets]
+	Bins     []string
+	binFiles map[string]string // the file each bin was read from
+	// open reads a verified file again, from the folder or the
+	// transcript's artifacts it was verified from.
+	open func(name string) ([]byte, error)
 	// PublishedProjects are the project metadata files maintainers
 	// published since the trusted snapshot, newer than it lists, by
 	// project (include.go); their bytes are in Files.
@@ -33,8 +42,10 @@ type Repo struct {
 	PassedOver []PassedOver
 	// FileOrder is the names of the files verified, sorted: the
 	// transcript keeps the files so that a replay needs no repository.
-	// A Repo rebuilt from a transcript's files keeps in Files only the
-	// ones read again after the walk (see rereadFiles).
+	// Files holds the bytes of only some of them (bins are read again
+	// through File; a Repo rebuilt from a transcript's files keeps only
+	// the ones read again after the walk, see rereadFiles); Sums has the
+	// digest of each.
 	FileOrder []string
 }
 
@@ -57,6 +68,8 @@ var trustedWalk = repoverify.Options{
 			delegator == RoleClaimed && isBinName(delegated)
 	},
 	Require: []string{RoleClaimed, RoleRevocations},
+	// The bins are read again one at a time (Repo.Bin).
+	Hold: func(role string) bool { return !isBinName(role) },
 }
 
 // LoadRepo reads and verifies the repository in dir from the pinned root
@@ -76,44 +89,44 @@ func loadRepo(dir string, trustedRoot []byte, maxMetadata int64, progress func(d
 	opts := trustedWalk
 	opts.MaxMetadata = maxMetadata
 	opts.Progress = progress
-	r, err := repoFrom(repoverify.Load(dir, trustedRoot, opts))
-	if err != nil {
-		return nil, err
-	}
 	lim := boundedfile.Metadata
 	if maxMetadata > 0 {
 		lim.Max = maxMetadata
 	}
+	open := func(name string) ([]byte, error) { return boundedfile.Read(filepath.Join(dir, name), lim) }
+	r, err := repoFrom(repoverify.Load(dir, trustedRoot, opts))
+	if err != nil {
+		return nil, err
+	}
+	r.open = open
 	ents, _ := os.ReadDir(dir) // the walk read it: a failure now finds nothing more
 	names := make([]string, len(ents))
 	for i, e := range ents {
 		names[i] = e.Name()
 	}
-	r.findPublishedProjects(names, func(name string) ([]byte, error) {
-		return boundedfile.Read(filepath.Join(dir, name), lim)
-	})
+	if err := r.findPublishedProjects(names, open); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
-// RepoFromFiles rebuilds a Repo from files a transcript recorded. Nothing
-// is read from disk; the checks are LoadRepo's, but for the limit on a
-// file's size: the files are artifacts, within boundedfile.Artifact's
-// limit, read by a start that may have raised the metadata limit.
-func RepoFromFiles(trustedRoot []byte, files map[string][]byte) (*Repo, error) {
-	return repoFromFiles(trustedRoot, files, nil)
-}
-
-// repoFromFiles is RepoFromFiles, telling progress how far the walk has
-// gone when it is set.
-func repoFromFiles(trustedRoot []byte, files map[string][]byte, progress func(done, total int)) (*Repo, error) {
+// repoFromFiles rebuilds a Repo from the files a transcript recorded,
+// names, read one at a time through read. The checks are LoadRepo's, but
+// for the limit on a file's size: the files are artifacts, within
+// boundedfile.Artifact's limit, read by a start that may have raised the
+// metadata limit. progress, when set, is told how far the walk has gone.
+func repoFromFiles(trustedRoot []byte, names []string, read func(name string) ([]byte, error), progress func(done, total int)) (*Repo, error) {
 	opts := trustedWalk
 	opts.MaxMetadata = boundedfile.Artifact.Max
 	opts.Progress = progress
-	r, err := repoFrom(repoverify.FromFiles(files, trustedRoot, opts))
+	r, err := repoFrom(repoverify.FromFileSet(names, read, trustedRoot, opts))
 	if err != nil {
 		return nil, err
 	}
-	r.findPublishedProjects(slices.Collect(maps.Keys(files)), func(name string) ([]byte, error) { return files[name], nil })
+	r.open = read
+	if err := r.findPublishedProjects(names, read); err != nil {
+		return nil, err
+	}
 	r.Files = rereadFiles(r.Files)
 	return r, nil
 }
@@ -137,20 +150,79 @@ func rereadFiles(files map[string][]byte) map[string][]byte {
 	return out
 }
 
+// repoFrom is the Repo a walk verified; the caller sets how its files are
+// read again (open).
 func repoFrom(v *repoverify.Repository, err error) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUntrusted, err)
 	}
-	r := &Repo{Repository: v, Claimed: v.Delegated[RoleClaimed], ClaimedBins: map[string]*roles.Metadata[*roles.Targets]{}}
+	r := &Repo{Repository: v, Claimed: v.Delegated[RoleClaimed], binFiles: map[string]string{}}
 	if isBinned(r.Claimed.Signed) {
 		for _, b := range r.Claimed.Signed.Delegations.Roles {
-			if r.ClaimedBins[b.Name] = v.Delegated[b.Name]; r.ClaimedBins[b.Name] == nil {
+			file := ""
+			if mf := v.Snapshot.Signed.Meta[b.Name+".json"]; mf != nil {
+				for _, f := range []string{fmt.Sprintf("%d.%s.json", mf.Version, b.Name), b.Name + ".json"} {
+					if _, ok := v.Sums[f]; ok {
+						file = f
+						break
+					}
+				}
+			}
+			if file == "" {
 				return nil, fmt.Errorf("%w: claimed is split into bins, yet also delegates to %s: delegate projects from the bins only", ErrUntrusted, b.Name)
 			}
+			r.Bins = append(r.Bins, b.Name)
+			r.binFiles[b.Name] = file
 		}
 	}
-	r.FileOrder = slices.Sorted(maps.Keys(r.Files))
+	r.FileOrder = slices.Sorted(maps.Keys(v.Sums))
 	return r, nil
+}
+
+// Bin returns claimed's bin name as the walk verified it, read again and
+// checked against the digest the walk took; nil when claimed has no such
+// bin.
+func (r *Repo) Bin(name string) (*roles.Metadata[*roles.Targets], error) {
+	file, ok := r.binFiles[name]
+	if !ok {
+		return nil, nil
+	}
+	b, err := r.File(file)
+	if err != nil {
+		return nil, err
+	}
+	m, err := roles.Parse[*roles.Targets](b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: claimed's bin %s, read again: %w", ErrUntrusted, name, err)
+	}
+	return m, nil
+}
+
+// File returns the bytes of a file the walk verified: those it held, or
+// the file read again and checked against the digest it took, so that a
+// file changed since is refused, not trusted.
+func (r *Repo) File(name string) ([]byte, error) {
+	if b, ok := r.Files[name]; ok {
+		return b, nil
+	}
+	sum, ok := r.Sums[name]
+	if !ok || r.open == nil {
+		return nil, fmt.Errorf("%s is not a file of the trusted repository", name)
+	}
+	b, err := r.open(name)
+	if err != nil {
+		return nil, fmt.Errorf("read %s again: %w", name, err)
+	}
+	if sha256.Sum256(b) != sum.SHA256 {
+		return nil, fmt.Errorf("%w: %s changed since it was verified: leave the trusted folder alone during the ceremony, and start again", ErrUntrusted, name)
+	}
+	return b, nil
+}
+
+// digest is the artifact digest of the verified file name.
+func (r *Repo) digest(name string) string {
+	sum := r.Sums[name].SHA256
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // A PassedOver is a project metadata file in the trusted folder that the

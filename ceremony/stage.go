@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ceremony-tuf/ceremony/internal/prefixbins"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
@@ -57,6 +58,9 @@ type staging struct {
 	tg   *roles.Metadata[*roles.Targets]
 	cl   *roles.Metadata[*roles.Targets]
 	bins map[string]*roles.Metadata[*roles.Targets] // claimed's bins that change
+	// oldBins are the trusted bins the staging read: those whose
+	// projects the plan changes, or every one (readBins).
+	oldBins map[string]*roles.Metadata[*roles.Targets]
 	// evidence describes each verified enrollment, for claimed's summary.
 	evidence []string
 	rev      *roles.Metadata[*roles.Revocations]
@@ -271,17 +275,25 @@ func (s *staging) applyKeys(r *roles.Root, role string, c *KeysChange) error {
 // ones it removes, then lays claimed out again (bins.go), directly or
 // through its bins; it stages the bins whose content changes.
 func (s *staging) applyProjects() error {
-	var ps projects
 	var cur *roles.Targets
 	if s.repo != nil {
 		cur = s.repo.Claimed.Signed
-		ps = projectsOf(cur, s.repo.ClaimedBins)
-	} else {
-		ps = projects{roles: map[string]*roles.DelegatedRole{}, keys: map[string]*roles.Key{}}
 	}
 	layout, err := layoutFor(cur, s.plan.Claimed)
 	if err != nil {
 		return err
+	}
+	rotated := s.plan.claimedKeys() != nil
+	var only map[string]bool
+	if layout.prefix && layout.prev != nil && !rotated {
+		only = s.binsToLayOut(layout.prev)
+	}
+	if s.oldBins, err = s.repo.readBins(only); err != nil {
+		return err
+	}
+	ps := projects{roles: map[string]*roles.DelegatedRole{}, keys: map[string]*roles.Key{}}
+	if cur != nil {
+		ps = projectsOf(cur, s.oldBins)
 	}
 	if c := s.plan.Claimed; c != nil {
 		for _, name := range c.RemoveProjects {
@@ -315,8 +327,49 @@ func (s *staging) applyProjects() error {
 		keys[id] = del.Keys[id]
 	}
 	newBins := layOut(s.cl.Signed, ps, layout, keys, del.KeyIDs, del.Threshold)
-	s.bins = stagedBins(newBins, s.repo, s.plan.claimedKeys() != nil, s.cl.Signed.Expires)
+	if only != nil {
+		// The bins not laid out again stay as claimed delegates to them.
+		for _, r := range cur.Delegations.Roles {
+			if !only[r.Name] {
+				s.cl.Signed.Delegations.Roles = append(s.cl.Signed.Delegations.Roles,
+					&roles.DelegatedRole{Name: r.Name, KeyIDs: slices.Clone(del.KeyIDs), Threshold: del.Threshold, Paths: slices.Clone(r.Paths)})
+			}
+		}
+		prefixbins.SortRoles(s.cl.Signed.Delegations.Roles)
+	}
+	s.bins = stagedBins(newBins, s.repo, s.oldBins, rotated, s.cl.Signed.Expires)
 	return nil
+}
+
+// binsToLayOut names the name-prefix bins of prev a plan that keeps
+// claimed's keys lays out again: those that hold (or would hold) a project
+// it adds, removes or re-keys, and those large enough that they might
+// weigh more than prefixbins.Max. Layout lays out each bin of prev on its
+// own, so the others come out as they are: they are neither read nor
+// staged, and a ceremony that changes a few projects of 600,000 reads a
+// few bins, not all.
+func (s *staging) binsToLayOut(prev *prefixbins.Partition) map[string]bool {
+	only := map[string]bool{}
+	if c := s.plan.Claimed; c != nil {
+		for _, n := range c.RemoveProjects {
+			only[prev.BinFor(n)] = true
+		}
+		for _, p := range c.Projects {
+			only[prev.BinFor(p.Name)] = true
+		}
+		for _, e := range c.Enrollments {
+			only[prev.BinFor(e.Project)] = true
+		}
+	}
+	for _, b := range s.repo.Bins {
+		// A project's weight counts the keys it uses, which the file lists
+		// once however many projects share them: a bin's weight is at most
+		// about twice its bytes.
+		if s.repo.Sums[s.repo.binFiles[b]].Size > prefixbins.Max/3 {
+			only[b] = true
+		}
+	}
+	return only
 }
 
 // applyEnrollments checks every enrollment the plan names and delegates
@@ -489,8 +542,8 @@ func (s *staging) finish() error {
 	for _, name := range slices.Sorted(maps.Keys(s.bins)) {
 		m := s.bins[name]
 		var prev *roles.Targets
-		if s.repo != nil && s.repo.ClaimedBins[name] != nil {
-			prev = s.repo.ClaimedBins[name].Signed
+		if old := s.oldBins[name]; old != nil {
+			prev = old.Signed
 		}
 		pub, err := m.MarshalJSON()
 		if err != nil {

@@ -1,6 +1,7 @@
 package ceremony
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -70,8 +71,11 @@ func rootChainFromFiles(trustedRoot []byte, files map[string][]byte) (*Repo, err
 	if err := rstufRootChecks("the trusted root", newest.Signed); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUntrusted, err)
 	}
-	v := &repoverify.Repository{Root: newest, Files: files, Delegated: map[string]*roles.Metadata[*roles.Targets]{}}
-	return &Repo{Repository: v, ClaimedBins: map[string]*roles.Metadata[*roles.Targets]{}, FileOrder: slices.Sorted(maps.Keys(files))}, nil
+	v := &repoverify.Repository{Root: newest, Files: files, Delegated: map[string]*roles.Metadata[*roles.Targets]{}, Sums: map[string]repoverify.Sum{}}
+	for name, b := range files {
+		v.Sums[name] = repoverify.Sum{SHA256: sha256.Sum256(b), Size: len(b)}
+	}
+	return &Repo{Repository: v, FileOrder: slices.Sorted(maps.Keys(files))}, nil
 }
 
 // rstufRootChecks refuses a root RSTUF would not run on or would not keep

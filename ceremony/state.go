@@ -71,15 +71,8 @@ func (s *State) loadRepository(progress func(done, total int)) (*Repo, error) {
 	if s.Repo != nil || s.loaded == nil {
 		return s.Repo, nil
 	}
-	files := map[string][]byte{}
-	for name, a := range s.loaded.Files {
-		b, err := transcripts.ReadArtifact(s.tpath, a)
-		if err != nil {
-			return nil, err
-		}
-		files[name] = b
-	}
-	repo, err := trustedFromFiles(s.Plan, s.TrustedRoot, files, progress)
+	names, read := artifactFiles(s.loaded.Files, func(a transcripts.Artifact) ([]byte, error) { return transcripts.ReadArtifact(s.tpath, a) })
+	repo, err := trustedFromFiles(s.Plan, s.TrustedRoot, names, read, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -502,8 +495,10 @@ func (s *State) projectDelegation(project string) (roles.Delegation, error) {
 		if err != nil {
 			return roles.Delegation{}, err
 		}
-		if repo != nil && repo.ClaimedBins[bin] != nil {
-			t = repo.ClaimedBins[bin].Signed
+		if m, err := repo.Bin(bin); err != nil {
+			return roles.Delegation{}, err
+		} else if m != nil {
+			t = m.Signed
 		}
 	}
 	if t == nil {

@@ -534,7 +534,7 @@ func (c ProjectChange) String() string {
 // too.
 func (s *State) ProjectChanges(role string) []ProjectChange {
 	r := s.Role(role)
-	if r == nil || r.Included || (role != RoleClaimed && !strings.HasPrefix(role, binPrefix+"-")) {
+	if r == nil || r.Included || (role != RoleClaimed && !isBinName(role)) {
 		return nil
 	}
 	// A state the engine took up from its fold cache reads the role's
@@ -549,21 +549,27 @@ func (s *State) ProjectChanges(role string) []ProjectChange {
 	if err != nil || (role == RoleClaimed && isBinned(next.Signed)) {
 		return nil
 	}
-	return summarizer{}.targets(role, s.trustedTargets(role), next.Signed).Projects
+	prev, err := s.trustedTargets(role)
+	if err != nil {
+		return nil
+	}
+	return summarizer{}.targets(role, prev, next.Signed).Projects
 }
 
 // trustedTargets is the trusted version of claimed or one of its bins,
 // or nil.
-func (s *State) trustedTargets(role string) *roles.Targets {
+func (s *State) trustedTargets(role string) (*roles.Targets, error) {
 	switch {
 	case s.Repo == nil:
-		return nil
+		return nil, nil
 	case role == RoleClaimed:
-		return s.Repo.Claimed.Signed
-	case s.Repo.ClaimedBins[role] != nil:
-		return s.Repo.ClaimedBins[role].Signed
+		return s.Repo.Claimed.Signed, nil
 	}
-	return nil
+	m, err := s.Repo.Bin(role)
+	if m == nil || err != nil {
+		return nil, err
+	}
+	return m.Signed, nil
 }
 
 // ProjectLines says changes in the review's words: a line that counts

@@ -62,8 +62,12 @@ func (s *State) previous(role string) (prev []byte, delegators [][]byte, err err
 		m = repo.Claimed
 	case role == RoleRevocations && repo.Revocations != nil:
 		m = repo.Revocations
-	case repo.ClaimedBins[role] != nil:
-		m = repo.ClaimedBins[role]
+	case isBinName(role):
+		bin, err := repo.Bin(role)
+		if bin == nil || err != nil {
+			return nil, nil, err
+		}
+		m = bin
 	default:
 		return nil, nil, nil
 	}

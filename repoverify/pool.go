@@ -1,6 +1,8 @@
 package repoverify
 
 import (
+	"crypto/sha256"
+	"maps"
 	"runtime"
 	"slices"
 	"sync"
@@ -78,7 +80,7 @@ func (w *walker) fork() *walker {
 	f := &walker{src: w.src, where: w.where, at: w.at, opts: w.opts, lim: w.lim, vopts: w.vopts,
 		rep: &Report{}, root: w.root, snap: w.snap, keep: w.keep}
 	if w.keep {
-		f.got.Files = map[string][]byte{}
+		f.got.Files, f.got.Sums = map[string][]byte{}, map[string]Sum{}
 	}
 	return f
 }
@@ -94,16 +96,26 @@ func (w *walker) join(f *walker) {
 	if w.first == nil {
 		w.first = f.first
 	}
-	for name, b := range f.got.Files {
+	maps.Copy(w.got.Files, f.got.Files)
+	maps.Copy(w.got.Sums, f.got.Sums)
+}
+
+// keepFile keeps the bytes of role's file name for Load's result, or only
+// their digest where Options.Hold lets go of the role.
+func (w *walker) keepFile(role, name string, b []byte) {
+	if !w.keep {
+		return
+	}
+	w.got.Sums[name] = Sum{sha256.Sum256(b), len(b)}
+	if w.holds(role) {
 		w.got.Files[name] = b
 	}
 }
 
-// keepFile keeps a file's bytes for Load's result.
-func (w *walker) keepFile(name string, b []byte) {
-	if w.keep {
-		w.got.Files[name] = b
-	}
+// holds reports whether a walk that keeps what it verifies keeps role's
+// metadata and bytes (Options.Hold).
+func (w *walker) holds(role string) bool {
+	return w.opts.Hold == nil || w.opts.Hold(role)
 }
 
 // progressed counts n more roles verified and tells Options.Progress.

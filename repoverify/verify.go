@@ -23,9 +23,12 @@
 package repoverify
 
 import (
+	"crypto/sha256"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/roles"
@@ -115,6 +118,12 @@ type Options struct {
 	// signatures are not judged, everything else about them is. A
 	// ceremony checks so what it will publish before anyone signs.
 	Unsigned map[string]bool
+	// Hold, when set, says which delegated roles Load and FromFiles keep,
+	// parsed in Repository.Delegated and as bytes in Repository.Files;
+	// of the others they keep only the digest (Repository.Sums), so that
+	// a walk over many large roles does not hold them all. Nil keeps
+	// every one.
+	Hold func(role string) bool
 	// FailedOnly leaves passed checks out of Report.Checks, counting them
 	// in Report.Passed, so that a report on a million roles holds what
 	// failed and not ten million lines of what passed.
@@ -140,8 +149,18 @@ type Repository struct {
 	// Revocations is nil when snapshot lists none.
 	Revocations *roles.Metadata[*roles.Revocations]
 	// Files are the bytes of every file verified (not the trusted root),
-	// by name.
+	// by name, but those of the roles Options.Hold lets go of.
 	Files map[string][]byte
+	// Sums are the SHA-256 digests of every file verified, by name, those
+	// Files leaves out too: a caller that reads such a file again knows
+	// it has the bytes that were verified.
+	Sums map[string]Sum
+}
+
+// Sum is a verified file's SHA-256 digest and size.
+type Sum struct {
+	SHA256 [sha256.Size]byte
+	Size   int
 }
 
 // Load walks the repository in dir from the trusted root as opts say and
@@ -159,7 +178,15 @@ func Load(dir string, trustedRoot []byte, opts Options) (*Repository, error) {
 // FromFiles is Load over files a transcript recorded, by name; nothing is
 // read from disk.
 func FromFiles(files map[string][]byte, trustedRoot []byte, opts Options) (*Repository, error) {
-	w, err := walkSource(recorded(files), "", trustedRoot, opts, true)
+	return FromFileSet(slices.Collect(maps.Keys(files)), recorded(files).get, trustedRoot, opts)
+}
+
+// FromFileSet is FromFiles over files read one at a time, as the walk
+// reaches them, so that a repository of many files is never held whole:
+// names lists them all, and read returns a file's bytes, or an error
+// wrapping fs.ErrNotExist for a name it does not have.
+func FromFileSet(names []string, read func(name string) ([]byte, error), trustedRoot []byte, opts Options) (*Repository, error) {
+	w, err := walkSource(fileSet{names, read}, "", trustedRoot, opts, true)
 	if err != nil {
 		return nil, err
 	}

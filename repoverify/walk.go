@@ -49,9 +49,32 @@ func (d folder) list() ([]string, error) {
 type recorded map[string][]byte
 
 func (r recorded) read(name string, lim boundedfile.Limit) ([]byte, error) {
+	return fileSet{get: r.get}.read(name, lim)
+}
+
+func (r recorded) list() ([]string, error) {
+	return slices.Collect(maps.Keys(r)), nil
+}
+
+// get is a recorded file's bytes, for FromFiles' file set.
+func (r recorded) get(name string) ([]byte, error) {
 	b, ok := r[name]
 	if !ok {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return b, nil
+}
+
+// fileSet is recorded files read one at a time (FromFileSet).
+type fileSet struct {
+	names []string
+	get   func(name string) ([]byte, error)
+}
+
+func (f fileSet) read(name string, lim boundedfile.Limit) ([]byte, error) {
+	b, err := f.get(name)
+	if err != nil {
+		return nil, err
 	}
 	// The limits hold here too, so that a walk of recorded files judges
 	// as the walk of the folder they were read from.
@@ -61,9 +84,7 @@ func (r recorded) read(name string, lim boundedfile.Limit) ([]byte, error) {
 	return b, nil
 }
 
-func (r recorded) list() ([]string, error) {
-	return slices.Collect(maps.Keys(r)), nil
-}
+func (f fileSet) list() ([]string, error) { return f.names, nil }
 
 // overlay is a folder as it will be once files are written into it.
 type overlay struct {
@@ -156,7 +177,7 @@ func newWalker(src source, dir string, opts Options) *walker {
 		lim:     lim,
 		vopts:   roles.VerifyOptionsFor(opts.Scope),
 		rep:     &Report{Dir: dir, At: opts.At.UTC(), RootSteps: []RootStep{}, Roles: []Role{}, Checks: []Check{}, Failures: []Check{}, Warnings: []Check{}, Strict: opts.Strict},
-		got:     Repository{Delegated: map[string]*roles.Metadata[*roles.Targets]{}, Files: map[string][]byte{}},
+		got:     Repository{Delegated: map[string]*roles.Metadata[*roles.Targets]{}, Files: map[string][]byte{}, Sums: map[string]Sum{}},
 		workers: workers(),
 	}
 }
@@ -274,7 +295,7 @@ func (w *walker) read(check, role string, l listing, names ...string) ([]byte, s
 	}
 	switch {
 	case err == nil:
-		w.keepFile(name, b)
+		w.keepFile(role, name, b)
 		return b, name, true
 	case lim.Max != w.lim.Max && errors.Is(err, boundedfile.ErrTooLarge):
 		// A failed check, not bad input: the error it wraps is none.
@@ -454,7 +475,7 @@ func (w *walker) verifyRoot(trusted *roles.Metadata[*roles.Root]) bool {
 			w.readFailed("root.chain", roles.TypeRoot, name, err)
 			return false
 		}
-		w.keepFile(name, b)
+		w.keepFile(roles.TypeRoot, name, b)
 		next := parseRole[*roles.Root](w, "root", roles.TypeRoot, name, b)
 		if next == nil {
 			return false
@@ -632,7 +653,7 @@ func (w *walker) adopt(r targetsChecked) []queued {
 	switch {
 	case q.name == roles.TypeTargets:
 		w.got.Targets = m
-	case w.keep:
+	case w.keep && w.holds(q.name):
 		w.got.Delegated[q.name] = m
 	}
 	dl := m.Signed.Delegations

@@ -375,3 +375,18 @@ func Delegations(bins []*Bin, projects map[string]*roles.DelegatedRole, keys map
 	}
 	return top, out
 }
+
+// SortRoles sorts claimed's delegations to its bins into the order
+// Layout gives the bins: by their first patterns' slots. A ceremony that
+// lays out only some bins again (ceremony/stage.go) merges them so with
+// the bins it keeps.
+func SortRoles(rs []*roles.DelegatedRole) {
+	first := func(r *roles.DelegatedRole) Slot {
+		var s Slot
+		if len(r.Paths) > 0 {
+			s, _ = slotOf(r.Paths[0])
+		}
+		return s
+	}
+	slices.SortStableFunc(rs, func(a, b *roles.DelegatedRole) int { return compareSlots(first(a), first(b)) })
+}
