@@ -235,5 +235,5 @@ func (w *walker) addRole(role, file, delegator string, h *roles.Header, rep *rol
 			r.Signed[i] = strings.Clone(id)
 		}
 	}
-	w.rep.Roles = append(w.rep.Roles, r)
+	w.listRole(r)
 }

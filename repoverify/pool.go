@@ -75,10 +75,13 @@ func depthFirst[T, R any](roots []T, workers int, check func(T) R, adopt func(R)
 // fork returns a walker that checks one role on another goroutine: it
 // reads what w has verified so far and records into a report of its own,
 // which join adds to w's. It has none of the walk's bookkeeping maps, so
-// that a fork that tried to change them would fail at once.
+// that a fork that tried to change them would fail at once, and none of
+// Options.OnRole and OnCheck: it lists its role and checks, which join
+// hands on in the walk's order.
 func (w *walker) fork() *walker {
 	f := &walker{src: w.src, where: w.where, at: w.at, opts: w.opts, lim: w.lim, vopts: w.vopts,
 		rep: &Report{}, root: w.root, snap: w.snap, keep: w.keep}
+	f.opts.OnRole, f.opts.OnCheck = nil, nil
 	if w.keep {
 		f.got.Files, f.got.Sums = map[string][]byte{}, map[string]Sum{}
 	}
@@ -88,10 +91,14 @@ func (w *walker) fork() *walker {
 // join adds what fork f recorded to w, after everything w recorded.
 func (w *walker) join(f *walker) {
 	w.rep.Passed += f.rep.Passed
-	w.rep.Checks = append(w.rep.Checks, f.rep.Checks...)
+	for _, c := range f.rep.Checks {
+		w.listCheck(c)
+	}
 	w.rep.Failures = append(w.rep.Failures, f.rep.Failures...)
 	w.rep.Warnings = append(w.rep.Warnings, f.rep.Warnings...)
-	w.rep.Roles = append(w.rep.Roles, f.rep.Roles...)
+	for _, r := range f.rep.Roles {
+		w.listRole(r)
+	}
 	w.rep.Unlisted += f.rep.Unlisted
 	if w.first == nil {
 		w.first = f.first
@@ -116,6 +123,25 @@ func (w *walker) keepFile(role, name string, b []byte) {
 // metadata and bytes (Options.Hold).
 func (w *walker) holds(role string) bool {
 	return w.opts.Hold == nil || w.opts.Hold(role)
+}
+
+// listCheck lists a check in the report, or hands it to Options.OnCheck.
+func (w *walker) listCheck(c Check) {
+	if w.opts.OnCheck != nil {
+		w.opts.OnCheck(c)
+		return
+	}
+	w.rep.Checks = append(w.rep.Checks, c)
+}
+
+// listRole lists a verified role in the report, or hands it to
+// Options.OnRole.
+func (w *walker) listRole(r Role) {
+	if w.opts.OnRole != nil {
+		w.opts.OnRole(r)
+		return
+	}
+	w.rep.Roles = append(w.rep.Roles, r)
 }
 
 // progressed counts n more roles verified and tells Options.Progress.

@@ -16,27 +16,7 @@ import (
 // failure and the same progress whether its roles are checked one at a
 // time or on many goroutines.
 func TestParallelAsSerial(t *testing.T) {
-	f := newFixture(t)
-	cl := f.targets[roleClaimed]
-	for i := range 60 {
-		name := fmt.Sprintf("p%02d", i)
-		cl.Delegations.Roles = append(cl.Delegations.Roles, &roles.DelegatedRole{
-			Name: name, KeyIDs: f.ids("m-alpha"), Threshold: 1, Terminating: true, Paths: []string{name + "/*"}})
-		pt := roles.NewTargets(ref.AddDate(0, 6, 0))
-		path := name + "/" + name + "-1.0.tar.gz"
-		if i == 13 {
-			path = "elsewhere/x-1.0.tar.gz"
-		}
-		pt.Targets[path] = targetFile(path)
-		signer := "m-alpha"
-		if i == 7 || i == 41 {
-			signer = "m-stranger"
-		}
-		f.targets[name] = pt
-		f.order = append(f.order, name)
-		f.signers[name] = []string{signer}
-	}
-	f.skip["p29"] = true
+	f := manyProjects(t)
 	dir, trusted := f.publish()
 
 	run := func(n int) (string, string, []int) {
@@ -106,6 +86,77 @@ func TestParallelAsSerial(t *testing.T) {
 	}
 	if l := len(sprog); l < 4 || sprog[l-2] != sprog[l-1] || sprog[l-1] < 70 {
 		t.Errorf("progress ends at %v, want done == total ≥ 70", sprog[max(0, l-2):])
+	}
+}
+
+// manyProjects is the fixture with 60 projects p00…p59 delegated from
+// claimed, four of them broken: p07 and p41 signed by a key claimed does
+// not name, p13 listing a target outside its paths, p29 not published.
+func manyProjects(t *testing.T) *fixture {
+	f := newFixture(t)
+	cl := f.targets[roleClaimed]
+	for i := range 60 {
+		name := fmt.Sprintf("p%02d", i)
+		cl.Delegations.Roles = append(cl.Delegations.Roles, &roles.DelegatedRole{
+			Name: name, KeyIDs: f.ids("m-alpha"), Threshold: 1, Terminating: true, Paths: []string{name + "/*"}})
+		pt := roles.NewTargets(ref.AddDate(0, 6, 0))
+		path := name + "/" + name + "-1.0.tar.gz"
+		if i == 13 {
+			path = "elsewhere/x-1.0.tar.gz"
+		}
+		pt.Targets[path] = targetFile(path)
+		signer := "m-alpha"
+		if i == 7 || i == 41 {
+			signer = "m-stranger"
+		}
+		f.targets[name] = pt
+		f.order = append(f.order, name)
+		f.signers[name] = []string{signer}
+	}
+	f.skip["p29"] = true
+	return f
+}
+
+// TestStreamAsReport: Options.OnRole and OnCheck are handed the roles and
+// checks of a walk with failures and a warning in the order the report
+// lists them, on one goroutine or many, and the report lists none of
+// them; the rest of the report, the error and, under FailedOnly, the
+// checks handed on are the same as without them.
+func TestStreamAsReport(t *testing.T) {
+	f := manyProjects(t)
+	f.rsaKey("rsa-p20", 20) // a salt go-tuf refuses: a warning
+	f.targets[roleClaimed].Delegations.Keys[f.id("rsa-p20")] = f.keys["rsa-p20"].key
+	f.targets[roleClaimed].Delegations.Role("p20").KeyIDs = f.ids("rsa-p20")
+	f.signers["p20"] = []string{"rsa-p20"}
+	dir, trusted := f.publish()
+
+	for _, failedOnly := range []bool{false, true} {
+		opts := Options{At: ref, Scope: roles.ScopeVerify, FailedOnly: failedOnly}
+		want, werr := VerifyWith(dir, trusted, opts)
+		if werr == nil || len(want.Failures) == 0 || len(want.Warnings) == 0 {
+			t.Fatalf("the fixture should fail and warn: %v, %d warnings", werr, len(want.Warnings))
+		}
+		wantJSON, _ := json.Marshal(want)
+		for _, n := range []int{1, 2, 8} {
+			func() {
+				defer func(w func() int) { workers = w }(workers)
+				workers = func() int { return n }
+				var rs []Role
+				var cs []Check
+				opts := opts
+				opts.OnRole = func(r Role) { rs = append(rs, r) }
+				opts.OnCheck = func(c Check) { cs = append(cs, c) }
+				got, err := VerifyWith(dir, trusted, opts)
+				if len(got.Roles) != 0 || len(got.Checks) != 0 {
+					t.Errorf("FailedOnly %v, %d workers: the report lists %d roles and %d checks it handed on", failedOnly, n, len(got.Roles), len(got.Checks))
+				}
+				got.Roles, got.Checks = rs, cs
+				if gotJSON, _ := json.Marshal(got); string(gotJSON) != string(wantJSON) || err == nil || err.Error() != werr.Error() {
+					t.Errorf("FailedOnly %v, %d workers: what was handed on differs from the report (%d roles, %d checks; want %d, %d): %v",
+						failedOnly, n, len(rs), len(cs), len(want.Roles), len(want.Checks), err)
+				}
+			}()
+		}
 	}
 }
 

@@ -24,13 +24,14 @@ type Report struct {
 	// list, what targets delegates to and every role that delegates
 	// further (claimed and its bins), the roles below them (projects)
 	// being counted in Unlisted, so that a report on 600,000 projects
-	// holds no line for each.
+	// holds no line for each. Empty when Options.OnRole was handed them.
 	Roles    []Role `json:"roles"`
 	Unlisted int    `json:"unlisted_roles,omitempty"`
 	// Checks are every check run, in order (only those that failed under
 	// Options.FailedOnly); Failures those that failed with severity error
 	// (and, when Strict, warning); Warnings those that failed with
-	// severity warning. Passed counts the checks that passed.
+	// severity warning. Passed counts the checks that passed. Checks is
+	// empty when Options.OnCheck was handed them.
 	Passed   int     `json:"passed"`
 	Checks   []Check `json:"checks"`
 	Failures []Check `json:"failures"`

@@ -134,6 +134,15 @@ type Options struct {
 	// called on the goroutine that called the walk, never concurrently,
 	// so it must return quickly; it is how a command draws a progress bar.
 	Progress func(done, total int)
+	// OnRole and OnCheck, when set, are handed each role and each check
+	// that Report.Roles and Report.Checks would list, in the same order,
+	// as soon as it is final, and the report does not list them: so a
+	// report on a million roles is written as the walk goes and not held
+	// (`ceremony verify --json`). Report.Failures and Report.Warnings
+	// list what failed either way. Like Progress, they are called on the
+	// goroutine that called the walk, never concurrently.
+	OnRole  func(Role)
+	OnCheck func(Check)
 }
 
 // Repository is what a walk verified: the newest root, timestamp, the

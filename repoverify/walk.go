@@ -238,7 +238,7 @@ func (w *walker) recordAs(kind string, c Check, err error) {
 		}
 	}
 	c.Severity = roles.SeverityOf(kind, w.opts.Scope)
-	w.rep.Checks = append(w.rep.Checks, c)
+	w.listCheck(c)
 	if c.Passed {
 		return
 	}
@@ -540,7 +540,7 @@ func (w *walker) verifyRoot(trusted *roles.Metadata[*roles.Root]) bool {
 	}
 	w.checkExpiry("root.expiry", roles.TypeRoot, rootFile(cur.Signed.Version), &cur.Signed.Header)
 	del, _ = cur.Signed.Delegation(roles.TypeRoot)
-	w.rep.Roles = append(w.rep.Roles, Role{Name: roles.TypeRoot, File: rootFile(cur.Signed.Version), Version: cur.Signed.Version,
+	w.listRole(Role{Name: roles.TypeRoot, File: rootFile(cur.Signed.Version), Version: cur.Signed.Version,
 		Expires: cur.Signed.Expires, Delegator: roles.TypeRoot, Signed: w.rootSigned(), Threshold: del.Threshold, KeyIDs: len(del.KeyIDs)})
 
 	// root.json, when published, is what clients without a pinned root

@@ -1,16 +1,23 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/ceremony-tuf/ceremony/ceremony"
 	"github.com/ceremony-tuf/ceremony/cmd/ceremony/internal/exitcode"
 	"github.com/ceremony-tuf/ceremony/internal/boundedfile"
+	"github.com/ceremony-tuf/ceremony/internal/untrusted"
 	"github.com/ceremony-tuf/ceremony/repoverify"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
@@ -43,7 +50,13 @@ revocation.no-revoked-key-trusted, ...) and, when it fails, a reason
 (expired, hash-mismatch, threshold-not-reached, duplicate-name, ...).
 The text report lists the top-level roles and the revocation list, counts
 the delegated targets roles, and lists the checks that failed; --json
-prints every role and every check, and the warnings apart.
+prints every role and every check, and the warnings apart, as one JSON
+object whose members come in this order: dir, at, checks (every check, in
+the order run), ok, root_steps, roles (every role verified, in the order
+reached), passed, failures, warnings, and strict under --strict. It is
+written as the walk goes, the roles kept in a temporary file ($TMPDIR)
+until the checks are written, so that memory stays small whatever the
+number of roles.
 
 Some failures are warnings here, as the severity table of the ceremony's
 checks says (roles.SeverityOf): what is valid TUF that a ceremony would
@@ -104,15 +117,24 @@ func runVerify(ctx context.Context, e *env, o *verifyOptions, args []string) err
 	if err != nil {
 		return exitcode.Errorf(exitcode.ErrInput, "cannot read the trusted root: %w; give the root metadata file you trust with --root", err)
 	}
+	opts := repoverify.Options{At: at, Scope: roles.ScopeVerify, Strict: *o.strict, MaxMetadata: lim.Max,
+		FailedOnly: !*o.json} // the text report counts what passed
+	var stream *reportStream
+	if *o.json {
+		if stream, err = newReportStream(e.stdout, args[0], at); err != nil {
+			return err
+		}
+		defer stream.Close()
+		opts.OnRole, opts.OnCheck = stream.role, stream.check
+	}
 	shown := showProgress(e, *o.json)
-	rep, err := repoverify.VerifyWith(args[0], trusted, repoverify.Options{At: at, Scope: roles.ScopeVerify, Strict: *o.strict, MaxMetadata: lim.Max,
-		FailedOnly: !*o.json, // the text report counts what passed
-		Progress:   stepProgress(shown, "verifying roles")})
+	opts.Progress = stepProgress(shown, "verifying roles")
+	rep, err := repoverify.VerifyWith(args[0], trusted, opts)
 	shown.Finish()
 	if rep != nil {
 		var werr error
 		if *o.json {
-			werr = writeJSON(e.stdout, rep)
+			werr = stream.finish(rep)
 		} else {
 			werr = printRepoReport(e.stdout, rep)
 		}
@@ -191,4 +213,143 @@ func printRepoReport(w io.Writer, rep *repoverify.Report) error {
 		fmt.Fprintln(w, n)
 	}
 	return nil
+}
+
+// reportStream writes verify's --json report as the walk goes, so that a
+// report on 600,000 project roles holds neither its roles nor its checks:
+// the checks straight to stdout, the roles to a file of their own that
+// finish copies after them (one JSON object cannot interleave two
+// arrays), and what is known only at the end, at the end. The document
+// is the Report as writeJSON would write it, byte for byte but for the
+// order of its members: "checks" comes right after "at".
+type reportStream struct {
+	out     *bufio.Writer
+	dir     string
+	at      time.Time
+	started bool
+	nchecks int
+	// spill holds the roles, each written as it will be copied;
+	// spillName is its name when it could not be removed while open.
+	spill     *os.File
+	spillName string
+	roles     *bufio.Writer
+	nroles    int
+	buf       bytes.Buffer // value's
+	err       error        // the first value that could not be encoded
+}
+
+func newReportStream(stdout io.Writer, dir string, at time.Time) (*reportStream, error) {
+	f, err := os.CreateTemp("", "ceremony-verify-roles-*.json")
+	if err != nil {
+		return nil, exitcode.Errorf(ceremony.ErrWrite, "--json writes the roles verified to a temporary file, which cannot be created: %w; set TMPDIR to a writable folder", err)
+	}
+	s := &reportStream{out: bufio.NewWriterSize(stdout, 1<<16), dir: dir, at: at.UTC(), spill: f, roles: bufio.NewWriterSize(f, 1<<16)}
+	// Removed at once where a file open can be (Linux), the file goes
+	// when the process does, however it ends.
+	if os.Remove(f.Name()) != nil {
+		s.spillName = f.Name()
+	}
+	return s, nil
+}
+
+// begin writes the members known before the walk, once a role or check
+// comes: a walk that cannot start prints nothing.
+func (s *reportStream) begin() {
+	if s.started {
+		return
+	}
+	s.started = true
+	s.out.WriteString("{\n  \"dir\": ")
+	s.out.Write(s.value(s.dir, 1))
+	s.out.WriteString(",\n  \"at\": ")
+	s.out.Write(s.value(s.at, 1))
+	s.out.WriteString(",\n  \"checks\": [")
+}
+
+func (s *reportStream) check(c repoverify.Check) {
+	s.begin()
+	element(s.out, s.nchecks, s.value(c, 2))
+	s.nchecks++
+}
+
+func (s *reportStream) role(r repoverify.Role) {
+	s.begin()
+	element(s.roles, s.nroles, s.value(r, 2))
+	s.nroles++
+}
+
+// element writes the (i+1)th element of an array two levels deep.
+func element(w *bufio.Writer, i int, v []byte) {
+	if i > 0 {
+		w.WriteByte(',')
+	}
+	w.WriteString("\n    ")
+	w.Write(v)
+}
+
+// finish writes the rest of rep, after the checks, and flushes.
+func (s *reportStream) finish(rep *repoverify.Report) error {
+	s.begin()
+	endArray(s.out, s.nchecks)
+	member := func(name string, v any) {
+		fmt.Fprintf(s.out, ",\n  %q: ", name)
+		s.out.Write(s.value(v, 1))
+	}
+	member("ok", rep.OK)
+	member("root_steps", rep.RootSteps)
+	s.out.WriteString(",\n  \"roles\": [")
+	err := s.roles.Flush()
+	if err == nil {
+		if _, err = s.spill.Seek(0, io.SeekStart); err == nil {
+			_, err = io.Copy(s.out, s.spill)
+		}
+	}
+	if err != nil {
+		return exitcode.Errorf(ceremony.ErrWrite, "--json: the roles verified could not be kept in a temporary file: %w; set TMPDIR to a folder with room", err)
+	}
+	endArray(s.out, s.nroles)
+	if rep.Unlisted != 0 {
+		member("unlisted_roles", rep.Unlisted)
+	}
+	member("passed", rep.Passed)
+	member("failures", rep.Failures)
+	member("warnings", rep.Warnings)
+	if rep.Strict {
+		member("strict", rep.Strict)
+	}
+	s.out.WriteString("\n}\n")
+	return errors.Join(s.err, s.out.Flush())
+}
+
+// endArray closes an array of n elements two levels deep, as writeJSON
+// would.
+func endArray(w *bufio.Writer, n int) {
+	if n == 0 {
+		w.WriteString("]")
+	} else {
+		w.WriteString("\n  ]")
+	}
+}
+
+// value is v as writeJSON writes it depth levels deep, without a final
+// newline; valid until the next call.
+func (s *reportStream) value(v any, depth int) []byte {
+	s.buf.Reset()
+	enc := json.NewEncoder(&s.buf)
+	enc.SetIndent(strings.Repeat("  ", depth), "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		s.err = cmp.Or(s.err, err)
+		return []byte("null")
+	}
+	return untrusted.JSON(bytes.TrimSuffix(s.buf.Bytes(), []byte("\n")))
+}
+
+// Close lets the roles' file go.
+func (s *reportStream) Close() error {
+	err := s.spill.Close()
+	if s.spillName != "" {
+		err = errors.Join(err, os.Remove(s.spillName))
+	}
+	return err
 }
