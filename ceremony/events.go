@@ -138,7 +138,7 @@ func (s *State) apply(src eventSource, typ string, data []byte) error {
 type eventSource struct {
 	tpath    string
 	pending  map[string]pendingArtifact // artifacts not stored yet, by digest
-	progress ProgressFunc      // told how far a long check has gone
+	progress ProgressFunc               // told how far a long check has gone
 	// verified, when set, is the trusted repository verified already
 	// from the files a state.loaded event names (batch.verified).
 	verified *Repo
