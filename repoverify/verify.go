@@ -249,5 +249,7 @@ func (w *walker) result() (*Repository, error) {
 	if w.first != nil {
 		return nil, w.first
 	}
-	return &w.got, nil
+	// A copy, so that the walker (its snapshot index and name set) can go.
+	got := w.got
+	return &got, nil
 }

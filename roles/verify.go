@@ -169,7 +169,9 @@ func verify(writeSigned func(io.Writer) error, sigs []Signature, del Delegation,
 
 // parallelHash hands every chunk written to it to one goroutine per
 // hash. Chunks are copied into pooled buffers, since a writer may reuse
-// its own, and the queues are bounded, so memory stays a few chunks.
+// its own, and the queues are bounded, so memory stays a few chunks: a
+// large write (an 18 MB snapshot's signed bytes, as read) is cut into
+// chunks of at most hashChunkSize.
 type parallelHash struct {
 	queues []chan *hashChunk
 	wg     sync.WaitGroup
@@ -201,12 +203,19 @@ func newParallelHash(ws []io.Writer) *parallelHash {
 	return ph
 }
 
+// hashChunkSize bounds a chunk parallelHash copies.
+const hashChunkSize = 64 << 10
+
 func (ph *parallelHash) Write(p []byte) (int, error) {
-	c := ph.pool.Get().(*hashChunk)
-	c.b = append(c.b[:0], p...)
-	c.left.Store(int32(len(ph.queues)))
-	for _, q := range ph.queues {
-		q <- c
+	for rest := p; len(rest) > 0; {
+		n := min(len(rest), hashChunkSize)
+		c := ph.pool.Get().(*hashChunk)
+		c.b = append(c.b[:0], rest[:n]...)
+		rest = rest[n:]
+		c.left.Store(int32(len(ph.queues)))
+		for _, q := range ph.queues {
+			q <- c
+		}
 	}
 	return len(p), nil
 }
