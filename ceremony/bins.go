@@ -251,7 +251,7 @@ func stagedBins(newBins map[string]*roles.Delegations, repo *Repo, oldBins map[s
 					continue
 				}
 				t.Version = old.Signed.Version + 1
-			} else if mf := repo.Snapshot.Signed.Meta[name+".json"]; mf != nil {
+			} else if mf := repo.SnapshotEntries.Meta(name + ".json"); mf != nil {
 				t.Version = mf.Version + 1
 			}
 		}
@@ -275,8 +275,8 @@ func (s *staging) snapshotChecks(pol roles.Policy) roles.Findings {
 	if s.repo == nil {
 		return nil
 	}
-	snap := s.repo.Snapshot
-	size := s.repo.Sums[fmt.Sprintf("%d.snapshot.json", snap.Signed.Version)].Size
+	snap := s.repo.SnapshotEntries
+	size := s.repo.Sums[fmt.Sprintf("%d.snapshot.json", snap.Version())].Size
 	if size == 0 {
 		size = s.repo.Sums["snapshot.json"].Size
 	}
@@ -287,7 +287,7 @@ func (s *staging) snapshotChecks(pol roles.Policy) roles.Findings {
 		}
 	}
 	for _, name := range added {
-		if snap.Signed.Meta[name+".json"] == nil {
+		if snap.Meta(name+".json") == nil {
 			size += len(`,"`) + len(name) + len(`.json":{"version":1}`)
 		}
 	}

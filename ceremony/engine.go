@@ -189,16 +189,6 @@ func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
 			return nil, err
 		}
 	}
-	staged, err := stagePlan(plan, repo)
-	if err != nil {
-		return nil, err
-	}
-	// Nobody is asked to sign what fails a policy check.
-	for _, s := range staged {
-		if err := s.Checks.Err(); err != nil {
-			return nil, fmt.Errorf("staged %s v%d: %w", s.Role, s.Version, err)
-		}
-	}
 	// Every event is admitted before the workspace is made: the whole
 	// opening is checked first, then written.
 	tpath := filepath.Join(ws, TranscriptName)
@@ -228,6 +218,16 @@ func Begin(ws string, plan *Plan, opts Options) (*Engine, error) {
 		}
 		if err := b.add(eventLoaded, ld); err != nil {
 			return nil, err
+		}
+	}
+	// Admitting the opening (a bootstrap) or the loading staged the plan
+	// (stagePlan), as a fold of the transcript does: take those roles, so
+	// that they are computed and held once.
+	staged := b.st.expected
+	// Nobody is asked to sign what fails a policy check.
+	for _, s := range staged {
+		if err := s.Checks.Err(); err != nil {
+			return nil, fmt.Errorf("staged %s v%d: %w", s.Role, s.Version, err)
 		}
 	}
 	for _, s := range staged {

@@ -507,7 +507,9 @@ func sameFindings(a, b roles.Findings) bool {
 	})
 }
 
-// canonicalOf returns the canonical signed bytes of published metadata.
+// canonicalOf returns the canonical signed bytes of published metadata: a
+// view of b where its signed part is canonical already, as this tool
+// writes it.
 func canonicalOf(role string, b []byte) ([]byte, error) {
 	switch role {
 	case RoleRoot:
@@ -515,29 +517,29 @@ func canonicalOf(role string, b []byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return m.CanonicalSigned(), nil
+		return m.CanonicalSignedView(), nil
 	case RoleRevocations:
 		m, err := roles.Parse[*roles.Revocations](b)
 		if err != nil {
 			return nil, err
 		}
-		return m.CanonicalSigned(), nil
+		return m.CanonicalSignedView(), nil
 	case RoleSnapshot:
 		m, err := roles.Parse[*roles.Snapshot](b)
 		if err != nil {
 			return nil, err
 		}
-		return m.CanonicalSigned(), nil
+		return m.CanonicalSignedView(), nil
 	case RoleTimestamp:
 		m, err := roles.Parse[*roles.Timestamp](b)
 		if err != nil {
 			return nil, err
 		}
-		return m.CanonicalSigned(), nil
+		return m.CanonicalSignedView(), nil
 	}
 	m, err := roles.Parse[*roles.Targets](b)
 	if err != nil {
 		return nil, err
 	}
-	return m.CanonicalSigned(), nil
+	return m.CanonicalSignedView(), nil
 }

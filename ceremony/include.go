@@ -96,7 +96,7 @@ func (r *Repo) projectVersion(role string) int64 {
 	if m := r.PublishedProjects[role]; m != nil {
 		return m.Signed.Version
 	}
-	if mf := r.Snapshot.Signed.Meta[role+".json"]; mf != nil {
+	if mf := r.SnapshotEntries.Meta(role + ".json"); mf != nil {
 		return mf.Version
 	}
 	return 0
@@ -152,7 +152,7 @@ func (r *Repo) findPublishedProjects(names []string, read func(name string) ([]b
 			continue
 		}
 		listed := int64(0)
-		if mf := r.Snapshot.Signed.Meta[role+".json"]; mf != nil {
+		if mf := r.SnapshotEntries.Meta(role + ".json"); mf != nil {
 			listed = mf.Version
 		}
 		if v > listed {

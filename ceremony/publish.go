@@ -49,20 +49,14 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 	// the trusted snapshot lists, the project metadata maintainers
 	// published since (newer versions), and what this ceremony stages or
 	// includes (newer still).
-	// At PyPI's scale that is 600,000 entries: the trusted snapshot's
-	// are shared, not copied, where they say no more than a version.
 	snap := roles.NewSnapshot(exp)
 	list := func(role string, version int64) {
 		snap.Meta[role+".json"] = &roles.MetaFile{Version: version}
 	}
 	if repo != nil {
-		snap.Meta = make(map[string]*roles.MetaFile, len(repo.Snapshot.Signed.Meta)+len(s.Roles))
-		for name, mf := range repo.Snapshot.Signed.Meta {
-			if mf.VersionOnly() {
-				snap.Meta[name] = mf
-			} else {
-				snap.Meta[name] = &roles.MetaFile{Version: mf.Version}
-			}
+		snap.Meta = make(map[string]*roles.MetaFile, repo.SnapshotEntries.Len()+len(s.Roles))
+		for name, mf := range repo.SnapshotEntries.All() {
+			snap.Meta[name] = &roles.MetaFile{Version: mf.Version}
 		}
 		for role, m := range repo.PublishedProjects {
 			list(role, m.Signed.Version)
@@ -107,13 +101,13 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 		listStaged(r)
 	}
 	if repo != nil {
-		snap.Version = repo.Snapshot.Signed.Version + 1
+		snap.Version = repo.SnapshotEntries.Version() + 1
 	}
 	snapSummary := fmt.Sprintf("snapshot v%d lists %d targets files", snap.Version, len(snap.Meta))
 	if n := len(repo.publishedProjects()); n > 0 {
 		// Said only when there are any, so that earlier transcripts'
 		// summaries stay as they were recorded.
-		snapSummary += fmt.Sprintf(", with the metadata %d projects' maintainers published since snapshot v%d", n, repo.Snapshot.Signed.Version)
+		snapSummary += fmt.Sprintf(", with the metadata %d projects' maintainers published since snapshot v%d", n, repo.SnapshotEntries.Version())
 	}
 	if err := add(RoleSnapshot, roles.New(snap), snap.Version, snapSummary); err != nil {
 		return nil, err

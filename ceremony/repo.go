@@ -68,8 +68,10 @@ var trustedWalk = repoverify.Options{
 			delegator == RoleClaimed && isBinName(delegated)
 	},
 	Require: []string{RoleClaimed, RoleRevocations},
-	// The bins are read again one at a time (Repo.Bin).
-	Hold: func(role string) bool { return !isBinName(role) },
+	// The bins are read again one at a time (Repo.Bin); of snapshot, which
+	// lists every project, the walk's index is enough
+	// (Repository.SnapshotEntries).
+	Hold: func(role string) bool { return !isBinName(role) && role != RoleSnapshot },
 }
 
 // LoadRepo reads and verifies the repository in dir from the pinned root
@@ -160,7 +162,7 @@ func repoFrom(v *repoverify.Repository, err error) (*Repo, error) {
 	if isBinned(r.Claimed.Signed) {
 		for _, b := range r.Claimed.Signed.Delegations.Roles {
 			file := ""
-			if mf := v.Snapshot.Signed.Meta[b.Name+".json"]; mf != nil {
+			if mf := v.SnapshotEntries.Meta(b.Name + ".json"); mf != nil {
 				for _, f := range []string{fmt.Sprintf("%d.%s.json", mf.Version, b.Name), b.Name + ".json"} {
 					if _, ok := v.Sums[f]; ok {
 						file = f

@@ -118,11 +118,11 @@ type Options struct {
 	// signatures are not judged, everything else about them is. A
 	// ceremony checks so what it will publish before anyone signs.
 	Unsigned map[string]bool
-	// Hold, when set, says which delegated roles Load and FromFiles keep,
-	// parsed in Repository.Delegated and as bytes in Repository.Files;
-	// of the others they keep only the digest (Repository.Sums), so that
-	// a walk over many large roles does not hold them all. Nil keeps
-	// every one.
+	// Hold, when set, says which delegated roles (and whether snapshot)
+	// Load and FromFiles keep, parsed in Repository.Delegated (or
+	// Repository.Snapshot) and as bytes in Repository.Files; of the
+	// others they keep only the digest (Repository.Sums), so that a walk
+	// over many large roles does not hold them all. Nil keeps every one.
 	Hold func(role string) bool
 	// FailedOnly leaves passed checks out of Report.Checks, counting them
 	// in Report.Passed, so that a report on a million roles holds what
@@ -151,8 +151,11 @@ type Options struct {
 type Repository struct {
 	Root      *roles.Metadata[*roles.Root]
 	Timestamp *roles.Metadata[*roles.Timestamp]
-	Snapshot  *roles.Metadata[*roles.Snapshot]
-	Targets   *roles.Metadata[*roles.Targets]
+	// Snapshot is nil when Options.Hold lets it go; SnapshotEntries
+	// always has its version and entries.
+	Snapshot        *roles.Metadata[*roles.Snapshot]
+	SnapshotEntries *SnapshotEntries
+	Targets         *roles.Metadata[*roles.Targets]
 	// Delegated are the delegated targets roles verified, by name.
 	Delegated map[string]*roles.Metadata[*roles.Targets]
 	// Revocations is nil when snapshot lists none.

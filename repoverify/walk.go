@@ -413,7 +413,10 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 	w.addRole(roles.TypeSnapshot, snapFile, roles.TypeRoot, &snap.Signed.Header, rep, del)
 	w.snap = indexSnapshot(snap.Signed)
 	if w.keep {
-		w.got.Snapshot = snap
+		w.got.SnapshotEntries = &SnapshotEntries{w.snap}
+		if w.holds(roles.TypeSnapshot) {
+			w.got.Snapshot = snap
+		}
 	}
 	w.revocationsAhead()
 	w.trust(roles.TypeRoot, root.Keys)

@@ -1,6 +1,7 @@
 package roles
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
@@ -25,6 +26,16 @@ type cwriter struct {
 	escape bool
 
 	scratch []byte // reused by writers that decode before quoting
+}
+
+// bytes is what was written, in a slice of its own size where the buffer
+// grew much larger: a caller may hold the result for long (a staged
+// role), and append leaves up to twice the bytes in a buffer.
+func (c *cwriter) bytes() []byte {
+	if cap(c.buf)-len(c.buf) > len(c.buf)/8 {
+		return bytes.Clone(c.buf)
+	}
+	return c.buf
 }
 
 const cwriterFlush = 64 << 10

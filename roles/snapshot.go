@@ -21,11 +21,6 @@ type MetaFile struct {
 	extra fields
 }
 
-// VersionOnly reports whether the entry gives a version and nothing else.
-func (m *MetaFile) VersionOnly() bool {
-	return m.Length == 0 && m.Hashes == nil && len(m.extra) == 0
-}
-
 // MetaFileFor describes a published file's bytes: its version, length and
 // SHA-256.
 func MetaFileFor(version int64, published []byte) *MetaFile {

@@ -37,7 +37,7 @@ func (d *run) verify(root1 []byte) (*ceremony.Repo, error) {
 		projects = len(dl.Roles)
 	}
 	d.logf("Verified %s from the pinned root v1 as of now: root v%d, timestamp v%d, snapshot v%d (%d files listed), targets v%d, claimed v%d (%d projects), revocations v%d (%d revoked keys); %d roles reached from targets, %d checks passed.\n",
-		d.dirs.metadata, repo.Root.Signed.Version, repo.Timestamp.Signed.Version, repo.Snapshot.Signed.Version, len(repo.Snapshot.Signed.Meta),
+		d.dirs.metadata, repo.Root.Signed.Version, repo.Timestamp.Signed.Version, repo.SnapshotEntries.Version(), repo.SnapshotEntries.Len(),
 		repo.Targets.Signed.Version, repo.Claimed.Signed.Version, projects, repo.Revocations.Signed.Version, len(repo.Revocations.Signed.Revoked),
 		len(rep.Roles), len(rep.Checks))
 	return repo, nil

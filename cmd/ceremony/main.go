@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -48,7 +49,17 @@ func (e *env) limit(kind boundedfile.Limit) boundedfile.Limit {
 	return kind
 }
 
+// softMemoryLimit is the heap size past which the garbage collector works
+// harder rather than let the heap double (GOGC's default): at PyPI's
+// scale a command's live data is a few hundred MB, and a ceremony machine
+// may be small. It is a soft limit: a command that needs more gets more.
+// GOMEMLIMIT, when set, overrides it.
+const softMemoryLimit = 200 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(softMemoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	os.Exit(run(ctx, &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:]))
