@@ -397,7 +397,16 @@ func (s *State) admitStaged(src eventSource, d stagedData, metadata []byte) (fun
 		recorded.Summary, recorded.Checks = d.Summary, d.Checks
 		want = &recorded
 	}
-	canon, err := canonicalOf(d.Role, metadata)
+	// want's bytes are metadata's (compared above): the role holds one of
+	// them, its canonical bytes a view of it. A role from the plan holds
+	// the expected's, which the state keeps anyway; an online role holds
+	// the recorded, the ones just made being let go.
+	if d.Online {
+		again := *want
+		again.Metadata = metadata
+		want = &again
+	}
+	canon, err := canonicalOf(d.Role, want.Metadata)
 	if err != nil {
 		return nil, err
 	}

@@ -49,11 +49,17 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 	// the trusted snapshot lists, the project metadata maintainers
 	// published since (newer versions), and what this ceremony stages or
 	// includes (newer still).
+	// A snapshot staged already was made from this very state's roles
+	// (nothing else is staged once publishing starts): it is the one made
+	// then, and at PyPI's scale not worth listing again.
+	staged := s.Role(RoleSnapshot)
 	snap := roles.NewSnapshot(exp)
 	list := func(role string, version int64) {
-		snap.Meta[role+".json"] = &roles.MetaFile{Version: version}
+		if staged == nil {
+			snap.Meta[role+".json"] = &roles.MetaFile{Version: version}
+		}
 	}
-	if repo != nil {
+	if repo != nil && staged == nil {
 		snap.Meta = make(map[string]*roles.MetaFile, repo.SnapshotEntries.Len()+len(s.Roles))
 		for name, mf := range repo.SnapshotEntries.All() {
 			snap.Meta[name] = &roles.MetaFile{Version: mf.Version}
@@ -109,7 +115,11 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 		// summaries stay as they were recorded.
 		snapSummary += fmt.Sprintf(", with the metadata %d projects' maintainers published since snapshot v%d", n, repo.SnapshotEntries.Version())
 	}
-	if err := add(RoleSnapshot, roles.New(snap), snap.Version, snapSummary); err != nil {
+	if staged != nil {
+		snap.Version = staged.Version
+		again := staged.Staged
+		out = append(out, &again)
+	} else if err := add(RoleSnapshot, roles.New(snap), snap.Version, snapSummary); err != nil {
 		return nil, err
 	}
 	// The timestamp hashes the signed snapshot as it will be published.
@@ -136,14 +146,41 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 }
 
 // published returns the role's file with its signatures, as published.
+// It is worked out once for a set of signatures: publishing asks for a
+// snapshot of 600,000 entries several times (the timestamp hashes it,
+// the check before writing and the writing read it).
 func (r *RoleState) published() ([]byte, error) {
-	var m interface {
-		MarshalJSON() ([]byte, error)
-	}
 	if err := r.Load(); err != nil {
 		return nil, err
 	}
 	sigs := r.signatures()
+	var key strings.Builder
+	for _, s := range sigs {
+		key.WriteString(s.KeyID)
+		key.Write(s.Sig)
+	}
+	if r.pub != nil && r.pub.sigs == key.String() {
+		return r.pub.b, nil
+	}
+	b, err := r.withSignatures(sigs)
+	if err != nil {
+		return nil, err
+	}
+	r.pub = &publishedMemo{key.String(), b}
+	return b, nil
+}
+
+// publishedMemo is published's result, and the signatures it holds.
+type publishedMemo struct {
+	sigs string
+	b    []byte
+}
+
+// withSignatures is the role's file with sigs.
+func (r *RoleState) withSignatures(sigs []roles.Signature) ([]byte, error) {
+	var m interface {
+		MarshalJSON() ([]byte, error)
+	}
 	switch r.Role {
 	case RoleRoot:
 		x, err := roles.Parse[*roles.Root](r.Metadata)

@@ -159,6 +159,7 @@ type RoleState struct {
 	// progress the role's Progress, each worked out once.
 	parsed   any
 	progress []Progress
+	pub      *publishedMemo // published's last result
 	// projectReview is ProjectReview's, worked out once (and kept in the
 	// fold cache), so that status does not read claimed again.
 	projectReview []string
