@@ -3,6 +3,9 @@ package repoverify
 import (
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/ceremony-tuf/ceremony/roles"
 )
 
 // TestNameSetCollisions: names whose digests collide are told apart by
@@ -17,7 +20,7 @@ func TestNameSetCollisions(t *testing.T) {
 		{"all collide", func(string) uint64 { return 7 }},
 		{"by length", func(s string) uint64 { return uint64(len(s)) }},
 	} {
-		s := newNameSet(0, 0)
+		s := newNameSet(nil, 0, 0)
 		if digest.f != nil {
 			s.digest = digest.f
 		}
@@ -49,5 +52,46 @@ func TestNameSetCollisions(t *testing.T) {
 		if !s.hasWalked("p42") || s.hasWalked("p41") || s.hasWalked("p4") || s.delegator(0) != "root" {
 			t.Errorf("%s: walked p42 %v, p41 %v, p4 %v; targets delegated by %s", digest.name, s.hasWalked("p42"), s.hasWalked("p41"), s.hasWalked("p4"), s.delegator(0))
 		}
+	}
+}
+
+// TestNameSetListed: names snapshot lists are known by their place in its
+// index, the others as before, and neither hides the other.
+func TestNameSetListed(t *testing.T) {
+	snap := roles.NewSnapshot(time.Unix(0, 0))
+	for _, n := range []string{"targets", "claimed", "a", "ab", "abc", "b.json", "z"} {
+		snap.Meta[n+".json"] = &roles.MetaFile{Version: 1}
+	}
+	s := newNameSet(indexSnapshot(snap), 0, 0)
+	root, fresh := s.insert("targets", -1)
+	if !fresh || root >= 7 {
+		t.Fatalf("targets: id %d, fresh %v", root, fresh)
+	}
+	for _, n := range []string{"ab", "b", "b.json", "abcd", "claimed"} {
+		if _, ok := s.find(n); ok {
+			t.Fatalf("%s found before it was added", n)
+		}
+		if _, fresh := s.insert(n, root); !fresh {
+			t.Fatalf("%s taken for a duplicate", n)
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		listed bool
+	}{{"ab", true}, {"b.json", true}, {"claimed", true}, {"b", false}, {"abcd", false}} {
+		i, fresh := s.insert(c.name, 0)
+		if fresh || s.name(i) != c.name || s.delegator(i) != "targets" || (i < 7) != c.listed {
+			t.Errorf("adding %s again: fresh %v, id %d, found %q delegated by %s", c.name, fresh, i, s.name(i), s.delegator(i))
+		}
+	}
+	for _, n := range []string{"a", "abc", "z", "abcde", "b.j"} {
+		if _, ok := s.find(n); ok {
+			t.Errorf("%s, never added, is found", n)
+		}
+	}
+	i, _ := s.find("ab")
+	s.walked[i] = true
+	if !s.hasWalked("ab") || s.hasWalked("abc") || s.hasWalked("abcd") || s.delegator(root) != "root" {
+		t.Errorf("walked ab %v, abc %v, abcd %v; targets delegated by %s", s.hasWalked("ab"), s.hasWalked("abc"), s.hasWalked("abcd"), s.delegator(root))
 	}
 }

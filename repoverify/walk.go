@@ -425,12 +425,13 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 	// role (a bin) is let go once its own delegated roles are checked,
 	// so that only a few are held at once.
 	del, _ = root.Delegation(roles.TypeTargets)
-	// Most names reached are listed by snapshot, as NAME.json; a walk
-	// that follows only some delegations reaches few of them.
+	// Most names reached are listed by snapshot, as NAME.json, and known
+	// by their place in its index; a walk that follows only some
+	// delegations reaches few of them.
 	if w.opts.Follow != nil {
-		w.names = newNameSet(0, 0)
+		w.names = newNameSet(nil, 0, 0)
 	} else {
-		w.names = newNameSet(w.snap.names.len()+1, max(0, len(w.snap.names.buf)-len(".json")*w.snap.names.len()))
+		w.names = newNameSet(w.snap, 16, 256)
 	}
 	id, _ := w.names.insert(roles.TypeTargets, -1)
 	w.total = w.snap.names.len()
