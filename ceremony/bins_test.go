@@ -249,6 +249,47 @@ func TestClaimedPrefixBinsMigration(t *testing.T) {
 	if isHashBinned(repo.Claimed.Signed) || len(repo.Bins) != 2 {
 		t.Errorf("claimed's bins after the move: %v", repo.Bins)
 	}
+	// A plan that changes a few projects reads the bins that hold them and
+	// stages what laying out every bin stages: here it re-keys django
+	// (bin d), takes numpy out (bin f) and adds zope (a new bin).
+	b5, _ := json.Marshal(map[string]any{"projects": []any{
+		map[string]any{"name": "django", "threshold": 1, "keys": []any{keyJSON(t, ps["alice"])}},
+		map[string]any{"name": "zope", "threshold": 1, "keys": []any{keyJSON(t, ps["maint"])}},
+	}})
+	if err := os.WriteFile(filepath.Join(dir, "p5.json"), b5, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Adding zope alone reads no bin, and keeps claimed's delegations to
+	// the others as they are.
+	writeProjects(t, filepath.Join(dir, "p6.json"), ps, "zope")
+	for _, c := range []struct {
+		plan string
+		want []string
+	}{
+		{"claimed: {projects_file: p5.json, remove_projects: [numpy]}\n", []string{"claimed", "claimed-prefix-d", "claimed-prefix-f", "claimed-prefix-z"}},
+		{"claimed: {projects_file: p6.json}\n", []string{"claimed", "claimed-prefix-z"}},
+	} {
+		few := writePlan(t, dir, "few.yaml", head("few")+start+c.plan+all)
+		got, err := stagePlan(few, repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := stageFrom(&staging{plan: few, repo: repo, names: map[string]string{}, everyBin: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var roleNames []string
+		for i, w := range want {
+			roleNames = append(roleNames, w.Role)
+			if i >= len(got) || got[i].Role != w.Role || string(got[i].Metadata) != string(w.Metadata) || !slices.Equal(got[i].Summary, w.Summary) {
+				t.Errorf("%s: staged from the bins the plan changes differs from laying out every bin at %s", c.plan, w.Role)
+			}
+		}
+		if len(got) != len(want) || !slices.Equal(roleNames, c.want) {
+			t.Errorf("%s: staged %d roles from the bins the plan changes, %v laying out every bin, want %v", c.plan, len(got), roleNames, c.want)
+		}
+	}
+
 	var paths []string
 	published := map[string][]byte{}
 	for _, p := range []string{"sampleproject", "requests", "numpy", "flask", "django"} {
@@ -261,6 +302,20 @@ func TestClaimedPrefixBinsMigration(t *testing.T) {
 	}
 	if err := tufJSResolves(t, meta, filepath.Join(dir, "trusted.json"), published, missing); err != nil {
 		t.Errorf("tuf-js: %v", err)
+	}
+
+	// A bin is read again when needed, and refused if it changed since
+	// the walk verified it.
+	binFile := filepath.Join(meta, repo.binFiles["claimed-prefix-d"])
+	b, err := os.ReadFile(binFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(binFile, append(b, ' '), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Bin("claimed-prefix-d"); !errors.Is(err, ErrUntrusted) || !strings.Contains(err.Error(), "changed since it was verified") {
+		t.Errorf("a bin changed after the walk, read again: %v", err)
 	}
 }
 

@@ -156,8 +156,7 @@ func (r *RoleState) published() ([]byte, error) {
 	sigs := r.signatures()
 	var key strings.Builder
 	for _, s := range sigs {
-		key.WriteString(s.KeyID)
-		key.Write(s.Sig)
+		fmt.Fprintf(&key, "%d:%s%d:%s", len(s.KeyID), s.KeyID, len(s.Sig), s.Sig)
 	}
 	if r.pub != nil && r.pub.sigs == key.String() {
 		return r.pub.b, nil

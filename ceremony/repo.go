@@ -135,9 +135,10 @@ func repoFromFiles(trustedRoot []byte, names []string, read func(name string) ([
 
 // rereadFiles are the files of a verified repository the engine reads
 // again once the walk parsed them: the root chain (checkpoints name the
-// roots) and snapshot (its size). The bytes of the targets roles, which
-// at PyPI's scale are most of the repository, are left to the transcript
-// that holds them, so that a command folding it does not hold them twice.
+// roots) and timestamp. The bytes of the targets roles, which at PyPI's
+// scale are most of the repository, are left to the transcript that holds
+// them (Repo.File reads one again), so that a command folding it does not
+// hold them twice; snapshot's, not held by the walk, too.
 func rereadFiles(files map[string][]byte) map[string][]byte {
 	out := map[string][]byte{}
 	for name, b := range files {

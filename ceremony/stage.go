@@ -66,16 +66,24 @@ type staging struct {
 	rev      *roles.Metadata[*roles.Revocations]
 	names    map[string]string   // keyid → participant name, for summaries
 	links    map[string][]string // role → what its link to the previous ceremony's transcript says (checkpoint_link.go)
+	// everyBin reads and lays out every bin, as a plan that rotates
+	// claimed's keys does: a test's yardstick for binsToLayOut.
+	everyBin bool
 }
 
 // stagePlan computes the roles a plan changes, from the trusted repository
 // (nil for a bootstrap). It is a pure function of its inputs: a replay
 // calls it again and must get the same bytes.
 func stagePlan(plan *Plan, repo *Repo) ([]*Staged, error) {
+	return stageFrom(&staging{plan: plan, repo: repo, names: map[string]string{}})
+}
+
+// stageFrom is stagePlan from s, made with its plan and repository.
+func stageFrom(s *staging) ([]*Staged, error) {
+	plan, repo := s.plan, s.repo
 	if plan.Layout == LayoutRSTUF {
 		return stageRSTUF(plan, repo)
 	}
-	s := &staging{plan: plan, repo: repo, names: map[string]string{}}
 	for _, pt := range plan.Participants {
 		s.names[pt.KeyID] = pt.Name
 	}
@@ -285,7 +293,7 @@ func (s *staging) applyProjects() error {
 	}
 	rotated := s.plan.claimedKeys() != nil
 	var only map[string]bool
-	if layout.prefix && layout.prev != nil && !rotated {
+	if layout.prefix && layout.prev != nil && !rotated && !s.everyBin {
 		only = s.binsToLayOut(layout.prev)
 	}
 	if s.oldBins, err = s.repo.readBins(only); err != nil {
