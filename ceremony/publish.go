@@ -45,29 +45,6 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 		out = append(out, &Staged{Role: role, Version: version, Online: true, Metadata: b, Summary: []string{summary}})
 		return nil
 	}
-	// Snapshot lists every targets-type file the repository holds: what
-	// the trusted snapshot lists, the project metadata maintainers
-	// published since (newer versions), and what this ceremony stages or
-	// includes (newer still).
-	// A snapshot staged already was made from this very state's roles
-	// (nothing else is staged once publishing starts): it is the one made
-	// then, and at PyPI's scale not worth listing again.
-	staged := s.Role(RoleSnapshot)
-	snap := roles.NewSnapshot(exp)
-	list := func(role string, version int64) {
-		if staged == nil {
-			snap.Meta[role+".json"] = &roles.MetaFile{Version: version}
-		}
-	}
-	if repo != nil && staged == nil {
-		snap.Meta = make(map[string]*roles.MetaFile, repo.SnapshotEntries.Len()+len(s.Roles))
-		for name, mf := range repo.SnapshotEntries.All() {
-			snap.Meta[name] = &roles.MetaFile{Version: mf.Version}
-		}
-		for role, m := range repo.PublishedProjects {
-			list(role, m.Signed.Version)
-		}
-	}
 	if repo == nil {
 		_, online := p.participant(p.Online.Participant)
 		onlineID := online.ID()
@@ -93,35 +70,17 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 			}
 		}
 	}
-	listStaged := func(r *Staged) {
-		switch r.Role {
-		case RoleRoot, RoleSnapshot, RoleTimestamp:
-		default:
-			list(r.Role, r.Version)
-		}
-	}
-	for _, r := range s.Roles {
-		listStaged(&r.Staged)
-	}
-	for _, r := range out {
-		listStaged(r)
-	}
-	if repo != nil {
-		snap.Version = repo.SnapshotEntries.Version() + 1
-	}
-	snapSummary := fmt.Sprintf("snapshot v%d lists %d targets files", snap.Version, len(snap.Meta))
-	if n := len(repo.publishedProjects()); n > 0 {
-		// Said only when there are any, so that earlier transcripts'
-		// summaries stay as they were recorded.
-		snapSummary += fmt.Sprintf(", with the metadata %d projects' maintainers published since snapshot v%d", n, repo.SnapshotEntries.Version())
-	}
-	if staged != nil {
-		snap.Version = staged.Version
-		again := staged.Staged
-		out = append(out, &again)
-	} else if err := add(RoleSnapshot, roles.New(snap), snap.Version, snapSummary); err != nil {
+	// A snapshot staged already was made from this very state's roles
+	// (nothing else is staged once publishing starts): it is the one made
+	// then, and at PyPI's scale not worth listing again.
+	var snap *Staged
+	if sr := s.Role(RoleSnapshot); sr != nil {
+		again := sr.Staged
+		snap = &again
+	} else if snap, err = s.nextSnapshot(repo, exp, out); err != nil {
 		return nil, err
 	}
+	out = append(out, snap)
 	// The timestamp hashes the signed snapshot as it will be published.
 	var snapFile []byte
 	if sr := s.Role(RoleSnapshot); sr != nil && (len(sr.Signatures) > 0 || draft) {
@@ -130,7 +89,7 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 			return nil, err
 		}
 	} else if draft {
-		snapFile = out[len(out)-1].Metadata
+		snapFile = snap.Metadata
 	}
 	if snapFile != nil {
 		ts := roles.NewTimestamp(p.expiry(0, defaultTimestampDays))
@@ -143,6 +102,49 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 		}
 	}
 	return out, nil
+}
+
+// nextSnapshot is the snapshot publish signs, expiring at exp. It lists
+// every targets-type file the repository holds: what the trusted snapshot
+// lists, the project metadata maintainers published since (newer
+// versions), and what this ceremony stages or includes, and the online
+// roles it makes (online), newer still.
+func (s *State) nextSnapshot(repo *Repo, exp time.Time, online []*Staged) (*Staged, error) {
+	snap := roles.NewSnapshot(exp)
+	list := func(role string, version int64) {
+		switch role {
+		case RoleRoot, RoleSnapshot, RoleTimestamp:
+		default:
+			snap.Meta[role+".json"] = &roles.MetaFile{Version: version}
+		}
+	}
+	if repo != nil {
+		snap.Version = repo.SnapshotEntries.Version() + 1
+		snap.Meta = make(map[string]*roles.MetaFile, repo.SnapshotEntries.Len()+len(s.Roles))
+		for name, mf := range repo.SnapshotEntries.All() {
+			snap.Meta[name] = &roles.MetaFile{Version: mf.Version}
+		}
+		for role, m := range repo.PublishedProjects {
+			list(role, m.Signed.Version)
+		}
+	}
+	for _, r := range s.Roles {
+		list(r.Role, r.Version)
+	}
+	for _, r := range online {
+		list(r.Role, r.Version)
+	}
+	summary := fmt.Sprintf("snapshot v%d lists %d targets files", snap.Version, len(snap.Meta))
+	if n := len(repo.publishedProjects()); n > 0 {
+		// Said only when there are any, so that earlier transcripts'
+		// summaries stay as they were recorded.
+		summary += fmt.Sprintf(", with the metadata %d projects' maintainers published since snapshot v%d", n, repo.SnapshotEntries.Version())
+	}
+	b, err := roles.New(snap).MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return &Staged{Role: RoleSnapshot, Version: snap.Version, Online: true, Metadata: b, Summary: []string{summary}}, nil
 }
 
 // published returns the role's file with its signatures, as published.
