@@ -1,6 +1,7 @@
 package ceremony
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -52,7 +53,7 @@ import (
 // os.UserCacheDir()/ceremony by default.
 
 // foldCacheFormat changes whenever an entry's meaning does.
-const foldCacheFormat = 3
+const foldCacheFormat = 4
 
 // maxFoldEntry bounds what is read of an entry.
 const maxFoldEntry = 64 << 20
@@ -110,10 +111,24 @@ type foldSignature struct {
 	ClaimedDevice *hsm.Device `json:"claimed_device,omitempty"`
 }
 
-// foldFile is an entry on disk: the entry's JSON and its SHA-256.
-type foldFile struct {
-	SHA256 string          `json:"sha256"`
-	Entry  json.RawMessage `json:"entry"`
+// An entry on disk is the SHA-256 of its JSON in hex, a newline, and the
+// JSON: the digest is checked before the JSON is parsed, once.
+
+// sealFold returns an entry's JSON as it is kept on disk.
+func sealFold(body []byte) []byte {
+	sum := sha256.Sum256(body)
+	return append([]byte(hex.EncodeToString(sum[:])+"\n"), body...)
+}
+
+// unsealFold returns the JSON of an entry kept on disk, if it matches
+// its digest.
+func unsealFold(b []byte) ([]byte, error) {
+	digest, body, ok := bytes.Cut(b, []byte("\n"))
+	sum := sha256.Sum256(body)
+	if !ok || string(digest) != hex.EncodeToString(sum[:]) {
+		return nil, errors.New("entry does not match its digest")
+	}
+	return body, nil
 }
 
 // foldCacheDir returns the cache's folder, or "" when it is off.
@@ -212,12 +227,10 @@ func storeFold(tpath string, head transcripts.Digest, st *State) {
 	if err != nil {
 		return
 	}
-	sum := sha256.Sum256(body)
-	b, err := json.Marshal(foldFile{SHA256: hex.EncodeToString(sum[:]), Entry: body})
-	if err != nil || os.MkdirAll(filepath.Dir(p), 0o700) != nil {
+	if os.MkdirAll(filepath.Dir(p), 0o700) != nil {
 		return
 	}
-	_ = WriteFileAtomic(p, b, 0o600)
+	_ = WriteFileAtomic(p, sealFold(body), 0o600)
 }
 
 // loadFold restores the state the cache keeps for the transcript at
@@ -243,16 +256,12 @@ func loadFold(tpath string, head transcripts.Digest) *State {
 }
 
 func restoreFold(tpath string, head transcripts.Digest, b []byte) (*State, error) {
-	var f foldFile
-	if err := strictJSON(b, &f); err != nil {
+	body, err := unsealFold(b)
+	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(f.Entry)
-	if hex.EncodeToString(sum[:]) != f.SHA256 {
-		return nil, errors.New("entry does not match its digest")
-	}
 	var e foldEntry
-	if err := strictJSON(f.Entry, &e); err != nil {
+	if err := strictJSON(body, &e); err != nil {
 		return nil, err
 	}
 	if e.Format != foldCacheFormat || e.Head != head.String() {

@@ -2,8 +2,6 @@ package ceremony
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -106,19 +104,17 @@ func TestFoldCache(t *testing.T) {
 	open("with a corrupt entry")
 	// A whole entry that names a role's bytes the transcript does not
 	// hold: restored, but Load refuses the bytes rather than trust it.
-	var f foldFile
-	if err := json.Unmarshal(good, &f); err != nil {
+	body, err := unsealFold(good)
+	if err != nil {
 		t.Fatal(err)
 	}
 	var fe foldEntry
-	if err := json.Unmarshal(f.Entry, &fe); err != nil {
+	if err := json.Unmarshal(body, &fe); err != nil {
 		t.Fatal(err)
 	}
 	fe.Roles[0].Digest = strings.Repeat("0", 64)
-	f.Entry, _ = json.Marshal(fe)
-	sum := sha256.Sum256(f.Entry)
-	f.SHA256 = hex.EncodeToString(sum[:])
-	forged, _ := json.Marshal(f)
+	body, _ = json.Marshal(fe)
+	forged := sealFold(body)
 	if err := os.WriteFile(entry, forged, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -138,7 +138,7 @@ func (s *dataScanner) value(depth int) *lineError {
 		}
 		return s.array(depth)
 	case c == '"':
-		_, err := s.str()
+		_, err := s.str(false)
 		return err
 	case c == '-' || '0' <= c && c <= '9':
 		return s.number()
@@ -158,24 +158,18 @@ func (s *dataScanner) array(depth int) *lineError {
 }
 
 func (s *dataScanner) object(depth int) *lineError {
-	var seen map[string]bool
-	if s.mode == eventData {
-		seen = map[string]bool{}
-	}
+	var seen memberNames
 	return s.elements('}', func() *lineError {
 		keyAt := s.i
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
 			return s.errf(checkData, "expected a member name (no whitespace is allowed)")
 		}
-		key, err := s.str()
+		key, err := s.str(true)
 		if err != nil {
 			return err
 		}
-		if seen != nil {
-			if seen[key] {
-				return &lineError{checkData, keyAt + 1, fmt.Sprintf("duplicate member %s", strconv.Quote(clip(key)))}
-			}
-			seen[key] = true
+		if s.mode == eventData && !seen.add(key) {
+			return &lineError{checkData, keyAt + 1, fmt.Sprintf("duplicate member %s", strconv.Quote(clip(key)))}
 		}
 		if s.secret == nil && secretName(key) {
 			s.secret = &lineError{checkSecret, keyAt + 1, fmt.Sprintf("member %s is named like a secret (PIN, PUK, password, management key, private key): secrets never go in a transcript", strconv.Quote(clip(key)))}
@@ -191,6 +185,42 @@ func (s *dataScanner) object(depth int) *lineError {
 		}
 		return s.value(depth + 1)
 	})
+}
+
+// memberNames are the names of an object's members read so far. Most
+// objects have a few, compared one by one without a map; a large one
+// spills into a map, so that hostile data costs linear time.
+type memberNames struct {
+	few  [8]string
+	n    int
+	many map[string]bool
+}
+
+// add adds name, reporting false if it was there already.
+func (m *memberNames) add(name string) bool {
+	if m.many != nil {
+		if m.many[name] {
+			return false
+		}
+		m.many[name] = true
+		return true
+	}
+	for _, x := range m.few[:m.n] {
+		if x == name {
+			return false
+		}
+	}
+	if m.n < len(m.few) {
+		m.few[m.n] = name
+		m.n++
+		return true
+	}
+	m.many = make(map[string]bool, 2*len(m.few))
+	for _, x := range m.few {
+		m.many[x] = true
+	}
+	m.many[name] = true
+	return true
 }
 
 // elements reads the rest of an array or object, from its opening bracket
@@ -234,7 +264,7 @@ func (s *dataScanner) artifactRef(depth int) *lineError {
 		}
 		return nil
 	}
-	v, err := s.str()
+	v, err := s.str(true)
 	if err != nil {
 		return err
 	}
@@ -255,10 +285,30 @@ func validArtifactName(v string) bool {
 
 // str reads a string and returns its value, refusing control characters,
 // invalid UTF-8, unknown escapes and unpaired surrogates, and noting a
-// value that holds a secret marker.
-func (s *dataScanner) str() (string, *lineError) {
+// value that holds a secret marker. Unless keep is set, the value of a
+// string without escapes is not copied: most are only checked.
+func (s *dataScanner) str(keep bool) (string, *lineError) {
 	at := s.i
 	s.i++ // '"'
+	// Most strings (names, digests, hex) hold no escape and only
+	// printable ASCII: take them in one piece.
+	for j := s.i; j < len(s.b); j++ {
+		c := s.b[j]
+		if c == '"' {
+			var v string
+			if keep {
+				v = string(s.b[s.i:j])
+			}
+			s.i = j + 1
+			if s.secret == nil && secretMarker(s.b[at+1:j]) >= 0 {
+				s.secret = &lineError{checkSecret, at + 1, "a string holds " + markerWords + ": secrets never go in a transcript"}
+			}
+			return v, nil
+		}
+		if c < 0x20 || c == '\\' || c >= utf8.RuneSelf {
+			break
+		}
+	}
 	var out strings.Builder
 	for {
 		if s.i >= len(s.b) {
@@ -406,38 +456,49 @@ var secretWords = map[string]bool{
 // ASCII counts, so that any verifier, in any language, splits and folds a
 // name exactly as this one does.
 func secretName(name string) bool {
-	words := splitWords(name)
-	if len(words) == 0 {
-		return false
-	}
-	last := words[len(words)-1]
-	if secretWords[last] {
-		return true
-	}
-	return len(words) >= 2 && secretWords[words[len(words)-2]+last]
-}
-
-func splitWords(name string) []string {
-	var words []string
-	start := 0
-	flush := func(end int) {
+	// Only the last two words matter: find where they are, then fold
+	// them into a small buffer, so that the names of every event's
+	// members are judged without allocating.
+	var words [2]string // the second-to-last and the last word
+	n, start := 0, 0
+	word := func(end int) {
 		if end > start {
-			words = append(words, asciiLower(name[start:end]))
+			words[0], words[1] = words[1], name[start:end]
+			n++
 		}
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		switch {
 		case c == '_' || c == '-' || c == '.' || isASCIISpace(c):
-			flush(i)
+			word(i)
 			start = i + 1
 		case 'A' <= c && c <= 'Z' && i > 0 && 'a' <= name[i-1] && name[i-1] <= 'z':
-			flush(i)
+			word(i)
 			start = i
 		}
 	}
-	flush(len(name))
-	return words
+	word(len(name))
+	if n == 0 {
+		return false
+	}
+	var buf [32]byte
+	if secretWords[string(appendLower(buf[:0], words[1]))] {
+		return true
+	}
+	return n >= 2 && secretWords[string(appendLower(appendLower(buf[:0], words[0]), words[1]))]
+}
+
+// appendLower appends s to b with its ASCII letters lowercased.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 // isASCIISpace reports whether c is ASCII white space: tab, line feed,
@@ -445,15 +506,7 @@ func splitWords(name string) []string {
 func isASCIISpace(c byte) bool { return c == ' ' || '\t' <= c && c <= '\r' }
 
 // asciiLower lowercases the ASCII letters of s and leaves every other byte.
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
+func asciiLower(s string) string { return string(appendLower(nil, s)) }
 
 // hasPrefixFold reports whether b begins with the lowercase ASCII string
 // prefix, ASCII letters in b compared in any case.
@@ -481,11 +534,20 @@ const markerWords = `a PEM private key ("PRIVATE KEY-----") or a PIN in a key UR
 // "pin-value=" in any ASCII case (a PIN inside a PKCS#11 or PIV key URI).
 func secretMarker(b []byte) int {
 	first := bytes.Index(b, []byte("PRIVATE KEY-----"))
+	// "pin-value=" is looked for where an "=" is, which few strings hold.
 	const pv = "pin-value="
-	for i := 0; i+len(pv) <= len(b) && (first < 0 || i < first); i++ {
-		if hasPrefixFold(b[i:], pv) {
+	for j := 0; ; {
+		k := bytes.IndexByte(b[j:], '=')
+		if k < 0 {
+			return first
+		}
+		j += k + 1
+		i := j - len(pv)
+		if first >= 0 && i > first {
+			return first
+		}
+		if i >= 0 && hasPrefixFold(b[i:], pv) {
 			return i
 		}
 	}
-	return first
 }

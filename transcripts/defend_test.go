@@ -349,10 +349,48 @@ func TestSecretScreen(t *testing.T) {
 		`{"newÅPIN":1}`:                                false, // no ASCII lowercase-to-uppercase step
 		`{"k":"-----BEGIN PRIVATE KEY-----"}`:          true,
 		`{"k":"-----begin private key-----"}`:          false, // PEM headers are upper case
+		`{"k":"a=b&pin-value=1"}`:                      true,  // after another "="
+		`{"k":"=pin-value"}`:                           false,
+		`{"k":"x","oldPin":"","y":1}`:                  true,
 	} {
 		_, errs := scanData([]byte(data))
 		if got := len(errs) == 1 && errs[0].check == checkSecret; got != secret || len(errs) > 1 {
 			t.Errorf("%s: %v, want secret %v", data, errs, secret)
+		}
+	}
+}
+
+// TestDuplicateMembers: an object's member names are compared one by one
+// while it has a few and through a map once it has more; a duplicate is
+// caught either way.
+func TestDuplicateMembers(t *testing.T) {
+	obj := func(names ...string) string {
+		var b strings.Builder
+		b.WriteString("{")
+		for i, n := range names {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, "%q:%d", n, i)
+		}
+		return b.String() + "}"
+	}
+	names := strings.Fields("a b c d e f g h i j k l")
+	for _, tc := range []struct {
+		data string
+		dup  bool
+	}{
+		{obj(names...), false},
+		{obj("a", "b", "a"), true},
+		{obj(append(slices.Clone(names[:8]), "h")...), true}, // the last of the few
+		{obj(append(slices.Clone(names[:8]), "a")...), true}, // the first, as the map is made
+		{obj(append(slices.Clone(names), "k")...), true},     // from the map
+		{`{"o":` + obj(names...) + `,"p":` + obj(names...) + `}`, false},
+	} {
+		_, errs := scanData([]byte(tc.data))
+		got := len(errs) == 1 && strings.Contains(errs[0].msg, "duplicate member")
+		if got != tc.dup || (!tc.dup && len(errs) > 0) {
+			t.Errorf("%s: %v, want duplicate %v", tc.data, errs, tc.dup)
 		}
 	}
 }
