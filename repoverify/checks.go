@@ -19,7 +19,12 @@ import (
 // parseRole parses a file, recording a failure of PREFIX.parse named by
 // the class of what is wrong.
 func parseRole[R roles.Role](w *walker, prefix, role, file string, b []byte) *roles.Metadata[R] {
-	m, err := roles.Parse[R](b)
+	return parseWith(w, prefix, role, file, func() (*roles.Metadata[R], error) { return roles.Parse[R](b) })
+}
+
+// parseWith is parseRole, parsing with parse.
+func parseWith[R roles.Role](w *walker, prefix, role, file string, parse func() (*roles.Metadata[R], error)) *roles.Metadata[R] {
+	m, err := parse()
 	if err != nil {
 		w.fail(prefix+".parse", role, file, syntaxReason(err), err, "%v", err)
 		return nil

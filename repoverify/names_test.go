@@ -2,6 +2,7 @@ package repoverify
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -93,5 +94,39 @@ func TestNameSetListed(t *testing.T) {
 	s.walked[i] = true
 	if !s.hasWalked("ab") || s.hasWalked("abc") || s.hasWalked("abcd") || s.delegator(root) != "root" {
 		t.Errorf("walked ab %v, abc %v, abcd %v; targets delegated by %s", s.hasWalked("ab"), s.hasWalked("abc"), s.hasWalked("abcd"), s.delegator(root))
+	}
+}
+
+// TestEntryListIndex: entries handed over in any order are indexed by
+// name, each with its own version, length and hashes.
+func TestEntryListIndex(t *testing.T) {
+	want := map[string]*roles.MetaFile{
+		"c.json": {Version: 3},
+		"a.json": {Version: 1, Length: 10, Hashes: map[string]string{"sha256": "aa"}},
+		"d.json": {Version: 4, Hashes: map[string]string{"sha512": "dd"}},
+		"b.json": {Version: 2, Length: 20},
+	}
+	for _, order := range [][]string{{"a.json", "b.json", "c.json", "d.json"}, {"d.json", "b.json", "a.json", "c.json"}} {
+		var l entryList
+		for _, name := range order {
+			l.add(name, want[name])
+		}
+		ix := l.index(7)
+		if ix.version != 7 || ix.names.len() != len(want) {
+			t.Fatalf("order %v: version %d, %d names", order, ix.version, ix.names.len())
+		}
+		for i := range ix.names.len() - 1 {
+			if ix.names.name(i) >= ix.names.name(i+1) {
+				t.Errorf("order %v: names not sorted: %s before %s", order, ix.names.name(i), ix.names.name(i+1))
+			}
+		}
+		for name, mf := range want {
+			if got := ix.meta(name); !reflect.DeepEqual(got, mf) {
+				t.Errorf("order %v: %s is %+v, want %+v", order, name, got, mf)
+			}
+		}
+		if ix.meta("e.json") != nil {
+			t.Errorf("order %v: an unlisted name has an entry", order)
+		}
 	}
 }

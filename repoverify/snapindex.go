@@ -2,7 +2,6 @@ package repoverify
 
 import (
 	"iter"
-	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -26,27 +25,68 @@ type snapshotIndex struct {
 }
 
 func indexSnapshot(s *roles.Snapshot) *snapshotIndex {
-	ix := &snapshotIndex{version: s.Version, hashed: map[int]map[string]string{}}
-	// Sized up front: at this point a walk holds the most it ever does.
-	keys := slices.AppendSeq(make([]string, 0, len(s.Meta)), maps.Keys(s.Meta))
-	slices.Sort(keys)
-	size := 0
-	for _, k := range keys {
-		size += len(k)
+	var l entryList
+	for name, mf := range s.Meta {
+		l.add(name, mf)
 	}
-	ix.names = newPacked(len(keys), size)
-	ix.entries = make([]struct{ version, length int64 }, 0, len(keys))
-	for i, k := range keys {
-		mf := s.Meta[k]
-		ix.names.add(k)
-		ix.entries = append(ix.entries, struct{ version, length int64 }{mf.Version, mf.Length})
-		if mf.Hashes != nil {
-			h := make(map[string]string, len(mf.Hashes))
-			for alg, sum := range mf.Hashes {
-				h[strings.Clone(alg)] = strings.Clone(sum)
-			}
-			ix.hashed[i] = h
+	return l.index(s.Version)
+}
+
+// entryList collects snapshot's entries as roles.ParseSnapshotEach hands
+// them over, so that a walk indexes a snapshot it does not keep without
+// the parsed map: the names are views of the file, which the walk holds
+// anyway.
+type entryList struct {
+	names   []string
+	entries []struct{ version, length int64 }
+	hashed  map[int]map[string]string
+	size    int
+}
+
+func (l *entryList) add(name string, mf *roles.MetaFile) error {
+	if mf.Hashes != nil {
+		h := make(map[string]string, len(mf.Hashes))
+		for alg, sum := range mf.Hashes {
+			h[strings.Clone(alg)] = strings.Clone(sum)
 		}
+		if l.hashed == nil {
+			l.hashed = map[int]map[string]string{}
+		}
+		l.hashed[len(l.names)] = h
+	}
+	l.names = append(l.names, name)
+	l.entries = append(l.entries, struct{ version, length int64 }{mf.Version, mf.Length})
+	l.size += len(name)
+	return nil
+}
+
+// index is the entries as an index, sorted by name (a canonical snapshot
+// lists them so already), the names copied back to back.
+func (l *entryList) index(version int64) *snapshotIndex {
+	ix := &snapshotIndex{version: version, entries: l.entries, hashed: l.hashed}
+	if !slices.IsSorted(l.names) {
+		order := make([]int, len(l.names))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int { return strings.Compare(l.names[a], l.names[b]) })
+		names := make([]string, len(order))
+		ix.entries = make([]struct{ version, length int64 }, len(order))
+		var hashed map[int]map[string]string
+		for to, from := range order {
+			names[to], ix.entries[to] = l.names[from], l.entries[from]
+			if h, ok := l.hashed[from]; ok {
+				if hashed == nil {
+					hashed = map[int]map[string]string{}
+				}
+				hashed[to] = h
+			}
+		}
+		l.names, ix.hashed = names, hashed
+	}
+	ix.names = newPacked(len(l.names), l.size)
+	for _, name := range l.names {
+		ix.names.add(name)
 	}
 	return ix
 }

@@ -3,6 +3,7 @@ package repoverify
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -25,8 +26,9 @@ type source interface {
 	// its error wraps fs.ErrNotExist when there is no such file, and is a
 	// *boundedfile.Error when the file is refused.
 	read(name string, lim boundedfile.Limit) ([]byte, error)
-	// list names the files at the top, for the root chain's gap check.
-	list() ([]string, error)
+	// roots names the N.root.json files at the top, for the root chain's
+	// gap check.
+	roots() ([]string, error)
 }
 
 // folder is a repository on disk.
@@ -36,13 +38,36 @@ func (d folder) read(name string, lim boundedfile.Limit) ([]byte, error) {
 	return boundedfile.Read(filepath.Join(string(d), filepath.FromSlash(name)), lim)
 }
 
-func (d folder) list() ([]string, error) {
-	ents, err := os.ReadDir(string(d))
-	names := make([]string, len(ents))
-	for i, e := range ents {
-		names[i] = e.Name()
+// roots reads the folder's names a batch at a time, keeping the roots'
+// only: at PyPI's scale the folder holds 600,000 files.
+func (d folder) roots() ([]string, error) {
+	f, err := os.Open(string(d))
+	if err != nil {
+		return nil, err
 	}
-	return names, err
+	defer f.Close()
+	var out []string
+	for {
+		names, err := f.Readdirnames(4096)
+		out = append(out, onlyRoots(names)...)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+}
+
+// onlyRoots are the names of root versions (N.root.json) among names.
+func onlyRoots(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if strings.HasSuffix(n, ".root.json") && rootFilePattern.MatchString(n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // recorded is a repository a transcript recorded, by file name.
@@ -52,8 +77,8 @@ func (r recorded) read(name string, lim boundedfile.Limit) ([]byte, error) {
 	return fileSet{get: r.get}.read(name, lim)
 }
 
-func (r recorded) list() ([]string, error) {
-	return slices.Collect(maps.Keys(r)), nil
+func (r recorded) roots() ([]string, error) {
+	return onlyRoots(slices.Collect(maps.Keys(r))), nil
 }
 
 // get is a recorded file's bytes, for FromFiles' file set.
@@ -84,7 +109,7 @@ func (f fileSet) read(name string, lim boundedfile.Limit) ([]byte, error) {
 	return b, nil
 }
 
-func (f fileSet) list() ([]string, error) { return f.names, nil }
+func (f fileSet) roots() ([]string, error) { return onlyRoots(f.names), nil }
 
 // overlay is a folder as it will be once files are written into it.
 type overlay struct {
@@ -99,12 +124,13 @@ func (o overlay) read(name string, lim boundedfile.Limit) ([]byte, error) {
 	return o.dir.read(name, lim)
 }
 
-func (o overlay) list() ([]string, error) {
-	names, err := o.dir.list()
+func (o overlay) roots() ([]string, error) {
+	names, err := o.dir.roots()
 	if errors.Is(err, fs.ErrNotExist) {
 		names, err = nil, nil
 	}
-	for name := range o.staged {
+	staged, _ := o.staged.roots()
+	for _, name := range staged {
 		if !slices.Contains(names, name) {
 			names = append(names, name)
 		}
@@ -402,7 +428,16 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 		return
 	}
 	w.checkMeta(smf, roles.TypeSnapshot, snapFile, b)
-	snap := parseRole[*roles.Snapshot](w, "snapshot", roles.TypeSnapshot, snapFile, b)
+	// The walk needs snapshot's entries only as its index; a parsed
+	// snapshot is made only for a caller that keeps it.
+	keepSnap := w.keep && w.holds(roles.TypeSnapshot)
+	var entries entryList
+	snap := parseWith(w, "snapshot", roles.TypeSnapshot, snapFile, func() (*roles.Metadata[*roles.Snapshot], error) {
+		if keepSnap {
+			return roles.Parse[*roles.Snapshot](b)
+		}
+		return roles.ParseSnapshotEach(b, entries.add)
+	})
 	if snap == nil {
 		return
 	}
@@ -411,12 +446,14 @@ func (w *walker) walk(trusted *roles.Metadata[*roles.Root]) {
 	w.checkVersion("snapshot.version", roles.TypeSnapshot, snapFile, snap.Signed.Version, smf.mf.Version, "timestamp")
 	w.checkExpiry("snapshot.expiry", roles.TypeSnapshot, snapFile, &snap.Signed.Header)
 	w.addRole(roles.TypeSnapshot, snapFile, roles.TypeRoot, &snap.Signed.Header, rep, del)
-	w.snap = indexSnapshot(snap.Signed)
+	if keepSnap {
+		w.snap = indexSnapshot(snap.Signed)
+		w.got.Snapshot = snap
+	} else {
+		w.snap = entries.index(snap.Signed.Version)
+	}
 	if w.keep {
 		w.got.SnapshotEntries = &SnapshotEntries{w.snap}
-		if w.holds(roles.TypeSnapshot) {
-			w.got.Snapshot = snap
-		}
 	}
 	w.revocationsAhead()
 	w.trust(roles.TypeRoot, root.Keys)
@@ -530,7 +567,7 @@ func (w *walker) verifyRoot(trusted *roles.Metadata[*roles.Root]) bool {
 	w.root = cur
 	// A root version published beyond a missing one is unreachable: a
 	// client stops at the gap and never sees it.
-	if names, err := w.src.list(); err == nil {
+	if names, err := w.src.roots(); err == nil {
 		var beyond []string
 		for _, n := range names {
 			if m := rootFilePattern.FindStringSubmatch(n); m != nil {

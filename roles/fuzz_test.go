@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -302,6 +303,7 @@ func FuzzParseRoot(f *testing.F) {
 			return
 		}
 		checkParsed(t, data, m)
+		checkReplaceSignatures(t, data, m)
 		checkKeys(m.Signed.Keys)
 		// Verifying under its own keys must not panic, whatever it finds.
 		VerifySelfSigned(m)
@@ -317,6 +319,7 @@ func FuzzParseTargets(f *testing.F) {
 			return
 		}
 		checkParsed(t, data, m)
+		checkReplaceSignatures(t, data, m)
 		if dl := m.Signed.Delegations; dl != nil {
 			checkKeys(dl.Keys)
 			for _, p := range []string{"a", "sampleproject/x.tar.gz", "a/b/c"} {
@@ -335,16 +338,78 @@ func FuzzParseTargets(f *testing.F) {
 
 func FuzzParseSnapshot(f *testing.F) {
 	f.Add([]byte(`{"signatures":[],"signed":{"_type":"snapshot","expires":"2030-01-02T03:04:05Z","meta":{"targets.json":{"version":1}},"spec_version":"1.0.31","version":1}}`))
+	// Another tool's file: white space, members out of order.
+	f.Add([]byte(`{"signed": {"version": 2, "meta": {"b.json": {"version": 3, "length": 9, "hashes": {"sha256": "00"}}, "a.json": {"version": 1}}, "_type": "snapshot", "expires": "2030-01-02T03:04:05Z", "spec_version": "1.0.31"}, "signatures": []}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// ParseSnapshotEach accepts what Parse accepts, hands over the
+		// entries Parse keeps, and gives the same canonical bytes.
+		handed := map[string]*MetaFile{}
+		each, eachErr := ParseSnapshotEach(data, func(file string, mf *MetaFile) error {
+			if handed[file] != nil {
+				t.Errorf("%s handed twice", file)
+			}
+			handed[file] = mf
+			return nil
+		})
 		m, err := Parse[*Snapshot](data)
+		if (err == nil) != (eachErr == nil) {
+			t.Fatalf("Parse: %v, ParseSnapshotEach: %v", err, eachErr)
+		}
 		if err != nil {
 			return
 		}
 		checkParsed(t, data, m)
+		if !reflect.DeepEqual(handed, m.Signed.Meta) {
+			t.Errorf("entries handed over differ from Parse's: %v, want %v", handed, m.Signed.Meta)
+		}
+		if !bytes.Equal(each.CanonicalSignedView(), m.CanonicalSignedView()) {
+			t.Errorf("canonical bytes differ:\n%s\n%s", each.CanonicalSignedView(), m.CanonicalSignedView())
+		}
+		// Written again, it is the file Parse gives, or refused when its
+		// entries were handed over.
+		if got, err := each.MarshalJSON(); err == nil {
+			if want, _ := m.MarshalJSON(); !bytes.Equal(got, want) {
+				t.Errorf("written again:\n%s\nwant\n%s", got, want)
+			}
+		} else if len(each.Signed.Meta) > 0 || len(handed) == 0 && len(m.Signed.Meta) > 0 {
+			t.Errorf("refused to write a snapshot that keeps its entries: %v", err)
+		}
 		for _, mf := range m.Signed.Meta {
 			mf.Check(data)
 		}
+		checkReplaceSignatures(t, data, m)
 	})
+}
+
+// checkReplaceSignatures: signatures replaced in the bytes, where
+// ReplaceSignatures takes them, are those Parse and MarshalJSON give.
+func checkReplaceSignatures[R Role](t *testing.T, data []byte, m *Metadata[R]) {
+	t.Helper()
+	file, err := m.MarshalJSON()
+	if err != nil {
+		return
+	}
+	canon := m.CanonicalSignedView()
+	for _, sigs := range [][]Signature{nil, {{KeyID: "ab", Sig: []byte{1, 2}}}, {{KeyID: "a\"b", Sig: []byte{3}}, {KeyID: "c", Sig: nil}}} {
+		for _, in := range [][]byte{data, file} {
+			got, ok := ReplaceSignatures(in, canon, sigs)
+			if !ok {
+				continue
+			}
+			again, err := Parse[R](in)
+			if err != nil {
+				t.Fatalf("ReplaceSignatures took bytes Parse refuses: %v", err)
+			}
+			again.Signatures = sigs
+			want, err := again.MarshalJSON()
+			if err != nil || !bytes.Equal(got, want) {
+				t.Errorf("signatures replaced in the bytes:\n%s\nparsed and written:\n%s (%v)", got, want, err)
+			}
+		}
+		if _, ok := ReplaceSignatures(file, canon, sigs); !ok && !bytes.ContainsFunc(canon, func(r rune) bool { return r < 0x20 }) && len(m.extra) == 0 {
+			t.Errorf("ReplaceSignatures refused MarshalJSON's own bytes:\n%s", file)
+		}
+	}
 }
 
 func FuzzParseTimestamp(f *testing.F) {
@@ -355,6 +420,7 @@ func FuzzParseTimestamp(f *testing.F) {
 			return
 		}
 		checkParsed(t, data, m)
+		checkReplaceSignatures(t, data, m)
 		if m.Signed.Meta["snapshot.json"] == nil || len(m.Signed.Meta) != 1 {
 			t.Fatalf("a timestamp that lists %d files parsed", len(m.Signed.Meta))
 		}

@@ -11,6 +11,7 @@
 package roles
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -140,8 +141,34 @@ type Metadata[R Role] struct {
 // Parse keeps references into data: the caller must not modify data
 // afterwards.
 func Parse[R Role](data []byte) (*Metadata[R], error) {
+	return parseInto(data, newRole[R]())
+}
+
+// ParseSnapshotEach parses snapshot metadata as Parse does, but hands
+// each meta entry to each, once and in the order the file lists them,
+// instead of keeping it in Signed.Meta; an error from each stops the
+// parse. At PyPI's scale the map and its entries take three times the
+// file's 18 MB, and a caller that indexes the entries its own way (a
+// verifier) need not hold both; such metadata cannot be written again
+// (MarshalJSON fails), only read. Signed.Meta stays empty unless the
+// signed part is not canonical JSON already (a file another tool
+// wrote): its canonical form, which signatures cover, is then made from
+// the entries, so they are kept as Parse keeps them.
+func ParseSnapshotEach(data []byte, each func(file string, mf *MetaFile) error) (*Metadata[*Snapshot], error) {
+	m, err := parseInto(data, &Snapshot{metaRole{each: each}})
+	if err != nil || m.rawCanonical {
+		if m != nil {
+			m.Signed.each, m.Signed.handedOver = nil, true
+		}
+		return m, err
+	}
+	return Parse[*Snapshot](data)
+}
+
+// parseInto is Parse, decoding the signed part into signed.
+func parseInto[R Role](data []byte, signed R) (*Metadata[R], error) {
 	m := &Metadata[R]{}
-	m.Signed = newRole[R]()
+	m.Signed = signed
 	d := &decoder{data: data}
 	var have uint8
 	err := d.object(func(name string) error {
@@ -267,6 +294,49 @@ func (m *Metadata[R]) MarshalJSON() ([]byte, error) {
 		memberErr("signed", true, func() error { return m.Signed.write(c) }),
 	)
 	return c.bytes(), err
+}
+
+// ReplaceSignatures returns file with sigs as its signatures: the bytes
+// MarshalJSON writes for file parsed, its Signatures set to sigs. It does
+// not parse the signed part (at PyPI's scale a snapshot of 600,000
+// entries), so it takes only a file as MarshalJSON writes one whose
+// signed part is canonical, the bytes signatures cover:
+// {"signatures":[...],"signed":CANONICAL}, nothing else, no string with
+// a control character (which MarshalJSON escapes and canonical JSON does
+// not). ok is false for any other file: parse it then.
+func ReplaceSignatures(file, canonical []byte, sigs []Signature) (out []byte, ok bool) {
+	const head, mid = `{"signatures":`, `,"signed":`
+	end := len(file) - 1 - len(canonical) // where canonical would start
+	if end < len(head)+len(mid) || !bytes.HasPrefix(file, []byte(head)) || file[len(file)-1] != '}' ||
+		!bytes.HasSuffix(file[:end], []byte(mid)) || !bytes.Equal(file[end:len(file)-1], canonical) {
+		return nil, false
+	}
+	for _, b := range canonical {
+		if b < 0x20 {
+			return nil, false
+		}
+	}
+	// Between them, the old signatures: one array, and nothing else.
+	d := &decoder{data: file[len(head) : end-len(mid)]}
+	if d.array(func(int) error { _, err := decodeSignature(d); return err }) != nil || d.end() != nil {
+		return nil, false
+	}
+	c := &cwriter{escape: true, buf: make([]byte, 0, len(file)+len(sigs)*256)}
+	c.raw(head)
+	c.byte('[')
+	for i := range sigs {
+		if i > 0 {
+			c.byte(',')
+		}
+		if err := sigs[i].write(c); err != nil {
+			return nil, false
+		}
+	}
+	c.byte(']')
+	c.raw(mid)
+	c.buf = append(c.buf, canonical...)
+	c.byte('}')
+	return c.bytes(), c.err == nil
 }
 
 // AddSignature adds sig, replacing any earlier signature by the same keyid.
