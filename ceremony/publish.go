@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ceremony-tuf/ceremony/hsm"
+	"github.com/ceremony-tuf/ceremony/repoverify"
 	"github.com/ceremony-tuf/ceremony/roles"
 )
 
@@ -111,19 +113,20 @@ func (s *State) stageOnline(draft bool) ([]*Staged, error) {
 // roles it makes (online), newer still.
 func (s *State) nextSnapshot(repo *Repo, exp time.Time, online []*Staged) (*Staged, error) {
 	snap := roles.NewSnapshot(exp)
+	// Newer versions, by file name, of what the trusted snapshot lists,
+	// and what it does not list yet.
+	newer := map[string]int64{}
 	list := func(role string, version int64) {
 		switch role {
 		case RoleRoot, RoleSnapshot, RoleTimestamp:
 		default:
-			snap.Meta[role+".json"] = &roles.MetaFile{Version: version}
+			newer[role+".json"] = version
 		}
 	}
+	var trusted *repoverify.SnapshotEntries
 	if repo != nil {
-		snap.Version = repo.SnapshotEntries.Version() + 1
-		snap.Meta = make(map[string]*roles.MetaFile, repo.SnapshotEntries.Len()+len(s.Roles))
-		for name, mf := range repo.SnapshotEntries.All() {
-			snap.Meta[name] = &roles.MetaFile{Version: mf.Version}
-		}
+		trusted = repo.SnapshotEntries
+		snap.Version = trusted.Version() + 1
 		for role, m := range repo.PublishedProjects {
 			list(role, m.Signed.Version)
 		}
@@ -134,11 +137,52 @@ func (s *State) nextSnapshot(repo *Repo, exp time.Time, online []*Staged) (*Stag
 	for _, r := range online {
 		list(r.Role, r.Version)
 	}
-	summary := fmt.Sprintf("snapshot v%d lists %d targets files", snap.Version, len(snap.Meta))
+	var added []string
+	for name := range newer {
+		if trusted == nil || trusted.Meta(name) == nil {
+			added = append(added, name)
+		}
+	}
+	slices.Sort(added)
+	listed := len(added)
+	if trusted != nil {
+		listed += trusted.Len()
+	}
+	// The entries are written in order, the trusted ones merged with the
+	// added ones, without a map of them all.
+	snap.ListEach(func(yield func(string, *roles.MetaFile) bool) {
+		var mf roles.MetaFile
+		give := func(name string, version int64) bool {
+			if v, ok := newer[name]; ok {
+				version = v
+			}
+			mf.Version = version
+			return yield(name, &mf)
+		}
+		i := 0
+		if trusted != nil {
+			for name, e := range trusted.All() {
+				for ; i < len(added) && added[i] < name; i++ {
+					if !give(added[i], 0) {
+						return
+					}
+				}
+				if !give(name, e.Version) {
+					return
+				}
+			}
+		}
+		for ; i < len(added); i++ {
+			if !give(added[i], 0) {
+				return
+			}
+		}
+	})
+	summary := fmt.Sprintf("snapshot v%d lists %d targets files", snap.Version, listed)
 	if n := len(repo.publishedProjects()); n > 0 {
 		// Said only when there are any, so that earlier transcripts'
 		// summaries stay as they were recorded.
-		summary += fmt.Sprintf(", with the metadata %d projects' maintainers published since snapshot v%d", n, repo.SnapshotEntries.Version())
+		summary += fmt.Sprintf(", with the metadata %d projects' maintainers published since snapshot v%d", n, trusted.Version())
 	}
 	b, err := roles.New(snap).MarshalJSON()
 	if err != nil {
@@ -168,6 +212,15 @@ func (r *RoleState) published() ([]byte, error) {
 		return nil, err
 	}
 	r.pub = &publishedMemo{key.String(), b}
+	// The file ends with the signed part, as a rule byte for byte the
+	// canonical bytes: then the role holds one copy of its bytes, not
+	// two (at PyPI's scale its bins are 20 MB). Only bytes found equal
+	// are taken as the canonical ones.
+	if n := len(r.Canonical); len(b) > n && b[len(b)-1] == '}' {
+		if tail := b[len(b)-1-n : len(b)-1 : len(b)-1]; bytes.HasSuffix(b[:len(b)-1-n], []byte(`,"signed":`)) && bytes.Equal(tail, r.Canonical) {
+			r.Metadata, r.Canonical = b, tail
+		}
+	}
 	return b, nil
 }
 
@@ -177,8 +230,12 @@ type publishedMemo struct {
 	b    []byte
 }
 
-// withSignatures is the role's file with sigs.
+// withSignatures is the role's file with sigs: as a rule made from its
+// bytes as they are, else parsed and written again.
 func (r *RoleState) withSignatures(sigs []roles.Signature) ([]byte, error) {
+	if b, ok := roles.ReplaceSignatures(r.Metadata, r.Canonical, sigs); ok {
+		return b, nil
+	}
 	var m interface {
 		MarshalJSON() ([]byte, error)
 	}

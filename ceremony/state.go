@@ -137,7 +137,9 @@ func (s *State) Role(name string) *RoleState {
 //
 // Its bytes (Staged.Metadata, Canonical) are nil in a state the engine
 // took up from its fold cache until something needs them: Load reads
-// them. ToSign's roles hold theirs.
+// them. ToSign's roles hold theirs. Once published has made the role's
+// file, Metadata may be that file, with the signatures it had then, and
+// Canonical a view of its signed part: the same signed bytes, held once.
 type RoleState struct {
 	Staged
 	// Canonical is the signed part's canonical JSON: what signatures cover.

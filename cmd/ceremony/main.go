@@ -51,10 +51,10 @@ func (e *env) limit(kind boundedfile.Limit) boundedfile.Limit {
 
 // softMemoryLimit is the heap size past which the garbage collector works
 // harder rather than let the heap double (GOGC's default): at PyPI's
-// scale a command's live data is a few hundred MB, and a ceremony machine
+// scale a command's live data is 100 to 140 MB, and a ceremony machine
 // may be small. It is a soft limit: a command that needs more gets more.
 // GOMEMLIMIT, when set, overrides it.
-const softMemoryLimit = 200 << 20
+const softMemoryLimit = 170 << 20
 
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
