@@ -212,14 +212,11 @@ func (r *RoleState) published() ([]byte, error) {
 		return nil, err
 	}
 	r.pub = &publishedMemo{key.String(), b}
-	// The file ends with the signed part, as a rule byte for byte the
-	// canonical bytes: then the role holds one copy of its bytes, not
-	// two (at PyPI's scale its bins are 20 MB). Only bytes found equal
-	// are taken as the canonical ones.
-	if n := len(r.Canonical); len(b) > n && b[len(b)-1] == '}' {
-		if tail := b[len(b)-1-n : len(b)-1 : len(b)-1]; bytes.HasSuffix(b[:len(b)-1-n], []byte(`,"signed":`)) && bytes.Equal(tail, r.Canonical) {
-			r.Metadata, r.Canonical = b, tail
-		}
+	// The file's signed part is as a rule the canonical bytes: then the
+	// role holds one copy of its bytes, not two (at PyPI's scale its bins
+	// are 20 MB).
+	if view := roles.SignedView(b, r.Canonical); view != nil {
+		r.Metadata, r.Canonical = b, view
 	}
 	return b, nil
 }

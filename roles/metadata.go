@@ -305,10 +305,8 @@ func (m *Metadata[R]) MarshalJSON() ([]byte, error) {
 // a control character (which MarshalJSON escapes and canonical JSON does
 // not). ok is false for any other file: parse it then.
 func ReplaceSignatures(file, canonical []byte, sigs []Signature) (out []byte, ok bool) {
-	const head, mid = `{"signatures":`, `,"signed":`
-	end := len(file) - 1 - len(canonical) // where canonical would start
-	if end < len(head)+len(mid) || !bytes.HasPrefix(file, []byte(head)) || file[len(file)-1] != '}' ||
-		!bytes.HasSuffix(file[:end], []byte(mid)) || !bytes.Equal(file[end:len(file)-1], canonical) {
+	const head = `{"signatures":`
+	if SignedView(file, canonical) == nil || !bytes.HasPrefix(file, []byte(head)) {
 		return nil, false
 	}
 	for _, b := range canonical {
@@ -317,7 +315,11 @@ func ReplaceSignatures(file, canonical []byte, sigs []Signature) (out []byte, ok
 		}
 	}
 	// Between them, the old signatures: one array, and nothing else.
-	d := &decoder{data: file[len(head) : end-len(mid)]}
+	end := len(file) - 1 - len(canonical) - len(signedMember)
+	if end < len(head) {
+		return nil, false
+	}
+	d := &decoder{data: file[len(head):end]}
 	if d.array(func(int) error { _, err := decodeSignature(d); return err }) != nil || d.end() != nil {
 		return nil, false
 	}
@@ -333,10 +335,28 @@ func ReplaceSignatures(file, canonical []byte, sigs []Signature) (out []byte, ok
 		}
 	}
 	c.byte(']')
-	c.raw(mid)
+	c.raw(signedMember)
 	c.buf = append(c.buf, canonical...)
 	c.byte('}')
 	return c.bytes(), c.err == nil
+}
+
+// signedMember starts the last member of a file as MarshalJSON writes it
+// when nothing sorts after "signed".
+const signedMember = `,"signed":`
+
+// SignedView returns the part of file, metadata as MarshalJSON writes it,
+// that is canonical byte for byte: its signed part, when that is the
+// last member and equal to canonical; else nil. The view's capacity ends
+// with it, so appending to it never writes into file.
+func SignedView(file, canonical []byte) []byte {
+	end := len(file) - 1 // the closing brace
+	start := end - len(canonical)
+	if start < len(signedMember)+1 || file[end] != '}' || string(file[start-len(signedMember):start]) != signedMember ||
+		!bytes.Equal(file[start:end], canonical) {
+		return nil
+	}
+	return file[start:end:end]
 }
 
 // AddSignature adds sig, replacing any earlier signature by the same keyid.

@@ -155,19 +155,8 @@ func (r *metaRole) write(c *cwriter) error {
 		h[0], h[1],
 		memberErr("meta", true, func() error {
 			c.byte('{')
-			first := true
-			if r.listed != nil {
-				if err := r.writeListed(c); err != nil {
-					return err
-				}
-				c.byte('}')
-				return nil
-			}
-			for _, f := range slices.Sorted(maps.Keys(r.Meta)) {
-				c.name(&first, f)
-				if err := r.Meta[f].write(c); err != nil {
-					return err
-				}
+			if err := r.writeEntries(c); err != nil {
+				return err
 			}
 			c.byte('}')
 			return nil
@@ -176,12 +165,22 @@ func (r *metaRole) write(c *cwriter) error {
 	)
 }
 
-// writeListed writes the entries listed yields, refusing names out of
-// order or given twice.
-func (r *metaRole) writeListed(c *cwriter) error {
+// writeEntries writes the entries, Meta's by name or those listed
+// yields, refusing names out of order or given twice.
+func (r *metaRole) writeEntries(c *cwriter) error {
+	entries := r.listed
+	if entries == nil {
+		entries = func(yield func(string, *MetaFile) bool) {
+			for _, f := range slices.Sorted(maps.Keys(r.Meta)) {
+				if !yield(f, r.Meta[f]) {
+					return
+				}
+			}
+		}
+	}
 	first, last := true, ""
 	var err error
-	for f, mf := range r.listed {
+	for f, mf := range entries {
 		if !first && f <= last {
 			err = fmt.Errorf("meta entries must come in increasing order of name, once each: %q after %q", f, last)
 		} else {
